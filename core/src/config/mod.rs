@@ -1,0 +1,1 @@
+//! Configuration: `.brum.toml` layers, the `[concurrency]` schema, validation.

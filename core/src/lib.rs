@@ -1,0 +1,11 @@
+//! brum-core: brum's domain logic, written against the [`rt::Runtime`] seam so the same code
+//! runs under real tokio (the `brum` binary) and under deterministic simulators (brum-sim).
+//!
+//! Core never touches the world directly: no clock reads, threads, sockets, child processes or
+//! unseeded randomness except through `R: Runtime`. `core/clippy.toml` enforces it.
+
+pub mod bus;
+pub mod config;
+pub mod metrics;
+pub mod rt;
+pub mod util;
