@@ -1,1 +1,30 @@
-//! brum
+//! The `brum` binary's library: the real runtime, the command line, and the commands.
+//! `main.rs` only wires these together.
+
+pub mod args;
+pub mod rt;
+pub mod sim_cmd;
+
+/// The commit this binary was built from (`unknown` outside a git checkout).
+pub const COMMIT: &str = env!("BRUM_COMMIT");
+
+/// Documented exit codes.
+pub mod exit {
+    /// Everything asked for succeeded.
+    pub const OK: i32 = 0;
+    /// A scenario failed or a sweep found failures.
+    pub const FAILURE: i32 = 1;
+    /// Bad usage, configuration or input.
+    pub const USAGE: i32 = 2;
+}
+
+/// Runs the parsed command line; returns the exit code.
+pub fn dispatch(cli: args::Cli, out: &mut dyn std::io::Write) -> anyhow::Result<i32> {
+    match cli.command {
+        Some(args::Command::Sim(cmd)) => sim_cmd::run(cmd, out),
+        None => {
+            writeln!(out, "brum {} ({COMMIT}): nothing to run yet; try `brum sim list` or `brum --help`", env!("CARGO_PKG_VERSION"))?;
+            Ok(exit::OK)
+        }
+    }
+}

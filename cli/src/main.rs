@@ -1,1 +1,26 @@
-fn main() {}
+//! `brum`: wires the command line to the commands. Nothing else lives here.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = brum::args::Cli::parse();
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    let code = match brum::dispatch(cli, &mut out) {
+        Ok(code) => code,
+        Err(e) => {
+            // A closed pipe (`brum sim list | head`) is not an error.
+            if e.chain().any(|c| c.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)) {
+                return ExitCode::SUCCESS;
+            }
+            let _ = out.flush();
+            eprintln!("error: {e:#}");
+            brum::exit::USAGE
+        }
+    };
+    let _ = out.flush();
+    ExitCode::from(code as u8)
+}

@@ -1,1 +1,15 @@
-//! brum-sim
+//! brum-sim: deterministic simulation of brum's core.
+//!
+//! - [`rt`]: the turmoil runtime and, in `--cfg madsim` builds, the madsim runtime;
+//! - [`procs`]: the simulated process table both share;
+//! - [`trace`]: the ordered, virtually timestamped record of a run, and its hash;
+//! - [`scenarios`]: the race catalogue as scenarios with their oracles;
+//! - [`harness`]: run, sweep and replay, as used by `brum sim`.
+
+pub mod conformance;
+pub mod faulty;
+pub mod harness;
+pub mod procs;
+pub mod rt;
+pub mod scenarios;
+pub mod trace;

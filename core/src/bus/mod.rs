@@ -1,7 +1,7 @@
 //! The EventBus: typed events, counter ids, bounded per-subscriber mailboxes drained by a
 //! bounded worker pool.
 //!
-//! Guarantees (each has a property test in `tests.rs` and a simulation oracle in brum-sim):
+//! Guarantees (each has a property test in brum-sim `tests/bus_props.rs` and a simulation oracle in brum-sim):
 //! - ids come from a counter: unique, increasing in publish order;
 //! - each subscriber sees the events of one publisher in publish order (per-subscriber FIFO);
 //! - a handler never runs concurrently with itself;
@@ -15,8 +15,6 @@
 mod bus;
 mod event;
 mod mailbox;
-#[cfg(test)]
-mod tests;
 
 pub use bus::{BusConfig, Closed, EventBus, ShutdownReport, SubscribeOptions, SubscriptionId, Undelivered};
 pub use event::{Envelope, Event, EventId, EventKind, KindSet, Priority, ProcessRef, Stream};

@@ -95,8 +95,9 @@ fn panic_message(p: &(dyn Any + Send)) -> String {
     }
 }
 
-/// Spawns `fut` as a named task on `rt`, counted in the `tasks.live{name}` gauge and with its
-/// panic captured for [`Task::join`] (and counted in `tasks.panicked{name}`).
+/// Spawns `fut` as a named task on `rt`, counted in the `tasks.live{name}` gauge (and
+/// `tasks.spawned{name}`), with its panic captured for [`Task::join`] and counted in
+/// `tasks.panicked{name}`.
 pub fn spawn<R, F>(rt: &R, name: &'static str, fut: F) -> Task<F::Output>
 where
     R: Runtime,
@@ -106,11 +107,11 @@ where
     let (tx, rx) = oneshot::channel();
     let live = rt.metrics().gauge("tasks.live", name);
     let panicked = rt.metrics().counter("tasks.panicked", name);
+    rt.metrics().counter("tasks.spawned", name).inc();
     live.add(1);
     let guard = LiveGuard(live);
     let mut fut = Box::pin(fut);
     let wrapped = async move {
-        let _guard = guard;
         let res = poll_fn(|cx| match catch_unwind(AssertUnwindSafe(|| fut.as_mut().poll(cx))) {
             Ok(Poll::Ready(v)) => Poll::Ready(Ok(v)),
             Ok(Poll::Pending) => Poll::Pending,
@@ -121,6 +122,8 @@ where
             panicked.inc();
             JoinError::Panicked { task: name, message }
         });
+        // Count the task as ended before a joiner can observe its result.
+        drop(guard);
         // The receiver may be gone (a detached task); nothing to report then.
         let _ = tx.send(res);
     };

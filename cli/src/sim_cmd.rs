@@ -1,0 +1,119 @@
+//! `brum sim ...`.
+
+use std::io::Write;
+use std::time::Instant;
+
+use brum_sim::harness::{self, Backend, RunResult, RunSpec};
+use brum_sim::scenarios::{BusKind, SCENARIOS};
+
+use crate::args::{RunArgs, SimCommand, SweepArgs};
+use crate::{exit, COMMIT};
+
+/// Runs a `brum sim` command, writing to `out`; returns the exit code.
+pub fn run(cmd: SimCommand, out: &mut dyn Write) -> anyhow::Result<i32> {
+    match cmd {
+        SimCommand::List => {
+            for s in SCENARIOS {
+                writeln!(out, "{:<9} {}", s.name, s.race)?;
+                writeln!(out, "{:<9} {}", "", s.summary)?;
+            }
+            Ok(exit::OK)
+        }
+        SimCommand::Run(a) => run_one(a, out),
+        SimCommand::Sweep(a) => sweep(a, out),
+        SimCommand::Replay { line, metrics } => {
+            let (spec, commit) = harness::parse_failure_line(&line)?;
+            if commit != COMMIT {
+                writeln!(
+                    out,
+                    "note: the line names commit {commit}, this is {COMMIT}; a seed replays exactly only on its own commit"
+                )?;
+            }
+            print_run(spec, metrics, out)
+        }
+    }
+}
+
+fn spec(scenario: &str, seed: u64, backend: &str, bus: &str) -> anyhow::Result<RunSpec> {
+    Ok(RunSpec {
+        scenario: harness::scenario(scenario)?,
+        seed,
+        backend: backend.parse::<Backend>().map_err(anyhow::Error::msg)?,
+        bus: bus.parse::<BusKind>().map_err(anyhow::Error::msg)?,
+    })
+}
+
+fn run_one(a: RunArgs, out: &mut dyn Write) -> anyhow::Result<i32> {
+    print_run(spec(&a.scenario, a.seed, &a.backend, &a.bus)?, a.metrics, out)
+}
+
+/// Prints a run: a pure function of commit, scenario, seed, backend and bus.
+fn print_run(spec: RunSpec, metrics: bool, out: &mut dyn Write) -> anyhow::Result<i32> {
+    let r: RunResult = harness::run(spec)?;
+    let s = r.spec;
+    writeln!(out, "scenario {} ({}) seed {} backend {} bus {} commit {COMMIT}", s.scenario.name, s.scenario.race, s.seed, s.backend, s.bus.name())?;
+    writeln!(out, "--- trace: {} lines, hash {:016x}", r.trace.lines().count(), r.hash)?;
+    out.write_all(r.trace.as_bytes())?;
+    if metrics {
+        writeln!(out, "--- metrics")?;
+        write!(out, "{}", r.metrics)?;
+    }
+    match &r.outcome {
+        Ok(()) => {
+            writeln!(out, "pass")?;
+            Ok(exit::OK)
+        }
+        Err(v) => {
+            writeln!(out, "{}", harness::failure_line(&s, COMMIT, &v.to_string()))?;
+            writeln!(out, "  replay: {}", harness::replay_command(&s))?;
+            Ok(exit::FAILURE)
+        }
+    }
+}
+
+fn sweep(a: SweepArgs, out: &mut dyn Write) -> anyhow::Result<i32> {
+    let backend = a.backend.parse::<Backend>().map_err(anyhow::Error::msg)?;
+    let bus = a.bus.parse::<BusKind>().map_err(anyhow::Error::msg)?;
+    let scenarios: Vec<_> = if a.scenario.eq_ignore_ascii_case("all") {
+        SCENARIOS.iter().collect()
+    } else {
+        vec![harness::scenario(&a.scenario)?]
+    };
+    let jobs = match backend {
+        // madsim's executor is per-thread but its libc overrides are process-wide: one job.
+        Backend::Madsim => 1,
+        Backend::Turmoil => a.jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
+    };
+    let total = scenarios.len() as u64 * a.seeds;
+    let bar = indicatif::ProgressBar::new(total);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{spinner} sweep [{bar:30}] {pos}/{len} runs {per_sec} eta {eta}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    if std::env::var_os("CI").is_some() {
+        bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+    }
+    let started = Instant::now();
+    let summary = harness::sweep(&scenarios, a.from..a.from + a.seeds, backend, bus, a.check_determinism, jobs, &|n| bar.inc(n))?;
+    bar.finish_and_clear();
+    let secs = started.elapsed().as_secs_f64();
+    let names: Vec<&str> = scenarios.iter().map(|s| s.name).collect();
+    writeln!(
+        out,
+        "swept {} x seeds {}..{} on {backend} (bus {}{}): {} runs in {secs:.1}s, {:.0} seeds/s, {} failures",
+        names.join(","),
+        a.from,
+        a.from + a.seeds,
+        bus.name(),
+        if a.check_determinism { ", each seed twice, traces compared" } else { "" },
+        summary.runs,
+        summary.runs as f64 / secs.max(1e-9),
+        summary.failures.len()
+    )?;
+    for (spec, why) in &summary.failures {
+        writeln!(out, "{}", harness::failure_line(spec, COMMIT, why))?;
+        writeln!(out, "  replay: {}", harness::replay_command(spec))?;
+    }
+    Ok(if summary.failures.is_empty() { exit::OK } else { exit::FAILURE })
+}

@@ -1,0 +1,291 @@
+//! The simulated process table, shared by the turmoil and madsim runtimes.
+//!
+//! Programs are scripts (data, not closures, so a failing seed prints what ran): print lines on
+//! stdout or stderr, sleep a fixed or seeded time, spawn a grandchild into the same process
+//! group, ignore SIGTERM, exit with a code. Pipes are `tokio::io::duplex` pairs whose write
+//! ends are shared by a process and every grandchild it spawns, so, as with real pipes, the
+//! reader sees EOF only when the last writer in the group is gone.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::io;
+use std::pin::{pin, Pin};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use brum_core::rt::{ChildProcess, Exit, ProcessSpec, SeededRng, Signal};
+use tokio::io::{AsyncWriteExt, DuplexStream};
+use tokio::sync::{mpsc, oneshot};
+
+/// Bytes a simulated pipe buffers before the writer waits (Linux's default pipe size).
+pub const SIM_PIPE_BYTES: usize = 64 * 1024;
+
+/// Signals queued for one simulated process; more than this and the sender drops them (a
+/// real kernel coalesces pending signals too).
+const SIM_SIGNAL_QUEUE: usize = 8;
+
+/// One step of a scripted program.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step {
+    Out(String),
+    Err(String),
+    /// `n` numbered stdout lines `prefix 1` .. `prefix n`.
+    OutMany { prefix: String, n: u32 },
+    Sleep(Duration),
+    /// Sleeps a seeded duration in `0..=max`.
+    Jitter(Duration),
+    /// Spawns the named program in the same process group, sharing this process's pipes.
+    SpawnGrandchild(String),
+    /// Waits until a signal ends the process.
+    Hang,
+    Exit(i32),
+}
+
+/// A scripted program.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Program {
+    pub steps: Vec<Step>,
+    /// SIGTERM and SIGINT do nothing (SIGKILL still ends it).
+    pub ignore_term: bool,
+}
+
+impl Program {
+    pub fn new(steps: Vec<Step>) -> Self {
+        Program { steps, ignore_term: false }
+    }
+
+    pub fn ignoring_term(mut self) -> Self {
+        self.ignore_term = true;
+        self
+    }
+}
+
+/// Drives scripted programs: the two things a program needs from its simulator.
+pub trait SimSched: Send + Sync + 'static {
+    fn sleep(&self, d: Duration) -> Pin<Box<dyn Future<Output = ()> + Send>>;
+    fn spawn(&self, name: &'static str, fut: Pin<Box<dyn Future<Output = ()> + Send>>);
+}
+
+struct Entry {
+    pgid: u32,
+    signals: mpsc::Sender<Signal>,
+}
+
+struct TableState {
+    programs: BTreeMap<String, Program>,
+    live: BTreeMap<u32, Entry>,
+    next_pid: u32,
+    rng: SeededRng,
+    spawned: u64,
+    reaped: u64,
+}
+
+/// The table. Cheap to clone.
+#[derive(Clone)]
+pub struct SimProcessTable {
+    state: Arc<Mutex<TableState>>,
+    sched: Arc<dyn SimSched>,
+}
+
+impl std::fmt::Debug for SimProcessTable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SimProcessTable")
+    }
+}
+
+type Pipe = Arc<tokio::sync::Mutex<DuplexStream>>;
+
+impl SimProcessTable {
+    pub fn new(seed: u64, sched: Arc<dyn SimSched>) -> Self {
+        SimProcessTable {
+            state: Arc::new(Mutex::new(TableState {
+                programs: BTreeMap::new(),
+                live: BTreeMap::new(),
+                next_pid: 1000,
+                rng: SeededRng::new(seed ^ 0x5052_4f43),
+                spawned: 0,
+                reaped: 0,
+            })),
+            sched,
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, TableState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn register(&self, name: impl Into<String>, program: Program) {
+        self.lock().programs.insert(name.into(), program);
+    }
+
+    /// Pids of processes that have not exited, grandchildren included.
+    pub fn live_pids(&self) -> Vec<u32> {
+        self.lock().live.keys().copied().collect()
+    }
+
+    /// (spawned, reaped) counts over the table's life.
+    pub fn counts(&self) -> (u64, u64) {
+        let st = self.lock();
+        (st.spawned, st.reaped)
+    }
+
+    /// Starts `spec.program` from the table in a new process group.
+    pub fn spawn(&self, spec: &ProcessSpec) -> io::Result<SimChild> {
+        let program = self.lock().programs.get(&spec.program).cloned().ok_or_else(|| {
+            io::Error::new(io::ErrorKind::NotFound, format!("no simulated program `{}`", spec.program))
+        })?;
+        let (out_w, out_r) = tokio::io::duplex(SIM_PIPE_BYTES);
+        let (err_w, err_r) = tokio::io::duplex(SIM_PIPE_BYTES);
+        let (exit_tx, exit_rx) = oneshot::channel();
+        let pid = self.start(program, None, Arc::new(tokio::sync::Mutex::new(out_w)), Arc::new(tokio::sync::Mutex::new(err_w)), Some(exit_tx));
+        Ok(SimChild { pid, table: self.clone(), stdout: Some(out_r), stderr: Some(err_r), exit: Some(exit_rx), status: None })
+    }
+
+    fn start(&self, program: Program, pgid: Option<u32>, out: Pipe, err: Pipe, exit_tx: Option<oneshot::Sender<Exit>>) -> u32 {
+        let (sig_tx, sig_rx) = mpsc::channel(SIM_SIGNAL_QUEUE);
+        let pid = {
+            let mut st = self.lock();
+            let pid = st.next_pid;
+            st.next_pid += 1;
+            st.spawned += 1;
+            st.live.insert(pid, Entry { pgid: pgid.unwrap_or(pid), signals: sig_tx });
+            pid
+        };
+        let table = self.clone();
+        let fut = async move {
+            let exit = table.run(pid, pgid.unwrap_or(pid), program, out, err, sig_rx).await;
+            {
+                let mut st = table.lock();
+                st.live.remove(&pid);
+                st.reaped += 1;
+            }
+            if let Some(tx) = exit_tx {
+                let _ = tx.send(exit);
+            }
+        };
+        self.sched.spawn("sim.process", Box::pin(fut));
+        pid
+    }
+
+    /// Sends `sig` to every live process in group `pgid`.
+    pub fn signal_group(&self, pgid: u32, sig: Signal) -> io::Result<()> {
+        let targets: Vec<mpsc::Sender<Signal>> =
+            self.lock().live.values().filter(|e| e.pgid == pgid).map(|e| e.signals.clone()).collect();
+        if targets.is_empty() {
+            return Err(io::Error::new(io::ErrorKind::NotFound, format!("no process group {pgid}")));
+        }
+        for t in targets {
+            let _ = t.try_send(sig);
+        }
+        Ok(())
+    }
+
+    async fn run(&self, pid: u32, pgid: u32, program: Program, out: Pipe, err: Pipe, mut sig_rx: mpsc::Receiver<Signal>) -> Exit {
+        let _ = pid;
+        for step in program.steps {
+            let work = self.step(step, pgid, &out, &err);
+            let mut work = pin!(work);
+            loop {
+                tokio::select! {
+                    biased;
+                    sig = sig_rx.recv() => match sig {
+                        Some(Signal::Kill) => return Exit::Signaled(9),
+                        Some(s) if !program.ignore_term => return Exit::Signaled(s.number()),
+                        // Ignored, or every sender gone (cannot happen while in the table).
+                        Some(_) | None => continue,
+                    },
+                    done = &mut work => match done {
+                        Some(exit) => return exit,
+                        None => break,
+                    },
+                }
+            }
+        }
+        Exit::Code(0)
+    }
+
+    /// Performs one step; `Some(exit)` ends the program.
+    async fn step(&self, step: Step, pgid: u32, out: &Pipe, err: &Pipe) -> Option<Exit> {
+        async fn write(p: &Pipe, line: &str) {
+            let mut w = p.lock().await;
+            // A reader that went away is a closed pipe: a real program would get EPIPE and
+            // usually die; the scripted one just stops printing.
+            let _ = w.write_all(line.as_bytes()).await;
+            let _ = w.write_all(b"\n").await;
+        }
+        match step {
+            Step::Out(l) => write(out, &l).await,
+            Step::Err(l) => write(err, &l).await,
+            Step::OutMany { prefix, n } => {
+                for i in 1..=n {
+                    write(out, &format!("{prefix} {i}")).await;
+                }
+            }
+            Step::Sleep(d) => self.sched.sleep(d).await,
+            Step::Jitter(max) => {
+                let ms = self.lock().rng.below(max.as_millis() as u64 + 1);
+                self.sched.sleep(Duration::from_millis(ms)).await
+            }
+            Step::SpawnGrandchild(name) => {
+                let program = self.lock().programs.get(&name).cloned();
+                match program {
+                    Some(p) => {
+                        self.start(p, Some(pgid), out.clone(), err.clone(), None);
+                    }
+                    None => write(err, &format!("sim: no program `{name}`")).await,
+                }
+            }
+            Step::Hang => std::future::pending::<()>().await,
+            Step::Exit(c) => return Some(Exit::Code(c)),
+        }
+        None
+    }
+}
+
+/// A simulated child: its pipes' read ends and its exit status.
+#[derive(Debug)]
+pub struct SimChild {
+    pid: u32,
+    table: SimProcessTable,
+    stdout: Option<DuplexStream>,
+    stderr: Option<DuplexStream>,
+    exit: Option<oneshot::Receiver<Exit>>,
+    status: Option<Exit>,
+}
+
+impl ChildProcess for SimChild {
+    type Out = DuplexStream;
+
+    fn pid(&self) -> u32 {
+        self.pid
+    }
+
+    fn take_stdout(&mut self) -> Option<DuplexStream> {
+        self.stdout.take()
+    }
+
+    fn take_stderr(&mut self) -> Option<DuplexStream> {
+        self.stderr.take()
+    }
+
+    fn signal(&mut self, sig: Signal) -> io::Result<()> {
+        self.table.signal_group(self.pid, sig)
+    }
+
+    /// Cancel-safe, like a real child's wait: dropping the future before it completes
+    /// leaves the exit status for the next call.
+    fn wait(&mut self) -> impl Future<Output = io::Result<Exit>> + Send {
+        async move {
+            if let Some(status) = self.status {
+                return Ok(status);
+            }
+            let Some(rx) = self.exit.as_mut() else {
+                return Err(io::Error::other("simulated child has no exit channel"));
+            };
+            let status = rx.await.map_err(|_| io::Error::other("simulated process vanished without an exit status"))?;
+            self.exit = None;
+            self.status = Some(status);
+            Ok(status)
+        }
+    }
+}

@@ -1,0 +1,196 @@
+//! Scenarios: each reproduces a race from the catalogue (reference/brummer-concurrency.md §2)
+//! against brum's real components, records a trace, and checks its invariants with oracles.
+
+mod bus_races;
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::time::Duration;
+
+use brum_core::bus::{Backpressure, BusConfig};
+use brum_core::rt::Runtime;
+
+use crate::trace::Trace;
+
+pub use bus_races::check_task_leaks;
+
+/// Which bus a scenario drives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub enum BusKind {
+    /// brum's EventBus.
+    #[default]
+    Real,
+    /// Brummer's shared-queue bus ([`crate::faulty`]), to prove the oracles catch it.
+    Faulty,
+}
+
+impl BusKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            BusKind::Real => "real",
+            BusKind::Faulty => "faulty",
+        }
+    }
+}
+
+/// An invariant a run broke.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Violation {
+    /// The invariant's name in the catalogue, e.g. `I3 per-subscriber FIFO`.
+    pub oracle: &'static str,
+    pub message: String,
+}
+
+impl fmt::Display for Violation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.oracle, self.message)
+    }
+}
+
+pub type Outcome = Result<(), Violation>;
+
+/// What a scenario body gets.
+pub struct Cx<R: Runtime> {
+    pub rt: R,
+    pub trace: Trace,
+    pub seed: u64,
+    pub bus: BusKind,
+}
+
+impl<R: Runtime> Cx<R> {
+    pub fn log(&self, component: &'static str, kind: &'static str, detail: impl Into<String>) {
+        self.trace.record(self.rt.now(), component, kind, detail);
+    }
+
+    /// The DST bus configuration: Brummer's "testing" template (few workers, small queues)
+    /// so overflow paths are reached quickly.
+    pub fn bus_config(&self) -> BusConfig {
+        BusConfig {
+            workers: 4,
+            mailbox_capacity: 64,
+            backpressure: Backpressure::Degrade,
+            block_timeout: Duration::from_millis(100),
+            drain_timeout: Duration::from_secs(5),
+            batch: 8,
+        }
+    }
+}
+
+pub fn violation(oracle: &'static str, message: impl Into<String>) -> Violation {
+    Violation { oracle, message: message.into() }
+}
+
+/// Fails the scenario with `oracle` unless `cond` holds.
+#[macro_export]
+macro_rules! ensure {
+    ($cond:expr, $oracle:expr, $($fmt:tt)+) => {
+        if !$cond {
+            return Err($crate::scenarios::violation($oracle, format!($($fmt)+)));
+        }
+    };
+}
+
+pub type BoxOutcome<'a> = Pin<Box<dyn Future<Output = Outcome> + 'a>>;
+
+/// A catalogued scenario.
+#[derive(Debug, Clone, Copy)]
+pub struct Scenario {
+    pub name: &'static str,
+    /// The catalogue entry it reproduces.
+    pub race: &'static str,
+    pub summary: &'static str,
+    /// Virtual time after which a run that has not finished counts as hung.
+    pub budget: Duration,
+}
+
+pub const SCENARIOS: &[Scenario] = &[
+    Scenario {
+        name: "S-E2",
+        race: "pool-full fallback spawns a task per event",
+        summary: "bursts 2,000 events at block, drop_oldest and degrade subscribers: tasks stay bounded, every drop is counted, degrade keeps every lifecycle event",
+        budget: Duration::from_secs(60),
+    },
+    Scenario {
+        name: "S-E4",
+        race: "no per-subscriber ordering",
+        summary: "three processes publish started, 40 lines, exited concurrently: each subscriber sees each process's events in order, handlers never overlap",
+        budget: Duration::from_secs(60),
+    },
+    Scenario {
+        name: "S-E5",
+        race: "shutdown loses queued events; publish after shutdown half-accepted",
+        summary: "shutdown races a publisher: every accepted event is delivered or reported, publish after shutdown fails, no handler runs after it",
+        budget: Duration::from_secs(60),
+    },
+    Scenario {
+        name: "S-E6",
+        race: "no unsubscribe: dead sessions' handlers keep firing",
+        summary: "eight sessions subscribe and unsubscribe while events flow: no handler runs after unsubscribe returns, subscriptions return to baseline",
+        budget: Duration::from_secs(60),
+    },
+    Scenario {
+        name: "S-E7",
+        race: "event id collisions under a frozen clock",
+        summary: "four publishers publish 100 events each in one virtual instant: ids are unique, gap-free and increasing per publisher",
+        budget: Duration::from_secs(60),
+    },
+    Scenario {
+        name: "S-E9",
+        race: "handler panic isolation",
+        summary: "one subscriber panics on every third event: the others get everything, panics are counted, the worker pool keeps its size",
+        budget: Duration::from_secs(60),
+    },
+    Scenario {
+        name: "C-sleep",
+        race: "conformance: sleep ordering",
+        summary: "three tasks sleeping 30, 10 and 20 ms wake in time order",
+        budget: Duration::from_secs(10),
+    },
+    Scenario {
+        name: "C-spawn",
+        race: "conformance: spawn and join",
+        summary: "a spawned task's value and panic come back through join; live tasks return to baseline",
+        budget: Duration::from_secs(10),
+    },
+    Scenario {
+        name: "C-tcp",
+        race: "conformance: TCP echo",
+        summary: "a listener on loopback echoes what a client sends",
+        budget: Duration::from_secs(10),
+    },
+    Scenario {
+        name: "C-child",
+        race: "conformance: a child prints and exits",
+        summary: "a child prints on stdout and stderr and exits with code 3",
+        budget: Duration::from_secs(10),
+    },
+    Scenario {
+        name: "C-signal",
+        race: "conformance: a child killed by signal",
+        summary: "SIGTERM ends a child; a child ignoring SIGTERM survives it and dies of SIGKILL",
+        budget: Duration::from_secs(30),
+    },
+];
+
+pub fn find(name: &str) -> Option<&'static Scenario> {
+    SCENARIOS.iter().find(|s| s.name.eq_ignore_ascii_case(name))
+}
+
+/// Runs scenario `name`'s body (the caller has checked it exists).
+pub fn body<'a, R: Runtime>(name: &'static str, cx: &'a Cx<R>, programs: &'a crate::conformance::Programs) -> BoxOutcome<'a> {
+    match name {
+        "S-E2" => Box::pin(bus_races::s_e2(cx)),
+        "S-E4" => Box::pin(bus_races::s_e4(cx)),
+        "S-E5" => Box::pin(bus_races::s_e5(cx)),
+        "S-E6" => Box::pin(bus_races::s_e6(cx)),
+        "S-E7" => Box::pin(bus_races::s_e7(cx)),
+        "S-E9" => Box::pin(bus_races::s_e9(cx)),
+        "C-sleep" => Box::pin(crate::conformance::sleep_ordering(cx)),
+        "C-spawn" => Box::pin(crate::conformance::spawn_join(cx)),
+        "C-tcp" => Box::pin(crate::conformance::tcp_echo(cx)),
+        "C-child" => Box::pin(crate::conformance::child_prints_and_exits(cx, programs)),
+        "C-signal" => Box::pin(crate::conformance::child_killed_by_signal(cx, programs)),
+        other => panic!("scenario table and dispatch disagree: no body for `{other}`"),
+    }
+}
