@@ -1,1 +1,3 @@
 //! brum
+
+pub mod settings;
