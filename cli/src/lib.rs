@@ -3,6 +3,7 @@
 
 pub mod args;
 pub mod rt;
+pub mod settings;
 pub mod sim_cmd;
 
 /// The commit this binary was built from (`unknown` outside a git checkout).
@@ -20,6 +21,30 @@ pub mod exit {
 
 /// Runs the parsed command line; returns the exit code.
 pub fn dispatch(cli: args::Cli, out: &mut dyn std::io::Write) -> anyhow::Result<i32> {
+    if cli.settings {
+        let project = match cli.project {
+            Some(p) => std::path::absolute(&p)?,
+            None => std::env::current_dir()?,
+        };
+        let home = std::env::var_os("HOME").map(std::path::PathBuf::from);
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        return match settings::render(home.as_deref(), &project, cores) {
+            Ok(text) => {
+                out.write_all(text.as_bytes())?;
+                Ok(exit::OK)
+            }
+            Err(e) => {
+                let mut msg = e.to_string();
+                let mut source = std::error::Error::source(&e);
+                while let Some(s) = source {
+                    msg.push_str(&format!(": {s}"));
+                    source = s.source();
+                }
+                eprintln!("error: {msg}");
+                Ok(exit::USAGE)
+            }
+        };
+    }
     match cli.command {
         Some(args::Command::Sim(cmd)) => sim_cmd::run(cmd, out),
         None => {

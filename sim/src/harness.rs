@@ -162,14 +162,35 @@ fn run_turmoil(spec: RunSpec, trace: Trace) -> (Outcome, MetricsSnapshot) {
 fn run_madsim(spec: RunSpec, trace: Trace) -> (Outcome, MetricsSnapshot) {
     let mut rt = madsim::runtime::Runtime::with_seed_and_config(spec.seed, madsim::Config::default());
     rt.set_time_limit(spec.scenario.budget);
-    match catch_unwind(AssertUnwindSafe(|| rt.block_on(drive(crate::rt::Madsim::new(), spec, trace)))) {
+    match catch_unwind(AssertUnwindSafe(|| rt.block_on(async move { drive(crate::rt::Madsim::new(), spec, trace).await }))) {
         Ok(r) => r,
         Err(p) => (Err(violation("I39 liveness / panic", panic_text(&*p))), MetricsSnapshot::default()),
     }
 }
 
+/// Scenarios panic on purpose (S-E9, C-spawn) to prove isolation; keep those off stderr,
+/// and leave every other panic to the previous hook.
+pub fn quiet_intentional_panics() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            let msg = info
+                .payload()
+                .downcast_ref::<String>()
+                .map(String::as_str)
+                .or_else(|| info.payload().downcast_ref::<&str>().copied())
+                .unwrap_or("");
+            if !msg.contains("intentional panic") {
+                previous(info);
+            }
+        }));
+    });
+}
+
 /// Runs one scenario with one seed.
 pub fn run(spec: RunSpec) -> Result<RunResult, HarnessError> {
+    quiet_intentional_panics();
     let trace = Trace::new();
     let (outcome, metrics) = match spec.backend {
         Backend::Turmoil => run_turmoil(spec, trace.clone()),

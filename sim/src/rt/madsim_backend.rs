@@ -12,13 +12,15 @@ use super::SimBackend;
 /// explores interleavings inside one process that turmoil never does.
 #[derive(Debug, Clone)]
 pub struct Madsim {
-    start: madsim::time::Instant,
+    start: Duration,
 }
 
 impl Madsim {
     /// Must be called inside `madsim::runtime::Runtime::block_on`.
     pub fn new() -> Self {
-        Madsim { start: madsim::time::Instant::now() }
+        // madsim's own virtual clock; std `Instant` is only virtual if its libc override
+        // wins at link time, which core never relies on.
+        Madsim { start: madsim::time::TimeHandle::current().elapsed() }
     }
 }
 
@@ -47,7 +49,7 @@ impl SimBackend for Madsim {
     type Listener = MadsimListener;
 
     fn elapsed(&self) -> Duration {
-        madsim::time::Instant::now() - self.start
+        madsim::time::TimeHandle::current().elapsed().saturating_sub(self.start)
     }
 
     fn sleep(&self, d: Duration) -> Pin<Box<dyn Future<Output = ()> + Send + 'static>> {

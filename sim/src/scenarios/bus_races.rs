@@ -219,76 +219,89 @@ pub async fn s_e4<R: Runtime>(cx: &Cx<R>) -> Outcome {
     Ok(())
 }
 
-/// S-E2: a 2,010-event burst against subscribers with each backpressure policy.
+/// S-E2: a burst far larger than the mailboxes. Phase one: 2,009 events at drop_oldest,
+/// drop_newest and degrade subscribers with nobody holding the publisher back. Phase two: a
+/// `block` subscriber joins and 503 more events follow; it throttles the publisher instead.
 pub async fn s_e2<R: Runtime>(cx: &Cx<R>) -> Outcome {
-    const LINES: u64 = 2000;
+    const BURST: u64 = 2000;
+    const TAIL: u64 = 500;
     let cfg = cx.bus_config();
-    let workers = cfg.workers as i64;
+    let workers = cfg.workers as u64;
     let bus = EventBus::new(cx.rt.clone(), cfg);
-    let subs = [("store", Backpressure::Block, 16usize), ("mcp", Backpressure::DropOldest, 32), ("tui", Backpressure::Degrade, 64)];
-    let mut ids = Vec::new();
-    let mut recs = Vec::new();
     let max_live = Arc::new(AtomicU64::new(0));
-    for (name, policy, cap) in subs {
+    let subscribe = |name: &'static str, policy: Backpressure, cap: usize| {
         let rec = Arc::new(Recorder::default());
         let h = recording(cx, name, &rec, 500);
         let metrics = cx.rt.metrics().clone();
         let max_live = max_live.clone();
-        let id = bus
-            .subscribe(SubscribeOptions::named(name).backpressure(policy).capacity(cap), move |e| {
-                max_live.fetch_max(metrics.gauge_total("tasks.live") as u64, Ordering::Relaxed);
-                h(e)
-            })
-            .map_err(|_| super::violation("setup", "bus closed during setup"))?;
-        ids.push((name, policy, cap, id));
-        recs.push(rec);
-    }
+        bus.subscribe(SubscribeOptions::named(name).backpressure(policy).capacity(cap), move |e| {
+            max_live.fetch_max(metrics.gauge_total("tasks.live") as u64, Ordering::Relaxed);
+            h(e)
+        })
+        .map(|id| (name, policy, cap, id, rec))
+        .map_err(|_| super::violation("setup", "bus closed during setup"))
+    };
+    let mut subs = vec![
+        subscribe("mcp", Backpressure::DropOldest, 32)?,
+        subscribe("audit", Backpressure::DropNewest, 32)?,
+        subscribe("tui", Backpressure::Degrade, 64)?,
+    ];
     let p = process(1);
-    let publisher = {
-        let bus = bus.clone();
-        let p = p.clone();
-        let rt = cx.rt.clone();
+    let publisher = |from: u64, to: u64, last: Option<Event>| {
+        let (bus, p, rt) = (bus.clone(), p.clone(), cx.rt.clone());
         spawn(&cx.rt, "scenario.publisher", async move {
             let mut published = 0u64;
-            let mut max_queued = Vec::new();
-            let mut publish = |e| {
+            let mut queued = Vec::new();
+            if from == 1 {
+                bus.publish(Event::ProcessStarted { process: p.clone(), pid: 101 }).await.ok();
                 published += 1;
-                bus.publish(e)
-            };
-            publish(Event::ProcessStarted { process: p.clone(), pid: 101 }).await.ok();
-            for i in 1..=LINES {
-                publish(line(&p, format!("line {i}"))).await.ok();
+            }
+            for i in from..=to {
+                bus.publish(line(&p, format!("line {i}"))).await.ok();
+                published += 1;
                 if i % 250 == 0 {
-                    publish(Event::ErrorDetected { process: p.clone(), message: Arc::from(format!("error {i}")) }).await.ok();
-                    max_queued.push(bus.stats().iter().map(|(_, s)| (s.name.clone(), s.queued)).collect::<Vec<_>>());
+                    let message = Arc::from(format!("error after line {i}"));
+                    bus.publish(Event::ErrorDetected { process: p.clone(), message }).await.ok();
+                    published += 1;
+                    queued.extend(bus.stats().into_iter().map(|(_, s)| (s.name, s.queued)));
                     rt.checkpoint("scenario.burst").await;
                 }
             }
-            publish(Event::ProcessExited { process: p.clone(), exit: Exit::Code(1) }).await.ok();
-            (published, max_queued)
+            if let Some(e) = last {
+                bus.publish(e).await.ok();
+                published += 1;
+            }
+            (published, queued)
         })
     };
-    let (published, queued_samples) = publisher.join().await.map_err(|e| super::violation("publisher", e.to_string()))?;
+    let join = |r: Result<(u64, Vec<(String, usize)>), brum_core::rt::JoinError>| r.map_err(|e| super::violation("publisher", e.to_string()));
+    let (burst, mut samples) = join(publisher(1, BURST, None).join().await)?;
+    subs.push(subscribe("store", Backpressure::Block, 16)?);
+    let exited = Event::ProcessExited { process: p.clone(), exit: Exit::Code(1) };
+    let (tail, more) = join(publisher(BURST + 1, BURST + TAIL, Some(exited)).join().await)?;
+    samples.extend(more);
     let report = bus.shutdown().await;
     cx.log("bus", "shutdown", report.to_string());
     let m = cx.rt.metrics();
 
-    // I1: no task per event: the workers and the publisher are the only tasks ever spawned.
+    // I1: no task per event: the workers and the two publishers are all that was spawned.
     let spawned = counter_sum(m, "tasks.spawned", "");
-    ensure!(spawned == workers as u64 + 1, "I1 bounded execution", "{spawned} tasks spawned for {published} events (expected {} )", workers + 1);
+    ensure!(spawned == workers + 2, "I1 bounded execution", "{spawned} tasks spawned for {} events (expected {})", burst + tail, workers + 2);
     let peak = max_live.load(Ordering::Relaxed);
-    ensure!(peak <= workers as u64 + 1, "I1 bounded execution", "{peak} tasks live during the burst, bound {}", workers + 1);
-    for sample in &queued_samples {
-        for ((name, queued), (_, _, cap, _)) in sample.iter().zip(&ids) {
-            ensure!(queued <= cap, "I1 bounded mailboxes", "{name} held {queued} events, capacity {cap}");
-        }
+    ensure!(peak <= workers + 1, "I1 bounded execution", "{peak} tasks live during the burst, bound {}", workers + 1);
+    for (name, queued) in &samples {
+        let cap = subs.iter().find(|s| s.0 == name).map_or(0, |s| s.2);
+        ensure!(*queued <= cap, "I1 bounded mailboxes", "{name} held {queued} events, capacity {cap}");
     }
-    for ((name, policy, _, id), rec) in ids.iter().zip(&recs) {
+    let mut total_dropped = 0;
+    for (name, policy, _, id, rec) in &subs {
+        let offered = if *policy == Backpressure::Block { tail } else { burst + tail };
         let (delivered, dropped) = sub_totals(m, name, id.0);
+        total_dropped += dropped;
         let seen = rec.seen();
-        cx.log("oracle", "totals", format!("{name} ({policy}) delivered={delivered} dropped={dropped}"));
+        cx.log("oracle", "totals", format!("{name} ({policy}) offered={offered} delivered={delivered} dropped={dropped}"));
         // I2: delivered + dropped == offered, and the handler saw exactly `delivered`.
-        ensure!(delivered + dropped == published, "I2 conservation", "{name}: delivered {delivered} + dropped {dropped} != published {published}");
+        ensure!(delivered + dropped == offered, "I2 conservation", "{name}: delivered {delivered} + dropped {dropped} != offered {offered}");
         ensure!(seen.len() as u64 == delivered, "I2 no duplicate delivery", "{name}: handler ran {} times, delivered counter {delivered}", seen.len());
         ensure!(seen.windows(2).all(|w| w[0].id < w[1].id), "I3 per-subscriber FIFO", "{name} saw ids out of order");
         match policy {
@@ -297,14 +310,20 @@ pub async fn s_e2<R: Runtime>(cx: &Cx<R>) -> Outcome {
             }
             Backpressure::Degrade => {
                 let lifecycle = seen.iter().filter(|e| e.event.kind() != EventKind::LogLine).count();
-                ensure!(lifecycle == 10, "degrade never drops lifecycle events", "{name} saw {lifecycle} of 10 lifecycle events");
+                ensure!(lifecycle == 12, "degrade never drops lifecycle events", "{name} saw {lifecycle} of 12 lifecycle events");
             }
-            _ => {
+            Backpressure::DropOldest => {
                 let last = seen.last().map(|e| e.event.kind());
                 ensure!(last == Some(EventKind::ProcessExited), "drop_oldest keeps the newest", "{name} last saw {last:?}");
             }
+            Backpressure::DropNewest => {
+                let first = seen.first().map(|e| e.event.kind());
+                ensure!(first == Some(EventKind::ProcessStarted), "drop_newest keeps the oldest", "{name} first saw {first:?}");
+            }
         }
     }
+    // The scenario must actually overflow something, or it proves nothing about drops.
+    ensure!(total_dropped > 0, "scenario precondition", "the burst never filled a mailbox");
     ensure!(!report.timed_out, "I8 shutdown drains", "{report}");
     Ok(())
 }

@@ -108,7 +108,7 @@ pub const SCENARIOS: &[Scenario] = &[
     Scenario {
         name: "S-E2",
         race: "pool-full fallback spawns a task per event",
-        summary: "bursts 2,000 events at block, drop_oldest and degrade subscribers: tasks stay bounded, every drop is counted, degrade keeps every lifecycle event",
+        summary: "bursts 2,009 events at drop_oldest, drop_newest and degrade mailboxes, then 503 more with a block subscriber: tasks stay bounded, every drop is counted, degrade keeps every lifecycle event",
         budget: Duration::from_secs(60),
     },
     Scenario {
