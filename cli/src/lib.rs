@@ -48,7 +48,11 @@ pub fn dispatch(cli: args::Cli, out: &mut dyn std::io::Write) -> anyhow::Result<
     match cli.command {
         Some(args::Command::Sim(cmd)) => sim_cmd::run(cmd, out),
         None => {
-            writeln!(out, "brum {} ({COMMIT}): nothing to run yet; try `brum sim list` or `brum --help`", env!("CARGO_PKG_VERSION"))?;
+            writeln!(
+                out,
+                "brum {} ({COMMIT}): nothing to run yet; try `brum sim list` or `brum --help`",
+                env!("CARGO_PKG_VERSION")
+            )?;
             Ok(exit::OK)
         }
     }

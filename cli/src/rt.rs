@@ -12,8 +12,8 @@ use std::time::{Duration, SystemTime};
 
 use brum_core::metrics::Metrics;
 use brum_core::rt::{
-    AbortHandle, BoxFuture, ChildProcess, Clock, Entropy, Exit, Hooks, Listener, Mono, Network, ProcessSpec,
-    Processes, Runtime, SeededRng, Signal, Spawner,
+    AbortHandle, BoxFuture, ChildProcess, Clock, Entropy, Exit, Hooks, Listener, Mono, Network, ProcessSpec, Processes,
+    Runtime, SeededRng, Signal, Spawner,
 };
 
 struct Inner {

@@ -17,10 +17,7 @@ const FILE_NAME: &str = ".brum.toml";
 /// Comparison is by path, without resolving symlinks.
 pub fn config_paths(home: Option<&Path>, project: &Path) -> Vec<PathBuf> {
     let mut paths: Vec<PathBuf> = home.map(|h| h.join(FILE_NAME)).into_iter().collect();
-    let mut dirs: Vec<&Path> = project
-        .ancestors()
-        .filter(|d| !d.as_os_str().is_empty())
-        .collect();
+    let mut dirs: Vec<&Path> = project.ancestors().filter(|d| !d.as_os_str().is_empty()).collect();
     dirs.reverse();
     for dir in dirs {
         let path = dir.join(FILE_NAME);
@@ -34,19 +31,13 @@ pub fn config_paths(home: Option<&Path>, project: &Path) -> Vec<PathBuf> {
 /// Reads the files of [`config_paths`] that exist and layers them. Returns the settings and
 /// every consulted path with whether it existed. A missing file is skipped; one that exists but
 /// cannot be read (permissions, a directory, not UTF-8) is an error naming it.
-pub fn load(
-    home: Option<&Path>,
-    project: &Path,
-) -> Result<(Settings, Vec<(PathBuf, bool)>), ConfigError> {
+pub fn load(home: Option<&Path>, project: &Path) -> Result<(Settings, Vec<(PathBuf, bool)>), ConfigError> {
     let mut layers = Vec::new();
     let mut consulted = Vec::new();
     for path in config_paths(home, project) {
         match std::fs::read_to_string(&path) {
             Ok(text) => {
-                layers.push(Layer {
-                    path: path.clone(),
-                    text,
-                });
+                layers.push(Layer { path: path.clone(), text });
                 consulted.push((path, true));
             }
             Err(e) if e.kind() == io::ErrorKind::NotFound => consulted.push((path, false)),
@@ -76,14 +67,8 @@ mod tests {
     #[test]
     fn paths_go_from_home_then_root_down_to_the_project() {
         let paths = config_paths(Some(Path::new("/home/u")), Path::new("/srv/app"));
-        let want: Vec<PathBuf> = [
-            "/home/u/.brum.toml",
-            "/.brum.toml",
-            "/srv/.brum.toml",
-            "/srv/app/.brum.toml",
-        ]
-        .map(PathBuf::from)
-        .into();
+        let want: Vec<PathBuf> =
+            ["/home/u/.brum.toml", "/.brum.toml", "/srv/.brum.toml", "/srv/app/.brum.toml"].map(PathBuf::from).into();
         assert_eq!(paths, want);
     }
 
@@ -102,19 +87,14 @@ mod tests {
         assert_eq!(paths, want);
         // The project is home itself.
         let paths = config_paths(Some(Path::new("/home/u")), Path::new("/home/u"));
-        let want: Vec<PathBuf> = ["/home/u/.brum.toml", "/.brum.toml", "/home/.brum.toml"]
-            .map(PathBuf::from)
-            .into();
+        let want: Vec<PathBuf> = ["/home/u/.brum.toml", "/.brum.toml", "/home/.brum.toml"].map(PathBuf::from).into();
         assert_eq!(paths, want);
     }
 
     #[test]
     fn no_home_means_only_the_ancestors() {
         let paths = config_paths(None, Path::new("/a"));
-        assert_eq!(
-            paths,
-            vec![PathBuf::from("/.brum.toml"), PathBuf::from("/a/.brum.toml")]
-        );
+        assert_eq!(paths, vec![PathBuf::from("/.brum.toml"), PathBuf::from("/a/.brum.toml")]);
     }
 
     /// A temporary tree `home/work/app` with config files in `home` and `app`.
@@ -131,32 +111,17 @@ mod tests {
         let work = home.join("work");
         let app = work.join("app");
         fs::create_dir_all(&app).expect("create dirs");
-        fs::write(
-            home.join(".brum.toml"),
-            "[concurrency]\nurls_max = 1\nerrors_max = 1\n",
-        )
-        .expect("write home");
-        fs::write(
-            app.join(".brum.toml"),
-            "# app\n[concurrency]\nerrors_max = 3\nbus_workers = \"auto\"\n",
-        )
-        .expect("write app");
-        Tree {
-            dir,
-            home,
-            work,
-            app,
-        }
+        fs::write(home.join(".brum.toml"), "[concurrency]\nurls_max = 1\nerrors_max = 1\n").expect("write home");
+        fs::write(app.join(".brum.toml"), "# app\n[concurrency]\nerrors_max = 3\nbus_workers = \"auto\"\n")
+            .expect("write app");
+        Tree { dir, home, work, app }
     }
 
     #[test]
     fn load_reads_existing_files_in_precedence_order() {
         let t = tree();
-        fs::write(
-            t.work.join(".brum.toml"),
-            "[concurrency]\nerrors_max = 2\nprocess_stop_grace_ms = 100\n",
-        )
-        .expect("write work");
+        fs::write(t.work.join(".brum.toml"), "[concurrency]\nerrors_max = 2\nprocess_stop_grace_ms = 100\n")
+            .expect("write work");
         let (settings, consulted) = load(Some(&t.home), &t.app).expect("valid files");
 
         assert_eq!(settings.urls_max(), 1);
@@ -167,31 +132,19 @@ mod tests {
         let app_file = t.app.join(".brum.toml");
         assert_eq!(
             settings.source("concurrency", "urls_max"),
-            Some(&Source::File {
-                path: home_file.clone(),
-                line: 2
-            })
+            Some(&Source::File { path: home_file.clone(), line: 2 })
         );
         assert_eq!(
             settings.source("concurrency", "errors_max"),
-            Some(&Source::File {
-                path: app_file.clone(),
-                line: 3
-            })
+            Some(&Source::File { path: app_file.clone(), line: 3 })
         );
-        assert_eq!(
-            settings.source("concurrency", "bus_batch"),
-            Some(&Source::Default)
-        );
+        assert_eq!(settings.source("concurrency", "bus_batch"), Some(&Source::Default));
 
         // Home first, then every ancestor of the project, each exactly once.
         assert_eq!(consulted.first(), Some(&(home_file.clone(), true)));
         assert_eq!(consulted.iter().filter(|(p, _)| *p == home_file).count(), 1);
         let tail: Vec<_> = consulted.iter().rev().take(2).rev().cloned().collect();
-        assert_eq!(
-            tail,
-            vec![(t.work.join(".brum.toml"), true), (app_file, true)]
-        );
+        assert_eq!(tail, vec![(t.work.join(".brum.toml"), true), (app_file, true)]);
         assert_eq!(consulted.len(), config_paths(Some(&t.home), &t.app).len());
     }
 
@@ -200,10 +153,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("create temp dir");
         let (settings, consulted) = load(None, dir.path()).expect("no files");
         assert_eq!(settings, Settings::defaults());
-        assert_eq!(
-            consulted.last(),
-            Some(&(dir.path().join(".brum.toml"), false))
-        );
+        assert_eq!(consulted.last(), Some(&(dir.path().join(".brum.toml"), false)));
     }
 
     #[test]
@@ -224,10 +174,7 @@ mod tests {
         let bad = t.work.join(".brum.toml");
         fs::write(&bad, b"[concurrency]\nurls_max = \xff\n").expect("write");
         let err = load(Some(&t.home), &t.app).expect_err("not UTF-8");
-        assert!(
-            matches!(&err, ConfigError::Read { path, .. } if *path == bad),
-            "{err:?}"
-        );
+        assert!(matches!(&err, ConfigError::Read { path, .. } if *path == bad), "{err:?}");
     }
 
     #[test]
@@ -259,10 +206,7 @@ mod tests {
         s.chars()
             .flat_map(|c| {
                 let special = "\\.+*?()|[]{}^$#&-~".contains(c);
-                special
-                    .then_some('\\')
-                    .into_iter()
-                    .chain(std::iter::once(c))
+                special.then_some('\\').into_iter().chain(std::iter::once(c))
             })
             .collect()
     }

@@ -7,7 +7,7 @@ use brum_sim::harness::{self, Backend, RunResult, RunSpec};
 use brum_sim::scenarios::{BusKind, SCENARIOS};
 
 use crate::args::{RunArgs, SimCommand, SweepArgs};
-use crate::{exit, COMMIT};
+use crate::{COMMIT, exit};
 
 /// Runs a `brum sim` command, writing to `out`; returns the exit code.
 pub fn run(cmd: SimCommand, out: &mut dyn Write) -> anyhow::Result<i32> {
@@ -51,7 +51,15 @@ fn run_one(a: RunArgs, out: &mut dyn Write) -> anyhow::Result<i32> {
 fn print_run(spec: RunSpec, metrics: bool, out: &mut dyn Write) -> anyhow::Result<i32> {
     let r: RunResult = harness::run(spec)?;
     let s = r.spec;
-    writeln!(out, "scenario {} ({}) seed {} backend {} bus {} commit {COMMIT}", s.scenario.name, s.scenario.race, s.seed, s.backend, s.bus.name())?;
+    writeln!(
+        out,
+        "scenario {} ({}) seed {} backend {} bus {} commit {COMMIT}",
+        s.scenario.name,
+        s.scenario.race,
+        s.seed,
+        s.backend,
+        s.bus.name()
+    )?;
     writeln!(out, "--- trace: {} lines, hash {:016x}", r.trace.lines().count(), r.hash)?;
     out.write_all(r.trace.as_bytes())?;
     if metrics {
@@ -95,7 +103,8 @@ fn sweep(a: SweepArgs, out: &mut dyn Write) -> anyhow::Result<i32> {
         bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
     }
     let started = Instant::now();
-    let summary = harness::sweep(&scenarios, a.from..a.from + a.seeds, backend, bus, a.check_determinism, jobs, &|n| bar.inc(n))?;
+    let summary =
+        harness::sweep(&scenarios, a.from..a.from + a.seeds, backend, bus, a.check_determinism, jobs, &|n| bar.inc(n))?;
     bar.finish_and_clear();
     let secs = started.elapsed().as_secs_f64();
     let names: Vec<&str> = scenarios.iter().map(|s| s.name).collect();

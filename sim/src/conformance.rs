@@ -4,13 +4,13 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use brum_core::rt::{spawn, ChildProcess, Exit, JoinError, Listener, ProcessSpec, Runtime, Signal};
+use brum_core::rt::{ChildProcess, Exit, JoinError, Listener, ProcessSpec, Runtime, Signal, spawn};
 use brum_core::util::yield_now;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 
 use crate::ensure;
 use crate::procs::{Program, SimProcessTable, Step};
-use crate::scenarios::{violation, Cx, Outcome};
+use crate::scenarios::{Cx, Outcome, violation};
 
 /// The programs the child scenarios run, per backend.
 #[derive(Debug, Clone)]
@@ -36,7 +36,10 @@ impl Programs {
 
     /// Scripted equivalents, registered in `table`.
     pub fn simulated(table: &SimProcessTable) -> Self {
-        table.register("print-exit", Program::new(vec![Step::Out("one".into()), Step::Err("two".into()), Step::Exit(3)]));
+        table.register(
+            "print-exit",
+            Program::new(vec![Step::Out("one".into()), Step::Err("two".into()), Step::Exit(3)]),
+        );
         table.register("sleeper", Program::new(vec![Step::Out("ready".into()), Step::Hang]));
         table.register("term-ignorer", Program::new(vec![Step::Out("ready".into()), Step::Hang]).ignoring_term());
         Programs {
@@ -109,14 +112,19 @@ pub async fn spawn_join<R: Runtime>(cx: &Cx<R>) -> Outcome {
     }
     let live = m.gauge_total("tasks.live");
     ensure!(live == baseline, "live tasks return to baseline", "{live} live, baseline {baseline}");
-    ensure!(m.counter("tasks.panicked", "conformance.panic").get() == 1, "panics counted", "tasks.panicked not incremented");
+    ensure!(
+        m.counter("tasks.panicked", "conformance.panic").get() == 1,
+        "panics counted",
+        "tasks.panicked not incremented"
+    );
     cx.log("conformance", "spawn", "value, panic and abort observed");
     Ok(())
 }
 
 /// A loopback listener echoes what a client sends.
 pub async fn tcp_echo<R: Runtime>(cx: &Cx<R>) -> Outcome {
-    let listener = cx.rt.bind("127.0.0.1:0".parse().expect("literal address")).await.map_err(|e| io_violation("bind", e))?;
+    let listener =
+        cx.rt.bind("127.0.0.1:0".parse().expect("literal address")).await.map_err(|e| io_violation("bind", e))?;
     let addr = listener.local_addr().map_err(|e| io_violation("local_addr", e))?;
     let server = spawn(&cx.rt, "conformance.echo", async move {
         let (mut s, _) = listener.accept().await?;

@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use brum_core::bus::{Envelope, Event, EventId};
-use brum_core::rt::{spawn, Runtime, Task};
+use brum_core::rt::{Runtime, Task, spawn};
 use tokio::sync::Notify;
 
 pub type SharedHandler = Arc<dyn Fn(&Arc<Envelope>) + Send + Sync + 'static>;

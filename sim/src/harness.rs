@@ -2,7 +2,7 @@
 //! scenario, the seed, the backend and the bus: no wall-clock time, no pids, no addresses.
 
 use std::fmt;
-use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::str::FromStr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -12,7 +12,7 @@ use brum_core::rt::Runtime;
 
 use crate::conformance::Programs;
 use crate::rt::{Noise, SimBackend, SimRuntime};
-use crate::scenarios::{self, check_task_leaks, violation, BusKind, Cx, Outcome, Scenario};
+use crate::scenarios::{self, BusKind, Cx, Outcome, Scenario, check_task_leaks, violation};
 use crate::trace::Trace;
 
 /// Which simulator runs a scenario.
@@ -91,7 +91,9 @@ pub struct RunResult {
 pub enum HarnessError {
     #[error("unknown scenario `{name}`; known: {known}")]
     UnknownScenario { name: String, known: String },
-    #[error("the madsim backend needs a madsim build: RUSTFLAGS=\"--cfg madsim\" CARGO_TARGET_DIR=target/madsim cargo run -p brum -- sim ...")]
+    #[error(
+        "the madsim backend needs a madsim build: RUSTFLAGS=\"--cfg madsim\" CARGO_TARGET_DIR=target/madsim cargo run -p brum -- sim ..."
+    )]
     MadsimUnavailable,
     #[error("cannot parse failure line `{line}`: {reason}")]
     BadFailureLine { line: String, reason: String },
@@ -127,10 +129,14 @@ async fn drive<B: SimBackend + Clone>(backend: B, spec: RunSpec, trace: Trace) -
             outcome = Err(violation("I11 no orphans", format!("simulated processes still running: {live:?}")));
         }
     }
-    cx.log("scenario", "end", match &outcome {
-        Ok(()) => "pass".to_string(),
-        Err(v) => format!("FAIL {v}"),
-    });
+    cx.log(
+        "scenario",
+        "end",
+        match &outcome {
+            Ok(()) => "pass".to_string(),
+            Err(v) => format!("FAIL {v}"),
+        },
+    );
     (outcome, rt.metrics().snapshot())
 }
 
@@ -152,9 +158,13 @@ fn run_turmoil(spec: RunSpec, trace: Trace) -> (Outcome, MetricsSnapshot) {
     let result = slot.lock().unwrap_or_else(|e| e.into_inner()).take();
     match (ran, result) {
         (Ok(Ok(())), Some(r)) => r,
-        (Ok(Err(e)), _) => (Err(violation("I39 liveness", format!("simulation did not finish: {e}"))), MetricsSnapshot::default()),
+        (Ok(Err(e)), _) => {
+            (Err(violation("I39 liveness", format!("simulation did not finish: {e}"))), MetricsSnapshot::default())
+        }
         (Err(p), _) => (Err(violation("panic", panic_text(&*p))), MetricsSnapshot::default()),
-        (Ok(Ok(())), None) => (Err(violation("harness", "client finished without a result")), MetricsSnapshot::default()),
+        (Ok(Ok(())), None) => {
+            (Err(violation("harness", "client finished without a result")), MetricsSnapshot::default())
+        }
     }
 }
 
@@ -162,7 +172,9 @@ fn run_turmoil(spec: RunSpec, trace: Trace) -> (Outcome, MetricsSnapshot) {
 fn run_madsim(spec: RunSpec, trace: Trace) -> (Outcome, MetricsSnapshot) {
     let mut rt = madsim::runtime::Runtime::with_seed_and_config(spec.seed, madsim::Config::default());
     rt.set_time_limit(spec.scenario.budget);
-    match catch_unwind(AssertUnwindSafe(|| rt.block_on(async move { drive(crate::rt::Madsim::new(), spec, trace).await }))) {
+    match catch_unwind(AssertUnwindSafe(|| {
+        rt.block_on(async move { drive(crate::rt::Madsim::new(), spec, trace).await })
+    })) {
         Ok(r) => r,
         Err(p) => (Err(violation("I39 liveness / panic", panic_text(&*p))), MetricsSnapshot::default()),
     }
@@ -204,7 +216,8 @@ pub fn run(spec: RunSpec) -> Result<RunResult, HarnessError> {
 
 /// The command that replays `spec`.
 pub fn replay_command(spec: &RunSpec) -> String {
-    let mut cmd = format!("brum sim run --scenario {} --seed {} --backend {}", spec.scenario.name, spec.seed, spec.backend);
+    let mut cmd =
+        format!("brum sim run --scenario {} --seed {} --backend {}", spec.scenario.name, spec.seed, spec.backend);
     if spec.bus != BusKind::Real {
         cmd.push_str(&format!(" --bus {}", spec.bus.name()));
     }

@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::io;
-use std::pin::{pin, Pin};
+use std::pin::{Pin, pin};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -30,7 +30,10 @@ pub enum Step {
     Out(String),
     Err(String),
     /// `n` numbered stdout lines `prefix 1` .. `prefix n`.
-    OutMany { prefix: String, n: u32 },
+    OutMany {
+        prefix: String,
+        n: u32,
+    },
     Sleep(Duration),
     /// Sleeps a seeded duration in `0..=max`.
     Jitter(Duration),
@@ -137,11 +140,31 @@ impl SimProcessTable {
         let (out_w, out_r) = tokio::io::duplex(SIM_PIPE_BYTES);
         let (err_w, err_r) = tokio::io::duplex(SIM_PIPE_BYTES);
         let (exit_tx, exit_rx) = oneshot::channel();
-        let pid = self.start(program, None, Arc::new(tokio::sync::Mutex::new(out_w)), Arc::new(tokio::sync::Mutex::new(err_w)), Some(exit_tx));
-        Ok(SimChild { pid, table: self.clone(), stdout: Some(out_r), stderr: Some(err_r), exit: Some(exit_rx), status: None })
+        let pid = self.start(
+            program,
+            None,
+            Arc::new(tokio::sync::Mutex::new(out_w)),
+            Arc::new(tokio::sync::Mutex::new(err_w)),
+            Some(exit_tx),
+        );
+        Ok(SimChild {
+            pid,
+            table: self.clone(),
+            stdout: Some(out_r),
+            stderr: Some(err_r),
+            exit: Some(exit_rx),
+            status: None,
+        })
     }
 
-    fn start(&self, program: Program, pgid: Option<u32>, out: Pipe, err: Pipe, exit_tx: Option<oneshot::Sender<Exit>>) -> u32 {
+    fn start(
+        &self,
+        program: Program,
+        pgid: Option<u32>,
+        out: Pipe,
+        err: Pipe,
+        exit_tx: Option<oneshot::Sender<Exit>>,
+    ) -> u32 {
         let (sig_tx, sig_rx) = mpsc::channel(SIM_SIGNAL_QUEUE);
         let pid = {
             let mut st = self.lock();
@@ -180,7 +203,15 @@ impl SimProcessTable {
         Ok(())
     }
 
-    async fn run(&self, pid: u32, pgid: u32, program: Program, out: Pipe, err: Pipe, mut sig_rx: mpsc::Receiver<Signal>) -> Exit {
+    async fn run(
+        &self,
+        pid: u32,
+        pgid: u32,
+        program: Program,
+        out: Pipe,
+        err: Pipe,
+        mut sig_rx: mpsc::Receiver<Signal>,
+    ) -> Exit {
         let _ = pid;
         for step in program.steps {
             let work = self.step(step, pgid, &out, &err);

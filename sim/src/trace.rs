@@ -21,7 +21,15 @@ pub struct TraceEntry {
 
 impl fmt::Display for TraceEntry {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:>5} {:>7}ms {:<8} {:<10} {}", self.seq, self.at.as_millis(), self.component, self.kind, self.detail)
+        write!(
+            f,
+            "{:>5} {:>7}ms {:<8} {:<10} {}",
+            self.seq,
+            self.at.as_millis(),
+            self.component,
+            self.kind,
+            self.detail
+        )
     }
 }
 

@@ -1,8 +1,8 @@
 use std::collections::VecDeque;
 use std::fmt;
-use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::pin;
-use std::sync::atomic::{AtomicU64, AtomicU8, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -11,7 +11,7 @@ use tokio::sync::Notify;
 use super::event::{Envelope, Event, EventId, KindSet};
 use super::mailbox::{Backpressure, DropReason, Handler, Offer, Subscriber, SubscriberStats};
 use crate::metrics::{Counter, Gauge};
-use crate::rt::{spawn, Runtime, Task};
+use crate::rt::{Runtime, Task, spawn};
 use crate::util::yield_now;
 
 /// Handler batches a worker runs before it yields to the scheduler, so a flooding
@@ -212,9 +212,8 @@ impl<R: Runtime> EventBus<R> {
             subscribers: metrics.gauge("bus.subscribers", ""),
             rt,
         });
-        let tasks: Vec<Task<()>> = (0..inner.cfg.workers)
-            .map(|_| spawn(&inner.rt, "bus.worker", worker_loop(inner.clone())))
-            .collect();
+        let tasks: Vec<Task<()>> =
+            (0..inner.cfg.workers).map(|_| spawn(&inner.rt, "bus.worker", worker_loop(inner.clone()))).collect();
         *lock(&inner.workers) = tasks;
         EventBus { inner }
     }
@@ -432,7 +431,11 @@ impl<R: Runtime> EventBus<R> {
             s.depth.set(0);
             report.delivered += s.delivered.get();
             if queued > 0 {
-                report.undelivered.push(Undelivered { subscription: SubscriptionId(s.id), name: s.name.clone(), count: queued });
+                report.undelivered.push(Undelivered {
+                    subscription: SubscriptionId(s.id),
+                    name: s.name.clone(),
+                    count: queued,
+                });
             }
         }
         inner.subscribers.set(0);

@@ -124,7 +124,9 @@ pub(super) struct MailboxState {
 
 /// What a full mailbox decided for the incoming event.
 pub(super) enum Offer {
-    Accepted { schedule: bool },
+    Accepted {
+        schedule: bool,
+    },
     Dropped(DropReason),
     /// The publisher must wait for space (`block`, or `degrade` with a lifecycle event).
     Wait,

@@ -38,11 +38,7 @@ struct Problems<'a>(&'a [ConfigProblem]);
 impl fmt::Display for Problems<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let n = self.0.len();
-        write!(
-            f,
-            "invalid configuration ({n} problem{}):",
-            if n == 1 { "" } else { "s" }
-        )?;
+        write!(f, "invalid configuration ({n} problem{}):", if n == 1 { "" } else { "s" })?;
         for problem in self.0 {
             write!(f, "\n  {problem}")?;
         }
@@ -56,11 +52,7 @@ impl fmt::Display for Problems<'_> {
 pub enum ConfigProblem {
     /// The file is not valid TOML. `line` is `None` only if the parser gave no position.
     #[error("{}{}: invalid TOML: {message}", path.display(), at_line(*.line))]
-    Syntax {
-        path: PathBuf,
-        line: Option<usize>,
-        message: String,
-    },
+    Syntax { path: PathBuf, line: Option<usize>, message: String },
     /// A key or table brum does not know.
     #[error("{}:{line}: unknown key `{key}`; {}", path.display(), unknown_key_help(*.section, suggestion.as_deref(), valid))]
     UnknownKey {
@@ -76,22 +68,10 @@ pub enum ConfigProblem {
     },
     /// The value has the wrong TOML type.
     #[error("{}:{line}: wrong type for `{key}`: expected {expected}, found {found}", path.display())]
-    WrongType {
-        path: PathBuf,
-        line: usize,
-        key: String,
-        expected: &'static str,
-        found: String,
-    },
+    WrongType { path: PathBuf, line: usize, key: String, expected: &'static str, found: String },
     /// A number or size outside the key's range.
     #[error("{}:{line}: `{key}` is out of range: {value} is not in {range}", path.display())]
-    OutOfRange {
-        path: PathBuf,
-        line: usize,
-        key: String,
-        value: String,
-        range: String,
-    },
+    OutOfRange { path: PathBuf, line: usize, key: String, value: String, range: String },
     /// A string that is not one of the key's allowed values.
     #[error(
         "{}:{line}: invalid value {value:?} for `{key}`: expected one of {}{}",
@@ -109,13 +89,7 @@ pub enum ConfigProblem {
     },
     /// A size string that does not parse.
     #[error("{}:{line}: invalid size {value:?} for `{key}`: {reason}", path.display())]
-    BadSize {
-        path: PathBuf,
-        line: usize,
-        key: String,
-        value: String,
-        reason: SizeError,
-    },
+    BadSize { path: PathBuf, line: usize, key: String, value: String, reason: SizeError },
 }
 
 impl ConfigProblem {

@@ -82,12 +82,7 @@ fn check_section(
             continue;
         };
         match convert(key.kind, item) {
-            Ok(value) => assignments.push(Assignment {
-                section: section.name,
-                key,
-                value,
-                line,
-            }),
+            Ok(value) => assignments.push(Assignment { section: section.name, key, value, line }),
             Err(invalid) => problems.push(invalid.into_problem(layer, line, dotted)),
         }
     }
@@ -96,13 +91,9 @@ fn check_section(
 /// An unknown top-level name. A section key written outside its section (`bus_workers = 4` at
 /// the top) gets the dotted form as its suggestion, which is valid at the top level.
 fn unknown_top_level(layer: &Layer, line: usize, name: &str) -> ConfigProblem {
-    let suggestion = closest(name, SECTIONS.iter().map(|s| s.name))
-        .map(str::to_owned)
-        .or_else(|| {
-            SECTIONS.iter().find_map(|s| {
-                closest(name, s.keys.iter().map(|k| k.name)).map(|k| format!("{}.{k}", s.name))
-            })
-        });
+    let suggestion = closest(name, SECTIONS.iter().map(|s| s.name)).map(str::to_owned).or_else(|| {
+        SECTIONS.iter().find_map(|s| closest(name, s.keys.iter().map(|k| k.name)).map(|k| format!("{}.{k}", s.name)))
+    });
     ConfigProblem::UnknownKey {
         path: layer.path.clone(),
         line,
@@ -116,72 +107,29 @@ fn unknown_top_level(layer: &Layer, line: usize, name: &str) -> ConfigProblem {
 /// Why a value was rejected, before the file, line and key are attached.
 #[derive(Debug, PartialEq, Eq)]
 enum Invalid {
-    WrongType {
-        expected: &'static str,
-        found: String,
-    },
-    OutOfRange {
-        value: String,
-        range: String,
-    },
-    BadChoice {
-        value: String,
-        allowed: &'static [&'static str],
-        suggestion: Option<&'static str>,
-    },
-    BadSize {
-        value: String,
-        reason: super::size::SizeError,
-    },
+    WrongType { expected: &'static str, found: String },
+    OutOfRange { value: String, range: String },
+    BadChoice { value: String, allowed: &'static [&'static str], suggestion: Option<&'static str> },
+    BadSize { value: String, reason: super::size::SizeError },
 }
 
 impl Invalid {
     fn into_problem(self, layer: &Layer, line: usize, key: String) -> ConfigProblem {
         let path = layer.path.clone();
         match self {
-            Invalid::WrongType { expected, found } => ConfigProblem::WrongType {
-                path,
-                line,
-                key,
-                expected,
-                found,
-            },
-            Invalid::OutOfRange { value, range } => ConfigProblem::OutOfRange {
-                path,
-                line,
-                key,
-                value,
-                range,
-            },
-            Invalid::BadChoice {
-                value,
-                allowed,
-                suggestion,
-            } => ConfigProblem::BadChoice {
-                path,
-                line,
-                key,
-                value,
-                allowed,
-                suggestion,
-            },
-            Invalid::BadSize { value, reason } => ConfigProblem::BadSize {
-                path,
-                line,
-                key,
-                value,
-                reason,
-            },
+            Invalid::WrongType { expected, found } => ConfigProblem::WrongType { path, line, key, expected, found },
+            Invalid::OutOfRange { value, range } => ConfigProblem::OutOfRange { path, line, key, value, range },
+            Invalid::BadChoice { value, allowed, suggestion } => {
+                ConfigProblem::BadChoice { path, line, key, value, allowed, suggestion }
+            }
+            Invalid::BadSize { value, reason } => ConfigProblem::BadSize { path, line, key, value, reason },
         }
     }
 }
 
 /// Reads `item` as a value of `kind`.
 fn convert(kind: Kind, item: &Item) -> Result<Value, Invalid> {
-    let wrong_type = || Invalid::WrongType {
-        expected: kind.expected(),
-        found: describe(item),
-    };
+    let wrong_type = || Invalid::WrongType { expected: kind.expected(), found: describe(item) };
     match kind {
         Kind::Integer { min, max } | Kind::Millis { min, max } => {
             let n = item.as_integer().ok_or_else(wrong_type)?;
@@ -195,17 +143,11 @@ fn convert(kind: Kind, item: &Item) -> Result<Value, Invalid> {
         Kind::Bytes { min, max } => match (item.as_integer(), item.as_str()) {
             (Some(n), _) => in_range(n, min, max, kind, || n.to_string()),
             (None, Some(s)) => {
-                let bytes = parse_size(s).map_err(|reason| Invalid::BadSize {
-                    value: s.to_owned(),
-                    reason,
-                })?;
+                let bytes = parse_size(s).map_err(|reason| Invalid::BadSize { value: s.to_owned(), reason })?;
                 if (min..=max).contains(&bytes) {
                     Ok(Value::Integer(bytes))
                 } else {
-                    Err(Invalid::OutOfRange {
-                        value: format!("{s:?}"),
-                        range: kind.number_range(),
-                    })
+                    Err(Invalid::OutOfRange { value: format!("{s:?}"), range: kind.number_range() })
                 }
             }
             _ => Err(wrong_type()),
@@ -224,19 +166,10 @@ fn convert(kind: Kind, item: &Item) -> Result<Value, Invalid> {
     }
 }
 
-fn in_range(
-    n: i64,
-    min: u64,
-    max: u64,
-    kind: Kind,
-    shown: impl Fn() -> String,
-) -> Result<Value, Invalid> {
+fn in_range(n: i64, min: u64, max: u64, kind: Kind, shown: impl Fn() -> String) -> Result<Value, Invalid> {
     match u64::try_from(n) {
         Ok(n) if (min..=max).contains(&n) => Ok(Value::Integer(n)),
-        _ => Err(Invalid::OutOfRange {
-            value: shown(),
-            range: kind.number_range(),
-        }),
+        _ => Err(Invalid::OutOfRange { value: shown(), range: kind.number_range() }),
     }
 }
 
@@ -270,18 +203,11 @@ fn shorten(s: &str) -> String {
 /// The line of a key, falling back to its value's span. The parser records spans for every key
 /// and value of a parsed document, so the final fallback (line 1) is not expected to be used.
 fn key_line(text: &str, key: Option<&Key>, item: &Item) -> usize {
-    key.and_then(Key::span)
-        .or_else(|| item.span())
-        .map(|span| line_of(text, span.start))
-        .unwrap_or(1)
+    key.and_then(Key::span).or_else(|| item.span()).map(|span| line_of(text, span.start)).unwrap_or(1)
 }
 
 /// 1-based line of byte `offset` in `text`; an offset past the end counts as the last line.
 pub(crate) fn line_of(text: &str, offset: usize) -> usize {
     let end = offset.min(text.len());
-    text.as_bytes()[..end]
-        .iter()
-        .filter(|b| **b == b'\n')
-        .count()
-        + 1
+    text.as_bytes()[..end].iter().filter(|b| **b == b'\n').count() + 1
 }

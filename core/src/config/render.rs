@@ -12,9 +12,7 @@ use super::settings::{Settings, Source};
 pub fn render_settings(settings: &Settings, files: &[(PathBuf, bool)], cores: usize) -> String {
     let mut out = String::new();
     out.push_str("# Effective brum settings.\n");
-    out.push_str(
-        "# Files consulted, in order; a later file overrides an earlier one key by key:\n",
-    );
+    out.push_str("# Files consulted, in order; a later file overrides an earlier one key by key:\n");
     if files.is_empty() {
         out.push_str("#   (none)\n");
     }
@@ -46,9 +44,7 @@ pub fn render_settings(settings: &Settings, files: &[(PathBuf, bool)], cores: us
         out.push_str(&format!("\n[{}]\n", section.name));
         for (key, value, source, about) in lines {
             out.push_str(&format!("# {about}\n"));
-            out.push_str(&format!(
-                "{key:key_width$} = {value:value_width$}  # {source}\n"
-            ));
+            out.push_str(&format!("{key:key_width$} = {value:value_width$}  # {source}\n"));
         }
     }
     out

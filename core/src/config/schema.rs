@@ -21,11 +21,7 @@ pub(crate) enum Kind {
     /// One of a fixed set of strings.
     Choice { allowed: &'static [&'static str] },
     /// The string `"auto"` or an integer; `auto` resolves `"auto"` for a number of cores.
-    AutoOrInteger {
-        min: u64,
-        max: u64,
-        auto: fn(usize) -> usize,
-    },
+    AutoOrInteger { min: u64, max: u64, auto: fn(usize) -> usize },
 }
 
 impl Kind {
@@ -125,60 +121,42 @@ pub(crate) const CONCURRENCY: Section = Section {
     keys: &[
         KeySpec {
             name: "bus_workers",
-            kind: Kind::AutoOrInteger {
-                min: 1,
-                max: 64,
-                auto: BusConfig::default_workers,
-            },
+            kind: Kind::AutoOrInteger { min: 1, max: 64, auto: BusConfig::default_workers },
             default: Value::Auto,
             why: "auto = clamp(cores * 2.5, 4, 32): keeps every core busy while a few handlers \
                   wait on slow consumers, without thrashing big machines",
         },
         KeySpec {
             name: "bus_mailbox_capacity",
-            kind: Kind::Integer {
-                min: 1,
-                max: 1_048_576,
-            },
+            kind: Kind::Integer { min: 1, max: 1_048_576 },
             default: Value::Integer(1024),
             why: "absorbs a burst of a thousand log lines per subscriber before backpressure \
                   applies, at about 100 KiB of small events",
         },
         KeySpec {
             name: "bus_backpressure",
-            kind: Kind::Choice {
-                allowed: BACKPRESSURE_NAMES,
-            },
+            kind: Kind::Choice { allowed: BACKPRESSURE_NAMES },
             default: Value::Choice("degrade"),
             why: "a full mailbox sheds log lines first and never drops lifecycle events, so state \
                   stays right while output lags",
         },
         KeySpec {
             name: "bus_block_timeout_ms",
-            kind: Kind::Millis {
-                min: 1,
-                max: 60_000,
-            },
+            kind: Kind::Millis { min: 1, max: 60_000 },
             default: Value::Integer(100),
             why: "rides out a handler hiccup, yet a stuck subscriber cannot stall publishers for \
                   a noticeable time",
         },
         KeySpec {
             name: "bus_drain_timeout_ms",
-            kind: Kind::Millis {
-                min: 0,
-                max: 600_000,
-            },
+            kind: Kind::Millis { min: 0, max: 600_000 },
             default: Value::Integer(5000),
             why: "lets subscribers flush the last lines on shutdown without making Ctrl-C feel \
                   hung",
         },
         KeySpec {
             name: "bus_batch",
-            kind: Kind::Integer {
-                min: 1,
-                max: 65_536,
-            },
+            kind: Kind::Integer { min: 1, max: 65_536 },
             default: Value::Integer(256),
             why: "amortises scheduling per mailbox turn while one flooding subscriber cannot \
                   starve the others",
@@ -192,10 +170,7 @@ pub(crate) const CONCURRENCY: Section = Section {
         },
         KeySpec {
             name: "process_stop_grace_ms",
-            kind: Kind::Millis {
-                min: 0,
-                max: 600_000,
-            },
+            kind: Kind::Millis { min: 0, max: 600_000 },
             default: Value::Integer(5000),
             why: "time between SIGTERM and SIGKILL: enough for dev servers to close sockets and \
                   flush, short enough that stop feels prompt",
@@ -209,50 +184,35 @@ pub(crate) const CONCURRENCY: Section = Section {
         },
         KeySpec {
             name: "process_restart_backoff_ms",
-            kind: Kind::Millis {
-                min: 0,
-                max: 600_000,
-            },
+            kind: Kind::Millis { min: 0, max: 600_000 },
             default: Value::Integer(500),
             why: "first restart delay, doubled per retry: quick recovery from a one-off crash \
                   without spinning on a persistent one",
         },
         KeySpec {
             name: "process_restart_backoff_max_ms",
-            kind: Kind::Millis {
-                min: 0,
-                max: 3_600_000,
-            },
+            kind: Kind::Millis { min: 0, max: 3_600_000 },
             default: Value::Integer(30_000),
             why: "cap on the doubled restart delay, so a fixed file is picked up within half a \
                   minute",
         },
         KeySpec {
             name: "log_store_bytes",
-            kind: Kind::Bytes {
-                min: MIB,
-                max: 16 * GIB,
-            },
+            kind: Kind::Bytes { min: MIB, max: 16 * GIB },
             default: Value::Integer(64 * MIB),
             why: "holds hours of chatty dev-server output in memory while staying small next to \
                   the servers themselves",
         },
         KeySpec {
             name: "log_batch_lines",
-            kind: Kind::Integer {
-                min: 1,
-                max: 65_536,
-            },
+            kind: Kind::Integer { min: 1, max: 65_536 },
             default: Value::Integer(256),
             why: "lines coalesced into one bus event: cuts per-line overhead under a flood and \
                   still shows output promptly",
         },
         KeySpec {
             name: "log_max_line_bytes",
-            kind: Kind::Bytes {
-                min: KIB,
-                max: 16 * MIB,
-            },
+            kind: Kind::Bytes { min: KIB, max: 16 * MIB },
             default: Value::Integer(64 * KIB),
             why: "longer lines are split: longer than any readable log line, short enough that \
                   a minified bundle cannot flood the store",
@@ -266,80 +226,56 @@ pub(crate) const CONCURRENCY: Section = Section {
         },
         KeySpec {
             name: "log_file_bytes",
-            kind: Kind::Bytes {
-                min: 64 * KIB,
-                max: 16 * GIB,
-            },
+            kind: Kind::Bytes { min: 64 * KIB, max: 16 * GIB },
             default: Value::Integer(10 * MIB),
             why: "a log file rotates at this size: small enough to open in an editor, big \
                   enough for a long session",
         },
         KeySpec {
             name: "errors_max",
-            kind: Kind::Integer {
-                min: 1,
-                max: 100_000,
-            },
+            kind: Kind::Integer { min: 1, max: 100_000 },
             default: Value::Integer(500),
             why: "detected errors kept: far more than anyone reads, bounded so an error loop \
                   cannot grow memory",
         },
         KeySpec {
             name: "urls_max",
-            kind: Kind::Integer {
-                min: 1,
-                max: 10_000,
-            },
+            kind: Kind::Integer { min: 1, max: 10_000 },
             default: Value::Integer(100),
             why: "detected URLs kept: every server of a large monorepo, bounded against a \
                   process that prints URLs in a loop",
         },
         KeySpec {
             name: "proxy_request_history",
-            kind: Kind::Integer {
-                min: 0,
-                max: 1_000_000,
-            },
+            kind: Kind::Integer { min: 0, max: 1_000_000 },
             default: Value::Integer(1000),
             why: "proxied requests kept for inspection: a few minutes of a busy dev session; 0 \
                   keeps none",
         },
         KeySpec {
             name: "proxy_body_capture_bytes",
-            kind: Kind::Bytes {
-                min: 0,
-                max: 64 * MIB,
-            },
+            kind: Kind::Bytes { min: 0, max: 64 * MIB },
             default: Value::Integer(16 * KIB),
             why: "bytes of each request and response body kept: enough for typical JSON \
                   payloads, not for uploads; 0 captures none",
         },
         KeySpec {
             name: "proxy_connect_timeout_ms",
-            kind: Kind::Millis {
-                min: 1,
-                max: 600_000,
-            },
+            kind: Kind::Millis { min: 1, max: 600_000 },
             default: Value::Integer(5000),
             why: "a local upstream answers in milliseconds; five seconds covers a busy machine \
                   and still reports a dead port quickly",
         },
         KeySpec {
             name: "proxy_idle_timeout_ms",
-            kind: Kind::Millis {
-                min: 1000,
-                max: 3_600_000,
-            },
+            kind: Kind::Millis { min: 1000, max: 3_600_000 },
             default: Value::Integer(60_000),
             why: "idle proxied connections close after a minute, longer than browsers keep \
                   idle keep-alive connections",
         },
         KeySpec {
             name: "proxy_port_base",
-            kind: Kind::Integer {
-                min: 1024,
-                max: 65_535,
-            },
+            kind: Kind::Integer { min: 1024, max: 65_535 },
             default: Value::Integer(20_888),
             why: "first port the proxy allocates from: unprivileged, outside common dev-server \
                   ports and below the ephemeral range",
@@ -353,29 +289,20 @@ pub(crate) const CONCURRENCY: Section = Section {
         },
         KeySpec {
             name: "mcp_session_timeout_ms",
-            kind: Kind::Millis {
-                min: 1000,
-                max: 86_400_000,
-            },
+            kind: Kind::Millis { min: 1000, max: 86_400_000 },
             default: Value::Integer(300_000),
             why: "an MCP session idle for five minutes is dropped; agents reconnect cheaply",
         },
         KeySpec {
             name: "mcp_tool_timeout_ms",
-            kind: Kind::Millis {
-                min: 100,
-                max: 3_600_000,
-            },
+            kind: Kind::Millis { min: 100, max: 3_600_000 },
             default: Value::Integer(30_000),
             why: "a tool call that runs longer fails with a timeout instead of hanging the \
                   agent; covers waiting for a server to start",
         },
         KeySpec {
             name: "tui_mailbox_capacity",
-            kind: Kind::Integer {
-                min: 1,
-                max: 1_048_576,
-            },
+            kind: Kind::Integer { min: 1, max: 1_048_576 },
             default: Value::Integer(4096),
             why: "the TUI redraws in frames, so it may fall a few thousand events behind a \
                   flood before lines degrade",
@@ -431,16 +358,8 @@ mod tests {
     fn every_default_is_accepted_by_its_kind() {
         for section in SECTIONS {
             for key in section.keys {
-                assert!(
-                    in_range(key.kind, key.default),
-                    "default of `{}` is invalid",
-                    key.name
-                );
-                assert!(
-                    !key.why.is_empty() && !key.why.contains('\n'),
-                    "`{}` needs a one-line why",
-                    key.name
-                );
+                assert!(in_range(key.kind, key.default), "default of `{}` is invalid", key.name);
+                assert!(!key.why.is_empty() && !key.why.contains('\n'), "`{}` needs a one-line why", key.name);
             }
         }
     }
@@ -451,12 +370,7 @@ mod tests {
         assert_eq!(sections.len(), SECTIONS.len());
         for section in SECTIONS {
             let keys: BTreeSet<_> = section.keys.iter().map(|k| k.name).collect();
-            assert_eq!(
-                keys.len(),
-                section.keys.len(),
-                "duplicate key in [{}]",
-                section.name
-            );
+            assert_eq!(keys.len(), section.keys.len(), "duplicate key in [{}]", section.name);
         }
     }
 
@@ -477,38 +391,10 @@ mod tests {
     #[test]
     fn ranges_read_like_the_docs() {
         assert_eq!(Kind::Integer { min: 1, max: 64 }.range(), "1..=64");
-        assert_eq!(
-            Kind::Millis {
-                min: 0,
-                max: 600_000
-            }
-            .range(),
-            "0..=600000 ms"
-        );
-        assert_eq!(
-            Kind::Bytes {
-                min: MIB,
-                max: 16 * GIB
-            }
-            .range(),
-            "1MiB..=16GiB"
-        );
-        assert_eq!(
-            Kind::AutoOrInteger {
-                min: 1,
-                max: 64,
-                auto: |c| c
-            }
-            .range(),
-            "\"auto\" or 1..=64"
-        );
-        assert_eq!(
-            Kind::Choice {
-                allowed: &["a", "b"]
-            }
-            .range(),
-            "a | b"
-        );
+        assert_eq!(Kind::Millis { min: 0, max: 600_000 }.range(), "0..=600000 ms");
+        assert_eq!(Kind::Bytes { min: MIB, max: 16 * GIB }.range(), "1MiB..=16GiB");
+        assert_eq!(Kind::AutoOrInteger { min: 1, max: 64, auto: |c| c }.range(), "\"auto\" or 1..=64");
+        assert_eq!(Kind::Choice { allowed: &["a", "b"] }.range(), "a | b");
     }
 
     #[test]

@@ -55,15 +55,7 @@ impl Settings {
         let values = SECTIONS
             .iter()
             .flat_map(|section| section.keys.iter().map(move |key| (section.name, key)))
-            .map(|(section, key)| {
-                (
-                    (section, key.name),
-                    Setting {
-                        value: key.default,
-                        source: Source::Default,
-                    },
-                )
-            })
+            .map(|(section, key)| ((section, key.name), Setting { value: key.default, source: Source::Default }))
             .collect();
         Settings { values }
     }
@@ -81,49 +73,28 @@ impl Settings {
             layer_problems.sort_by_key(|p| p.line());
             problems.extend(layer_problems);
             for a in assignments {
-                let source = Source::File {
-                    path: layer.path.clone(),
-                    line: a.line,
-                };
-                settings.values.insert(
-                    (a.section, a.key.name),
-                    Setting {
-                        value: a.value,
-                        source,
-                    },
-                );
+                let source = Source::File { path: layer.path.clone(), line: a.line };
+                settings.values.insert((a.section, a.key.name), Setting { value: a.value, source });
             }
         }
-        if problems.is_empty() {
-            Ok(settings)
-        } else {
-            Err(ConfigError::Invalid { problems })
-        }
+        if problems.is_empty() { Ok(settings) } else { Err(ConfigError::Invalid { problems }) }
     }
 
     /// Where the effective value of `section.key` came from; `None` for a key not in the schema.
     pub fn source(&self, section: &str, key: &str) -> Option<&Source> {
-        self.values
-            .iter()
-            .find(|((s, k), _)| *s == section && *k == key)
-            .map(|(_, setting)| &setting.source)
+        self.values.iter().find(|((s, k), _)| *s == section && *k == key).map(|(_, setting)| &setting.source)
     }
 
     pub(crate) fn setting(&self, section: &'static str, key: &KeySpec) -> &Setting {
-        self.values.get(&(section, key.name)).unwrap_or_else(|| {
-            panic!(
-                "Settings lacks `{section}.{}`: every schema key gets a default",
-                key.name
-            )
-        })
+        self.values
+            .get(&(section, key.name))
+            .unwrap_or_else(|| panic!("Settings lacks `{section}.{}`: every schema key gets a default", key.name))
     }
 
     fn concurrency(&self, key: &'static str) -> Value {
         match self.values.get(&("concurrency", key)) {
             Some(setting) => setting.value,
-            None => panic!(
-                "Settings lacks `concurrency.{key}`: a getter names a key the schema does not have"
-            ),
+            None => panic!("Settings lacks `concurrency.{key}`: a getter names a key the schema does not have"),
         }
     }
 
@@ -156,9 +127,7 @@ impl Settings {
             // The schema's `auto` for this key is the same function (a test checks).
             Value::Auto => BusConfig::default_workers(cores),
             Value::Integer(_) => self.count("bus_workers"),
-            other => panic!(
-                "`concurrency.bus_workers` holds {other:?}; its schema kind is auto-or-integer"
-            ),
+            other => panic!("`concurrency.bus_workers` holds {other:?}; its schema kind is auto-or-integer"),
         }
     }
 

@@ -26,15 +26,10 @@ const UNITS: &[(&str, u64)] = &[
 pub enum SizeError {
     #[error("expected a whole number of bytes followed by an optional unit, like \"64MiB\"")]
     NoNumber,
-    #[error(
-        "fractional sizes are not supported; use a smaller unit, like \"1536MiB\" for \"1.5GiB\""
-    )]
+    #[error("fractional sizes are not supported; use a smaller unit, like \"1536MiB\" for \"1.5GiB\"")]
     Fraction,
     #[error("unknown unit `{unit}`; expected one of {}{}", unit_list(), did_you_mean(*.suggestion))]
-    UnknownUnit {
-        unit: String,
-        suggestion: Option<&'static str>,
-    },
+    UnknownUnit { unit: String, suggestion: Option<&'static str> },
     #[error("size is too large (more than {} bytes)", u64::MAX)]
     TooLarge,
 }
@@ -44,17 +39,13 @@ fn unit_list() -> String {
 }
 
 fn did_you_mean(suggestion: Option<&str>) -> String {
-    suggestion
-        .map(|s| format!(" (did you mean `{s}`?)"))
-        .unwrap_or_default()
+    suggestion.map(|s| format!(" (did you mean `{s}`?)")).unwrap_or_default()
 }
 
 /// Parses a size string: a whole number, optional spaces, an optional unit from [`UNITS`].
 pub(crate) fn parse_size(text: &str) -> Result<u64, SizeError> {
     let text = text.trim();
-    let digits_end = text
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(text.len());
+    let digits_end = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
     let (digits, rest) = text.split_at(digits_end);
     if digits.is_empty() {
         return Err(SizeError::NoNumber);
@@ -74,10 +65,7 @@ pub(crate) fn parse_size(text: &str) -> Result<u64, SizeError> {
                     .map(|(u, _)| *u)
                     .find(|u| u.eq_ignore_ascii_case(unit))
                     .or_else(|| closest(unit, UNITS.iter().map(|(u, _)| *u)));
-                return Err(SizeError::UnknownUnit {
-                    unit: unit.to_owned(),
-                    suggestion,
-                });
+                return Err(SizeError::UnknownUnit { unit: unit.to_owned(), suggestion });
             }
         }
     };
@@ -93,12 +81,7 @@ pub(crate) fn format_size(bytes: u64) -> String {
         return "0B".to_owned();
     }
     let binary = [("TiB", TIB), ("GiB", GIB), ("MiB", MIB), ("KiB", KIB)];
-    let decimal = [
-        ("TB", 1_000_000_000_000),
-        ("GB", 1_000_000_000),
-        ("MB", 1_000_000),
-        ("KB", 1_000),
-    ];
+    let decimal = [("TB", 1_000_000_000_000), ("GB", 1_000_000_000), ("MB", 1_000_000), ("KB", 1_000)];
     binary
         .iter()
         .chain(decimal.iter())
@@ -140,33 +123,12 @@ mod tests {
 
     #[test]
     fn unknown_units_get_a_suggestion_when_one_is_close() {
-        assert_eq!(
-            parse_size("10mb"),
-            Err(SizeError::UnknownUnit {
-                unit: "mb".into(),
-                suggestion: Some("MB")
-            })
-        );
-        assert_eq!(
-            parse_size("10Mib"),
-            Err(SizeError::UnknownUnit {
-                unit: "Mib".into(),
-                suggestion: Some("MiB")
-            })
-        );
-        assert_eq!(
-            parse_size("10 MiBs"),
-            Err(SizeError::UnknownUnit {
-                unit: "MiBs".into(),
-                suggestion: Some("MiB")
-            })
-        );
+        assert_eq!(parse_size("10mb"), Err(SizeError::UnknownUnit { unit: "mb".into(), suggestion: Some("MB") }));
+        assert_eq!(parse_size("10Mib"), Err(SizeError::UnknownUnit { unit: "Mib".into(), suggestion: Some("MiB") }));
+        assert_eq!(parse_size("10 MiBs"), Err(SizeError::UnknownUnit { unit: "MiBs".into(), suggestion: Some("MiB") }));
         assert_eq!(
             parse_size("10 megabytes"),
-            Err(SizeError::UnknownUnit {
-                unit: "megabytes".into(),
-                suggestion: None
-            })
+            Err(SizeError::UnknownUnit { unit: "megabytes".into(), suggestion: None })
         );
     }
 

@@ -15,10 +15,7 @@ const PARENT: &str = "/home/u/work/.brum.toml";
 const PROJECT: &str = "/home/u/work/app/.brum.toml";
 
 fn layer(path: &str, text: &str) -> Layer {
-    Layer {
-        path: PathBuf::from(path),
-        text: text.to_owned(),
-    }
+    Layer { path: PathBuf::from(path), text: text.to_owned() }
 }
 
 fn load(text: &str) -> Result<Settings, ConfigError> {
@@ -40,10 +37,7 @@ fn message(text: &str) -> String {
 }
 
 fn file(path: &str, line: usize) -> Source {
-    Source::File {
-        path: PathBuf::from(path),
-        line,
-    }
+    Source::File { path: PathBuf::from(path), line }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -52,11 +46,7 @@ fn file(path: &str, line: usize) -> Source {
 #[test]
 fn defaults_match_the_bus_defaults() {
     for cores in [1, 2, 4, 8, 13, 64, 256] {
-        assert_eq!(
-            Settings::defaults().bus_config(cores),
-            BusConfig::with_cores(cores),
-            "cores = {cores}"
-        );
+        assert_eq!(Settings::defaults().bus_config(cores), BusConfig::with_cores(cores), "cores = {cores}");
     }
 }
 
@@ -67,11 +57,7 @@ fn auto_workers_follow_the_core_count() {
     assert_eq!(settings.bus_workers(2), 5);
     assert_eq!(settings.bus_workers(4), 10);
     assert_eq!(settings.bus_workers(64), 32);
-    let Kind::AutoOrInteger { auto, .. } = CONCURRENCY
-        .key("bus_workers")
-        .expect("schema has bus_workers")
-        .kind
-    else {
+    let Kind::AutoOrInteger { auto, .. } = CONCURRENCY.key("bus_workers").expect("schema has bus_workers").kind else {
         panic!("bus_workers is auto-or-integer");
     };
     for cores in 0..200 {
@@ -128,39 +114,12 @@ fn every_getter_accepts_the_extremes_of_its_range() {
     for pick in [|min, _| min, |_, max| max] {
         let s = load(&every_key(pick)).expect("extremes are valid");
         let _ = s.bus_config(2);
-        let _ = (
-            s.process_start_concurrency(),
-            s.process_stop_grace(),
-            s.process_restart_max(),
-        );
-        let _ = (
-            s.process_restart_backoff(),
-            s.process_restart_backoff_max(),
-            s.log_store_bytes(),
-        );
-        let _ = (
-            s.log_batch_lines(),
-            s.log_max_line_bytes(),
-            s.log_files_max(),
-            s.log_file_bytes(),
-        );
-        let _ = (
-            s.errors_max(),
-            s.urls_max(),
-            s.proxy_request_history(),
-            s.proxy_body_capture_bytes(),
-        );
-        let _ = (
-            s.proxy_connect_timeout(),
-            s.proxy_idle_timeout(),
-            s.proxy_port_base(),
-        );
-        let _ = (
-            s.mcp_sessions_max(),
-            s.mcp_session_timeout(),
-            s.mcp_tool_timeout(),
-            s.tui_mailbox_capacity(),
-        );
+        let _ = (s.process_start_concurrency(), s.process_stop_grace(), s.process_restart_max());
+        let _ = (s.process_restart_backoff(), s.process_restart_backoff_max(), s.log_store_bytes());
+        let _ = (s.log_batch_lines(), s.log_max_line_bytes(), s.log_files_max(), s.log_file_bytes());
+        let _ = (s.errors_max(), s.urls_max(), s.proxy_request_history(), s.proxy_body_capture_bytes());
+        let _ = (s.proxy_connect_timeout(), s.proxy_idle_timeout(), s.proxy_port_base());
+        let _ = (s.mcp_sessions_max(), s.mcp_session_timeout(), s.mcp_tool_timeout(), s.tui_mailbox_capacity());
     }
     let max = load(&every_key(|_, max| max)).expect("maxima are valid");
     assert_eq!(max.proxy_port_base(), 65_535);
@@ -204,20 +163,14 @@ fn explicit_auto_resolves_like_the_default() {
     let s = load("[concurrency]\nbus_workers = \"auto\"\n").expect("valid");
     assert_eq!(s.bus_workers(2), 5);
     assert_eq!(s.bus_workers(100), 32);
-    assert_eq!(
-        s.source("concurrency", "bus_workers"),
-        Some(&file(PROJECT, 2))
-    );
+    assert_eq!(s.source("concurrency", "bus_workers"), Some(&file(PROJECT, 2)));
 }
 
 #[test]
 fn dotted_and_inline_forms_are_the_same_keys() {
     let s = load("concurrency.bus_batch = 8\n").expect("dotted key");
     assert_eq!(s.bus_config(2).batch, 8);
-    assert_eq!(
-        s.source("concurrency", "bus_batch"),
-        Some(&file(PROJECT, 1))
-    );
+    assert_eq!(s.source("concurrency", "bus_batch"), Some(&file(PROJECT, 1)));
     let s = load("\n\nconcurrency = { bus_batch = 9, urls_max = 7 }\n").expect("inline table");
     assert_eq!(s.bus_config(2).batch, 9);
     assert_eq!(s.urls_max(), 7);
@@ -227,10 +180,7 @@ fn dotted_and_inline_forms_are_the_same_keys() {
 #[test]
 fn empty_and_comment_only_files_change_nothing() {
     assert_eq!(load("").expect("empty"), Settings::defaults());
-    assert_eq!(
-        load("# nothing here\n\n[concurrency]\n# still nothing\n").expect("comments"),
-        Settings::defaults()
-    );
+    assert_eq!(load("# nothing here\n\n[concurrency]\n# still nothing\n").expect("comments"), Settings::defaults());
 }
 
 #[test]
@@ -244,10 +194,7 @@ fn lines_count_from_one_and_survive_crlf() {
 
 #[test]
 fn later_layers_override_earlier_ones_key_by_key() {
-    let home = layer(
-        HOME,
-        "[concurrency]\nurls_max = 1\nerrors_max = 1\nbus_batch = 1\n",
-    );
+    let home = layer(HOME, "[concurrency]\nurls_max = 1\nerrors_max = 1\nbus_batch = 1\n");
     let parent = layer(PARENT, "[concurrency]\n\nerrors_max = 2\nbus_batch = 2\n");
     let project = layer(PROJECT, "[concurrency]\n\n\nbus_batch = 3\n");
     let s = Settings::from_layers(&[home, parent, project]).expect("valid");
@@ -255,59 +202,29 @@ fn later_layers_override_earlier_ones_key_by_key() {
     assert_eq!(s.urls_max(), 1);
     assert_eq!(s.source("concurrency", "urls_max"), Some(&file(HOME, 2)));
     assert_eq!(s.errors_max(), 2);
-    assert_eq!(
-        s.source("concurrency", "errors_max"),
-        Some(&file(PARENT, 3))
-    );
+    assert_eq!(s.source("concurrency", "errors_max"), Some(&file(PARENT, 3)));
     assert_eq!(s.bus_config(2).batch, 3);
-    assert_eq!(
-        s.source("concurrency", "bus_batch"),
-        Some(&file(PROJECT, 4))
-    );
+    assert_eq!(s.source("concurrency", "bus_batch"), Some(&file(PROJECT, 4)));
     // Untouched keys keep their defaults.
     assert_eq!(s.tui_mailbox_capacity(), 4096);
-    assert_eq!(
-        s.source("concurrency", "tui_mailbox_capacity"),
-        Some(&Source::Default)
-    );
+    assert_eq!(s.source("concurrency", "tui_mailbox_capacity"), Some(&Source::Default));
 }
 
 #[test]
 fn order_of_layers_decides_not_paths() {
     let a = layer(PROJECT, "[concurrency]\nurls_max = 10\n");
     let b = layer(HOME, "[concurrency]\nurls_max = 20\n");
-    assert_eq!(
-        Settings::from_layers(&[a.clone(), b.clone()])
-            .expect("valid")
-            .urls_max(),
-        20
-    );
-    assert_eq!(
-        Settings::from_layers(&[b, a]).expect("valid").urls_max(),
-        10
-    );
+    assert_eq!(Settings::from_layers(&[a.clone(), b.clone()]).expect("valid").urls_max(), 20);
+    assert_eq!(Settings::from_layers(&[b, a]).expect("valid").urls_max(), 10);
 }
 
 #[test]
 fn a_bad_layer_applies_nothing_and_problems_come_from_every_file() {
     let home = layer(HOME, "[concurrency]\nurls_max = 0\n");
-    let project = layer(
-        PROJECT,
-        "[concurrency]\nerrors_max = 5\nbus_batch = \"many\"\n",
-    );
+    let project = layer(PROJECT, "[concurrency]\nerrors_max = 5\nbus_batch = \"many\"\n");
     let err = Settings::from_layers(&[home, project]).expect_err("both files are bad");
-    let where_: Vec<_> = err
-        .problems()
-        .iter()
-        .map(|p| (p.path().to_owned(), p.line()))
-        .collect();
-    assert_eq!(
-        where_,
-        vec![
-            (PathBuf::from(HOME), Some(2)),
-            (PathBuf::from(PROJECT), Some(3))
-        ]
-    );
+    let where_: Vec<_> = err.problems().iter().map(|p| (p.path().to_owned(), p.line())).collect();
+    assert_eq!(where_, vec![(PathBuf::from(HOME), Some(2)), (PathBuf::from(PROJECT), Some(3))]);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -316,20 +233,14 @@ fn a_bad_layer_applies_nothing_and_problems_come_from_every_file() {
 #[test]
 fn syntax_error_names_file_and_line() {
     let problems = problems("[concurrency]\nurls_max = 3\nbus_batch = = 4\n");
-    assert!(
-        matches!(&problems[..], [ConfigProblem::Syntax { line: Some(3), .. }]),
-        "{problems:?}"
-    );
+    assert!(matches!(&problems[..], [ConfigProblem::Syntax { line: Some(3), .. }]), "{problems:?}");
     insta::assert_snapshot!("syntax", problems[0].to_string());
 }
 
 #[test]
 fn duplicate_key_is_a_syntax_error() {
     let problems = problems("[concurrency]\nurls_max = 3\nurls_max = 4\n");
-    assert!(
-        matches!(&problems[..], [ConfigProblem::Syntax { line: Some(3), .. }]),
-        "{problems:?}"
-    );
+    assert!(matches!(&problems[..], [ConfigProblem::Syntax { line: Some(3), .. }]), "{problems:?}");
     insta::assert_snapshot!("syntax_duplicate_key", problems[0].to_string());
 }
 
@@ -353,13 +264,7 @@ fn unknown_key_suggests_a_close_one() {
 #[test]
 fn unknown_key_without_a_close_one_lists_the_section() {
     let text = "[concurrency]\nfrobnicate = 4\n";
-    assert!(matches!(
-        &problems(text)[..],
-        [ConfigProblem::UnknownKey {
-            suggestion: None,
-            ..
-        }]
-    ));
+    assert!(matches!(&problems(text)[..], [ConfigProblem::UnknownKey { suggestion: None, .. }]));
     insta::assert_snapshot!("unknown_key_list", message(text));
 }
 
@@ -386,99 +291,44 @@ fn section_key_at_the_top_level_suggests_the_dotted_form() {
 #[test]
 fn unknown_top_level_key_without_a_close_one_lists_the_tables() {
     let text = "[processes.web]\ncmd = \"npm run dev\"\n";
-    assert!(matches!(
-        &problems(text)[..],
-        [ConfigProblem::UnknownKey {
-            suggestion: None,
-            ..
-        }]
-    ));
+    assert!(matches!(&problems(text)[..], [ConfigProblem::UnknownKey { suggestion: None, .. }]));
     insta::assert_snapshot!("unknown_top_level_list", message(text));
 }
 
 #[test]
 fn wrong_type_says_what_was_expected_and_found() {
     let cases = [
-        (
-            "bus_workers = \"many\"",
-            "an integer or \"auto\"",
-            "a string (\"many\")",
-        ),
-        (
-            "bus_workers = \"AUTO\"",
-            "an integer or \"auto\"",
-            "a string (\"AUTO\")",
-        ),
+        ("bus_workers = \"many\"", "an integer or \"auto\"", "a string (\"many\")"),
+        ("bus_workers = \"AUTO\"", "an integer or \"auto\"", "a string (\"AUTO\")"),
         ("bus_batch = 2.5", "an integer", "a float (2.5)"),
-        (
-            "bus_block_timeout_ms = \"100ms\"",
-            "an integer number of milliseconds",
-            "a string (\"100ms\")",
-        ),
+        ("bus_block_timeout_ms = \"100ms\"", "an integer number of milliseconds", "a string (\"100ms\")"),
         ("bus_backpressure = 3", "a string", "an integer (3)"),
-        (
-            "log_store_bytes = true",
-            "a byte size (an integer or a string like \"64MiB\")",
-            "a boolean (true)",
-        ),
+        ("log_store_bytes = true", "a byte size (an integer or a string like \"64MiB\")", "a boolean (true)"),
         ("urls_max = [1, 2]", "an integer", "an array"),
         ("urls_max = { a = 1 }", "an integer", "an inline table"),
         ("urls_max = 1979-05-27", "an integer", "a datetime"),
     ];
     for (line, want_expected, want_found) in cases {
         match &problems(&format!("[concurrency]\n{line}\n"))[..] {
-            [
-                ConfigProblem::WrongType {
-                    line: 2,
-                    expected,
-                    found,
-                    ..
-                },
-            ] => {
-                assert_eq!(
-                    (*expected, found.as_str()),
-                    (want_expected, want_found),
-                    "{line}"
-                );
+            [ConfigProblem::WrongType { line: 2, expected, found, .. }] => {
+                assert_eq!((*expected, found.as_str()), (want_expected, want_found), "{line}");
             }
             other => panic!("{line}: {other:?}"),
         }
     }
-    insta::assert_snapshot!(
-        "wrong_type",
-        message("[concurrency]\nbus_workers = \"many\"\n")
-    );
+    insta::assert_snapshot!("wrong_type", message("[concurrency]\nbus_workers = \"many\"\n"));
 }
 
 #[test]
 fn wrong_type_for_the_section_itself_and_for_nested_tables() {
-    assert!(matches!(
-        &problems("concurrency = 3\n")[..],
-        [ConfigProblem::WrongType {
-            expected: "a table",
-            ..
-        }]
-    ));
+    assert!(matches!(&problems("concurrency = 3\n")[..], [ConfigProblem::WrongType { expected: "a table", .. }]));
     assert!(matches!(
         &problems("[[concurrency]]\nurls_max = 3\n")[..],
-        [ConfigProblem::WrongType {
-            expected: "a table",
-            ..
-        }]
+        [ConfigProblem::WrongType { expected: "a table", .. }]
     ));
     match &problems("[concurrency.urls_max]\nx = 1\n")[..] {
-        [
-            ConfigProblem::WrongType {
-                key,
-                found,
-                line: 1,
-                ..
-            },
-        ] => {
-            assert_eq!(
-                (key.as_str(), found.as_str()),
-                ("concurrency.urls_max", "a table")
-            );
+        [ConfigProblem::WrongType { key, found, line: 1, .. }] => {
+            assert_eq!((key.as_str(), found.as_str()), ("concurrency.urls_max", "a table"));
         }
         other => panic!("{other:?}"),
     }
@@ -503,122 +353,56 @@ fn out_of_range_states_the_range() {
         ("proxy_port_base = 80", "80", "1024..=65535"),
         ("log_store_bytes = 1024", "1024", "1MiB..=16GiB"),
         ("log_store_bytes = \"1KiB\"", "\"1KiB\"", "1MiB..=16GiB"),
-        (
-            "log_store_bytes = \"17179869185\"",
-            "\"17179869185\"",
-            "1MiB..=16GiB",
-        ),
-        (
-            "urls_max = 9223372036854775807",
-            "9223372036854775807",
-            "1..=10000",
-        ),
+        ("log_store_bytes = \"17179869185\"", "\"17179869185\"", "1MiB..=16GiB"),
+        ("urls_max = 9223372036854775807", "9223372036854775807", "1..=10000"),
     ];
     for (line, want_value, want_range) in cases {
         match &problems(&format!("[concurrency]\n{line}\n"))[..] {
-            [
-                ConfigProblem::OutOfRange {
-                    line: 2,
-                    value,
-                    range,
-                    ..
-                },
-            ] => {
-                assert_eq!(
-                    (value.as_str(), range.as_str()),
-                    (want_value, want_range),
-                    "{line}"
-                );
+            [ConfigProblem::OutOfRange { line: 2, value, range, .. }] => {
+                assert_eq!((value.as_str(), range.as_str()), (want_value, want_range), "{line}");
             }
             other => panic!("{line}: {other:?}"),
         }
     }
     insta::assert_snapshot!("out_of_range", message("[concurrency]\nbus_workers = 0\n"));
-    insta::assert_snapshot!(
-        "out_of_range_millis",
-        message("[concurrency]\nbus_block_timeout_ms = 0\n")
-    );
-    insta::assert_snapshot!(
-        "out_of_range_size",
-        message("[concurrency]\nlog_store_bytes = \"1KiB\"\n")
-    );
+    insta::assert_snapshot!("out_of_range_millis", message("[concurrency]\nbus_block_timeout_ms = 0\n"));
+    insta::assert_snapshot!("out_of_range_size", message("[concurrency]\nlog_store_bytes = \"1KiB\"\n"));
 }
 
 #[test]
 fn bad_choice_lists_the_allowed_values() {
     match &problems("[concurrency]\nbus_backpressure = \"drop-oldest\"\n")[..] {
-        [
-            ConfigProblem::BadChoice {
-                value,
-                suggestion,
-                allowed,
-                ..
-            },
-        ] => {
+        [ConfigProblem::BadChoice { value, suggestion, allowed, .. }] => {
             assert_eq!(value, "drop-oldest");
             assert_eq!(*suggestion, Some("drop_oldest"));
             assert_eq!(allowed.len(), 4);
         }
         other => panic!("{other:?}"),
     }
-    insta::assert_snapshot!(
-        "bad_choice_suggestion",
-        message("[concurrency]\nbus_backpressure = \"drop-oldest\"\n")
-    );
+    insta::assert_snapshot!("bad_choice_suggestion", message("[concurrency]\nbus_backpressure = \"drop-oldest\"\n"));
     let text = "[concurrency]\nbus_backpressure = \"fast\"\n";
-    assert!(matches!(
-        &problems(text)[..],
-        [ConfigProblem::BadChoice {
-            suggestion: None,
-            ..
-        }]
-    ));
+    assert!(matches!(&problems(text)[..], [ConfigProblem::BadChoice { suggestion: None, .. }]));
     insta::assert_snapshot!("bad_choice_list", message(text));
 }
 
 #[test]
 fn bad_size_says_what_is_wrong() {
     let cases = [
-        (
-            "\"10mb\"",
-            SizeError::UnknownUnit {
-                unit: "mb".into(),
-                suggestion: Some("MB"),
-            },
-        ),
-        (
-            "\"10 megabytes\"",
-            SizeError::UnknownUnit {
-                unit: "megabytes".into(),
-                suggestion: None,
-            },
-        ),
+        ("\"10mb\"", SizeError::UnknownUnit { unit: "mb".into(), suggestion: Some("MB") }),
+        ("\"10 megabytes\"", SizeError::UnknownUnit { unit: "megabytes".into(), suggestion: None }),
         ("\"1.5GiB\"", SizeError::Fraction),
         ("\"lots\"", SizeError::NoNumber),
         ("\"99999999999TiB\"", SizeError::TooLarge),
     ];
     for (value, want) in cases {
         match &problems(&format!("[concurrency]\nlog_store_bytes = {value}\n"))[..] {
-            [
-                ConfigProblem::BadSize {
-                    reason, line: 2, ..
-                },
-            ] => assert_eq!(reason, &want, "{value}"),
+            [ConfigProblem::BadSize { reason, line: 2, .. }] => assert_eq!(reason, &want, "{value}"),
             other => panic!("{value}: {other:?}"),
         }
     }
-    insta::assert_snapshot!(
-        "bad_size_unit",
-        message("[concurrency]\nlog_store_bytes = \"10mb\"\n")
-    );
-    insta::assert_snapshot!(
-        "bad_size_unknown_unit",
-        message("[concurrency]\nlog_store_bytes = \"10 megabytes\"\n")
-    );
-    insta::assert_snapshot!(
-        "bad_size_fraction",
-        message("[concurrency]\nlog_store_bytes = \"1.5GiB\"\n")
-    );
+    insta::assert_snapshot!("bad_size_unit", message("[concurrency]\nlog_store_bytes = \"10mb\"\n"));
+    insta::assert_snapshot!("bad_size_unknown_unit", message("[concurrency]\nlog_store_bytes = \"10 megabytes\"\n"));
+    insta::assert_snapshot!("bad_size_fraction", message("[concurrency]\nlog_store_bytes = \"1.5GiB\"\n"));
 }
 
 #[test]
@@ -643,10 +427,7 @@ fn read_error_names_the_path() {
         path: PROJECT.into(),
         source: std::io::Error::new(std::io::ErrorKind::PermissionDenied, "permission denied"),
     };
-    assert_eq!(
-        err.to_string(),
-        "failed to read config file `/home/u/work/app/.brum.toml`"
-    );
+    assert_eq!(err.to_string(), "failed to read config file `/home/u/work/app/.brum.toml`");
     assert!(err.problems().is_empty());
     assert!(std::error::Error::source(&err).is_some());
 }
@@ -674,10 +455,7 @@ fn render_defaults() {
 
 #[test]
 fn render_two_layers() {
-    let home = layer(
-        HOME,
-        "[concurrency]\nbus_workers = 8\nlog_store_bytes = \"128MiB\"\nurls_max = 50\n",
-    );
+    let home = layer(HOME, "[concurrency]\nbus_workers = 8\nlog_store_bytes = \"128MiB\"\nurls_max = 50\n");
     let project = layer(
         PROJECT,
         "# project overrides\n[concurrency]\nurls_max = 200\nbus_backpressure = \"block\"\nlog_file_bytes = \"10MB\"\n",
@@ -691,14 +469,10 @@ fn render_two_layers() {
 
 #[test]
 fn render_is_a_valid_config_with_the_same_values() {
-    let home = layer(
-        HOME,
-        "[concurrency]\nbus_workers = 8\nlog_store_bytes = 1048577\nlog_file_bytes = \"10MB\"\n",
-    );
+    let home = layer(HOME, "[concurrency]\nbus_workers = 8\nlog_store_bytes = 1048577\nlog_file_bytes = \"10MB\"\n");
     let settings = Settings::from_layers(&[home]).expect("valid");
     let rendered = render_settings(&settings, &files(), 2);
-    let reloaded =
-        Settings::from_layers(&[layer(PROJECT, &rendered)]).expect("rendered text is valid");
+    let reloaded = Settings::from_layers(&[layer(PROJECT, &rendered)]).expect("rendered text is valid");
     for section in SECTIONS {
         for key in section.keys {
             assert_eq!(
@@ -716,26 +490,15 @@ fn render_is_a_valid_config_with_the_same_values() {
 fn render_keeps_explicit_auto_visible() {
     let settings = load("[concurrency]\nbus_workers = \"auto\"\n").expect("valid");
     let text = render_settings(&settings, &[(PROJECT.into(), true)], 16);
-    assert!(
-        text.contains(&format!("# {PROJECT}:2 (auto = 32 on 16 cores)")),
-        "{text}"
-    );
-    assert!(
-        text.contains("bus_workers                    = \"auto\""),
-        "{text}"
-    );
+    assert!(text.contains(&format!("# {PROJECT}:2 (auto = 32 on 16 cores)")), "{text}");
+    assert!(text.contains("bus_workers                    = \"auto\""), "{text}");
 }
 
 // ---------------------------------------------------------------------------------------------
 // Robustness
 
 fn fragment() -> impl Strategy<Value = String> {
-    let keys: Vec<String> = CONCURRENCY
-        .keys
-        .iter()
-        .map(|k| k.name.to_owned())
-        .chain(["bus_wrkers".into()])
-        .collect();
+    let keys: Vec<String> = CONCURRENCY.keys.iter().map(|k| k.name.to_owned()).chain(["bus_wrkers".into()]).collect();
     let values = prop_oneof![
         any::<i64>().prop_map(|n| n.to_string()),
         "\"[0-9 ]{0,5}[A-Za-z.]{0,4}\"",
@@ -747,13 +510,9 @@ fn fragment() -> impl Strategy<Value = String> {
         ".{0,6}",
     ];
     let line = (proptest::sample::select(keys), values).prop_map(|(k, v)| format!("{k} = {v}"));
-    let header = prop_oneof![
-        Just("[concurrency]".to_owned()),
-        Just("[x]".to_owned()),
-        Just("[[concurrency]]".to_owned())
-    ];
-    proptest::collection::vec(prop_oneof![4 => line, 1 => header], 0..12)
-        .prop_map(|lines| lines.join("\n"))
+    let header =
+        prop_oneof![Just("[concurrency]".to_owned()), Just("[x]".to_owned()), Just("[[concurrency]]".to_owned())];
+    proptest::collection::vec(prop_oneof![4 => line, 1 => header], 0..12).prop_map(|lines| lines.join("\n"))
 }
 
 proptest! {
@@ -784,17 +543,8 @@ proptest! {
 #[test]
 fn the_value_type_round_trips_through_toml_for_every_default() {
     for key in CONCURRENCY.keys {
-        let text = format!(
-            "[concurrency]\n{} = {}\n",
-            key.name,
-            key.default.to_toml(key.kind)
-        );
+        let text = format!("[concurrency]\n{} = {}\n", key.name, key.default.to_toml(key.kind));
         let s = load(&text).unwrap_or_else(|e| panic!("{}: {e}", key.name));
-        assert_eq!(
-            s.setting("concurrency", key).value,
-            key.default,
-            "{}",
-            key.name
-        );
+        assert_eq!(s.setting("concurrency", key).value, key.default, "{}", key.name);
     }
 }

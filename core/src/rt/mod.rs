@@ -16,7 +16,7 @@ pub use entropy::{Entropy, SeededRng};
 pub use hooks::Hooks;
 pub use net::{Listener, Network};
 pub use process::{ChildProcess, Exit, ProcessSpec, Processes, Signal};
-pub use task::{spawn, AbortHandle, BoxFuture, JoinError, Spawner, Task};
+pub use task::{AbortHandle, BoxFuture, JoinError, Spawner, Task, spawn};
 
 use crate::metrics::Metrics;
 

@@ -1,7 +1,7 @@
 use std::any::Any;
 use std::fmt;
-use std::future::{poll_fn, Future};
-use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::future::{Future, poll_fn};
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
 use std::task::Poll;
 
@@ -72,7 +72,6 @@ impl<T> Task<T> {
     pub fn abort(&self) {
         self.abort.abort()
     }
-
 }
 
 /// Decrements the live-task gauge when the task's future is dropped: on completion, panic

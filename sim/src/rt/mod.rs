@@ -2,9 +2,9 @@
 //! [`SimBackend`] (clock, spawn, sockets) that turmoil and madsim each provide. Both share the
 //! seeded scheduling noise, the metrics registry and the [`SimProcessTable`].
 
-mod turmoil_backend;
 #[cfg(madsim)]
 mod madsim_backend;
+mod turmoil_backend;
 
 use std::future::Future;
 use std::io;
@@ -15,8 +15,8 @@ use std::time::{Duration, SystemTime};
 
 use brum_core::metrics::Metrics;
 use brum_core::rt::{
-    AbortHandle, BoxFuture, Clock, Entropy, Hooks, Listener, Mono, Network, ProcessSpec, Processes, Runtime,
-    SeededRng, Spawner,
+    AbortHandle, BoxFuture, Clock, Entropy, Hooks, Listener, Mono, Network, ProcessSpec, Processes, Runtime, SeededRng,
+    Spawner,
 };
 use brum_core::util::yield_now;
 
@@ -99,7 +99,13 @@ impl<B: SimBackend + Clone> SimRuntime<B> {
     pub fn new(backend: B, seed: u64, noise: Noise) -> Self {
         let procs = SimProcessTable::new(seed, Arc::new(Sched(Arc::new(backend.clone()))));
         SimRuntime {
-            shared: Arc::new(Shared { backend, rng: Mutex::new(SeededRng::new(seed)), noise, metrics: Metrics::new(), procs }),
+            shared: Arc::new(Shared {
+                backend,
+                rng: Mutex::new(SeededRng::new(seed)),
+                noise,
+                metrics: Metrics::new(),
+                procs,
+            }),
         }
     }
 }

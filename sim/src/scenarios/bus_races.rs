@@ -8,7 +8,7 @@ use brum_core::bus::{
     Backpressure, Closed, Envelope, Event, EventBus, EventKind, ProcessRef, Stream, SubscribeOptions,
 };
 use brum_core::metrics::{MetricValue, Metrics};
-use brum_core::rt::{spawn, Exit, Runtime};
+use brum_core::rt::{Exit, Runtime, spawn};
 use brum_core::util::yield_now;
 use tokio::sync::mpsc;
 
@@ -148,7 +148,8 @@ impl<R: Runtime> AnyBus<R> {
     fn subscribe(&self, name: &str, h: SharedHandler) {
         match self {
             AnyBus::Real(b) => {
-                b.subscribe(SubscribeOptions::named(name).capacity(1024), move |e| h(e)).expect("bus open during setup");
+                b.subscribe(SubscribeOptions::named(name).capacity(1024), move |e| h(e))
+                    .expect("bus open during setup");
             }
             AnyBus::Faulty(b) => b.subscribe(h),
         }
@@ -212,10 +213,18 @@ pub async fn s_e4<R: Runtime>(cx: &Cx<R>) -> Outcome {
     bus.shutdown().await;
     for (name, rec) in &recs {
         let overlaps = rec.overlaps.load(Ordering::SeqCst);
-        ensure!(overlaps == 0, "I3 handler never runs concurrently with itself", "{name} overlapped itself {overlaps} times");
+        ensure!(
+            overlaps == 0,
+            "I3 handler never runs concurrently with itself",
+            "{name} overlapped itself {overlaps} times"
+        );
         check_bracketing(name, &rec.seen(), &procs, LINES)?;
     }
-    cx.log("scenario", "done", format!("{} deliveries checked", recs.iter().map(|(_, r)| r.seen().len()).sum::<usize>()));
+    cx.log(
+        "scenario",
+        "done",
+        format!("{} deliveries checked", recs.iter().map(|(_, r)| r.seen().len()).sum::<usize>()),
+    );
     Ok(())
 }
 
@@ -274,7 +283,9 @@ pub async fn s_e2<R: Runtime>(cx: &Cx<R>) -> Outcome {
             (published, queued)
         })
     };
-    let join = |r: Result<(u64, Vec<(String, usize)>), brum_core::rt::JoinError>| r.map_err(|e| super::violation("publisher", e.to_string()));
+    let join = |r: Result<(u64, Vec<(String, usize)>), brum_core::rt::JoinError>| {
+        r.map_err(|e| super::violation("publisher", e.to_string()))
+    };
     let (burst, mut samples) = join(publisher(1, BURST, None).join().await)?;
     subs.push(subscribe("store", Backpressure::Block, 16)?);
     let exited = Event::ProcessExited { process: p.clone(), exit: Exit::Code(1) };
@@ -286,7 +297,13 @@ pub async fn s_e2<R: Runtime>(cx: &Cx<R>) -> Outcome {
 
     // I1: no task per event: the workers and the two publishers are all that was spawned.
     let spawned = counter_sum(m, "tasks.spawned", "");
-    ensure!(spawned == workers + 2, "I1 bounded execution", "{spawned} tasks spawned for {} events (expected {})", burst + tail, workers + 2);
+    ensure!(
+        spawned == workers + 2,
+        "I1 bounded execution",
+        "{spawned} tasks spawned for {} events (expected {})",
+        burst + tail,
+        workers + 2
+    );
     let peak = max_live.load(Ordering::Relaxed);
     ensure!(peak <= workers + 1, "I1 bounded execution", "{peak} tasks live during the burst, bound {}", workers + 1);
     for (name, queued) in &samples {
@@ -299,10 +316,23 @@ pub async fn s_e2<R: Runtime>(cx: &Cx<R>) -> Outcome {
         let (delivered, dropped) = sub_totals(m, name, id.0);
         total_dropped += dropped;
         let seen = rec.seen();
-        cx.log("oracle", "totals", format!("{name} ({policy}) offered={offered} delivered={delivered} dropped={dropped}"));
+        cx.log(
+            "oracle",
+            "totals",
+            format!("{name} ({policy}) offered={offered} delivered={delivered} dropped={dropped}"),
+        );
         // I2: delivered + dropped == offered, and the handler saw exactly `delivered`.
-        ensure!(delivered + dropped == offered, "I2 conservation", "{name}: delivered {delivered} + dropped {dropped} != offered {offered}");
-        ensure!(seen.len() as u64 == delivered, "I2 no duplicate delivery", "{name}: handler ran {} times, delivered counter {delivered}", seen.len());
+        ensure!(
+            delivered + dropped == offered,
+            "I2 conservation",
+            "{name}: delivered {delivered} + dropped {dropped} != offered {offered}"
+        );
+        ensure!(
+            seen.len() as u64 == delivered,
+            "I2 no duplicate delivery",
+            "{name}: handler ran {} times, delivered counter {delivered}",
+            seen.len()
+        );
         ensure!(seen.windows(2).all(|w| w[0].id < w[1].id), "I3 per-subscriber FIFO", "{name} saw ids out of order");
         match policy {
             Backpressure::Block => {
@@ -310,15 +340,27 @@ pub async fn s_e2<R: Runtime>(cx: &Cx<R>) -> Outcome {
             }
             Backpressure::Degrade => {
                 let lifecycle = seen.iter().filter(|e| e.event.kind() != EventKind::LogLine).count();
-                ensure!(lifecycle == 12, "degrade never drops lifecycle events", "{name} saw {lifecycle} of 12 lifecycle events");
+                ensure!(
+                    lifecycle == 12,
+                    "degrade never drops lifecycle events",
+                    "{name} saw {lifecycle} of 12 lifecycle events"
+                );
             }
             Backpressure::DropOldest => {
                 let last = seen.last().map(|e| e.event.kind());
-                ensure!(last == Some(EventKind::ProcessExited), "drop_oldest keeps the newest", "{name} last saw {last:?}");
+                ensure!(
+                    last == Some(EventKind::ProcessExited),
+                    "drop_oldest keeps the newest",
+                    "{name} last saw {last:?}"
+                );
             }
             Backpressure::DropNewest => {
                 let first = seen.first().map(|e| e.event.kind());
-                ensure!(first == Some(EventKind::ProcessStarted), "drop_newest keeps the oldest", "{name} first saw {first:?}");
+                ensure!(
+                    first == Some(EventKind::ProcessStarted),
+                    "drop_newest keeps the oldest",
+                    "{name} first saw {first:?}"
+                );
             }
         }
     }
@@ -396,8 +438,17 @@ pub async fn s_e5<R: Runtime>(cx: &Cx<R>) -> Outcome {
     let m = cx.rt.metrics();
     for (name, id, rec) in &subs {
         let (delivered, dropped) = sub_totals(m, name, id.0);
-        ensure!(delivered + dropped == accepted, "I2 conservation", "{name}: delivered {delivered} + dropped {dropped} != accepted {accepted}");
-        ensure!(rec.seen().len() as u64 == delivered, "I2 no duplicate delivery", "{name}: handler ran {} times, delivered {delivered}", rec.seen().len());
+        ensure!(
+            delivered + dropped == accepted,
+            "I2 conservation",
+            "{name}: delivered {delivered} + dropped {dropped} != accepted {accepted}"
+        );
+        ensure!(
+            rec.seen().len() as u64 == delivered,
+            "I2 no duplicate delivery",
+            "{name}: handler ran {} times, delivered {delivered}",
+            rec.seen().len()
+        );
     }
     Ok(())
 }
@@ -434,10 +485,14 @@ pub async fn s_e6<R: Runtime>(cx: &Cx<R>) -> Outcome {
                 let (flag, v) = (unsubscribed.clone(), violations.clone());
                 let id = bus.subscribe(SubscribeOptions::named(format!("session{s}")), move |e| {
                     if flag.load(Ordering::SeqCst) {
-                        v.lock().unwrap_or_else(|e| e.into_inner()).push(format!("session{s} handler ran after unsubscribe returned ({})", e.id));
+                        v.lock()
+                            .unwrap_or_else(|e| e.into_inner())
+                            .push(format!("session{s} handler ran after unsubscribe returned ({})", e.id));
                     }
                     if let Err(mpsc::error::TrySendError::Closed(_)) = tx.try_send(e.clone()) {
-                        v.lock().unwrap_or_else(|e| e.into_inner()).push(format!("session{s} handler ran after its session closed ({})", e.id));
+                        v.lock()
+                            .unwrap_or_else(|e| e.into_inner())
+                            .push(format!("session{s} handler ran after its session closed ({})", e.id));
                     }
                 });
                 let Ok(id) = id else {
@@ -453,7 +508,12 @@ pub async fn s_e6<R: Runtime>(cx: &Cx<R>) -> Outcome {
                 }
                 let removed = bus.unsubscribe(id).await;
                 unsubscribed.store(true, Ordering::SeqCst);
-                trace.record(rt.now(), "session", "closed", format!("session{s} after {got} events (removed={removed})"));
+                trace.record(
+                    rt.now(),
+                    "session",
+                    "closed",
+                    format!("session{s} after {got} events (removed={removed})"),
+                );
                 drop(rx);
                 done.fetch_add(1, Ordering::SeqCst);
                 got
@@ -471,7 +531,11 @@ pub async fn s_e6<R: Runtime>(cx: &Cx<R>) -> Outcome {
     cx.log("bus", "shutdown", report.to_string());
     let v = violations.lock().unwrap_or_else(|e| e.into_inner()).clone();
     ensure!(v.is_empty(), "I4/I19 no invocation after unsubscribe", "{}", v.join("; "));
-    ensure!(remaining == 0 && gauge == 0, "I40 subscriptions bounded by live sessions", "{remaining} subscriptions (gauge {gauge}) left after every session ended");
+    ensure!(
+        remaining == 0 && gauge == 0,
+        "I40 subscriptions bounded by live sessions",
+        "{remaining} subscriptions (gauge {gauge}) left after every session ended"
+    );
     Ok(())
 }
 
@@ -503,7 +567,13 @@ pub async fn s_e7<R: Runtime>(cx: &Cx<R>) -> Outcome {
     bus.shutdown().await;
     let seen = rec.seen();
     let ids: std::collections::BTreeSet<u64> = seen.iter().map(|e| e.id.0).collect();
-    ensure!(seen.len() as u64 == PUBLISHERS * EACH, "I2 conservation", "{} of {} events delivered", seen.len(), PUBLISHERS * EACH);
+    ensure!(
+        seen.len() as u64 == PUBLISHERS * EACH,
+        "I2 conservation",
+        "{} of {} events delivered",
+        seen.len(),
+        PUBLISHERS * EACH
+    );
     ensure!(ids.len() == seen.len(), "I6 unique ids", "{} distinct ids among {} events", ids.len(), seen.len());
     ensure!(
         ids.iter().copied().eq(1..=PUBLISHERS * EACH),
@@ -511,8 +581,24 @@ pub async fn s_e7<R: Runtime>(cx: &Cx<R>) -> Outcome {
         "ids are not exactly 1..={}",
         PUBLISHERS * EACH
     );
-    let frozen = seen.iter().all(|e| e.at == start);
-    ensure!(frozen, "scenario precondition", "virtual time moved during the burst; the collision case was not exercised");
+    // A clock-derived id (Brummer's UnixNano) collides whenever two publishes read the same
+    // instant; make sure this run had such instants, or it proves nothing.
+    let instants: std::collections::BTreeSet<_> = seen.iter().map(|e| e.at).collect();
+    cx.log(
+        "oracle",
+        "instants",
+        format!(
+            "{} events published in {} distinct instants since {}ms",
+            seen.len(),
+            instants.len(),
+            start.as_millis()
+        ),
+    );
+    ensure!(
+        instants.len() < seen.len(),
+        "scenario precondition",
+        "every publish read a distinct instant; the collision case was not exercised"
+    );
     let mut last: BTreeMap<u64, u64> = BTreeMap::new();
     for e in &seen {
         let p = e.event.process().map(|p| p.id).unwrap_or(0);
@@ -572,7 +658,11 @@ pub async fn s_e9<R: Runtime>(cx: &Cx<R>) -> Outcome {
     let live_workers = m.gauge("tasks.live", "bus.worker").get();
     let report = bus.shutdown().await;
     cx.log("bus", "shutdown", report.to_string());
-    ensure!(live_workers == workers, "I5 failure isolation keeps the pool", "{live_workers} workers live after panics, expected {workers}");
+    ensure!(
+        live_workers == workers,
+        "I5 failure isolation keeps the pool",
+        "{live_workers} workers live after panics, expected {workers}"
+    );
     let worker_panics = m.counter("tasks.panicked", "bus.worker").get();
     ensure!(worker_panics == 0, "I5 failure isolation", "{worker_panics} worker tasks died of a handler panic");
     let procs = [process(1), process(2)];

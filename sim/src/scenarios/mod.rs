@@ -178,7 +178,11 @@ pub fn find(name: &str) -> Option<&'static Scenario> {
 }
 
 /// Runs scenario `name`'s body (the caller has checked it exists).
-pub fn body<'a, R: Runtime>(name: &'static str, cx: &'a Cx<R>, programs: &'a crate::conformance::Programs) -> BoxOutcome<'a> {
+pub fn body<'a, R: Runtime>(
+    name: &'static str,
+    cx: &'a Cx<R>,
+    programs: &'a crate::conformance::Programs,
+) -> BoxOutcome<'a> {
     match name {
         "S-E2" => Box::pin(bus_races::s_e2(cx)),
         "S-E4" => Box::pin(bus_races::s_e4(cx)),
