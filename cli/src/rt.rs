@@ -109,8 +109,8 @@ impl Network for TokioRuntime {
     type Stream = tokio::net::TcpStream;
     type Listener = TcpListener;
 
-    fn bind(&self, addr: SocketAddr) -> impl Future<Output = io::Result<TcpListener>> + Send {
-        async move { tokio::net::TcpListener::bind(addr).await.map(TcpListener) }
+    async fn bind(&self, addr: SocketAddr) -> io::Result<TcpListener> {
+        tokio::net::TcpListener::bind(addr).await.map(TcpListener)
     }
 
     fn connect(&self, addr: SocketAddr) -> impl Future<Output = io::Result<Self::Stream>> + Send {
@@ -153,8 +153,8 @@ impl ChildProcess for OsChild {
         signal_group(self.pid, sig)
     }
 
-    fn wait(&mut self) -> impl Future<Output = io::Result<Exit>> + Send {
-        async move { self.child.wait().await.map(to_exit) }
+    async fn wait(&mut self) -> io::Result<Exit> {
+        self.child.wait().await.map(to_exit)
     }
 }
 

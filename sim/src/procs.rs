@@ -305,18 +305,16 @@ impl ChildProcess for SimChild {
 
     /// Cancel-safe, like a real child's wait: dropping the future before it completes
     /// leaves the exit status for the next call.
-    fn wait(&mut self) -> impl Future<Output = io::Result<Exit>> + Send {
-        async move {
-            if let Some(status) = self.status {
-                return Ok(status);
-            }
-            let Some(rx) = self.exit.as_mut() else {
-                return Err(io::Error::other("simulated child has no exit channel"));
-            };
-            let status = rx.await.map_err(|_| io::Error::other("simulated process vanished without an exit status"))?;
-            self.exit = None;
-            self.status = Some(status);
-            Ok(status)
+    async fn wait(&mut self) -> io::Result<Exit> {
+        if let Some(status) = self.status {
+            return Ok(status);
         }
+        let Some(rx) = self.exit.as_mut() else {
+            return Err(io::Error::other("simulated child has no exit channel"));
+        };
+        let status = rx.await.map_err(|_| io::Error::other("simulated process vanished without an exit status"))?;
+        self.exit = None;
+        self.status = Some(status);
+        Ok(status)
     }
 }

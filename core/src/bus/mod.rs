@@ -12,10 +12,10 @@
 //! - [`EventBus::shutdown`] drains (or reports what it could not deliver), after which
 //!   `publish` fails with [`Closed`] and no handler runs.
 
-mod bus;
 mod event;
+mod eventbus;
 mod mailbox;
 
-pub use bus::{BusConfig, Closed, EventBus, ShutdownReport, SubscribeOptions, SubscriptionId, Undelivered};
 pub use event::{Envelope, Event, EventId, EventKind, KindSet, Priority, ProcessRef, Stream};
+pub use eventbus::{BusConfig, Closed, EventBus, ShutdownReport, SubscribeOptions, SubscriptionId, Undelivered};
 pub use mailbox::{Backpressure, DropReason, SubscriberStats};

@@ -61,8 +61,8 @@ impl SimBackend for Madsim {
         AbortHandle::new(move || h.abort())
     }
 
-    fn bind(&self, addr: SocketAddr) -> impl Future<Output = io::Result<MadsimListener>> + Send {
-        async move { madsim::net::TcpListener::bind(addr).await.map(MadsimListener) }
+    async fn bind(&self, addr: SocketAddr) -> io::Result<MadsimListener> {
+        madsim::net::TcpListener::bind(addr).await.map(MadsimListener)
     }
 
     fn connect(&self, addr: SocketAddr) -> impl Future<Output = io::Result<Self::Stream>> + Send {

@@ -58,8 +58,8 @@ impl SimBackend for Turmoil {
         AbortHandle::new(move || h.abort())
     }
 
-    fn bind(&self, addr: SocketAddr) -> impl Future<Output = io::Result<TurmoilListener>> + Send {
-        async move { turmoil::net::TcpListener::bind(addr).await.map(TurmoilListener) }
+    async fn bind(&self, addr: SocketAddr) -> io::Result<TurmoilListener> {
+        turmoil::net::TcpListener::bind(addr).await.map(TurmoilListener)
     }
 
     fn connect(&self, addr: SocketAddr) -> impl Future<Output = io::Result<Self::Stream>> + Send {

@@ -42,7 +42,7 @@ fn recording<R: Runtime>(cx: &Cx<R>, name: &'static str, rec: &Arc<Recorder>, tr
         }
         let n = count.fetch_add(1, Ordering::Relaxed) + 1;
         let lifecycle = env.event.priority() == brum_core::bus::Priority::Lifecycle;
-        if trace_every > 0 && (n % trace_every == 0 || lifecycle) {
+        if trace_every > 0 && (n.is_multiple_of(trace_every) || lifecycle) {
             trace.record(rt.now(), "deliver", name, format!("{} {}", env.id, env.event));
         }
         rec.seen.lock().unwrap_or_else(|e| e.into_inner()).push(env.clone());

@@ -526,9 +526,9 @@ fn run_batch<R: Runtime>(inner: &Inner<R>, sub: &Arc<Subscriber>, batch: &mut Ve
             }
             delivered += 1;
         }
-        if delivered > 0 {
-            let us = inner.rt.now().saturating_since(started).as_micros() as u64;
-            sub.latency_us.record(us / delivered);
+        let us = inner.rt.now().saturating_since(started).as_micros() as u64;
+        if let Some(mean) = us.checked_div(delivered) {
+            sub.latency_us.record(mean);
             sub.delivered.add(delivered);
         }
         inner.running.add(-1);
