@@ -15,7 +15,8 @@ fn every_scenario_passes_and_replays_identically_over_the_seed_range() {
     let all: Vec<_> = SCENARIOS.iter().collect();
     let n = seeds();
     let summary = harness::sweep(&all, 0..n, Backend::Madsim, BusKind::Real, true, 1, &|_| {}).unwrap();
-    let lines: Vec<String> = summary.failures.iter().map(|(s, why)| harness::failure_line(s, "madsim-test", why)).collect();
+    let lines: Vec<String> =
+        summary.failures.iter().map(|(s, why)| harness::failure_line(s, "madsim-test", why)).collect();
     assert!(lines.is_empty(), "{} failures:\n{}", lines.len(), lines.join("\n"));
     assert_eq!(summary.runs, all.len() as u64 * n);
 }

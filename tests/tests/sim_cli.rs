@@ -1,0 +1,77 @@
+//! `brum sim ...` end to end: the real binary, its output and exit codes.
+
+use brum_tests::{brum, stderr, stdout};
+
+/// Hides the commit, which changes with every commit and is not what these tests pin.
+fn stable(s: &str) -> String {
+    let re = regex_lite::Regex::new(r"commit[ =][0-9a-f]{7,40}|commit[ =]unknown").unwrap();
+    re.replace_all(s, "commit [COMMIT]").into_owned()
+}
+
+#[test]
+fn sim_list_names_every_scenario() {
+    let o = brum(&["sim", "list"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    insta::assert_snapshot!(stdout(&o));
+}
+
+#[test]
+fn sim_run_output_is_a_pure_function_of_its_inputs() {
+    let a = brum(&["sim", "run", "--scenario", "S-E4", "--seed", "11", "--metrics"]);
+    let b = brum(&["sim", "run", "--scenario", "S-E4", "--seed", "11", "--metrics"]);
+    assert!(a.status.success(), "{}", stderr(&a));
+    assert_eq!(stdout(&a), stdout(&b), "two processes, same inputs, different output");
+    let c = brum(&["sim", "run", "--scenario", "S-E4", "--seed", "12", "--metrics"]);
+    assert_ne!(stdout(&a), stdout(&c), "the seed does not reach the output");
+}
+
+#[test]
+fn sim_run_prints_trace_and_metrics() {
+    let o = brum(&["sim", "run", "--scenario", "S-E9", "--seed", "1", "--metrics"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    insta::assert_snapshot!(stable(&stdout(&o)));
+}
+
+#[test]
+fn failing_run_prints_seed_scenario_commit_and_replay_command_and_replay_reproduces_it() {
+    let o = brum(&["sim", "run", "--scenario", "S-E4", "--seed", "5", "--bus", "faulty"]);
+    assert_eq!(o.status.code(), Some(1), "a failed scenario exits 1");
+    let out = stdout(&o);
+    let line = out.lines().find(|l| l.starts_with("FAIL ")).expect("a FAIL line").to_string();
+    assert!(line.contains("S-E4") && line.contains("seed=5") && line.contains("commit="), "{line}");
+    let replay = out.lines().find(|l| l.trim_start().starts_with("replay: ")).expect("a replay line");
+    assert!(replay.contains("brum sim run --scenario S-E4 --seed 5 --backend turmoil --bus faulty"), "{replay}");
+    let again = brum(&["sim", "replay", &line]);
+    assert_eq!(again.status.code(), Some(1));
+    assert_eq!(stdout(&again), out, "replaying the failure line reproduces the run byte for byte");
+}
+
+#[test]
+fn sweep_summarises_and_lists_failures() {
+    let ok = brum(&["sim", "sweep", "--scenario", "all", "--seeds", "5", "--check-determinism"]);
+    assert!(ok.status.success(), "{}{}", stdout(&ok), stderr(&ok));
+    let text = stdout(&ok);
+    assert!(text.contains("55 runs") && text.contains("0 failures") && text.contains("seeds/s"), "{text}");
+    let bad = brum(&["sim", "sweep", "--scenario", "S-E4", "--seeds", "3", "--bus", "faulty"]);
+    assert_eq!(bad.status.code(), Some(1));
+    let text = stdout(&bad);
+    assert!(text.contains("3 failures") && text.matches("FAIL S-E4").count() == 3, "{text}");
+}
+
+#[test]
+fn bad_input_gets_a_clear_error() {
+    let o = brum(&["sim", "run", "--scenario", "S-E99"]);
+    assert_eq!(o.status.code(), Some(2));
+    insta::assert_snapshot!("unknown_scenario", stderr(&o));
+    let o = brum(&["sim", "replay", "FAIL S-E4 seed=x"]);
+    assert_eq!(o.status.code(), Some(2));
+    insta::assert_snapshot!("bad_failure_line", stderr(&o));
+}
+
+#[cfg(not(madsim))]
+#[test]
+fn madsim_backend_in_a_normal_build_says_how_to_get_one() {
+    let o = brum(&["sim", "run", "--scenario", "S-E4", "--backend", "madsim"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("--cfg madsim"), "{}", stderr(&o));
+}
