@@ -12,6 +12,13 @@ use std::sync::{Arc, Mutex};
 /// Histogram buckets: powers of two from 1 up to 2^(N-2), plus one overflow bucket.
 pub const HISTOGRAM_BUCKETS: usize = 32;
 
+/// Distinct `(name, label)` series a registry keeps. Labels carry subscription and task
+/// names, so a long-lived brum that sees many short sessions must not grow without bound:
+/// past this, new series still work for their holder but are not registered, and
+/// `metrics.series_dropped` counts them. 10,000 is far above what a dev session creates
+/// (about a dozen series per subscription) while staying a few hundred KiB.
+pub const METRIC_SERIES_MAX: usize = 10_000;
+
 #[derive(Debug, Clone, Default)]
 pub struct Counter(Arc<AtomicU64>);
 
@@ -117,6 +124,30 @@ struct Registry {
     counters: BTreeMap<(String, String), Counter>,
     gauges: BTreeMap<(String, String), Gauge>,
     histograms: BTreeMap<(String, String), Histogram>,
+    series_dropped: Counter,
+}
+
+impl Registry {
+    fn full(&self) -> bool {
+        self.counters.len() + self.gauges.len() + self.histograms.len() >= METRIC_SERIES_MAX
+    }
+}
+
+/// The handle for `key` in `map`, registering it unless the registry is full.
+fn series<T: Clone + Default>(
+    map: &mut BTreeMap<(String, String), T>,
+    full: bool,
+    dropped: &Counter,
+    key: (String, String),
+) -> T {
+    if let Some(h) = map.get(&key) {
+        return h.clone();
+    }
+    if full {
+        dropped.inc();
+        return T::default();
+    }
+    map.entry(key).or_default().clone()
 }
 
 /// The registry. Cheap to clone (an `Arc`).
@@ -141,15 +172,29 @@ impl Metrics {
 
     /// The counter `name{label}`, created at zero on first use.
     pub fn counter(&self, name: &str, label: &str) -> Counter {
-        self.with(|r| r.counters.entry(key(name, label)).or_default().clone())
+        self.with(|r| {
+            let full = r.full();
+            series(&mut r.counters, full, &r.series_dropped, key(name, label))
+        })
     }
 
     pub fn gauge(&self, name: &str, label: &str) -> Gauge {
-        self.with(|r| r.gauges.entry(key(name, label)).or_default().clone())
+        self.with(|r| {
+            let full = r.full();
+            series(&mut r.gauges, full, &r.series_dropped, key(name, label))
+        })
     }
 
     pub fn histogram(&self, name: &str, label: &str) -> Histogram {
-        self.with(|r| r.histograms.entry(key(name, label)).or_default().clone())
+        self.with(|r| {
+            let full = r.full();
+            series(&mut r.histograms, full, &r.series_dropped, key(name, label))
+        })
+    }
+
+    /// Series not registered because the registry was full (see [`METRIC_SERIES_MAX`]).
+    pub fn series_dropped(&self) -> u64 {
+        self.with(|r| r.series_dropped.get())
     }
 
     /// Sum of every gauge called `name`, over all labels (e.g. all live tasks).
@@ -169,6 +214,13 @@ impl Metrics {
             }
             for ((n, l), h) in &r.histograms {
                 rows.push(MetricRow { name: n.clone(), label: l.clone(), value: MetricValue::Histogram(h.summary()) });
+            }
+            if r.series_dropped.get() > 0 {
+                rows.push(MetricRow {
+                    name: "metrics.series_dropped".to_string(),
+                    label: String::new(),
+                    value: MetricValue::Counter(r.series_dropped.get()),
+                });
             }
             rows.sort_by(|a, b| (&a.name, &a.label).cmp(&(&b.name, &b.label)));
             MetricsSnapshot { rows }
@@ -222,6 +274,25 @@ impl fmt::Display for MetricsSnapshot {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_full_registry_stops_registering_and_counts_what_it_dropped() {
+        let m = Metrics::new();
+        for i in 0..METRIC_SERIES_MAX {
+            m.counter("c", &i.to_string());
+        }
+        let extra = m.counter("c", "one too many");
+        extra.inc();
+        assert_eq!(extra.get(), 1, "an unregistered handle still counts for its holder");
+        assert_eq!(m.series_dropped(), 1);
+        // Existing series are still served.
+        m.counter("c", "0").inc();
+        assert_eq!(m.counter("c", "0").get(), 1);
+        assert_eq!(m.series_dropped(), 1);
+        let s = m.snapshot();
+        assert_eq!(s.get("metrics.series_dropped", ""), Some(&MetricValue::Counter(1)));
+        assert_eq!(s.rows.len(), METRIC_SERIES_MAX + 1);
+    }
 
     #[test]
     fn handles_share_state_and_snapshot_is_sorted() {
