@@ -15,7 +15,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use brum::rt::TokioRuntime;
-use brum_core::bus::{Backpressure, BusConfig, Envelope, Event, EventBus, EventId, ProcessRef, Stream, SubscribeOptions};
+use brum_core::bus::{
+    Backpressure, BusConfig, Envelope, Event, EventBus, EventId, ProcessRef, Stream, SubscribeOptions,
+};
 use brum_core::rt::Mono;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 
