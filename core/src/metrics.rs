@@ -9,14 +9,15 @@ use std::fmt;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-/// Histogram buckets: powers of two from 1 up to 2^(N-2), plus one overflow bucket.
+/// Histogram buckets: bucket 0 holds zero, bucket i (1..N-1) holds values below 2^i, and
+/// the last also holds everything larger (so its quantiles print as 2^(N-1) - 1).
 pub const HISTOGRAM_BUCKETS: usize = 32;
 
 /// Distinct `(name, label)` series a registry keeps. Labels carry subscription and task
 /// names, so a long-lived brum that sees many short sessions must not grow without bound:
 /// past this, new series still work for their holder but are not registered, and
 /// `metrics.series_dropped` counts them. 10,000 is far above what a dev session creates
-/// (about a dozen series per subscription) while staying a few hundred KiB.
+/// (ten series per subscription) while staying a few hundred KiB.
 pub const METRIC_SERIES_MAX: usize = 10_000;
 
 #[derive(Debug, Clone, Default)]

@@ -81,6 +81,7 @@ struct TableState {
     rng: SeededRng,
     spawned: u64,
     reaped: u64,
+    signals_dropped: u64,
 }
 
 /// The table. Cheap to clone.
@@ -108,6 +109,7 @@ impl SimProcessTable {
                 rng: SeededRng::new(seed ^ 0x5052_4f43),
                 spawned: 0,
                 reaped: 0,
+                signals_dropped: 0,
             })),
             sched,
         }
@@ -130,6 +132,11 @@ impl SimProcessTable {
     pub fn counts(&self) -> (u64, u64) {
         let st = self.lock();
         (st.spawned, st.reaped)
+    }
+
+    /// Signals not queued because a process already had [`SIM_SIGNAL_QUEUE`] pending.
+    pub fn signals_dropped(&self) -> u64 {
+        self.lock().signals_dropped
     }
 
     /// Starts `spec.program` from the table in a new process group.
@@ -197,8 +204,9 @@ impl SimProcessTable {
         if targets.is_empty() {
             return Err(io::Error::new(io::ErrorKind::NotFound, format!("no process group {pgid}")));
         }
-        for t in targets {
-            let _ = t.try_send(sig);
+        let dropped = targets.iter().filter(|t| t.try_send(sig).is_err()).count() as u64;
+        if dropped > 0 {
+            self.lock().signals_dropped += dropped;
         }
         Ok(())
     }

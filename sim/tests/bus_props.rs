@@ -88,8 +88,7 @@ proptest! {
             }).collect();
             for t in tasks { t.join().await.unwrap(); }
             bus.shutdown().await;
-            let v = seen.lock().unwrap().clone();
-            v
+            seen.lock().unwrap().clone()
         });
         let ids: Vec<u64> = seen.iter().map(|e| e.id.0).collect();
         let mut sorted = ids.clone();
@@ -319,4 +318,34 @@ fn drop_newest_with_tiny_mailbox_really_drops() {
     });
     assert!(dropped > 0, "a 1-slot mailbox under a 100-event burst must drop");
     assert_eq!(delivered + dropped, 100);
+}
+
+/// `subscribe` after (or racing) shutdown is refused, and the subscriber gauge ends at zero.
+#[test]
+fn subscribe_after_shutdown_is_refused_and_gauge_returns_to_zero() {
+    let (refused, gauge) = in_turmoil(9, |rt| async move {
+        let bus = EventBus::new(rt.clone(), cfg(2, 4));
+        let (_seen, h) = recorder();
+        bus.subscribe(SubscribeOptions::named("a"), h).unwrap();
+        let racer = {
+            let bus = bus.clone();
+            spawn(&rt, "test.subscriber", async move {
+                let mut refused = 0;
+                for _ in 0..50 {
+                    if bus.subscribe(SubscribeOptions::named("late"), |_e: &Arc<Envelope>| {}).is_err() {
+                        refused += 1;
+                    }
+                    yield_now().await;
+                }
+                refused
+            })
+        };
+        bus.shutdown().await;
+        let refused = racer.join().await.unwrap();
+        let after = bus.subscribe(SubscribeOptions::named("after"), |_e: &Arc<Envelope>| {}).is_err();
+        assert!(after, "subscribe after shutdown returned must be refused");
+        (refused, rt.metrics().gauge_total("bus.subscribers"))
+    });
+    assert!(refused > 0, "the racing subscriber never saw the bus closed");
+    assert_eq!(gauge, 0, "subscriptions added around shutdown must all be counted out");
 }

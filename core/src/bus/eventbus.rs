@@ -229,6 +229,10 @@ impl<R: Runtime> EventBus<R> {
         handler: impl FnMut(&Arc<Envelope>) + Send + 'static,
     ) -> Result<SubscriptionId, Closed> {
         let inner = &self.inner;
+        // The state check happens under the list lock, which shutdown takes (after it left
+        // OPEN) to empty the list: a subscription either makes it into the list shutdown
+        // empties, or is refused.
+        let mut subs = lock(&inner.subs);
         if inner.state.load(Ordering::SeqCst) != OPEN {
             return Err(Closed);
         }
@@ -242,10 +246,10 @@ impl<R: Runtime> EventBus<R> {
             Box::new(handler) as Handler,
             inner.rt.metrics(),
         ));
-        let mut subs = lock(&inner.subs);
         let mut next = Vec::clone(&subs);
         next.push(sub);
         *subs = Arc::new(next);
+        drop(subs);
         inner.subscribers.add(1);
         Ok(SubscriptionId(id))
     }
@@ -322,6 +326,11 @@ impl<R: Runtime> EventBus<R> {
                     return;
                 }
                 Offer::Dropped(_) => return,
+                Offer::Closed => {
+                    let reason = if inner.stopped() { DropReason::Shutdown } else { DropReason::Unsubscribed };
+                    sub.count_drop(reason, 1);
+                    return;
+                }
                 Offer::Wait => {}
             }
             let mut space = pin!(sub.space.notified());
@@ -438,7 +447,7 @@ impl<R: Runtime> EventBus<R> {
                 });
             }
         }
-        inner.subscribers.set(0);
+        inner.subscribers.add(-(subs.len() as i64));
         *lock(&inner.report) = Some(report.clone());
         inner.shutdown_done.notify_waiters();
         report

@@ -130,6 +130,9 @@ pub(super) enum Offer {
     Dropped(DropReason),
     /// The publisher must wait for space (`block`, or `degrade` with a lifecycle event).
     Wait,
+    /// The subscriber is closed (unsubscribed, or its bus shut down): nothing was queued and
+    /// the caller counts the drop with the right reason.
+    Closed,
 }
 
 pub(super) struct Subscriber {
@@ -139,9 +142,11 @@ pub(super) struct Subscriber {
     pub policy: Backpressure,
     pub kinds: super::event::KindSet,
     pub state: Mutex<MailboxState>,
-    /// Set by unsubscribe and shutdown; checked before every invocation.
+    /// Set by unsubscribe and shutdown; checked before every invocation and every offer.
     pub closed: AtomicBool,
-    /// True while a worker holds this subscriber's batch (Dekker pair with `closed`).
+    /// Set by a worker before the first invocation of a batch and cleared after the last
+    /// (Dekker pair with `closed`: unsubscribe waits while it is set). The handler itself
+    /// may be dropped just after `unsubscribe` returns, never called.
     pub in_flight: AtomicBool,
     /// Signalled when a batch ends (unsubscribe waits on it).
     pub idle: Notify,
@@ -150,6 +155,7 @@ pub(super) struct Subscriber {
     pub delivered: Counter,
     pub panics: Counter,
     pub dropped: [Counter; 6],
+    /// Queue length, updated on every enqueue and every batch taken.
     pub depth: Gauge,
     pub latency_us: Histogram,
 }
@@ -204,8 +210,15 @@ impl Subscriber {
     /// is false on a publisher's retry after its block timeout ran out.
     pub fn offer(&self, env: &Arc<Envelope>, patient: bool) -> Offer {
         let mut st = self.lock();
+        // Checked under the lock: unsubscribe and shutdown set `closed` before they take the
+        // lock to empty the queue, so an offer either lands before that (and is counted
+        // there) or sees `closed` here. Nothing slips into an emptied mailbox.
+        if self.is_closed() {
+            return Offer::Closed;
+        }
         if st.queue.len() < self.capacity {
             st.queue.push_back(env.clone());
+            self.depth.set(st.queue.len() as i64);
             let schedule = !st.scheduled;
             st.scheduled = true;
             return Offer::Accepted { schedule };

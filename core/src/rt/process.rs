@@ -90,7 +90,9 @@ pub trait ChildProcess: Send + 'static {
     fn take_stderr(&mut self) -> Option<Self::Out>;
     /// Sends `sig` to the child's whole process group (npm and shells spawn grandchildren).
     fn signal(&mut self, sig: Signal) -> io::Result<()>;
-    /// Waits for the child itself to exit. Called at most once.
+    /// Waits for the child itself to exit. Cancel-safe: dropping the future before it
+    /// completes leaves the status for the next call, and once it has completed every later
+    /// call returns the same status.
     fn wait(&mut self) -> impl Future<Output = io::Result<Exit>> + Send;
 }
 

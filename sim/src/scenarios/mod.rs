@@ -63,8 +63,8 @@ impl<R: Runtime> Cx<R> {
         self.trace.record(self.rt.now(), component, kind, detail);
     }
 
-    /// The DST bus configuration: Brummer's "testing" template (few workers, small queues)
-    /// so overflow paths are reached quickly.
+    /// The DST bus configuration, in the spirit of Brummer's "testing" template: few workers,
+    /// small mailboxes and batches, so overflow and interleaving paths are reached quickly.
     pub fn bus_config(&self) -> BusConfig {
         BusConfig {
             workers: 4,
