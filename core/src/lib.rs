@@ -4,8 +4,10 @@
 //! Core never touches the world directly: no clock reads, threads, sockets, child processes or
 //! unseeded randomness except through `R: Runtime`. `core/clippy.toml` enforces it.
 
+pub mod ansi;
 pub mod bus;
 pub mod config;
 pub mod metrics;
 pub mod rt;
+pub mod script;
 pub mod util;

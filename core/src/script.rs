@@ -1,0 +1,136 @@
+//! What can be run: a script found by discovery or declared in `.brum.toml`, ready for the
+//! supervisor.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Where a script was found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SourceKind {
+    PackageJson,
+    Cargo,
+    Go,
+    Makefile,
+    Justfile,
+    Procfile,
+    Deno,
+    Pyproject,
+    Composer,
+    VscodeTasks,
+    BrumToml,
+}
+
+impl SourceKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            SourceKind::PackageJson => "package.json",
+            SourceKind::Cargo => "cargo",
+            SourceKind::Go => "go",
+            SourceKind::Makefile => "makefile",
+            SourceKind::Justfile => "justfile",
+            SourceKind::Procfile => "procfile",
+            SourceKind::Deno => "deno",
+            SourceKind::Pyproject => "pyproject",
+            SourceKind::Composer => "composer",
+            SourceKind::VscodeTasks => "vscode",
+            SourceKind::BrumToml => "brum.toml",
+        }
+    }
+}
+
+impl fmt::Display for SourceKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// How to start a script's process.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum Command {
+    /// A command line for `sh -c` (package.json scripts, Procfile entries, tasks).
+    Shell { line: String },
+    /// A program and its arguments, run directly (`npm run dev`, `make build`).
+    Exec { program: String, args: Vec<String> },
+}
+
+impl Command {
+    /// The program and arguments to hand to `Processes::spawn_process`.
+    pub fn argv(&self) -> (String, Vec<String>) {
+        match self {
+            Command::Shell { line } => ("sh".to_string(), vec!["-c".to_string(), line.clone()]),
+            Command::Exec { program, args } => (program.clone(), args.clone()),
+        }
+    }
+}
+
+impl fmt::Display for Command {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Command::Shell { line } => f.write_str(line),
+            Command::Exec { program, args } => {
+                f.write_str(program)?;
+                for a in args {
+                    if a.contains(' ') || a.is_empty() {
+                        write!(f, " {a:?}")?;
+                    } else {
+                        write!(f, " {a}")?;
+                    }
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+/// When the supervisor restarts a process that ended on its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RestartPolicy {
+    #[default]
+    Never,
+    OnFailure,
+    Always,
+}
+
+impl RestartPolicy {
+    pub fn name(self) -> &'static str {
+        match self {
+            RestartPolicy::Never => "never",
+            RestartPolicy::OnFailure => "on-failure",
+            RestartPolicy::Always => "always",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [RestartPolicy::Never, RestartPolicy::OnFailure, RestartPolicy::Always].into_iter().find(|p| p.name() == s)
+    }
+}
+
+/// Restart timing: the first delay, doubled per consecutive restart up to `backoff_max`, and
+/// at most `max_restarts` in a row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct RestartLimits {
+    pub max_restarts: u32,
+    pub backoff: Duration,
+    pub backoff_max: Duration,
+}
+
+/// A runnable script.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Script {
+    /// The address people and agents use: `dev`, `web:dev` (workspace package), `make:build`.
+    pub name: String,
+    pub source: SourceKind,
+    /// The file it was found in.
+    pub file: PathBuf,
+    pub command: Command,
+    pub cwd: PathBuf,
+    /// Added to the inherited environment.
+    pub env: Vec<(String, String)>,
+    pub restart: RestartPolicy,
+    /// The script as written in its file (for `brum ls`), when it differs from `command`.
+    pub detail: Option<String>,
+}
