@@ -25,6 +25,12 @@ pub enum Command {
     /// Deterministic simulation: list, run, sweep and replay race scenarios.
     #[command(subcommand)]
     Sim(SimCommand),
+    /// Internal: the orphan guardian brum starts for itself (see `guardian.rs`).
+    #[command(name = "__guardian", hide = true)]
+    Guardian {
+        /// Milliseconds between SIGTERM and SIGKILL when cleaning up.
+        grace_ms: u64,
+    },
 }
 
 #[derive(Debug, Subcommand)]

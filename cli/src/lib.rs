@@ -2,6 +2,7 @@
 //! `main.rs` only wires these together.
 
 pub mod args;
+pub mod guardian;
 pub mod rt;
 pub mod settings;
 pub mod sim_cmd;
@@ -46,6 +47,7 @@ pub fn dispatch(cli: args::Cli, out: &mut dyn std::io::Write) -> anyhow::Result<
         };
     }
     match cli.command {
+        Some(args::Command::Guardian { grace_ms }) => Ok(guardian::run(std::time::Duration::from_millis(grace_ms))),
         Some(args::Command::Sim(cmd)) => sim_cmd::run(cmd, out),
         None => {
             writeln!(

@@ -20,6 +20,7 @@ struct Inner {
     start: tokio::time::Instant,
     metrics: Metrics,
     rng: Mutex<SeededRng>,
+    guardian: Option<crate::guardian::Guardian>,
 }
 
 /// tokio + the OS. Create it inside a tokio runtime.
@@ -47,6 +48,20 @@ impl TokioRuntime {
                 start: tokio::time::Instant::now(),
                 metrics: Metrics::new(),
                 rng: Mutex::new(SeededRng::new(seed)),
+                guardian: None,
+            }),
+        }
+    }
+
+    /// A runtime whose children's process groups are killed by `guardian` if brum dies.
+    pub fn with_guardian(guardian: crate::guardian::Guardian) -> Self {
+        let seed = std::collections::hash_map::RandomState::new().hash_one(std::process::id());
+        TokioRuntime {
+            inner: Arc::new(Inner {
+                start: tokio::time::Instant::now(),
+                metrics: Metrics::new(),
+                rng: Mutex::new(SeededRng::new(seed)),
+                guardian: Some(guardian),
             }),
         }
     }
@@ -186,7 +201,20 @@ impl Processes for TokioRuntime {
             .process_group(0);
         let child = cmd.spawn()?;
         let pid = child.id().ok_or_else(|| io::Error::other("child exited before its pid was read"))?;
+        if let Some(g) = &self.inner.guardian {
+            g.track(pid);
+        }
         Ok(OsChild { child, pid })
+    }
+
+    fn signal_group(&self, pgid: u32, sig: Signal) -> io::Result<()> {
+        signal_group(pgid, sig)
+    }
+
+    fn release_group(&self, pgid: u32) {
+        if let Some(g) = &self.inner.guardian {
+            g.release(pgid);
+        }
     }
 }
 

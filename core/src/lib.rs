@@ -10,4 +10,5 @@ pub mod config;
 pub mod metrics;
 pub mod rt;
 pub mod script;
+pub mod supervisor;
 pub mod util;

@@ -82,6 +82,7 @@ struct TableState {
     spawned: u64,
     reaped: u64,
     signals_dropped: u64,
+    released: std::collections::BTreeSet<u32>,
 }
 
 /// The table. Cheap to clone.
@@ -110,6 +111,7 @@ impl SimProcessTable {
                 spawned: 0,
                 reaped: 0,
                 signals_dropped: 0,
+                released: std::collections::BTreeSet::new(),
             })),
             sched,
         }
@@ -134,7 +136,7 @@ impl SimProcessTable {
         (st.spawned, st.reaped)
     }
 
-    /// Signals not queued because a process already had [`SIM_SIGNAL_QUEUE`] pending.
+    /// Signals not queued because a process already had `SIM_SIGNAL_QUEUE` (8) pending.
     pub fn signals_dropped(&self) -> u64 {
         self.lock().signals_dropped
     }
@@ -195,6 +197,18 @@ impl SimProcessTable {
         };
         self.sched.spawn("sim.process", Box::pin(fut));
         pid
+    }
+
+    /// Marks group `pgid` as released by its supervisor. A released group that still has
+    /// live members is an orphan: [`SimProcessTable::orphans`] reports it.
+    pub fn release_group(&self, pgid: u32) {
+        self.lock().released.insert(pgid);
+    }
+
+    /// Live processes whose group was released or never had a supervisor (I11).
+    pub fn orphans(&self) -> Vec<u32> {
+        let st = self.lock();
+        st.live.iter().filter(|(_, e)| st.released.contains(&e.pgid)).map(|(pid, _)| *pid).collect()
     }
 
     /// Sends `sig` to every live process in group `pgid`.

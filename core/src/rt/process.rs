@@ -56,7 +56,8 @@ impl Signal {
 
 /// How a child ended. Our own type: `std::process::ExitStatus` cannot be built portably, and a
 /// simulated child has none.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Exit {
     Code(i32),
     /// Killed by a signal; the raw number, since a child may die of one brum never sends.
@@ -96,8 +97,16 @@ pub trait ChildProcess: Send + 'static {
     fn wait(&mut self) -> impl Future<Output = io::Result<Exit>> + Send;
 }
 
-/// Starts children.
+/// Starts children and signals their process groups.
 pub trait Processes: Send + Sync + 'static {
     type Child: ChildProcess;
+    /// Starts `spec` as the leader of a new process group. The group is recorded (so it is
+    /// killed if brum dies, in the real runtime) until [`Processes::release_group`].
     fn spawn_process(&self, spec: &ProcessSpec) -> io::Result<Self::Child>;
+    /// Sends `sig` to process group `pgid`. Used after the leader may already have been
+    /// reaped (grandchildren holding the pipes), so it does not need the child handle; the
+    /// caller only signals groups it has not released.
+    fn signal_group(&self, pgid: u32, sig: Signal) -> io::Result<()>;
+    /// The group is finished with (its leader reaped, its pipes at EOF): stop tracking it.
+    fn release_group(&self, pgid: u32);
 }

@@ -185,6 +185,14 @@ impl<B: SimBackend> Processes for SimRuntime<B> {
     fn spawn_process(&self, spec: &ProcessSpec) -> io::Result<SimChild> {
         self.shared.procs.spawn(spec)
     }
+
+    fn signal_group(&self, pgid: u32, sig: brum_core::rt::Signal) -> io::Result<()> {
+        self.shared.procs.signal_group(pgid, sig)
+    }
+
+    fn release_group(&self, pgid: u32) {
+        self.shared.procs.release_group(pgid);
+    }
 }
 
 impl<B: SimBackend> Runtime for SimRuntime<B> {

@@ -1,0 +1,475 @@
+//! The dispatcher loop: the only owner of process state.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{mpsc, watch};
+
+use super::output::Reader;
+use super::{ProcState, ProcessInfo, Reply, Request, Started, SupervisorConfig, SupervisorError, Target};
+use crate::bus::{Event, EventBus, ProcessRef, Stream};
+use crate::rt::{ChildProcess, Exit, ProcessSpec, Runtime, Signal, Task, spawn};
+use crate::script::{RestartPolicy, Script};
+
+/// Everything the dispatcher reacts to: requests, and reports from its own tasks. Reports
+/// carry the instance id they belong to; the dispatcher ignores any that no longer apply.
+pub(crate) enum Msg {
+    Request(Request),
+    Eof { id: u64, stream: Stream },
+    Waited { id: u64, exit: Result<Exit, String> },
+    GraceExpired { id: u64 },
+    EofDeadline { id: u64 },
+    RestartDue { id: u64 },
+}
+
+struct Instance {
+    info: ProcessInfo,
+    process: ProcessRef,
+    script: Script,
+    eof: [bool; 2],
+    waited: Option<Exit>,
+    stop_requested: bool,
+    stop_waiters: Vec<Reply<ProcessInfo>>,
+    /// Restart requests waiting for this instance to end.
+    then_start: Vec<Reply<Started>>,
+    restart_pending: bool,
+    timers: Vec<Task<()>>,
+    readers: Vec<Task<()>>,
+}
+
+impl Instance {
+    fn terminal(&self) -> bool {
+        self.info.state.is_terminal()
+    }
+
+    fn cancel_timers(&mut self) {
+        for t in self.timers.drain(..) {
+            t.abort();
+        }
+    }
+}
+
+pub(crate) struct Dispatcher<R: Runtime> {
+    rt: R,
+    bus: EventBus<R>,
+    cfg: SupervisorConfig,
+    tx: mpsc::Sender<Msg>,
+    status: watch::Sender<Arc<Vec<ProcessInfo>>>,
+    instances: BTreeMap<u64, Instance>,
+    /// Script name -> its newest instance.
+    current: BTreeMap<String, u64>,
+    next_id: u64,
+    stop_all: Vec<(Vec<u64>, Reply<Vec<ProcessInfo>>)>,
+    shutdown: Option<Vec<Reply<Vec<ProcessInfo>>>>,
+}
+
+fn stream_index(s: Stream) -> usize {
+    match s {
+        Stream::Stdout => 0,
+        Stream::Stderr => 1,
+    }
+}
+
+impl<R: Runtime> Dispatcher<R> {
+    pub(crate) fn new(
+        rt: R,
+        bus: EventBus<R>,
+        cfg: SupervisorConfig,
+        tx: mpsc::Sender<Msg>,
+        status: watch::Sender<Arc<Vec<ProcessInfo>>>,
+    ) -> Self {
+        Dispatcher {
+            rt,
+            bus,
+            cfg,
+            tx,
+            status,
+            instances: BTreeMap::new(),
+            current: BTreeMap::new(),
+            next_id: 1,
+            stop_all: Vec::new(),
+            shutdown: None,
+        }
+    }
+
+    pub(crate) async fn run(mut self, mut rx: mpsc::Receiver<Msg>) {
+        while let Some(msg) = rx.recv().await {
+            self.handle(msg).await;
+            self.publish_status();
+            if self.shutdown.is_some() && self.instances.values().all(Instance::terminal) {
+                let infos = self.infos();
+                for r in self.shutdown.take().unwrap_or_default() {
+                    let _ = r.send(Ok(infos.clone()));
+                }
+                break;
+            }
+        }
+        for inst in self.instances.values_mut() {
+            inst.cancel_timers();
+        }
+        // Requests that raced the end get a clear answer instead of a dropped reply.
+        rx.close();
+        while let Ok(msg) = rx.try_recv() {
+            if let Msg::Request(r) = msg {
+                refuse(r);
+            }
+        }
+    }
+
+    fn infos(&self) -> Vec<ProcessInfo> {
+        self.instances.values().map(|i| i.info.clone()).collect()
+    }
+
+    fn publish_status(&self) {
+        self.status.send_replace(Arc::new(self.infos()));
+    }
+
+    fn now_ms(&self) -> u64 {
+        self.rt.now().as_millis() as u64
+    }
+
+    fn timer(&self, name: &'static str, after: Duration, msg: Msg) -> Task<()> {
+        let (rt, tx) = (self.rt.clone(), self.tx.clone());
+        spawn(&self.rt, name, async move {
+            rt.sleep(after).await;
+            let _ = tx.send(msg).await;
+        })
+    }
+
+    fn resolve(&self, target: &Target) -> Result<u64, SupervisorError> {
+        let id = match target {
+            Target::Id(id) => Some(*id).filter(|id| self.instances.contains_key(id)),
+            Target::Script(name) => self.current.get(name).copied(),
+        };
+        id.ok_or_else(|| SupervisorError::NotFound { target: target.to_string() })
+    }
+
+    async fn handle(&mut self, msg: Msg) {
+        match msg {
+            Msg::Request(r) => self.request(r).await,
+            Msg::Eof { id, stream } => {
+                if let Some(inst) = self.instances.get_mut(&id) {
+                    inst.eof[stream_index(stream)] = true;
+                }
+                self.maybe_finish(id).await;
+            }
+            Msg::Waited { id, exit } => {
+                if let Some(inst) = self.instances.get_mut(&id) {
+                    match exit {
+                        Ok(e) => inst.waited = Some(e),
+                        Err(message) => {
+                            // wait() itself failed: the child is gone from our view; treat its
+                            // status as unknown (-1) rather than waiting forever.
+                            inst.info.error = Some(format!("wait failed: {message}"));
+                            inst.waited = Some(Exit::Code(-1));
+                        }
+                    }
+                }
+                self.maybe_finish(id).await;
+            }
+            Msg::GraceExpired { id } => {
+                let Some(inst) = self.instances.get_mut(&id) else { return };
+                if inst.terminal() {
+                    return;
+                }
+                if let Some(pid) = inst.info.pid {
+                    let _ = self.rt.signal_group(pid, Signal::Kill);
+                }
+                let t = self.timer("supervisor.timer", super::EOF_AFTER_KILL, Msg::EofDeadline { id });
+                if let Some(inst) = self.instances.get_mut(&id) {
+                    inst.timers.push(t);
+                }
+            }
+            Msg::EofDeadline { id } => {
+                let Some(inst) = self.instances.get_mut(&id) else { return };
+                if inst.terminal() || inst.waited.is_none() {
+                    return;
+                }
+                // Something outside the group still holds the pipes: stop reading them.
+                for r in inst.readers.drain(..) {
+                    r.abort();
+                }
+                inst.eof = [true, true];
+                inst.info.error = Some("output pipes still open after SIGKILL; stopped reading them".into());
+                self.maybe_finish(id).await;
+            }
+            Msg::RestartDue { id } => {
+                let Some(inst) = self.instances.get_mut(&id) else { return };
+                if !inst.restart_pending || self.shutdown.is_some() {
+                    return;
+                }
+                inst.restart_pending = false;
+                let (script, restarts) = (inst.script.clone(), inst.info.restarts + 1);
+                if self.current.get(&script.name) != Some(&id) {
+                    return; // someone started the script again meanwhile
+                }
+                if let Err(e) = self.start(script, false, restarts).await {
+                    tracing::warn!(error = %e, "automatic restart failed");
+                }
+            }
+        }
+    }
+
+    async fn request(&mut self, r: Request) {
+        if self.shutdown.is_some() {
+            if let Request::Shutdown { reply } = r {
+                self.shutdown.get_or_insert_with(Vec::new).push(reply);
+            } else {
+                refuse(r);
+            }
+            return;
+        }
+        match r {
+            Request::Start { script, force, reply } => {
+                let res = self.start(*script, force, 0).await;
+                let _ = reply.send(res);
+            }
+            Request::Stop { target, reply } => match self.resolve(&target) {
+                Err(e) => {
+                    let _ = reply.send(Err(e));
+                }
+                Ok(id) => self.stop(id, Some(reply)),
+            },
+            Request::Restart { target, reply } => match self.resolve(&target) {
+                Err(e) => {
+                    let _ = reply.send(Err(e));
+                }
+                Ok(id) => {
+                    let inst = self.instances.get_mut(&id).expect("resolved instance exists");
+                    inst.restart_pending = false;
+                    if inst.terminal() {
+                        let script = inst.script.clone();
+                        let res = self.start(script, true, 0).await;
+                        let _ = reply.send(res);
+                    } else {
+                        inst.then_start.push(reply);
+                        self.stop(id, None);
+                    }
+                }
+            },
+            Request::StopAll { reply } => {
+                let ids: Vec<u64> = self.instances.iter().filter(|(_, i)| !i.terminal()).map(|(id, _)| *id).collect();
+                for inst in self.instances.values_mut() {
+                    inst.restart_pending = false;
+                }
+                for id in &ids {
+                    self.stop(*id, None);
+                }
+                self.stop_all.push((ids, reply));
+                self.settle_stop_all();
+            }
+            Request::Shutdown { reply } => {
+                self.shutdown = Some(vec![reply]);
+                let ids: Vec<u64> = self.instances.iter().filter(|(_, i)| !i.terminal()).map(|(id, _)| *id).collect();
+                for inst in self.instances.values_mut() {
+                    inst.restart_pending = false;
+                }
+                for id in ids {
+                    self.stop(id, None);
+                }
+            }
+        }
+    }
+
+    async fn start(&mut self, script: Script, force: bool, restarts: u32) -> Result<Started, SupervisorError> {
+        if !force
+            && let Some(id) = self.current.get(&script.name)
+            && let Some(inst) = self.instances.get(id)
+            && !inst.terminal()
+        {
+            return Ok(Started::AlreadyRunning(inst.process.clone()));
+        }
+        if let Some(prev) = self.current.get(&script.name).and_then(|id| self.instances.get_mut(id)) {
+            prev.restart_pending = false;
+        }
+        let id = self.next_id;
+        self.next_id += 1;
+        let process = ProcessRef { id, name: Arc::from(script.name.as_str()) };
+        let (program, args) = script.command.argv();
+        let mut env = Vec::new();
+        if self.cfg.force_colour {
+            env.push(("FORCE_COLOR".to_string(), "1".to_string()));
+            env.push(("CLICOLOR_FORCE".to_string(), "1".to_string()));
+        }
+        env.extend(script.env.iter().cloned());
+        let spec = ProcessSpec { program, args, cwd: script.cwd.clone(), env };
+        let now = self.now_ms();
+        let mut info = ProcessInfo {
+            id,
+            script: script.name.clone(),
+            pid: None,
+            state: ProcState::Pending,
+            restarts,
+            started_ms: now,
+            ended_ms: None,
+            error: None,
+        };
+        self.current.insert(script.name.clone(), id);
+        let mut child = match self.rt.spawn_process(&spec) {
+            Ok(c) => c,
+            Err(e) => {
+                let err = SupervisorError::Spawn { script: script.name.clone(), message: e.to_string() };
+                info.state = ProcState::Failed { exit: None };
+                info.ended_ms = Some(now);
+                info.error = Some(err.to_string());
+                self.instances.insert(id, new_instance(info, process, script));
+                return Err(err);
+            }
+        };
+        let pid = child.pid();
+        info.pid = Some(pid);
+        info.state = ProcState::Running;
+        let _ = self.bus.publish(Event::ProcessStarted { process: process.clone(), pid }).await;
+        let mut inst = new_instance(info, process.clone(), script);
+        let m = self.rt.metrics();
+        for (stream, out) in [(Stream::Stdout, child.take_stdout()), (Stream::Stderr, child.take_stderr())] {
+            let Some(out) = out else {
+                inst.eof[stream_index(stream)] = true;
+                continue;
+            };
+            let reader = Reader {
+                bus: self.bus.clone(),
+                process: process.clone(),
+                stream,
+                max_line: self.cfg.max_line_bytes.max(1),
+                tx: self.tx.clone(),
+                lines: m.counter("supervisor.lines", &process.name),
+                split: m.counter("supervisor.lines_split", &process.name),
+            };
+            inst.readers.push(spawn(&self.rt, "supervisor.reader", reader.run(out)));
+        }
+        let tx = self.tx.clone();
+        // Detached: it ends when the child is reaped, which every path guarantees (a stop
+        // escalates to SIGKILL).
+        let _waiter = spawn(&self.rt, "supervisor.wait", async move {
+            let exit = child.wait().await.map_err(|e| e.to_string());
+            let _ = tx.send(Msg::Waited { id, exit }).await;
+        });
+        self.instances.insert(id, inst);
+        Ok(Started::New(process))
+    }
+
+    fn stop(&mut self, id: u64, reply: Option<Reply<ProcessInfo>>) {
+        let grace = self.cfg.stop_grace;
+        let Some(inst) = self.instances.get_mut(&id) else { return };
+        inst.restart_pending = false;
+        if inst.terminal() {
+            if let Some(r) = reply {
+                let _ = r.send(Ok(inst.info.clone()));
+            }
+            return;
+        }
+        inst.stop_requested = true;
+        inst.stop_waiters.extend(reply);
+        if inst.info.state == ProcState::Running {
+            inst.info.state = ProcState::Stopping;
+            if let Some(pid) = inst.info.pid {
+                let _ = self.rt.signal_group(pid, Signal::Terminate);
+            }
+            let t = self.timer("supervisor.timer", grace, Msg::GraceExpired { id });
+            if let Some(inst) = self.instances.get_mut(&id) {
+                inst.timers.push(t);
+            }
+        }
+    }
+
+    /// Ends instance `id` once both streams reached EOF and its leader was reaped.
+    async fn maybe_finish(&mut self, id: u64) {
+        let Some(inst) = self.instances.get_mut(&id) else { return };
+        if inst.terminal() || !inst.eof.iter().all(|e| *e) {
+            return;
+        }
+        let Some(exit) = inst.waited else { return };
+        inst.info.state = if inst.stop_requested {
+            ProcState::Stopped { exit: Some(exit) }
+        } else if exit.success() {
+            ProcState::Exited
+        } else {
+            ProcState::Failed { exit: Some(exit) }
+        };
+        inst.info.ended_ms = Some(self.rt.now().as_millis() as u64);
+        inst.cancel_timers();
+        if let Some(pid) = inst.info.pid {
+            self.rt.release_group(pid);
+        }
+        let process = inst.process.clone();
+        let info = inst.info.clone();
+        let restart = !inst.stop_requested
+            && self.shutdown.is_none()
+            && match inst.script.restart {
+                RestartPolicy::Never => false,
+                RestartPolicy::OnFailure => !exit.success(),
+                RestartPolicy::Always => true,
+            }
+            && info.restarts < self.cfg.restart.max_restarts;
+        for r in inst.stop_waiters.drain(..) {
+            let _ = r.send(Ok(info.clone()));
+        }
+        let then_start = std::mem::take(&mut inst.then_start);
+        let script = inst.script.clone();
+        let _ = self.bus.publish(Event::ProcessExited { process, exit }).await;
+        if !then_start.is_empty() {
+            let res = if self.shutdown.is_some() {
+                Err(SupervisorError::ShutDown)
+            } else {
+                self.start(script, true, 0).await
+            };
+            for r in then_start {
+                let _ = r.send(res.clone());
+            }
+        } else if restart {
+            let limits = self.cfg.restart;
+            let factor = 1u32.checked_shl(info.restarts).unwrap_or(u32::MAX);
+            let delay = limits.backoff.saturating_mul(factor).min(limits.backoff_max);
+            let t = self.timer("supervisor.timer", delay, Msg::RestartDue { id });
+            if let Some(inst) = self.instances.get_mut(&id) {
+                inst.restart_pending = true;
+                inst.timers.push(t);
+            }
+        }
+        self.settle_stop_all();
+    }
+
+    fn settle_stop_all(&mut self) {
+        let instances = &self.instances;
+        let (done, waiting): (Vec<_>, Vec<_>) = std::mem::take(&mut self.stop_all)
+            .into_iter()
+            .partition(|(ids, _)| ids.iter().all(|id| instances.get(id).is_none_or(Instance::terminal)));
+        self.stop_all = waiting;
+        for (ids, reply) in done {
+            let infos = ids.iter().filter_map(|id| self.instances.get(id)).map(|i| i.info.clone()).collect();
+            let _ = reply.send(Ok(infos));
+        }
+    }
+}
+
+fn new_instance(info: ProcessInfo, process: ProcessRef, script: Script) -> Instance {
+    Instance {
+        info,
+        process,
+        script,
+        eof: [false, false],
+        waited: None,
+        stop_requested: false,
+        stop_waiters: Vec::new(),
+        then_start: Vec::new(),
+        restart_pending: false,
+        timers: Vec::new(),
+        readers: Vec::new(),
+    }
+}
+
+fn refuse(r: Request) {
+    match r {
+        Request::Start { reply, .. } | Request::Restart { reply, .. } => {
+            let _ = reply.send(Err(SupervisorError::ShutDown));
+        }
+        Request::Stop { reply, .. } => {
+            let _ = reply.send(Err(SupervisorError::ShutDown));
+        }
+        Request::StopAll { reply } | Request::Shutdown { reply } => {
+            let _ = reply.send(Err(SupervisorError::ShutDown));
+        }
+    }
+}
