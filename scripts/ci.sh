@@ -18,8 +18,8 @@ RUSTDOCFLAGS="-D warnings" cargo doc --locked --workspace --no-deps --quiet
 step "tests"
 cargo test --locked --workspace
 
-step "simulation sweep: every scenario, 1000 seeds, each run twice and compared (turmoil)"
-cargo run --locked --quiet -p brum -- sim sweep --scenario all --seeds 1000 --check-determinism
+step "simulation sweep: every scenario, 500 seeds, each run twice and compared (turmoil)"
+cargo run --locked --quiet -p brum -- sim sweep --scenario all --seeds 500 --check-determinism
 
 step "madsim build and tests (its own target dir): 100 seeds of every scenario, determinism, faulty-bus catch"
 RUSTFLAGS="--cfg madsim" CARGO_TARGET_DIR=target/madsim BRUM_MADSIM_SEEDS=100 \

@@ -21,6 +21,9 @@ pub struct Programs {
     pub sleeper: ProcessSpec,
     /// Ignores SIGTERM, prints `ready`, then runs until SIGKILL.
     pub term_ignorer: ProcessSpec,
+    /// The simulated process table, when these are simulated programs (supervisor scenarios
+    /// register and inspect programs through it).
+    pub table: Option<SimProcessTable>,
 }
 
 impl Programs {
@@ -31,6 +34,7 @@ impl Programs {
             print_exit: sh("echo one; echo two >&2; exit 3"),
             sleeper: sh("echo ready; exec sleep 30"),
             term_ignorer: sh("trap '' TERM; echo ready; sleep 30; sleep 30"),
+            table: None,
         }
     }
 
@@ -42,10 +46,12 @@ impl Programs {
         );
         table.register("sleeper", Program::new(vec![Step::Out("ready".into()), Step::Hang]));
         table.register("term-ignorer", Program::new(vec![Step::Out("ready".into()), Step::Hang]).ignoring_term());
+        crate::scenarios::register_programs(table);
         Programs {
             print_exit: ProcessSpec::new("print-exit"),
             sleeper: ProcessSpec::new("sleeper"),
             term_ignorer: ProcessSpec::new("term-ignorer"),
+            table: Some(table.clone()),
         }
     }
 }

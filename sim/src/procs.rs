@@ -83,6 +83,8 @@ struct TableState {
     reaped: u64,
     signals_dropped: u64,
     released: std::collections::BTreeSet<u32>,
+    /// Every group signal sent, in order (oracles check kills hit the right generation).
+    signal_log: Vec<(u32, Signal)>,
 }
 
 /// The table. Cheap to clone.
@@ -112,6 +114,7 @@ impl SimProcessTable {
                 reaped: 0,
                 signals_dropped: 0,
                 released: std::collections::BTreeSet::new(),
+                signal_log: Vec::new(),
             })),
             sched,
         }
@@ -205,6 +208,11 @@ impl SimProcessTable {
         self.lock().released.insert(pgid);
     }
 
+    /// Every group signal sent so far: (pgid, signal), in order.
+    pub fn signal_log(&self) -> Vec<(u32, Signal)> {
+        self.lock().signal_log.clone()
+    }
+
     /// Live processes whose group was released or never had a supervisor (I11).
     pub fn orphans(&self) -> Vec<u32> {
         let st = self.lock();
@@ -213,8 +221,11 @@ impl SimProcessTable {
 
     /// Sends `sig` to every live process in group `pgid`.
     pub fn signal_group(&self, pgid: u32, sig: Signal) -> io::Result<()> {
-        let targets: Vec<mpsc::Sender<Signal>> =
-            self.lock().live.values().filter(|e| e.pgid == pgid).map(|e| e.signals.clone()).collect();
+        let targets: Vec<mpsc::Sender<Signal>> = {
+            let mut st = self.lock();
+            st.signal_log.push((pgid, sig));
+            st.live.values().filter(|e| e.pgid == pgid).map(|e| e.signals.clone()).collect()
+        };
         if targets.is_empty() {
             return Err(io::Error::new(io::ErrorKind::NotFound, format!("no process group {pgid}")));
         }

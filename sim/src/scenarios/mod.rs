@@ -2,6 +2,7 @@
 //! against brum's real components, records a trace, and checks its invariants with oracles.
 
 mod bus_races;
+mod supervisor_races;
 
 use std::fmt;
 use std::future::Future;
@@ -14,6 +15,7 @@ use brum_core::rt::Runtime;
 use crate::trace::Trace;
 
 pub use bus_races::check_task_leaks;
+pub use supervisor_races::register_programs;
 
 /// Which bus a scenario drives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
@@ -142,6 +144,48 @@ pub const SCENARIOS: &[Scenario] = &[
         budget: Duration::from_secs(60),
     },
     Scenario {
+        name: "S-P3",
+        race: "stop races a natural exit: two exits, status overwritten",
+        summary: "a user stop races the child's own exit: one terminal state, one ProcessExited, matching each other",
+        budget: Duration::from_secs(60),
+    },
+    Scenario {
+        name: "S-P4",
+        race: "exit published before the last lines",
+        summary: "202 tail lines, and a grandchild's lines after its parent exited, all arrive before ProcessExited",
+        budget: Duration::from_secs(60),
+    },
+    Scenario {
+        name: "S-P5",
+        race: "id collisions and a non-atomic duplicate check",
+        summary: "four concurrent starts of one script make one instance; forced starts get unique ids",
+        budget: Duration::from_secs(60),
+    },
+    Scenario {
+        name: "S-P8",
+        race: "illegal transitions: terminal states not absorbing",
+        summary: "starts, stops, restarts, crashes with restart policy and a failed spawn: every observed transition is legal",
+        budget: Duration::from_secs(60),
+    },
+    Scenario {
+        name: "S-P9",
+        race: "shutdown races concurrent starts: orphans",
+        summary: "shutdown lands while three tasks keep starting scripts (some ignore SIGTERM): nothing is left running",
+        budget: Duration::from_secs(60),
+    },
+    Scenario {
+        name: "S-P10",
+        race: "delayed killers hit the restarted generation",
+        summary: "restart a SIGTERM-ignoring process, then restart again at once: no signal or timer of an old generation reaches the new one",
+        budget: Duration::from_secs(60),
+    },
+    Scenario {
+        name: "S-P12",
+        race: "log callbacks outlive their session",
+        summary: "agent sessions follow a process's log and close at its exit: no callback after close, subscriptions back to zero",
+        budget: Duration::from_secs(60),
+    },
+    Scenario {
         name: "C-sleep",
         race: "conformance: sleep ordering",
         summary: "three tasks sleeping 30, 10 and 20 ms wake in time order",
@@ -190,6 +234,13 @@ pub fn body<'a, R: Runtime>(
         "S-E6" => Box::pin(bus_races::s_e6(cx)),
         "S-E7" => Box::pin(bus_races::s_e7(cx)),
         "S-E9" => Box::pin(bus_races::s_e9(cx)),
+        "S-P3" => Box::pin(supervisor_races::s_p3(cx, programs)),
+        "S-P4" => Box::pin(supervisor_races::s_p4(cx, programs)),
+        "S-P5" => Box::pin(supervisor_races::s_p5(cx, programs)),
+        "S-P8" => Box::pin(supervisor_races::s_p8(cx, programs)),
+        "S-P9" => Box::pin(supervisor_races::s_p9(cx, programs)),
+        "S-P10" => Box::pin(supervisor_races::s_p10(cx, programs)),
+        "S-P12" => Box::pin(supervisor_races::s_p12(cx, programs)),
         "C-sleep" => Box::pin(crate::conformance::sleep_ordering(cx)),
         "C-spawn" => Box::pin(crate::conformance::spawn_join(cx)),
         "C-tcp" => Box::pin(crate::conformance::tcp_echo(cx)),

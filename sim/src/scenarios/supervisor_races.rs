@@ -1,0 +1,494 @@
+//! Process-supervisor races S-P3, S-P4, S-P5, S-P8, S-P9, S-P10 and S-P12.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use brum_core::bus::{Envelope, Event, EventBus, EventKind, KindSet, SubscribeOptions};
+use brum_core::rt::{Exit, Runtime, Signal, spawn};
+use brum_core::script::{Command, RestartLimits, RestartPolicy, Script, SourceKind};
+use brum_core::supervisor::{ProcState, ProcessInfo, Started, Supervisor, SupervisorConfig, SupervisorError, Target};
+use brum_core::util::yield_now;
+
+use super::{Cx, Outcome, violation};
+use crate::conformance::Programs;
+use crate::ensure;
+use crate::procs::{Program, SimProcessTable, Step};
+
+/// Registers the scripted programs these scenarios run.
+pub fn register_programs(t: &SimProcessTable) {
+    let ms = Duration::from_millis;
+    t.register(
+        "tail",
+        Program::new(vec![
+            Step::OutMany { prefix: "out".into(), n: 200 },
+            Step::Err("err 1".into()),
+            Step::Err("err 2".into()),
+            Step::Exit(0),
+        ]),
+    );
+    t.register(
+        "tail-grandchild",
+        Program::new(vec![Step::Out("parent up".into()), Step::SpawnGrandchild("gc-printer".into()), Step::Exit(0)]),
+    );
+    t.register(
+        "gc-printer",
+        Program::new(vec![Step::Jitter(ms(10)), Step::OutMany { prefix: "gc".into(), n: 50 }, Step::Exit(0)]),
+    );
+    t.register("quick-exit", Program::new(vec![Step::Jitter(ms(20)), Step::Out("bye".into()), Step::Exit(3)]));
+    t.register("server", Program::new(vec![Step::Out("listening on http://localhost:3000".into()), Step::Hang]));
+    t.register("stubborn", Program::new(vec![Step::Out("ready".into()), Step::Hang]).ignoring_term());
+    t.register("crasher", Program::new(vec![Step::Jitter(ms(5)), Step::Err("boom".into()), Step::Exit(1)]));
+}
+
+fn script(name: &str, program: &str, restart: RestartPolicy) -> Script {
+    Script {
+        name: name.to_string(),
+        source: SourceKind::BrumToml,
+        file: PathBuf::from(".brum.toml"),
+        command: Command::Exec { program: program.to_string(), args: Vec::new() },
+        cwd: PathBuf::from("."),
+        env: Vec::new(),
+        restart,
+        detail: None,
+    }
+}
+
+fn config() -> SupervisorConfig {
+    SupervisorConfig {
+        stop_grace: Duration::from_millis(100),
+        restart: RestartLimits {
+            max_restarts: 3,
+            backoff: Duration::from_millis(20),
+            backoff_max: Duration::from_millis(200),
+        },
+        max_line_bytes: 4096,
+        force_colour: false,
+    }
+}
+
+fn table(programs: &Programs) -> Result<&SimProcessTable, super::Violation> {
+    programs.table.as_ref().ok_or_else(|| violation("setup", "supervisor scenarios need the simulated process table"))
+}
+
+/// Records every event of every process, and checks bracketing per instance.
+#[derive(Default)]
+struct Timeline {
+    events: Mutex<Vec<Arc<Envelope>>>,
+}
+
+impl Timeline {
+    fn attach<R: Runtime>(bus: &EventBus<R>) -> Arc<Timeline> {
+        let t = Arc::new(Timeline::default());
+        let t2 = t.clone();
+        bus.subscribe(
+            SubscribeOptions::named("timeline").backpressure(brum_core::bus::Backpressure::Block).capacity(256),
+            move |e| t2.events.lock().unwrap_or_else(|p| p.into_inner()).push(e.clone()),
+        )
+        .expect("bus open during setup");
+        t
+    }
+
+    fn events(&self) -> Vec<Arc<Envelope>> {
+        self.events.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// I14/I15: per instance, exactly one Started first, exactly one Exited last, lines between.
+    fn check_bracketing(&self) -> Outcome {
+        let mut per: BTreeMap<u64, Vec<EventKind>> = BTreeMap::new();
+        for e in self.events() {
+            if let Some(p) = e.event.process() {
+                per.entry(p.id).or_default().push(e.event.kind());
+            }
+        }
+        for (id, kinds) in &per {
+            let starts = kinds.iter().filter(|k| **k == EventKind::ProcessStarted).count();
+            let exits = kinds.iter().filter(|k| **k == EventKind::ProcessExited).count();
+            ensure!(
+                starts == 1 && exits == 1,
+                "I14 exactly one started and one exited",
+                "instance #{id}: {starts} started, {exits} exited"
+            );
+            ensure!(
+                kinds.first() == Some(&EventKind::ProcessStarted),
+                "I14 started first",
+                "instance #{id} began with {:?}",
+                kinds.first()
+            );
+            ensure!(
+                kinds.last() == Some(&EventKind::ProcessExited),
+                "I14/I15 exited after every line",
+                "instance #{id} ended with {:?}",
+                kinds.last()
+            );
+        }
+        Ok(())
+    }
+
+    fn lines_of(&self, id: u64) -> Vec<String> {
+        self.events()
+            .iter()
+            .filter_map(|e| match &e.event {
+                Event::LogLine { process, line, .. } if process.id == id => Some(line.to_string()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn exit_of(&self, id: u64) -> Option<Exit> {
+        self.events().iter().find_map(|e| match &e.event {
+            Event::ProcessExited { process, exit } if process.id == id => Some(*exit),
+            _ => None,
+        })
+    }
+}
+
+/// Common end of every supervisor scenario: shut down the supervisor and the bus, then check
+/// bracketing and that every instance ended.
+async fn finish<R: Runtime>(
+    cx: &Cx<R>,
+    sup: &Supervisor<R>,
+    task: brum_core::rt::Task<()>,
+    bus: &EventBus<R>,
+    timeline: &Timeline,
+) -> Outcome {
+    let infos = sup.shutdown().await;
+    task.join().await.map_err(|e| violation("supervisor task", e.to_string()))?;
+    bus.shutdown().await;
+    for i in &infos {
+        ensure!(i.state.is_terminal(), "I39 shutdown ends every instance", "#{} is {} after shutdown", i.id, i.state);
+        ensure!(i.ended_ms.is_some(), "I12/I13 terminal has an end time", "#{} terminal without ended_ms", i.id);
+    }
+    for e in timeline.events() {
+        cx.trace.record(e.at, "event", e.event.kind().name(), format!("{} {}", e.id, e.event));
+    }
+    for i in &infos {
+        cx.log("supervisor", "final", state_line(i));
+    }
+    timeline.check_bracketing()
+}
+
+fn setup<R: Runtime>(cx: &Cx<R>) -> (EventBus<R>, Arc<Timeline>, Supervisor<R>, brum_core::rt::Task<()>) {
+    let bus = EventBus::new(cx.rt.clone(), cx.bus_config());
+    let timeline = Timeline::attach(&bus);
+    let (sup, task) = Supervisor::new(cx.rt.clone(), bus.clone(), config());
+    (bus, timeline, sup, task)
+}
+
+fn state_line(i: &ProcessInfo) -> String {
+    format!("#{} {} {}", i.id, i.script, i.state)
+}
+
+/// S-P3: a user stop races the process's own exit.
+pub async fn s_p3<R: Runtime>(cx: &Cx<R>, _programs: &Programs) -> Outcome {
+    let (bus, timeline, sup, task) = setup(cx);
+    let started = sup.start(script("quick", "quick-exit", RestartPolicy::Never), false).await;
+    let Ok(Started::New(p)) = started else { return Err(violation("start", format!("{started:?}"))) };
+    cx.rt.sleep(Duration::from_millis(cx.rt.below(25))).await;
+    let stopped = sup.stop(Target::Id(p.id)).await;
+    let info = stopped.map_err(|e| violation("I12 stop of an ended process is not an error", e.to_string()))?;
+    cx.log("scenario", "stopped", state_line(&info));
+    let exit = timeline.exit_of(p.id);
+    let ok = match info.state {
+        ProcState::Stopped { exit: e } => e == exit,
+        ProcState::Failed { exit: Some(Exit::Code(3)) } => exit == Some(Exit::Code(3)),
+        _ => false,
+    };
+    ensure!(
+        ok,
+        "I12 one terminal state, matching the exit event",
+        "final {} but ProcessExited said {exit:?}",
+        info.state
+    );
+    let again = sup.stop(Target::Id(p.id)).await.map_err(|e| violation("stop twice", e.to_string()))?;
+    ensure!(again.state == info.state, "I12 terminal states are absorbing", "{} became {}", info.state, again.state);
+    finish(cx, &sup, task, &bus, &timeline).await
+}
+
+/// S-P4: the last lines (and a grandchild's lines after its parent exited) come before exit.
+pub async fn s_p4<R: Runtime>(cx: &Cx<R>, _programs: &Programs) -> Outcome {
+    let (bus, timeline, sup, task) = setup(cx);
+    let a = sup.start(script("tail", "tail", RestartPolicy::Never), false).await;
+    let b = sup.start(script("gc", "tail-grandchild", RestartPolicy::Never), false).await;
+    let (Ok(Started::New(a)), Ok(Started::New(b))) = (a, b) else {
+        return Err(violation("start", "could not start the tail scripts"));
+    };
+    let mut watch = sup.clone();
+    while !sup.status().iter().all(|i| i.state.is_terminal()) {
+        watch.changed().await;
+    }
+    let lines = timeline.lines_of(a.id);
+    let want: Vec<String> = (1..=200).map(|i| format!("out {i}")).chain(["err 1".into(), "err 2".into()]).collect();
+    let mut sorted_out: Vec<&String> = lines.iter().filter(|l| l.starts_with("out ")).collect();
+    sorted_out.dedup();
+    ensure!(lines.len() == 202, "I15 every line delivered", "tail: {} of 202 lines", lines.len());
+    ensure!(
+        lines.iter().filter(|l| l.starts_with("out ")).eq(want.iter().take(200)),
+        "I15 per-stream order",
+        "tail stdout out of order"
+    );
+    let gc = timeline.lines_of(b.id);
+    ensure!(gc.len() == 51, "I15 grandchild lines before exit", "gc: {} of 51 lines before ProcessExited", gc.len());
+    cx.log("scenario", "lines", format!("tail={} gc={}", lines.len(), gc.len()));
+    finish(cx, &sup, task, &bus, &timeline).await
+}
+
+/// S-P5: concurrent starts of one script, and forced starts.
+pub async fn s_p5<R: Runtime>(cx: &Cx<R>, _programs: &Programs) -> Outcome {
+    let (bus, timeline, sup, task) = setup(cx);
+    let starters: Vec<_> = (0..4)
+        .map(|_| {
+            let sup = sup.clone();
+            spawn(&cx.rt, "scenario.starter", async move {
+                sup.start(script("web", "server", RestartPolicy::Never), false).await
+            })
+        })
+        .collect();
+    let mut new = Vec::new();
+    let mut existing = Vec::new();
+    for s in starters {
+        match s.join().await.map_err(|e| violation("starter", e.to_string()))? {
+            Ok(Started::New(p)) => new.push(p.id),
+            Ok(Started::AlreadyRunning(p)) => existing.push(p.id),
+            Err(e) => return Err(violation("start", e.to_string())),
+        }
+    }
+    ensure!(
+        new.len() == 1,
+        "I18 one running instance per script",
+        "{} new instances from 4 concurrent starts",
+        new.len()
+    );
+    ensure!(existing.iter().all(|id| *id == new[0]), "I18 duplicates get the running id", "{existing:?} vs {new:?}");
+    let forced: Vec<_> = (0..3)
+        .map(|_| {
+            let sup = sup.clone();
+            spawn(&cx.rt, "scenario.starter", async move {
+                sup.start(script("web", "server", RestartPolicy::Never), true).await
+            })
+        })
+        .collect();
+    let mut ids = vec![new[0]];
+    for f in forced {
+        match f.join().await.map_err(|e| violation("starter", e.to_string()))? {
+            Ok(Started::New(p)) => ids.push(p.id),
+            other => return Err(violation("forced start", format!("{other:?}"))),
+        }
+    }
+    let distinct: std::collections::BTreeSet<_> = ids.iter().collect();
+    ensure!(distinct.len() == ids.len(), "I10 unique process ids", "{ids:?}");
+    let running = sup.status().iter().filter(|i| i.state == ProcState::Running).count();
+    ensure!(running == 4, "I11 every started child is tracked", "{running} running, 4 started");
+    cx.log("scenario", "ids", format!("{ids:?}"));
+    finish(cx, &sup, task, &bus, &timeline).await
+}
+
+/// Legal transitions (I12).
+fn legal(from: ProcState, to: ProcState) -> bool {
+    use ProcState::*;
+    matches!(
+        (from, to),
+        (Pending, Running)
+            | (Pending, Failed { .. })
+            | (Running, Stopping)
+            | (Running, Exited)
+            | (Running, Failed { .. })
+            | (Stopping, Stopped { .. })
+    ) || from == to
+}
+
+/// S-P8: every observed transition is legal and terminal states are absorbing.
+pub async fn s_p8<R: Runtime>(cx: &Cx<R>, _programs: &Programs) -> Outcome {
+    let (bus, timeline, sup, task) = setup(cx);
+    let seen: Arc<Mutex<BTreeMap<u64, Vec<ProcState>>>> = Arc::default();
+    let watcher = {
+        let (mut w, seen) = (sup.clone(), seen.clone());
+        spawn(&cx.rt, "scenario.watcher", async move {
+            loop {
+                for i in w.status().iter() {
+                    let mut s = seen.lock().unwrap_or_else(|p| p.into_inner());
+                    let v = s.entry(i.id).or_default();
+                    if v.last() != Some(&i.state) {
+                        v.push(i.state);
+                    }
+                }
+                if !w.changed().await {
+                    break;
+                }
+            }
+        })
+    };
+    sup.start(script("crash", "crasher", RestartPolicy::OnFailure), false)
+        .await
+        .map_err(|e| violation("start", e.to_string()))?;
+    sup.start(script("web", "server", RestartPolicy::Never), false)
+        .await
+        .map_err(|e| violation("start", e.to_string()))?;
+    sup.start(script("quick", "quick-exit", RestartPolicy::Never), false)
+        .await
+        .map_err(|e| violation("start", e.to_string()))?;
+    let missing = sup.start(script("ghost", "no-such-program", RestartPolicy::Never), false).await;
+    ensure!(matches!(missing, Err(SupervisorError::Spawn { .. })), "spawn errors are reported", "{missing:?}");
+    cx.rt.sleep(Duration::from_millis(cx.rt.below(30))).await;
+    let _ = sup.restart(Target::Script("web".into())).await;
+    let _ = sup.stop(Target::Script("quick".into())).await;
+    cx.rt.sleep(Duration::from_millis(400)).await; // let the crasher exhaust its restarts
+    let res = finish(cx, &sup, task, &bus, &timeline).await;
+    drop(sup);
+    watcher.join().await.map_err(|e| violation("watcher", e.to_string()))?;
+    res?;
+    let seen = seen.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    for (id, states) in &seen {
+        for w in states.windows(2) {
+            ensure!(legal(w[0], w[1]), "I12 legal transitions only", "#{id}: {} -> {}", w[0], w[1]);
+            ensure!(!w[0].is_terminal(), "I12 terminal states are absorbing", "#{id}: left {} for {}", w[0], w[1]);
+        }
+    }
+    let crash_instances = sup_count(&seen);
+    cx.log("scenario", "transitions", format!("{} instances observed, {crash_instances} transitions", seen.len()));
+    Ok(())
+}
+
+fn sup_count(seen: &BTreeMap<u64, Vec<ProcState>>) -> usize {
+    seen.values().map(|v| v.len().saturating_sub(1)).sum()
+}
+
+/// S-P9: shutdown races concurrent starts; nothing is left running.
+pub async fn s_p9<R: Runtime>(cx: &Cx<R>, programs: &Programs) -> Outcome {
+    let table = table(programs)?;
+    let (bus, timeline, sup, task) = setup(cx);
+    let refused = Arc::new(AtomicU64::new(0));
+    let starters: Vec<_> = (0..3)
+        .map(|k| {
+            let (sup, rt, refused) = (sup.clone(), cx.rt.clone(), refused.clone());
+            spawn(&cx.rt, "scenario.starter", async move {
+                for i in 0..10 {
+                    let prog = if (i + k) % 2 == 0 { "server" } else { "stubborn" };
+                    match sup.start(script(&format!("s{k}-{i}"), prog, RestartPolicy::Always), false).await {
+                        Err(SupervisorError::ShutDown) => {
+                            refused.fetch_add(1, Ordering::SeqCst);
+                        }
+                        Err(e) => panic!("unexpected start error: {e}"),
+                        Ok(_) => {}
+                    }
+                    rt.checkpoint("scenario.starter").await;
+                    yield_now().await;
+                }
+            })
+        })
+        .collect();
+    // Shut down once a seeded number of instances exist, while the starters keep going.
+    let after = 1 + cx.rt.below(20) as usize;
+    while sup.status().len() < after && refused.load(Ordering::SeqCst) == 0 {
+        yield_now().await;
+    }
+    let res = finish(cx, &sup, task, &bus, &timeline).await;
+    for s in starters {
+        s.join().await.map_err(|e| violation("starter", e.to_string()))?;
+    }
+    res?;
+    let live = table.live_pids();
+    ensure!(live.is_empty(), "I11 no orphans after shutdown", "simulated processes still running: {live:?}");
+    let after_start = sup.start(script("late", "server", RestartPolicy::Never), false).await;
+    ensure!(
+        matches!(after_start, Err(SupervisorError::ShutDown)),
+        "I36 start after shutdown is refused",
+        "{after_start:?}"
+    );
+    cx.log("scenario", "refused", format!("{} starts refused by shutdown", refused.load(Ordering::SeqCst)));
+    Ok(())
+}
+
+/// S-P10: kills and timers of one generation never reach the next.
+pub async fn s_p10<R: Runtime>(cx: &Cx<R>, programs: &Programs) -> Outcome {
+    let table = table(programs)?;
+    let (bus, timeline, sup, task) = setup(cx);
+    // Generation 1 ignores SIGTERM, so its stop needs the grace timer and SIGKILL.
+    let g1 = sup.start(script("dev", "stubborn", RestartPolicy::Never), false).await;
+    let Ok(Started::New(g1)) = g1 else { return Err(violation("start", format!("{g1:?}"))) };
+    let g2 = sup.restart(Target::Script("dev".into())).await;
+    let Ok(Started::New(g2)) = g2 else { return Err(violation("restart", format!("{g2:?}"))) };
+    // Generation 2 exits on SIGTERM; stop it, start generation 3 at once, then let every
+    // timer of the earlier generations fire.
+    let g2_pid = sup.status().iter().find(|i| i.id == g2.id).and_then(|i| i.pid);
+    let g3 = sup.restart(Target::Id(g2.id)).await;
+    let Ok(Started::New(g3)) = g3 else { return Err(violation("restart", format!("{g3:?}"))) };
+    cx.rt.sleep(config().stop_grace * 3 + Duration::from_millis(cx.rt.below(50))).await;
+    let status = sup.status();
+    let g3_info = status.iter().find(|i| i.id == g3.id).cloned();
+    ensure!(
+        g3_info.as_ref().is_some_and(|i| i.state == ProcState::Running),
+        "I17 a late kill never hits a restarted process",
+        "generation 3 is {:?}",
+        g3_info.map(|i| i.state)
+    );
+    let g3_pid = g3_info.and_then(|i| i.pid).unwrap_or(0);
+    let hits: Vec<(u32, Signal)> = table.signal_log().into_iter().filter(|(pg, _)| *pg == g3_pid).collect();
+    ensure!(hits.is_empty(), "I17 generation-scoped signals", "generation 3 (pgid {g3_pid}) received {hits:?}");
+    let g1_exit = timeline.exit_of(g1.id);
+    ensure!(g1_exit == Some(Exit::Signaled(9)), "stop escalates to SIGKILL", "generation 1 ended {g1_exit:?}");
+    cx.log("scenario", "generations", format!("g1={} g2={} (pid {g2_pid:?}) g3={} alive", g1.id, g2.id, g3.id));
+    finish(cx, &sup, task, &bus, &timeline).await
+}
+
+/// S-P12: agent sessions follow a process's log and close when it exits; no callback runs
+/// after its session closed, and subscriptions return to zero.
+pub async fn s_p12<R: Runtime>(cx: &Cx<R>, _programs: &Programs) -> Outcome {
+    let (bus, timeline, sup, task) = setup(cx);
+    let baseline = bus.subscriber_count();
+    let p = sup.start(script("tail", "tail", RestartPolicy::Never), false).await;
+    let Ok(Started::New(p)) = p else { return Err(violation("start", format!("{p:?}"))) };
+    let violations = Arc::new(Mutex::new(Vec::<String>::new()));
+    let sessions: Vec<_> = (0..4)
+        .map(|s| {
+            let (bus, v, pid) = (bus.clone(), violations.clone(), p.id);
+            spawn(&cx.rt, "scenario.session", async move {
+                let (tx, mut rx) = tokio::sync::mpsc::channel::<Arc<Envelope>>(512);
+                let closed = Arc::new(AtomicBool::new(false));
+                let (c2, v2) = (closed.clone(), v.clone());
+                let kinds = KindSet::of(&[EventKind::LogLine, EventKind::ProcessExited]);
+                let id = bus
+                    .subscribe(SubscribeOptions::named(format!("session{s}")).kinds(kinds).capacity(512), move |e| {
+                        if c2.load(Ordering::SeqCst) {
+                            v2.lock()
+                                .unwrap_or_else(|p| p.into_inner())
+                                .push(format!("session{s}: callback after close"));
+                        }
+                        if e.event.process().is_some_and(|p| p.id == pid) {
+                            let _ = tx.try_send(e.clone());
+                        }
+                    })
+                    .expect("bus open");
+                let mut lines = 0;
+                while let Some(e) = rx.recv().await {
+                    match e.event {
+                        Event::LogLine { .. } => lines += 1,
+                        Event::ProcessExited { .. } => break,
+                        _ => {}
+                    }
+                }
+                bus.unsubscribe(id).await;
+                closed.store(true, Ordering::SeqCst);
+                lines
+            })
+        })
+        .collect();
+    let mut counts = Vec::new();
+    for s in sessions {
+        counts.push(s.join().await.map_err(|e| violation("session", e.to_string()))?);
+    }
+    let v = violations.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    ensure!(v.is_empty(), "I19 no callback after its sink closed", "{}", v.join("; "));
+    let left = bus.subscriber_count();
+    ensure!(
+        left == baseline,
+        "I40 subscriptions bounded by live sessions",
+        "{left} subscriptions, baseline {baseline}"
+    );
+    // Sessions subscribed after the start may miss early lines, never the tail.
+    ensure!(counts.iter().all(|c| *c <= 202), "I2 no duplicates", "{counts:?}");
+    cx.log("scenario", "sessions", format!("lines seen per session: {counts:?}"));
+    finish(cx, &sup, task, &bus, &timeline).await
+}
