@@ -22,6 +22,9 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Run scripts side by side, their output prefixed with their names; exits with the code
+    /// of the first one that failed.
+    Run(RunArgs),
     /// Deterministic simulation: list, run, sweep and replay race scenarios.
     #[command(subcommand)]
     Sim(SimCommand),
@@ -38,7 +41,7 @@ pub enum SimCommand {
     /// List the scenarios.
     List,
     /// Run one scenario with one seed and print its trace.
-    Run(RunArgs),
+    Run(SimRunArgs),
     /// Run many seeds of one or all scenarios.
     Sweep(SweepArgs),
     /// Re-run the run a failure line names (as printed by `run` or `sweep`).
@@ -53,6 +56,24 @@ pub enum SimCommand {
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
+    /// Scripts to run, by name (see `brum ls`).
+    pub scripts: Vec<String>,
+    /// An ad-hoc command to run too, as NAME=COMMAND (run by `sh -c`). Repeatable.
+    #[arg(long = "cmd", short = 'c', value_name = "NAME=COMMAND")]
+    pub cmd: Vec<String>,
+    /// When any process ends, stop the others.
+    #[arg(long)]
+    pub kill_others: bool,
+    /// When any process fails, stop the others.
+    #[arg(long)]
+    pub kill_others_on_fail: bool,
+    /// Print one JSON object per event instead of prefixed lines.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SimRunArgs {
     #[arg(long, short)]
     pub scenario: String,
     #[arg(long, default_value_t = 0)]

@@ -4,6 +4,8 @@
 pub mod args;
 pub mod guardian;
 pub mod rt;
+pub mod run_cmd;
+pub mod scripts;
 pub mod settings;
 pub mod sim_cmd;
 
@@ -49,6 +51,15 @@ pub fn dispatch(cli: args::Cli, out: &mut dyn std::io::Write) -> anyhow::Result<
     match cli.command {
         Some(args::Command::Guardian { grace_ms }) => Ok(guardian::run(std::time::Duration::from_millis(grace_ms))),
         Some(args::Command::Sim(cmd)) => sim_cmd::run(cmd, out),
+        Some(args::Command::Run(a)) => {
+            use std::io::IsTerminal;
+            let project = match &cli.project {
+                Some(p) => p.clone(),
+                None => std::env::current_dir()?,
+            };
+            out.flush()?;
+            run_cmd::run(a, &project, std::io::stdout().is_terminal())
+        }
         None => {
             writeln!(
                 out,

@@ -7,8 +7,9 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     let cli = brum::args::Cli::parse();
-    let stdout = std::io::stdout();
-    let mut out = stdout.lock();
+    // Not `stdout().lock()`: `brum run` prints from several threads, and a lock held here
+    // for the whole command would deadlock them.
+    let mut out = std::io::stdout();
     let code = match brum::dispatch(cli, &mut out) {
         Ok(code) => code,
         Err(e) => {

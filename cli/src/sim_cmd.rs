@@ -6,7 +6,7 @@ use std::time::Instant;
 use brum_sim::harness::{self, Backend, RunResult, RunSpec};
 use brum_sim::scenarios::{BusKind, SCENARIOS};
 
-use crate::args::{RunArgs, SimCommand, SweepArgs};
+use crate::args::{SimCommand, SimRunArgs, SweepArgs};
 use crate::{COMMIT, exit};
 
 /// Runs a `brum sim` command, writing to `out`; returns the exit code.
@@ -43,7 +43,7 @@ fn spec(scenario: &str, seed: u64, backend: &str, bus: &str) -> anyhow::Result<R
     })
 }
 
-fn run_one(a: RunArgs, out: &mut dyn Write) -> anyhow::Result<i32> {
+fn run_one(a: SimRunArgs, out: &mut dyn Write) -> anyhow::Result<i32> {
     print_run(spec(&a.scenario, a.seed, &a.backend, &a.bus)?, a.metrics, out)
 }
 

@@ -33,7 +33,6 @@ struct Instance {
     stop_waiters: Vec<Reply<ProcessInfo>>,
     /// Restart requests waiting for this instance to end.
     then_start: Vec<Reply<Started>>,
-    restart_pending: bool,
     timers: Vec<Task<()>>,
     readers: Vec<Task<()>>,
 }
@@ -196,10 +195,10 @@ impl<R: Runtime> Dispatcher<R> {
             }
             Msg::RestartDue { id } => {
                 let Some(inst) = self.instances.get_mut(&id) else { return };
-                if !inst.restart_pending || self.shutdown.is_some() {
+                if !inst.info.restart_scheduled || self.shutdown.is_some() {
                     return;
                 }
-                inst.restart_pending = false;
+                inst.info.restart_scheduled = false;
                 let (script, restarts) = (inst.script.clone(), inst.info.restarts + 1);
                 if self.current.get(&script.name) != Some(&id) {
                     return; // someone started the script again meanwhile
@@ -223,6 +222,8 @@ impl<R: Runtime> Dispatcher<R> {
         match r {
             Request::Start { script, force, reply } => {
                 let res = self.start(*script, force, 0).await;
+                // Callers read `status()` right after the reply: it must already show this.
+                self.publish_status();
                 let _ = reply.send(res);
             }
             Request::Stop { target, reply } => match self.resolve(&target) {
@@ -237,10 +238,11 @@ impl<R: Runtime> Dispatcher<R> {
                 }
                 Ok(id) => {
                     let inst = self.instances.get_mut(&id).expect("resolved instance exists");
-                    inst.restart_pending = false;
+                    inst.info.restart_scheduled = false;
                     if inst.terminal() {
                         let script = inst.script.clone();
                         let res = self.start(script, true, 0).await;
+                        self.publish_status();
                         let _ = reply.send(res);
                     } else {
                         inst.then_start.push(reply);
@@ -251,7 +253,7 @@ impl<R: Runtime> Dispatcher<R> {
             Request::StopAll { reply } => {
                 let ids: Vec<u64> = self.instances.iter().filter(|(_, i)| !i.terminal()).map(|(id, _)| *id).collect();
                 for inst in self.instances.values_mut() {
-                    inst.restart_pending = false;
+                    inst.info.restart_scheduled = false;
                 }
                 for id in &ids {
                     self.stop(*id, None);
@@ -263,7 +265,7 @@ impl<R: Runtime> Dispatcher<R> {
                 self.shutdown = Some(vec![reply]);
                 let ids: Vec<u64> = self.instances.iter().filter(|(_, i)| !i.terminal()).map(|(id, _)| *id).collect();
                 for inst in self.instances.values_mut() {
-                    inst.restart_pending = false;
+                    inst.info.restart_scheduled = false;
                 }
                 for id in ids {
                     self.stop(id, None);
@@ -281,7 +283,7 @@ impl<R: Runtime> Dispatcher<R> {
             return Ok(Started::AlreadyRunning(inst.process.clone()));
         }
         if let Some(prev) = self.current.get(&script.name).and_then(|id| self.instances.get_mut(id)) {
-            prev.restart_pending = false;
+            prev.info.restart_scheduled = false;
         }
         let id = self.next_id;
         self.next_id += 1;
@@ -304,6 +306,7 @@ impl<R: Runtime> Dispatcher<R> {
             started_ms: now,
             ended_ms: None,
             error: None,
+            restart_scheduled: false,
         };
         self.current.insert(script.name.clone(), id);
         let mut child = match self.rt.spawn_process(&spec) {
@@ -353,7 +356,7 @@ impl<R: Runtime> Dispatcher<R> {
     fn stop(&mut self, id: u64, reply: Option<Reply<ProcessInfo>>) {
         let grace = self.cfg.stop_grace;
         let Some(inst) = self.instances.get_mut(&id) else { return };
-        inst.restart_pending = false;
+        inst.info.restart_scheduled = false;
         if inst.terminal() {
             if let Some(r) = reply {
                 let _ = r.send(Ok(inst.info.clone()));
@@ -395,6 +398,7 @@ impl<R: Runtime> Dispatcher<R> {
         }
         let process = inst.process.clone();
         let info = inst.info.clone();
+        let stop_waiters = std::mem::take(&mut inst.stop_waiters);
         let restart = !inst.stop_requested
             && self.shutdown.is_none()
             && match inst.script.restart {
@@ -403,18 +407,20 @@ impl<R: Runtime> Dispatcher<R> {
                 RestartPolicy::Always => true,
             }
             && info.restarts < self.cfg.restart.max_restarts;
-        for r in inst.stop_waiters.drain(..) {
-            let _ = r.send(Ok(info.clone()));
-        }
         let then_start = std::mem::take(&mut inst.then_start);
         let script = inst.script.clone();
         let _ = self.bus.publish(Event::ProcessExited { process, exit }).await;
+        self.publish_status();
+        for r in stop_waiters {
+            let _ = r.send(Ok(info.clone()));
+        }
         if !then_start.is_empty() {
             let res = if self.shutdown.is_some() {
                 Err(SupervisorError::ShutDown)
             } else {
                 self.start(script, true, 0).await
             };
+            self.publish_status();
             for r in then_start {
                 let _ = r.send(res.clone());
             }
@@ -424,7 +430,7 @@ impl<R: Runtime> Dispatcher<R> {
             let delay = limits.backoff.saturating_mul(factor).min(limits.backoff_max);
             let t = self.timer("supervisor.timer", delay, Msg::RestartDue { id });
             if let Some(inst) = self.instances.get_mut(&id) {
-                inst.restart_pending = true;
+                inst.info.restart_scheduled = true;
                 inst.timers.push(t);
             }
         }
@@ -437,6 +443,9 @@ impl<R: Runtime> Dispatcher<R> {
             .into_iter()
             .partition(|(ids, _)| ids.iter().all(|id| instances.get(id).is_none_or(Instance::terminal)));
         self.stop_all = waiting;
+        if !done.is_empty() {
+            self.publish_status();
+        }
         for (ids, reply) in done {
             let infos = ids.iter().filter_map(|id| self.instances.get(id)).map(|i| i.info.clone()).collect();
             let _ = reply.send(Ok(infos));
@@ -454,7 +463,6 @@ fn new_instance(info: ProcessInfo, process: ProcessRef, script: Script) -> Insta
         stop_requested: false,
         stop_waiters: Vec::new(),
         then_start: Vec::new(),
-        restart_pending: false,
         timers: Vec::new(),
         readers: Vec::new(),
     }

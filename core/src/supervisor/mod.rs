@@ -125,6 +125,8 @@ pub struct ProcessInfo {
     pub started_ms: u64,
     pub ended_ms: Option<u64>,
     pub error: Option<String>,
+    /// Ended, and its restart policy has a new instance coming after the backoff.
+    pub restart_scheduled: bool,
 }
 
 /// Why a request failed.

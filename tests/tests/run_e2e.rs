@@ -1,0 +1,195 @@
+//! `brum run` end to end: real children, real signals, the real binary.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use brum_tests::{brum, brum_bin, stderr, stdout};
+
+/// A project directory whose `.brum.toml` makes stops quick.
+fn project() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join(".brum.toml"), "[concurrency]\nprocess_stop_grace_ms = 300\n").unwrap();
+    dir
+}
+
+fn spawn_brum(dir: &Path, args: &[&str]) -> Child {
+    Command::new(brum_bin())
+        .arg("-C")
+        .arg(dir)
+        .arg("run")
+        .args(args)
+        .env("HOME", dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// Alive means running or sleeping; a zombie (exited, not yet reaped by its new parent)
+/// counts as dead.
+fn alive(pid: i32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(s) => {
+            let state = s.rsplit(')').next().and_then(|r| r.split_whitespace().next()).unwrap_or("X");
+            state != "Z" && state != "X"
+        }
+        Err(_) => false,
+    }
+}
+
+/// Waits (bounded) for `cond`, checking every few milliseconds.
+fn eventually(what: &str, limit: Duration, mut cond: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !cond() {
+        assert!(start.elapsed() < limit, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+fn signal(pid: u32, sig: rustix::process::Signal) {
+    let pid = rustix::process::Pid::from_raw(pid as i32).unwrap();
+    rustix::process::kill_process(pid, sig).unwrap();
+}
+
+/// Reads stdout lines until one contains `marker`; returns them.
+fn read_until(out: &mut impl BufRead, marker: &str) -> Vec<String> {
+    let mut lines = Vec::new();
+    loop {
+        let mut l = String::new();
+        assert!(out.read_line(&mut l).unwrap() > 0, "stdout closed before `{marker}`: {lines:?}");
+        let done = l.contains(marker);
+        lines.push(l);
+        if done {
+            return lines;
+        }
+    }
+}
+
+#[test]
+fn a_million_line_flood_arrives_complete_and_in_order() {
+    let dir = project();
+    let o = Command::new(brum_bin())
+        .arg("-C")
+        .arg(dir.path())
+        .args(["run", "-c", "flood=seq 1 1000000"])
+        .env("HOME", dir.path())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = stdout(&o);
+    let mut expected = 1u64;
+    for line in text.lines() {
+        let Some(rest) = line.strip_prefix("flood | ") else { panic!("unprefixed line {line:?}") };
+        if rest.starts_with("exited") {
+            continue;
+        }
+        assert_eq!(rest.parse::<u64>().unwrap(), expected, "line out of order or lost");
+        expected += 1;
+    }
+    assert_eq!(expected, 1_000_001, "lines missing");
+    assert!(text.ends_with("flood | exited with code 0\n"), "exit line last");
+}
+
+#[test]
+fn exits_with_the_code_of_the_first_failure() {
+    let dir = project();
+    let o = brum(&["-C", dir.path().to_str().unwrap(), "run", "-c", "a=sleep 0.05; exit 3", "-c", "b=echo fine"]);
+    assert_eq!(o.status.code(), Some(3), "{}{}", stdout(&o), stderr(&o));
+    let o = brum(&["-C", dir.path().to_str().unwrap(), "run", "-c", "ok=true"]);
+    assert_eq!(o.status.code(), Some(0));
+    let o = brum(&["-C", dir.path().to_str().unwrap(), "run", "-c", "killed=kill -9 $$"]);
+    assert_eq!(o.status.code(), Some(137), "a signal death reports 128 + n");
+}
+
+#[test]
+fn kill_others_on_fail_stops_the_rest() {
+    let dir = project();
+    let o = brum(&[
+        "-C",
+        dir.path().to_str().unwrap(),
+        "run",
+        "--kill-others-on-fail",
+        "-c",
+        "bad=sleep 0.1; exit 4",
+        "-c",
+        "server=exec sleep 100",
+    ]);
+    assert_eq!(o.status.code(), Some(4));
+    let text = stdout(&o);
+    assert!(text.contains("server | exited with signal SIGTERM"), "{text}");
+}
+
+#[test]
+fn json_output_has_one_object_per_event() {
+    let dir = project();
+    let o = brum(&["-C", dir.path().to_str().unwrap(), "run", "--json", "-c", "a=echo one; echo two >&2; exit 2"]);
+    assert_eq!(o.status.code(), Some(2));
+    let events: Vec<serde_json::Value> = stdout(&o).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let kinds: Vec<&str> = events.iter().map(|e| e["type"].as_str().unwrap()).collect();
+    assert_eq!(kinds.first(), Some(&"started"));
+    assert_eq!(kinds.last(), Some(&"exited"));
+    assert_eq!(events.last().unwrap()["code"], 2);
+    let lines: Vec<(&str, &str)> = events
+        .iter()
+        .filter(|e| e["type"] == "log")
+        .map(|e| (e["stream"].as_str().unwrap(), e["line"].as_str().unwrap()))
+        .collect();
+    assert!(lines.contains(&("stdout", "one")) && lines.contains(&("stderr", "two")), "{lines:?}");
+}
+
+/// A script whose child starts a grandchild that ignores SIGTERM and writes its pid.
+fn stubborn_family(pidfile: &Path) -> String {
+    format!("fam=sh -c 'trap \"\" TERM; echo $$ > {}; exec sleep 1000' & echo started; wait", pidfile.display())
+}
+
+fn grandchild_pid(pidfile: &Path) -> i32 {
+    eventually("the grandchild's pid file", Duration::from_secs(10), || {
+        std::fs::read_to_string(pidfile).is_ok_and(|s| s.trim().parse::<i32>().is_ok())
+    });
+    std::fs::read_to_string(pidfile).unwrap().trim().parse().unwrap()
+}
+
+#[test]
+fn ctrl_c_leaves_nothing_running_not_even_a_grandchild_ignoring_sigterm() {
+    let dir = project();
+    let pidfile = dir.path().join("gc.pid");
+    let mut child = spawn_brum(dir.path(), &["-c", &stubborn_family(&pidfile)]);
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    read_until(&mut out, "fam | started");
+    let gc = grandchild_pid(&pidfile);
+    assert!(alive(gc));
+    signal(child.id(), rustix::process::Signal::INT);
+    let rest = read_until(&mut out, "exited with");
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130), "Ctrl-C exits 130: {rest:?}");
+    assert!(!alive(gc), "grandchild {gc} survived Ctrl-C");
+}
+
+#[test]
+fn sigkill_of_brum_leaves_nothing_running() {
+    let dir = project();
+    let pidfile = dir.path().join("gc.pid");
+    let mut child = spawn_brum(dir.path(), &["-c", &stubborn_family(&pidfile)]);
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    read_until(&mut out, "fam | started");
+    let gc = grandchild_pid(&pidfile);
+    assert!(alive(gc));
+    signal(child.id(), rustix::process::Signal::KILL);
+    child.wait().unwrap();
+    // The guardian sees brum's pipe close, sends SIGTERM (ignored), waits the 300 ms grace,
+    // then SIGKILLs the group.
+    eventually("the guardian to kill the grandchild", Duration::from_secs(10), || !alive(gc));
+}
+
+#[test]
+fn missing_project_and_nothing_to_run_are_clear_errors() {
+    let o = brum(&["-C", "/definitely/not/here", "run", "dev"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("no such project directory `/definitely/not/here`"), "{}", stderr(&o));
+    let dir = project();
+    let o = brum(&["-C", dir.path().to_str().unwrap(), "run", "-c", "novalue"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("expected NAME=COMMAND"), "{}", stderr(&o));
+}
