@@ -53,6 +53,8 @@ pub struct Task<T> {
     name: &'static str,
     rx: oneshot::Receiver<Result<T, JoinError>>,
     abort: AbortHandle,
+    /// The outcome, once [`Task::is_finished`] has seen it.
+    done: Option<Result<T, JoinError>>,
 }
 
 impl<T> Task<T> {
@@ -62,7 +64,10 @@ impl<T> Task<T> {
 
     /// Waits for the task. A panic inside it comes back as [`JoinError::Panicked`], never
     /// swallowed.
-    pub async fn join(self) -> Result<T, JoinError> {
+    pub async fn join(mut self) -> Result<T, JoinError> {
+        if let Some(done) = self.done.take() {
+            return done;
+        }
         match self.rx.await {
             Ok(r) => r,
             Err(_) => Err(JoinError::Cancelled { task: self.name }),
@@ -71,6 +76,21 @@ impl<T> Task<T> {
 
     pub fn abort(&self) {
         self.abort.abort()
+    }
+
+    /// Whether the task has ended (completed, panicked or been cancelled), without waiting.
+    pub fn is_finished(&mut self) -> bool {
+        if self.done.is_some() {
+            return true;
+        }
+        match self.rx.try_recv() {
+            Ok(v) => self.done = Some(v),
+            Err(oneshot::error::TryRecvError::Empty) => return false,
+            Err(oneshot::error::TryRecvError::Closed) => {
+                self.done = Some(Err(JoinError::Cancelled { task: self.name }))
+            }
+        }
+        true
     }
 }
 
@@ -127,5 +147,5 @@ where
         let _ = tx.send(res);
     };
     let abort = rt.spawn_raw(name, Box::pin(wrapped));
-    Task { name, rx, abort }
+    Task { name, rx, abort, done: None }
 }

@@ -42,9 +42,12 @@ impl Instance {
         self.info.state.is_terminal()
     }
 
-    fn cancel_timers(&mut self) {
+    /// Aborts this instance's timers; they are joined when the dispatcher ends, so no task
+    /// outlives the supervisor.
+    fn cancel_timers(&mut self, dying: &mut Vec<Task<()>>) {
         for t in self.timers.drain(..) {
             t.abort();
+            dying.push(t);
         }
     }
 }
@@ -61,6 +64,8 @@ pub(crate) struct Dispatcher<R: Runtime> {
     next_id: u64,
     stop_all: Vec<(Vec<u64>, Reply<Vec<ProcessInfo>>)>,
     shutdown: Option<Vec<Reply<Vec<ProcessInfo>>>>,
+    /// Aborted tasks, joined before the dispatcher returns.
+    dying: Vec<Task<()>>,
 }
 
 fn stream_index(s: Stream) -> usize {
@@ -89,6 +94,7 @@ impl<R: Runtime> Dispatcher<R> {
             next_id: 1,
             stop_all: Vec::new(),
             shutdown: None,
+            dying: Vec::new(),
         }
     }
 
@@ -104,14 +110,21 @@ impl<R: Runtime> Dispatcher<R> {
                 break;
             }
         }
+        let mut dying = std::mem::take(&mut self.dying);
         for inst in self.instances.values_mut() {
-            inst.cancel_timers();
+            inst.cancel_timers(&mut dying);
         }
         // Requests that raced the end get a clear answer instead of a dropped reply.
         rx.close();
         while let Ok(msg) = rx.try_recv() {
             if let Msg::Request(r) = msg {
                 refuse(r);
+            }
+        }
+        for t in dying {
+            // Cancelled is the expected outcome; a panic in a timer would be a bug worth a log.
+            if let Err(brum_core_join @ crate::rt::JoinError::Panicked { .. }) = t.join().await {
+                tracing::error!(error = %brum_core_join, "supervisor task panicked");
             }
         }
     }
@@ -188,6 +201,7 @@ impl<R: Runtime> Dispatcher<R> {
                 // Something outside the group still holds the pipes: stop reading them.
                 for r in inst.readers.drain(..) {
                     r.abort();
+                    self.dying.push(r);
                 }
                 inst.eof = [true, true];
                 inst.info.error = Some("output pipes still open after SIGKILL; stopped reading them".into());
@@ -392,7 +406,9 @@ impl<R: Runtime> Dispatcher<R> {
             ProcState::Failed { exit: Some(exit) }
         };
         inst.info.ended_ms = Some(self.rt.now().as_millis() as u64);
-        inst.cancel_timers();
+        inst.cancel_timers(&mut self.dying);
+        // Keep only tasks not yet gone: bounded by what was cancelled recently.
+        self.dying.retain_mut(|t| !t.is_finished());
         if let Some(pid) = inst.info.pid {
             self.rt.release_group(pid);
         }

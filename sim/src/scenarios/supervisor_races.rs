@@ -80,15 +80,31 @@ struct Timeline {
 }
 
 impl Timeline {
-    fn attach<R: Runtime>(bus: &EventBus<R>) -> Arc<Timeline> {
+    /// Subscribes a recorder that also writes every event into the scenario's trace, so a
+    /// failing run's trace shows the ordering that broke.
+    fn attach<R: Runtime>(bus: &EventBus<R>, trace: &crate::trace::Trace) -> Arc<Timeline> {
         let t = Arc::new(Timeline::default());
-        let t2 = t.clone();
+        let (t2, trace) = (t.clone(), trace.clone());
         bus.subscribe(
             SubscribeOptions::named("timeline").backpressure(brum_core::bus::Backpressure::Block).capacity(256),
-            move |e| t2.events.lock().unwrap_or_else(|p| p.into_inner()).push(e.clone()),
+            move |e| {
+                trace.record(e.at, "event", e.event.kind().name(), format!("{} {}", e.id, e.event));
+                t2.events.lock().unwrap_or_else(|p| p.into_inner()).push(e.clone());
+            },
         )
         .expect("bus open during setup");
         t
+    }
+
+    /// Waits until this timeline has seen instance `id`'s ProcessExited (the supervisor's
+    /// status flips when the event is published, which can be before a subscriber ran).
+    async fn await_exit(&self, id: u64) -> Option<Exit> {
+        loop {
+            if let Some(e) = self.exit_of(id) {
+                return Some(e);
+            }
+            yield_now().await;
+        }
     }
 
     fn events(&self) -> Vec<Arc<Envelope>> {
@@ -161,9 +177,6 @@ async fn finish<R: Runtime>(
         ensure!(i.state.is_terminal(), "I39 shutdown ends every instance", "#{} is {} after shutdown", i.id, i.state);
         ensure!(i.ended_ms.is_some(), "I12/I13 terminal has an end time", "#{} terminal without ended_ms", i.id);
     }
-    for e in timeline.events() {
-        cx.trace.record(e.at, "event", e.event.kind().name(), format!("{} {}", e.id, e.event));
-    }
     for i in &infos {
         cx.log("supervisor", "final", state_line(i));
     }
@@ -172,7 +185,7 @@ async fn finish<R: Runtime>(
 
 fn setup<R: Runtime>(cx: &Cx<R>) -> (EventBus<R>, Arc<Timeline>, Supervisor<R>, brum_core::rt::Task<()>) {
     let bus = EventBus::new(cx.rt.clone(), cx.bus_config());
-    let timeline = Timeline::attach(&bus);
+    let timeline = Timeline::attach(&bus, &cx.trace);
     let (sup, task) = Supervisor::new(cx.rt.clone(), bus.clone(), config());
     (bus, timeline, sup, task)
 }
@@ -190,7 +203,7 @@ pub async fn s_p3<R: Runtime>(cx: &Cx<R>, _programs: &Programs) -> Outcome {
     let stopped = sup.stop(Target::Id(p.id)).await;
     let info = stopped.map_err(|e| violation("I12 stop of an ended process is not an error", e.to_string()))?;
     cx.log("scenario", "stopped", state_line(&info));
-    let exit = timeline.exit_of(p.id);
+    let exit = timeline.await_exit(p.id).await;
     let ok = match info.state {
         ProcState::Stopped { exit: e } => e == exit,
         ProcState::Failed { exit: Some(Exit::Code(3)) } => exit == Some(Exit::Code(3)),
@@ -215,10 +228,8 @@ pub async fn s_p4<R: Runtime>(cx: &Cx<R>, _programs: &Programs) -> Outcome {
     let (Ok(Started::New(a)), Ok(Started::New(b))) = (a, b) else {
         return Err(violation("start", "could not start the tail scripts"));
     };
-    let mut watch = sup.clone();
-    while !sup.status().iter().all(|i| i.state.is_terminal()) {
-        watch.changed().await;
-    }
+    timeline.await_exit(a.id).await;
+    timeline.await_exit(b.id).await;
     let lines = timeline.lines_of(a.id);
     let want: Vec<String> = (1..=200).map(|i| format!("out {i}")).chain(["err 1".into(), "err 2".into()]).collect();
     let mut sorted_out: Vec<&String> = lines.iter().filter(|l| l.starts_with("out ")).collect();
@@ -285,7 +296,16 @@ pub async fn s_p5<R: Runtime>(cx: &Cx<R>, _programs: &Programs) -> Outcome {
     finish(cx, &sup, task, &bus, &timeline).await
 }
 
-/// Legal transitions (I12).
+/// Whether `to` can follow `from` through legal transitions. Status snapshots coalesce (a
+/// watcher may miss `stopping` between `running` and `stopped`), so the oracle checks
+/// reachability in the transition graph, not single steps.
+fn reachable(from: ProcState, to: ProcState) -> bool {
+    use ProcState::*;
+    legal(from, to)
+        || matches!((from, to), (Pending, Stopping) | (Pending | Running, Stopped { .. }) | (Pending, Exited))
+}
+
+/// Legal single transitions (I12).
 fn legal(from: ProcState, to: ProcState) -> bool {
     use ProcState::*;
     matches!(
@@ -342,7 +362,7 @@ pub async fn s_p8<R: Runtime>(cx: &Cx<R>, _programs: &Programs) -> Outcome {
     let seen = seen.lock().unwrap_or_else(|p| p.into_inner()).clone();
     for (id, states) in &seen {
         for w in states.windows(2) {
-            ensure!(legal(w[0], w[1]), "I12 legal transitions only", "#{id}: {} -> {}", w[0], w[1]);
+            ensure!(reachable(w[0], w[1]), "I12 legal transitions only", "#{id}: {} -> {}", w[0], w[1]);
             ensure!(!w[0].is_terminal(), "I12 terminal states are absorbing", "#{id}: left {} for {}", w[0], w[1]);
         }
     }
@@ -427,7 +447,7 @@ pub async fn s_p10<R: Runtime>(cx: &Cx<R>, programs: &Programs) -> Outcome {
     let g3_pid = g3_info.and_then(|i| i.pid).unwrap_or(0);
     let hits: Vec<(u32, Signal)> = table.signal_log().into_iter().filter(|(pg, _)| *pg == g3_pid).collect();
     ensure!(hits.is_empty(), "I17 generation-scoped signals", "generation 3 (pgid {g3_pid}) received {hits:?}");
-    let g1_exit = timeline.exit_of(g1.id);
+    let g1_exit = timeline.await_exit(g1.id).await;
     ensure!(g1_exit == Some(Exit::Signaled(9)), "stop escalates to SIGKILL", "generation 1 ended {g1_exit:?}");
     cx.log("scenario", "generations", format!("g1={} g2={} (pid {g2_pid:?}) g3={} alive", g1.id, g2.id, g3.id));
     finish(cx, &sup, task, &bus, &timeline).await
@@ -438,12 +458,11 @@ pub async fn s_p10<R: Runtime>(cx: &Cx<R>, programs: &Programs) -> Outcome {
 pub async fn s_p12<R: Runtime>(cx: &Cx<R>, _programs: &Programs) -> Outcome {
     let (bus, timeline, sup, task) = setup(cx);
     let baseline = bus.subscriber_count();
-    let p = sup.start(script("tail", "tail", RestartPolicy::Never), false).await;
-    let Ok(Started::New(p)) = p else { return Err(violation("start", format!("{p:?}"))) };
     let violations = Arc::new(Mutex::new(Vec::<String>::new()));
+    let (ready_tx, mut ready_rx) = tokio::sync::mpsc::channel::<()>(8);
     let sessions: Vec<_> = (0..4)
         .map(|s| {
-            let (bus, v, pid) = (bus.clone(), violations.clone(), p.id);
+            let (bus, v, ready) = (bus.clone(), violations.clone(), ready_tx.clone());
             spawn(&cx.rt, "scenario.session", async move {
                 let (tx, mut rx) = tokio::sync::mpsc::channel::<Arc<Envelope>>(512);
                 let closed = Arc::new(AtomicBool::new(false));
@@ -456,11 +475,10 @@ pub async fn s_p12<R: Runtime>(cx: &Cx<R>, _programs: &Programs) -> Outcome {
                                 .unwrap_or_else(|p| p.into_inner())
                                 .push(format!("session{s}: callback after close"));
                         }
-                        if e.event.process().is_some_and(|p| p.id == pid) {
-                            let _ = tx.try_send(e.clone());
-                        }
+                        let _ = tx.try_send(e.clone());
                     })
                     .expect("bus open");
+                let _ = ready.send(()).await;
                 let mut lines = 0;
                 while let Some(e) = rx.recv().await {
                     match e.event {
@@ -475,6 +493,12 @@ pub async fn s_p12<R: Runtime>(cx: &Cx<R>, _programs: &Programs) -> Outcome {
             })
         })
         .collect();
+    drop(ready_tx);
+    for _ in 0..4 {
+        ready_rx.recv().await;
+    }
+    let p = sup.start(script("tail", "tail", RestartPolicy::Never), false).await;
+    let Ok(Started::New(_)) = p else { return Err(violation("start", format!("{p:?}"))) };
     let mut counts = Vec::new();
     for s in sessions {
         counts.push(s.join().await.map_err(|e| violation("session", e.to_string()))?);
@@ -487,8 +511,7 @@ pub async fn s_p12<R: Runtime>(cx: &Cx<R>, _programs: &Programs) -> Outcome {
         "I40 subscriptions bounded by live sessions",
         "{left} subscriptions, baseline {baseline}"
     );
-    // Sessions subscribed after the start may miss early lines, never the tail.
-    ensure!(counts.iter().all(|c| *c <= 202), "I2 no duplicates", "{counts:?}");
+    ensure!(counts.iter().all(|c| *c == 202), "I2/I15 every session saw every line before the exit", "{counts:?}");
     cx.log("scenario", "sessions", format!("lines seen per session: {counts:?}"));
     finish(cx, &sup, task, &bus, &timeline).await
 }
