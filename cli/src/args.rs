@@ -13,7 +13,7 @@ pub struct Cli {
     pub settings: bool,
 
     /// The project directory (default: the current directory).
-    #[arg(long, short = 'C', value_name = "DIR")]
+    #[arg(long, short = 'C', value_name = "DIR", global = true)]
     pub project: Option<PathBuf>,
 
     #[command(subcommand)]
@@ -22,9 +22,18 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// List the project's scripts, grouped by the file they come from.
+    Ls(LsArgs),
     /// Deterministic simulation: list, run, sweep and replay race scenarios.
     #[command(subcommand)]
     Sim(SimCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct LsArgs {
+    /// Print one JSON document (sources, scripts, errors) instead of the listing.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Subcommand)]
