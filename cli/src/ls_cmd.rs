@@ -21,7 +21,13 @@ use crate::settings;
 
 /// Runs `brum ls` for the project `project` (`-C`, default the current directory), with config
 /// from `home` and the project's ancestors. Writes the listing to `out` and problems to `err`.
-pub fn run(args: &LsArgs, project: Option<&Path>, home: Option<&Path>, out: &mut dyn Write, err: &mut dyn Write) -> io::Result<i32> {
+pub fn run(
+    args: &LsArgs,
+    project: Option<&Path>,
+    home: Option<&Path>,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> io::Result<i32> {
     let root = match project_dir(project) {
         Ok(root) => root,
         Err(e) => {
@@ -65,7 +71,12 @@ pub fn run(args: &LsArgs, project: Option<&Path>, home: Option<&Path>, out: &mut
 fn config_errors(e: &ConfigError) -> Vec<DiscoveryError> {
     match e {
         ConfigError::Read { path, source } => {
-            vec![DiscoveryError { file: path.clone(), line: None, column: None, message: format!("cannot read the file: {source}") }]
+            vec![DiscoveryError {
+                file: path.clone(),
+                line: None,
+                column: None,
+                message: format!("cannot read the file: {source}"),
+            }]
         }
         ConfigError::Invalid { problems } => problems.iter().map(problem_error).collect(),
     }
@@ -75,7 +86,8 @@ fn problem_error(p: &ConfigProblem) -> DiscoveryError {
     // The problem's message starts with `path:line: `; keep what follows.
     let text = p.to_string();
     let prefix = format!("{}:{}: ", p.path().display(), p.line().map(|l| l.to_string()).unwrap_or_default());
-    let message = text.strip_prefix(&prefix).or_else(|| text.strip_prefix(&format!("{}: ", p.path().display()))).unwrap_or(&text);
+    let message =
+        text.strip_prefix(&prefix).or_else(|| text.strip_prefix(&format!("{}: ", p.path().display()))).unwrap_or(&text);
     DiscoveryError { file: p.path().to_path_buf(), line: p.line(), column: None, message: message.to_owned() }
 }
 
@@ -117,11 +129,8 @@ fn write_text(d: &Discovery, shown_root: &str, out: &mut dyn Write) -> io::Resul
         if report.scripts.is_empty() {
             writeln!(out, "  (no scripts)")?;
         }
-        let rows: Vec<(String, String, String)> = report
-            .scripts
-            .iter()
-            .map(|s| (s.name.clone(), s.command.to_string(), row_extras(d, report, s)))
-            .collect();
+        let rows: Vec<(String, String, String)> =
+            report.scripts.iter().map(|s| (s.name.clone(), s.command.to_string(), row_extras(d, report, s))).collect();
         let name_width = rows.iter().map(|r| r.0.chars().count()).max().unwrap_or(0);
         let command_width = rows.iter().filter(|r| !r.2.is_empty()).map(|r| r.1.chars().count()).max().unwrap_or(0);
         for (name, command, extras) in rows {
@@ -199,7 +208,8 @@ fn to_json(d: &Discovery, errors: &[DiscoveryError]) -> Value {
                         Command::Shell { line } => json!({ "kind": "shell", "line": line }),
                         Command::Exec { program, args } => json!({ "kind": "exec", "program": program, "args": args }),
                     };
-                    let env: serde_json::Map<String, Value> = s.env.iter().map(|(k, v)| (k.clone(), json!(v))).collect();
+                    let env: serde_json::Map<String, Value> =
+                        s.env.iter().map(|(k, v)| (k.clone(), json!(v))).collect();
                     json!({
                         "name": s.name,
                         "source": s.source,

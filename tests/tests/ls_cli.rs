@@ -1,7 +1,7 @@
 //! `brum ls` end to end: the real binary over the projects in `tests/fixtures/projects/`, with
 //! an empty home directory so no personal `.brum.toml` leaks in. Paths are relative (`-C
-//! fixtures/projects/X` from this package's directory); the one absolute path, the JSON `root`
-//! and the VS Code `${workspaceFolder}` expansions, is filtered to `[FIXTURES]`.
+//! fixtures/projects/X` from this package's directory, and the listing shows paths relative to
+//! the project); the one absolute path, the JSON `root`, is filtered to `[FIXTURES]`.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -86,7 +86,19 @@ fn ls_pnpm_monorepo_json() {
         .collect();
     assert_eq!(
         names,
-        vec!["dev", "build", "lint", "api:dev", "api:build", "api:start", "web:dev", "web:build", "web:preview", "ui:build", "ui:test"]
+        vec![
+            "dev",
+            "build",
+            "lint",
+            "api:dev",
+            "api:build",
+            "api:start",
+            "web:dev",
+            "web:build",
+            "web:preview",
+            "ui:build",
+            "ui:test"
+        ]
     );
     assert_eq!(doc["sources"][0]["package_manager"]["manager"], "pnpm");
     with_stable_paths(|| insta::assert_snapshot!(stdout(&o)));
@@ -128,7 +140,10 @@ fn ls_broken_json_carries_the_errors() {
     let o = ls("broken", &["--json"]);
     assert_eq!(o.status.code(), Some(0));
     let doc = json(&o);
-    assert_eq!(doc["errors"][0], serde_json::json!({ "file": "package.json", "line": 5, "column": 5, "message": "expected `,` or `}` after an object member, found `\"`" }));
+    assert_eq!(
+        doc["errors"][0],
+        serde_json::json!({ "file": "package.json", "line": 5, "column": 5, "message": "expected `,` or `}` after an object member, found `\"`" })
+    );
     assert_eq!(doc["errors"][1]["file"], "Procfile");
     with_stable_paths(|| insta::assert_snapshot!(stdout(&o)));
 }

@@ -155,7 +155,13 @@ fn check_process(
 
 /// `env`: a table whose values are strings (integers and booleans are taken as their text,
 /// so `PORT = 3000` works).
-fn check_env(layer: &Layer, key: &str, item: &Item, line: usize, problems: &mut Vec<ConfigProblem>) -> Vec<(String, String)> {
+fn check_env(
+    layer: &Layer,
+    key: &str,
+    item: &Item,
+    line: usize,
+    problems: &mut Vec<ConfigProblem>,
+) -> Vec<(String, String)> {
     let text = layer.text.as_str();
     let Some(table) = item.as_table_like() else {
         problems.push(wrong_type(layer, line, key.to_owned(), "a table of strings", item));

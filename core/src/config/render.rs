@@ -49,7 +49,12 @@ pub fn render_settings(settings: &Settings, files: &[(PathBuf, bool)], cores: us
         }
     }
     for process in settings.processes() {
-        out.push_str(&format!("\n[processes.{}]  # {}:{}\n", quote_key(&process.name), process.file.display(), process.line));
+        out.push_str(&format!(
+            "\n[processes.{}]  # {}:{}\n",
+            quote_key(&process.name),
+            process.file.display(),
+            process.line
+        ));
         out.push_str(&format!("command = {}\n", toml_string(&process.command)));
         if let Some(cwd) = &process.cwd {
             out.push_str(&format!("cwd     = {}\n", toml_string(cwd)));

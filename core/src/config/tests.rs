@@ -471,7 +471,8 @@ command = "bin/worker"
     )
     .expect("valid");
     let procs: Vec<_> = s.processes().cloned().collect();
-    let env = |pairs: &[(&str, &str)]| pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect::<Vec<_>>();
+    let env =
+        |pairs: &[(&str, &str)]| pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect::<Vec<_>>();
     assert_eq!(
         procs,
         vec![
@@ -508,10 +509,12 @@ command = "bin/worker"
 
 #[test]
 fn a_later_layer_replaces_a_process_whole() {
-    let home = layer(HOME, "[processes.web]\ncommand = \"a\"\ncwd = \"x\"\n[processes.docs]\ncommand = \"mkdocs serve\"\n");
+    let home =
+        layer(HOME, "[processes.web]\ncommand = \"a\"\ncwd = \"x\"\n[processes.docs]\ncommand = \"mkdocs serve\"\n");
     let project = layer(PROJECT, "[processes.web]\ncommand = \"b\"\n");
     let s = Settings::from_layers(&[home, project]).expect("valid");
-    let procs: Vec<_> = s.processes().map(|p| (p.name.as_str(), p.command.as_str(), p.cwd.clone(), p.file.clone())).collect();
+    let procs: Vec<_> =
+        s.processes().map(|p| (p.name.as_str(), p.command.as_str(), p.cwd.clone(), p.file.clone())).collect();
     assert_eq!(procs, vec![("docs", "mkdocs serve", None, HOME.into()), ("web", "b", None, PROJECT.into())]);
 }
 
@@ -568,7 +571,11 @@ fn render_shows_processes_and_round_trips() {
     let tail = &rendered[rendered.find("[processes.").expect("processes rendered")..];
     insta::assert_snapshot!("render_processes", tail);
     let reloaded = load(&rendered).expect("the rendering is valid");
-    let strip = |s: &Settings| s.processes().map(|p| (p.name.clone(), p.command.clone(), p.cwd.clone(), p.env.clone(), p.restart)).collect::<Vec<_>>();
+    let strip = |s: &Settings| {
+        s.processes()
+            .map(|p| (p.name.clone(), p.command.clone(), p.cwd.clone(), p.env.clone(), p.restart))
+            .collect::<Vec<_>>()
+    };
     assert_eq!(strip(&reloaded), strip(&settings));
 }
 

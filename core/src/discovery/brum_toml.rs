@@ -15,12 +15,23 @@ pub(crate) fn discover(cx: &Cx) -> Vec<SourceReport> {
     for decl in &cx.prefs.processes {
         let dir = decl.file.parent().unwrap_or(Path::new("/"));
         let cwd = join_clean(dir, &decl.cwd.as_deref().map(PathBuf::from).unwrap_or_default());
-        let mut s = script(decl.name.clone(), SourceKind::BrumToml, &decl.file, Command::Shell { line: decl.command.clone() }, cwd);
+        let mut s = script(
+            decl.name.clone(),
+            SourceKind::BrumToml,
+            &decl.file,
+            Command::Shell { line: decl.command.clone() },
+            cwd,
+        );
         s.env.clone_from(&decl.env);
         s.restart = decl.restart;
         match reports.iter_mut().find(|r| r.file == decl.file) {
             Some(report) => report.scripts.push(s),
-            None => reports.push(SourceReport { kind: SourceKind::BrumToml, file: decl.file.clone(), scripts: vec![s], package_manager: None }),
+            None => reports.push(SourceReport {
+                kind: SourceKind::BrumToml,
+                file: decl.file.clone(),
+                scripts: vec![s],
+                package_manager: None,
+            }),
         }
     }
     reports

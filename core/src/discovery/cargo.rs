@@ -39,7 +39,11 @@ pub(crate) fn discover(cx: &mut Cx) -> Option<SourceReport> {
     if let Some(package) = package {
         default_run = package.get("default-run").and_then(Item::as_str).is_some();
         let name = package.get("name").and_then(Item::as_str).unwrap_or_default().to_owned();
-        bins.extend(package_bins(cx, &file, &text, root, package, &name, cx.root.to_path_buf()).into_iter().map(|name| Bin { name, package: None }));
+        bins.extend(
+            package_bins(cx, &file, &text, root, package, &name, cx.root.to_path_buf())
+                .into_iter()
+                .map(|name| Bin { name, package: None }),
+        );
     }
     if let Some(workspace) = workspace {
         for (member_dir, member) in members(cx, &file, &text, workspace) {
@@ -89,11 +93,18 @@ fn package_bins(
                 for table in tables.iter() {
                     match table.get("name").and_then(Item::as_str) {
                         Some(n) => bins.push(n.to_owned()),
-                        None => cx.error_at(file, text, table.span().map_or(0, |s| s.start), "a `[[bin]]` needs a `name`"),
+                        None => {
+                            cx.error_at(file, text, table.span().map_or(0, |s| s.start), "a `[[bin]]` needs a `name`")
+                        }
                     }
                 }
             }
-            None => cx.error_at(file, text, toml::offset(item), format!("`bin` should be an array of tables (`[[bin]]`), found {}", toml::kind(item))),
+            None => cx.error_at(
+                file,
+                text,
+                toml::offset(item),
+                format!("`bin` should be an array of tables (`[[bin]]`), found {}", toml::kind(item)),
+            ),
         }
     }
     if package.get("autobins").and_then(Item::as_bool) == Some(false) {
@@ -124,7 +135,12 @@ fn members(cx: &mut Cx, file: &Path, text: &str, workspace: &dyn TableLike) -> V
         match item.as_array() {
             Some(array) => array.iter().filter_map(|v| v.as_str()).map(str::to_owned).collect(),
             None => {
-                cx.error_at(file, text, toml::offset(item), format!("`workspace.{key}` should be an array of paths, found {}", toml::kind(item)));
+                cx.error_at(
+                    file,
+                    text,
+                    toml::offset(item),
+                    format!("`workspace.{key}` should be an array of paths, found {}", toml::kind(item)),
+                );
                 Vec::new()
             }
         }

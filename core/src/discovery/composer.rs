@@ -9,11 +9,31 @@ use crate::script::SourceKind;
 
 /// Composer's script events, which run on composer commands rather than by name.
 const EVENTS: &[&str] = &[
-    "pre-install-cmd", "post-install-cmd", "pre-update-cmd", "post-update-cmd", "pre-status-cmd", "post-status-cmd",
-    "pre-archive-cmd", "post-archive-cmd", "pre-autoload-dump", "post-autoload-dump", "post-root-package-install",
-    "post-create-project-cmd", "pre-operations-exec", "pre-package-install", "post-package-install",
-    "pre-package-update", "post-package-update", "pre-package-uninstall", "post-package-uninstall", "init",
-    "command", "pre-file-download", "post-file-download", "pre-command-run", "pre-pool-create",
+    "pre-install-cmd",
+    "post-install-cmd",
+    "pre-update-cmd",
+    "post-update-cmd",
+    "pre-status-cmd",
+    "post-status-cmd",
+    "pre-archive-cmd",
+    "post-archive-cmd",
+    "pre-autoload-dump",
+    "post-autoload-dump",
+    "post-root-package-install",
+    "post-create-project-cmd",
+    "pre-operations-exec",
+    "pre-package-install",
+    "post-package-install",
+    "pre-package-update",
+    "post-package-update",
+    "pre-package-uninstall",
+    "post-package-uninstall",
+    "init",
+    "command",
+    "pre-file-download",
+    "post-file-download",
+    "pre-command-run",
+    "pre-pool-create",
 ];
 
 pub(crate) fn discover(cx: &mut Cx) -> Option<SourceReport> {
@@ -34,16 +54,33 @@ pub(crate) fn discover(cx: &mut Cx) -> Option<SourceReport> {
                             items.iter().filter_map(Json::as_str).collect::<Vec<_>>().join(" && ")
                         }
                         _ => {
-                            cx.error_at(&file, &text, m.value.at, format!("script `{}` should be a string or an array of strings, found {}", m.key, m.value.kind()));
+                            cx.error_at(
+                                &file,
+                                &text,
+                                m.value.at,
+                                format!(
+                                    "script `{}` should be a string or an array of strings, found {}",
+                                    m.key,
+                                    m.value.kind()
+                                ),
+                            );
                             continue;
                         }
                     };
-                    let mut s = script(format!("composer:{}", m.key), SourceKind::Composer, &file, exec("composer", &["run-script", &m.key]), cx.root.to_path_buf());
+                    let mut s = script(
+                        format!("composer:{}", m.key),
+                        SourceKind::Composer,
+                        &file,
+                        exec("composer", &["run-script", &m.key]),
+                        cx.root.to_path_buf(),
+                    );
                     s.detail = Some(detail);
                     scripts.push(s);
                 }
             }
-            None => cx.error_at(&file, &text, value.at, format!("`scripts` should be an object, found {}", value.kind())),
+            None => {
+                cx.error_at(&file, &text, value.at, format!("`scripts` should be an object, found {}", value.kind()))
+            }
         }
     }
     Some(SourceReport { kind: SourceKind::Composer, file, scripts, package_manager: None })

@@ -34,17 +34,33 @@ pub(crate) fn discover(cx: &mut Cx) -> Option<SourceReport> {
                                 (Some(c), _) => Some(c.to_owned()),
                                 (None, false) => Some(format!("depends on {}", deps.join(", "))),
                                 (None, true) => {
-                                    cx.error_at(&file, &text, m.value.at, format!("task `{}` has neither `command` nor `dependencies`", m.key));
+                                    cx.error_at(
+                                        &file,
+                                        &text,
+                                        m.value.at,
+                                        format!("task `{}` has neither `command` nor `dependencies`", m.key),
+                                    );
                                     continue;
                                 }
                             }
                         }
                         (None, None) => {
-                            cx.error_at(&file, &text, m.value.at, format!("task `{}` should be a string or an object, found {}", m.key, m.value.kind()));
+                            cx.error_at(
+                                &file,
+                                &text,
+                                m.value.at,
+                                format!("task `{}` should be a string or an object, found {}", m.key, m.value.kind()),
+                            );
                             continue;
                         }
                     };
-                    let mut s = script(format!("deno:{}", m.key), SourceKind::Deno, &file, exec("deno", &["task", &m.key]), cx.root.to_path_buf());
+                    let mut s = script(
+                        format!("deno:{}", m.key),
+                        SourceKind::Deno,
+                        &file,
+                        exec("deno", &["task", &m.key]),
+                        cx.root.to_path_buf(),
+                    );
                     s.detail = detail;
                     scripts.push(s);
                 }

@@ -10,7 +10,7 @@ use super::{brum_toml, cargo, composer, deno, go, just, make, names, node, procf
 /// Finds every script of the project at `root`.
 ///
 /// Sources are read in this order, which is also their precedence when two scripts want the
-/// same name (the earlier keeps it; see [`names`](super::qualifier)):
+/// same name (the earlier keeps it; a later one is renamed with its [`qualifier`](super::qualifier)):
 ///
 /// 1. `[processes.NAME]` of `.brum.toml` (from `prefs`), by name;
 /// 2. the root package.json, then each workspace package (path order): its package.json, then

@@ -3,8 +3,8 @@
 //! [`MemFs`].
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::ops::Bound;
 use std::io;
+use std::ops::Bound;
 use std::path::{Path, PathBuf};
 
 /// One entry of a directory listing.
@@ -88,7 +88,8 @@ impl ProjectFs for MemFs {
 
     fn read_dir(&self, path: &Path) -> io::Result<Vec<DirEntry>> {
         if !self.dirs.contains(path) {
-            let kind = if self.files.contains_key(path) { io::ErrorKind::NotADirectory } else { io::ErrorKind::NotFound };
+            let kind =
+                if self.files.contains_key(path) { io::ErrorKind::NotADirectory } else { io::ErrorKind::NotFound };
             return Err(io::Error::new(kind, "cannot list"));
         }
         // Paths order component by component, so a directory's descendants follow it.
@@ -119,7 +120,8 @@ mod tests {
     #[test]
     fn mem_fs_lists_implied_directories() {
         let fs = MemFs::new().file("/p/a/package.json", "{}").file("/p/Makefile", "").dir("/p/empty");
-        let mut names: Vec<_> = fs.read_dir(Path::new("/p")).expect("dir").into_iter().map(|e| (e.name, e.is_dir)).collect();
+        let mut names: Vec<_> =
+            fs.read_dir(Path::new("/p")).expect("dir").into_iter().map(|e| (e.name, e.is_dir)).collect();
         names.sort();
         assert_eq!(names, vec![("Makefile".into(), false), ("a".into(), true), ("empty".into(), true)]);
         assert_eq!(fs.read_to_string(Path::new("/p/a/package.json")).expect("file"), "{}");

@@ -127,7 +127,9 @@ pub(crate) fn match_segments(pattern: &[&str], parts: &[&str]) -> bool {
     match pattern.split_first() {
         None => parts.is_empty(),
         Some((&"**", rest)) => (0..=parts.len()).any(|i| match_segments(rest, &parts[i..])),
-        Some((seg, rest)) => parts.split_first().is_some_and(|(p, tail)| wildcard_match(seg, p) && match_segments(rest, tail)),
+        Some((seg, rest)) => {
+            parts.split_first().is_some_and(|(p, tail)| wildcard_match(seg, p) && match_segments(rest, tail))
+        }
     }
 }
 
@@ -189,7 +191,14 @@ mod tests {
     fn double_star_matches_any_depth_but_not_node_modules() {
         assert_eq!(
             expand_strs(&tree(), &["packages/**"]),
-            vec!["packages", "packages/tools", "packages/tools/eslint", "packages/tools/test", "packages/tools/test/fixture", "packages/ui"]
+            vec![
+                "packages",
+                "packages/tools",
+                "packages/tools/eslint",
+                "packages/tools/test",
+                "packages/tools/test/fixture",
+                "packages/ui"
+            ]
         );
     }
 

@@ -32,7 +32,13 @@ pub(crate) fn discover(cx: &mut Cx) -> Option<SourceReport> {
     for name in commands {
         if cx.list(&cmd.join(&name)).1.iter().any(is_go) {
             let target = format!("./cmd/{name}");
-            scripts.push(script(format!("go:run:{name}"), SourceKind::Go, &file, exec("go", &["run", &target]), cwd.clone()));
+            scripts.push(script(
+                format!("go:run:{name}"),
+                SourceKind::Go,
+                &file,
+                exec("go", &["run", &target]),
+                cwd.clone(),
+            ));
         }
     }
     Some(SourceReport { kind: SourceKind::Go, file, scripts, package_manager: None })

@@ -261,7 +261,11 @@ impl Parser<'_> {
                     return Ok(Value::Object(members));
                 }
                 None => return Err(self.unclosed("object", open)),
-                _ => return Err(self.error(format!("expected `,` or `}}` after an object member, found {}", self.found()))),
+                _ => {
+                    return Err(
+                        self.error(format!("expected `,` or `}}` after an object member, found {}", self.found()))
+                    );
+                }
             }
         }
     }

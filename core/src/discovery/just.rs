@@ -15,7 +15,8 @@ pub(crate) fn discover(cx: &mut Cx) -> Option<SourceReport> {
     let scripts = recipes(&text)
         .into_iter()
         .map(|(recipe, detail)| {
-            let mut s = script(format!("just:{recipe}"), SourceKind::Justfile, &file, exec("just", &[&recipe]), cwd.clone());
+            let mut s =
+                script(format!("just:{recipe}"), SourceKind::Justfile, &file, exec("just", &[&recipe]), cwd.clone());
             s.detail = detail;
             s
         })

@@ -26,7 +26,8 @@ pub(crate) fn discover(cx: &mut Cx) -> Option<SourceReport> {
     let scripts = targets(&text)
         .into_iter()
         .map(|(target, detail)| {
-            let mut s = script(format!("make:{target}"), SourceKind::Makefile, &file, exec("make", &[&target]), cwd.clone());
+            let mut s =
+                script(format!("make:{target}"), SourceKind::Makefile, &file, exec("make", &[&target]), cwd.clone());
             s.detail = detail;
             s
         })
@@ -70,7 +71,8 @@ pub(crate) fn targets(text: &str) -> Vec<(String, Option<String>)> {
             continue;
         }
         let Some(rule_targets) = rule_targets(code) else { continue };
-        let help = comment.and_then(|c| c.strip_prefix('#')).map(|c| c.trim()).filter(|c| !c.is_empty()).map(str::to_owned);
+        let help =
+            comment.and_then(|c| c.strip_prefix('#')).map(|c| c.trim()).filter(|c| !c.is_empty()).map(str::to_owned);
         for target in rule_targets.split_whitespace() {
             if target.starts_with('.') || target.contains(['%', '$']) {
                 continue;
@@ -86,10 +88,13 @@ pub(crate) fn targets(text: &str) -> Vec<(String, Option<String>)> {
             }
         }
     }
-    order.into_iter().map(|t| {
-        let detail = details.remove(&t).flatten();
-        (t, detail)
-    }).collect()
+    order
+        .into_iter()
+        .map(|t| {
+            let detail = details.remove(&t).flatten();
+            (t, detail)
+        })
+        .collect()
 }
 
 /// Lines with backslash continuations joined.

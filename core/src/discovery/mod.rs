@@ -26,12 +26,12 @@ mod node;
 mod procfile;
 mod python;
 mod suggest;
+#[cfg(test)]
+mod tests;
 mod text;
 mod toml;
 mod vscode;
 mod yaml;
-#[cfg(test)]
-mod tests;
 
 pub use discover::discover;
 pub use fs::{DirEntry, MemFs, ProjectFs};

@@ -19,7 +19,8 @@ pub enum PackageManager {
 }
 
 impl PackageManager {
-    pub const ALL: [PackageManager; 4] = [PackageManager::Npm, PackageManager::Pnpm, PackageManager::Yarn, PackageManager::Bun];
+    pub const ALL: [PackageManager; 4] =
+        [PackageManager::Npm, PackageManager::Pnpm, PackageManager::Yarn, PackageManager::Bun];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -296,7 +297,10 @@ mod tests {
             root: "/p".into(),
         };
         assert_eq!(e(&["dev"]).to_string(), "unknown script `dve`; did you mean `dev`?");
-        assert_eq!(e(&["web:dev", "api:dev"]).to_string(), "unknown script `dve`; did you mean one of `web:dev`, `api:dev`?");
+        assert_eq!(
+            e(&["web:dev", "api:dev"]).to_string(),
+            "unknown script `dve`; did you mean one of `web:dev`, `api:dev`?"
+        );
         assert_eq!(e(&[]).to_string(), "unknown script `dve`; `brum ls` lists the scripts of /p");
     }
 }

@@ -42,7 +42,12 @@ pub(crate) fn resolve(reports: &mut [SourceReport]) -> Vec<Rename> {
                     name = format!("{base}~{n}");
                     n += 1;
                 }
-                renames.push(Rename { original: s.name.clone(), name: name.clone(), file: report.file.clone(), taken_by: owner.clone() });
+                renames.push(Rename {
+                    original: s.name.clone(),
+                    name: name.clone(),
+                    file: report.file.clone(),
+                    taken_by: owner.clone(),
+                });
                 s.name = name;
             }
             taken.insert(s.name.clone(), report.file.clone());

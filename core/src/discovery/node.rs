@@ -60,7 +60,8 @@ struct Patterns {
 pub(crate) fn discover(cx: &mut Cx) -> (Vec<SourceReport>, Option<Workspace>) {
     let root_file = cx.root.join("package.json");
     let has_root = cx.has_file("package.json");
-    let root_pkg = if has_root { cx.read(&root_file).and_then(|text| parse_package(cx, root_file.clone(), text)) } else { None };
+    let root_pkg =
+        if has_root { cx.read(&root_file).and_then(|text| parse_package(cx, root_file.clone(), text)) } else { None };
     let js_project = has_root || cx.has_file("pnpm-workspace.yaml");
     if !js_project {
         return (Vec::new(), None);
@@ -94,14 +95,21 @@ pub(crate) fn discover(cx: &mut Cx) -> (Vec<SourceReport>, Option<Workspace>) {
         cx.error(
             &declared_in,
             None,
-            format!("the workspace globs cover more than {} directories; packages past them are not listed", glob::GLOB_DIRS_MAX),
+            format!(
+                "the workspace globs cover more than {} directories; packages past them are not listed",
+                glob::GLOB_DIRS_MAX
+            ),
         );
     }
     let nx = patterns.tools.contains(&WorkspaceTool::Nx);
     let mut packages = Vec::new();
     for dir in dirs {
         if packages.len() == WORKSPACE_PACKAGES_MAX {
-            cx.error(&declared_in, None, format!("more than {WORKSPACE_PACKAGES_MAX} workspace packages; the rest are not listed"));
+            cx.error(
+                &declared_in,
+                None,
+                format!("more than {WORKSPACE_PACKAGES_MAX} workspace packages; the rest are not listed"),
+            );
             break;
         }
         if let Some(package) = read_package_dir(cx, &dir, nx) {
@@ -163,7 +171,14 @@ pub(crate) fn discover(cx: &mut Cx) -> (Vec<SourceReport>, Option<Workspace>) {
     (reports, Some(workspace))
 }
 
-fn run_script(name: String, script_name: &str, text: &str, file: &Path, cwd: PathBuf, manager: PackageManager) -> Script {
+fn run_script(
+    name: String,
+    script_name: &str,
+    text: &str,
+    file: &Path,
+    cwd: PathBuf,
+    manager: PackageManager,
+) -> Script {
     let mut s = script(name, SourceKind::PackageJson, file, manager.run_script(script_name), cwd);
     s.detail = Some(text.to_owned());
     s
@@ -196,7 +211,12 @@ fn parse_package(cx: &mut Cx, file: PathBuf, text: String) -> Option<PackageJson
     let package_manager = doc.get("packageManager").and_then(|v| match v.as_str() {
         Some(s) => Some((s.to_owned(), v.at)),
         None => {
-            cx.error_at(&file, &text, v.at, format!("`packageManager` should be a string like \"pnpm@9.1.0\", found {}", v.kind()));
+            cx.error_at(
+                &file,
+                &text,
+                v.at,
+                format!("`packageManager` should be a string like \"pnpm@9.1.0\", found {}", v.kind()),
+            );
             None
         }
     });
@@ -212,7 +232,10 @@ fn parse_package(cx: &mut Cx, file: PathBuf, text: String) -> Option<PackageJson
                         &file,
                         &text,
                         v.at,
-                        format!("`workspaces` should be an array of globs or {{ \"packages\": [...] }}, found {}", v.kind()),
+                        format!(
+                            "`workspaces` should be an array of globs or {{ \"packages\": [...] }}, found {}",
+                            v.kind()
+                        ),
                     );
                     Vec::new()
                 }
@@ -224,7 +247,14 @@ fn parse_package(cx: &mut Cx, file: PathBuf, text: String) -> Option<PackageJson
 
 /// An object of strings (package.json `scripts`, composer `scripts` after its own checks):
 /// its members in file order, each non-string value reported and skipped.
-pub(crate) fn string_map(cx: &mut Cx, file: &Path, text: &str, value: &Json, field: &str, what: &str) -> Vec<(String, String)> {
+pub(crate) fn string_map(
+    cx: &mut Cx,
+    file: &Path,
+    text: &str,
+    value: &Json,
+    field: &str,
+    what: &str,
+) -> Vec<(String, String)> {
     let Some(members) = value.unique_members() else {
         cx.error_at(file, text, value.at, format!("`{field}` should be an object of strings, found {}", value.kind()));
         return Vec::new();
@@ -233,7 +263,12 @@ pub(crate) fn string_map(cx: &mut Cx, file: &Path, text: &str, value: &Json, fie
     for m in members {
         match m.value.as_str() {
             Some(s) => out.push((m.key.clone(), s.to_owned())),
-            None => cx.error_at(file, text, m.value.at, format!("{what} `{}` should be a string, found {}", m.key, m.value.kind())),
+            None => cx.error_at(
+                file,
+                text,
+                m.value.at,
+                format!("{what} `{}` should be a string, found {}", m.key, m.value.kind()),
+            ),
         }
     }
     out
@@ -245,7 +280,9 @@ fn string_list(cx: &mut Cx, file: &Path, text: &str, items: &[Json], field: &str
     for item in items {
         match item.as_str() {
             Some(s) => out.push(s.to_owned()),
-            None => cx.error_at(file, text, item.at, format!("`{field}` items should be strings, found {}", item.kind())),
+            None => {
+                cx.error_at(file, text, item.at, format!("`{field}` items should be strings, found {}", item.kind()))
+            }
         }
     }
     out
@@ -321,7 +358,12 @@ fn workspace_patterns(cx: &mut Cx, root: Option<&PackageJson>, manager: PackageM
                 Some(v) => match v.as_array() {
                     Some(items) => string_list(cx, &file, &doc.0, items, "packages"),
                     None => {
-                        cx.error_at(&file, &doc.0, v.at, format!("`packages` should be an array of globs, found {}", v.kind()));
+                        cx.error_at(
+                            &file,
+                            &doc.0,
+                            v.at,
+                            format!("`packages` should be an array of globs, found {}", v.kind()),
+                        );
                         Vec::new()
                     }
                 },
@@ -341,10 +383,16 @@ fn workspace_patterns(cx: &mut Cx, root: Option<&PackageJson>, manager: PackageM
                 match doc.get("projects").and_then(Json::unique_members) {
                     Some(projects) => {
                         for project in projects {
-                            let path = project.value.as_str().or_else(|| project.value.get("root").and_then(Json::as_str));
+                            let path =
+                                project.value.as_str().or_else(|| project.value.get("root").and_then(Json::as_str));
                             match path {
                                 Some(path) => p.explicit.push(PathBuf::from(path)),
-                                None => cx.error_at(&file, &text, project.value.at, format!("project `{}` has no root path", project.key)),
+                                None => cx.error_at(
+                                    &file,
+                                    &text,
+                                    project.value.at,
+                                    format!("project `{}` has no root path", project.key),
+                                ),
                             }
                         }
                     }

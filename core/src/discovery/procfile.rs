@@ -25,7 +25,11 @@ pub(crate) fn discover(cx: &mut Cx) -> Option<SourceReport> {
             continue;
         };
         if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
-            cx.error(&file, Some((line_no, column)), format!("invalid process name {name:?}: use letters, digits, `_` and `-`"));
+            cx.error(
+                &file,
+                Some((line_no, column)),
+                format!("invalid process name {name:?}: use letters, digits, `_` and `-`"),
+            );
             continue;
         }
         let command = command.trim();
@@ -34,7 +38,11 @@ pub(crate) fn discover(cx: &mut Cx) -> Option<SourceReport> {
             continue;
         }
         if let Some(i) = scripts.iter().position(|s| s.name == name) {
-            cx.error(&file, Some((line_no, column)), format!("process `{name}` is defined twice; the one on line {} is used", first_line[i]));
+            cx.error(
+                &file,
+                Some((line_no, column)),
+                format!("process `{name}` is defined twice; the one on line {} is used", first_line[i]),
+            );
             continue;
         }
         scripts.push(script(

@@ -47,7 +47,12 @@ pub(crate) fn discover(cx: &mut Cx) -> Option<SourceReport> {
     for (path, table_runner) in tables {
         let Some(item) = lookup(root, path) else { continue };
         let Some(table) = item.as_table_like() else {
-            cx.error_at(&file, &text, toml::offset(item), format!("`{}` should be a table, found {}", path.join("."), toml::kind(item)));
+            cx.error_at(
+                &file,
+                &text,
+                toml::offset(item),
+                format!("`{}` should be a table, found {}", path.join("."), toml::kind(item)),
+            );
             continue;
         };
         for (name, value) in table.iter() {
@@ -56,7 +61,12 @@ pub(crate) fn discover(cx: &mut Cx) -> Option<SourceReport> {
                 continue;
             }
             let Ok(detail) = describe(value) else {
-                cx.error_at(&file, &text, toml::offset(value), format!("script `{name}` should be a string or a table, found {}", toml::kind(value)));
+                cx.error_at(
+                    &file,
+                    &text,
+                    toml::offset(value),
+                    format!("script `{name}` should be a string or a table, found {}", toml::kind(value)),
+                );
                 continue;
             };
             let command = match table_runner {

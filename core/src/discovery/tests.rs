@@ -99,7 +99,10 @@ fn lockfiles_are_checked_in_order() {
 fn the_package_manager_field_beats_lockfiles() {
     let pkg = r#"{ "packageManager": "yarn@4.1.0+sha224.abc", "scripts": { "dev": "vite" } }"#;
     let d = run(&[("package.json", pkg), ("pnpm-lock.yaml", "")]);
-    assert_eq!(manager(&d), (PackageManager::Yarn, ManagerReason::PackageManagerField { value: "yarn@4.1.0+sha224.abc".into() }));
+    assert_eq!(
+        manager(&d),
+        (PackageManager::Yarn, ManagerReason::PackageManagerField { value: "yarn@4.1.0+sha224.abc".into() })
+    );
     assert_eq!(get(&d, "dev").command.to_string(), "yarn run dev");
 }
 
@@ -119,7 +122,9 @@ fn an_unknown_package_manager_is_an_error_and_detection_goes_on() {
     assert_eq!(manager(&d).0, PackageManager::Yarn);
     assert_eq!(
         errors(&d),
-        vec!["package.json:2:21: unknown package manager \"deno@2\" in `packageManager`; expected npm, pnpm, yarn or bun (like \"pnpm@9.1.0\")"]
+        vec![
+            "package.json:2:21: unknown package manager \"deno@2\" in `packageManager`; expected npm, pnpm, yarn or bun (like \"pnpm@9.1.0\")"
+        ]
     );
 }
 
@@ -142,7 +147,10 @@ fn script_values_of_the_wrong_type_are_reported_and_skipped() {
 
 fn pnpm_monorepo() -> Vec<(&'static str, &'static str)> {
     vec![
-        ("package.json", r#"{ "name": "acme", "private": true, "scripts": { "dev": "turbo run dev", "lint": "eslint ." } }"#),
+        (
+            "package.json",
+            r#"{ "name": "acme", "private": true, "scripts": { "dev": "turbo run dev", "lint": "eslint ." } }"#,
+        ),
         ("pnpm-workspace.yaml", "packages:\n  - 'apps/*'\n  - 'packages/**'\n"),
         ("pnpm-lock.yaml", "lockfileVersion: '9.0'\n"),
         ("turbo.json", "{}"),
@@ -150,7 +158,10 @@ fn pnpm_monorepo() -> Vec<(&'static str, &'static str)> {
         ("apps/api/package.json", r#"{ "name": "api", "scripts": { "dev": "tsx watch src/main.ts" } }"#),
         ("apps/docs/README.md", "no package here"),
         ("packages/ui/package.json", r#"{ "name": "@acme/ui", "scripts": { "build": "tsc" } }"#),
-        ("packages/config/eslint/package.json", r#"{ "name": "@acme/eslint-config", "scripts": { "lint": "eslint ." } }"#),
+        (
+            "packages/config/eslint/package.json",
+            r#"{ "name": "@acme/eslint-config", "scripts": { "lint": "eslint ." } }"#,
+        ),
         ("packages/ui/node_modules/dep/package.json", r#"{ "name": "dep", "scripts": { "x": "y" } }"#),
     ]
 }
@@ -224,7 +235,10 @@ fn lerna_packages_default_and_explicit() {
     files.push(("lerna.json", r#"{ "version": "independent" }"#));
     let d = run(&files);
     assert_eq!(names(&d), vec!["a:t"]);
-    assert_eq!(d.workspace.as_ref().map(|w| (w.tools.clone(), w.patterns.clone())), Some((vec![WorkspaceTool::Lerna], vec!["packages/*".to_owned()])));
+    assert_eq!(
+        d.workspace.as_ref().map(|w| (w.tools.clone(), w.patterns.clone())),
+        Some((vec![WorkspaceTool::Lerna], vec!["packages/*".to_owned()]))
+    );
 
     let mut files = base.to_vec();
     files.push(("lerna.json", r#"{ "packages": ["modules/*"] }"#));
@@ -237,7 +251,10 @@ fn nx_projects_with_package_json_and_project_json() {
     let d = run(&[
         ("package.json", r#"{ "name": "repo", "scripts": {} }"#),
         ("nx.json", "{}"),
-        ("apps/shop/project.json", "{\n  // nx reads JSONC\n  \"name\": \"shop\",\n  \"targets\": { \"serve\": { \"executor\": \"@nx/vite:dev-server\" }, \"build\": { \"command\": \"vite build\" }, }\n}"),
+        (
+            "apps/shop/project.json",
+            "{\n  // nx reads JSONC\n  \"name\": \"shop\",\n  \"targets\": { \"serve\": { \"executor\": \"@nx/vite:dev-server\" }, \"build\": { \"command\": \"vite build\" }, }\n}",
+        ),
         ("libs/util/package.json", r#"{ "name": "@repo/util", "scripts": { "test": "vitest" } }"#),
         ("libs/util/project.json", r#"{ "targets": { "test": {}, "lint": { "executor": "@nx/eslint:lint" } } }"#),
     ]);
@@ -336,7 +353,10 @@ fn cargo_virtual_workspace_lists_member_binaries() {
     ]);
     assert_eq!(
         commands(&d)[3..],
-        ["cargo:run:tool-cli => cargo run -p tool-cli --bin tool-cli", "cargo:run:serve => cargo run -p server --bin serve"]
+        [
+            "cargo:run:tool-cli => cargo run -p tool-cli --bin tool-cli",
+            "cargo:run:serve => cargo run -p server --bin serve"
+        ]
     );
 }
 
@@ -361,7 +381,12 @@ fn go_module_with_commands() {
     ]);
     assert_eq!(
         commands(&d),
-        vec!["go:build => go build ./...", "go:test => go test ./...", "go:run => go run .", "go:run:worker => go run ./cmd/worker"]
+        vec![
+            "go:build => go build ./...",
+            "go:test => go test ./...",
+            "go:run => go run .",
+            "go:run:worker => go run ./cmd/worker"
+        ]
     );
     let d = run(&[("go.mod", "go 1.22\n")]);
     assert_eq!(errors(&d), vec!["go.mod:1:1: go.mod has no `module` directive"]);
@@ -372,7 +397,10 @@ fn go_module_with_commands() {
 fn makefile_and_justfile() {
     let d = run(&[
         ("Makefile", ".PHONY: build\nbuild: ## Compile\n\tcc main.c\n%.o: %.c\n\tcc -c $<\nVAR := x\n"),
-        ("justfile", "default:\n    just --list\n_hidden:\n    true\n[private]\nsecret:\n    true\ntest *args:\n    cargo test {{args}}\n"),
+        (
+            "justfile",
+            "default:\n    just --list\n_hidden:\n    true\n[private]\nsecret:\n    true\ntest *args:\n    cargo test {{args}}\n",
+        ),
     ]);
     assert_eq!(
         commands(&d),
@@ -389,7 +417,10 @@ fn makefile_and_justfile() {
 
 #[test]
 fn procfile_entries_are_shell_lines_with_bare_names() {
-    let d = run(&[("Procfile", "# processes\nweb: bundle exec puma -p $PORT\nworker:   bin/worker --queue=default\n\nbroken line\nweb: again\nclock:\n")]);
+    let d = run(&[(
+        "Procfile",
+        "# processes\nweb: bundle exec puma -p $PORT\nworker:   bin/worker --queue=default\n\nbroken line\nweb: again\nclock:\n",
+    )]);
     assert_eq!(names(&d), vec!["web", "worker"]);
     assert_eq!(get(&d, "web").command, Command::Shell { line: "bundle exec puma -p $PORT".into() });
     assert_eq!(get(&d, "worker").command, Command::Shell { line: "bin/worker --queue=default".into() });
@@ -409,7 +440,10 @@ fn deno_tasks_in_both_forms() {
         "deno.jsonc",
         "{\n  // tasks\n  \"tasks\": {\n    \"dev\": \"deno run -A --watch main.ts\",\n    \"check\": { \"command\": \"deno check main.ts\", \"description\": \"types\" },\n    \"all\": { \"dependencies\": [\"check\", \"dev\"] },\n    \"bad\": 1,\n  },\n}",
     )]);
-    assert_eq!(commands(&d), vec!["deno:dev => deno task dev", "deno:check => deno task check", "deno:all => deno task all"]);
+    assert_eq!(
+        commands(&d),
+        vec!["deno:dev => deno task dev", "deno:check => deno task check", "deno:all => deno task all"]
+    );
     assert_eq!(get(&d, "deno:all").detail.as_deref(), Some("depends on check, dev"));
     assert_eq!(errors(&d), vec!["deno.jsonc:7:12: task `bad` should be a string or an object, found a number"]);
 }
@@ -543,11 +577,18 @@ fn the_first_source_keeps_a_name_and_later_ones_are_qualified() {
         ],
         &prefs,
     );
-    assert_eq!(names(&d), vec!["dev", "pkg:dev", "web", "pkg:web", "make:build", "procfile:dev", "procfile:web", "make:make:build"]);
+    assert_eq!(
+        names(&d),
+        vec!["dev", "pkg:dev", "web", "pkg:web", "make:build", "procfile:dev", "procfile:web", "make:make:build"]
+    );
     assert_eq!(get(&d, "dev").source, SourceKind::BrumToml);
     assert_eq!(get(&d, "pkg:dev").detail.as_deref(), Some("vite"));
     assert_eq!(get(&d, "procfile:web").command.to_string(), "puma");
-    let renames: Vec<_> = d.renames.iter().map(|r| format!("{} -> {} ({} kept by {})", r.original, r.name, r.file.display(), r.taken_by.display())).collect();
+    let renames: Vec<_> = d
+        .renames
+        .iter()
+        .map(|r| format!("{} -> {} ({} kept by {})", r.original, r.name, r.file.display(), r.taken_by.display()))
+        .collect();
     assert_eq!(
         renames,
         vec![
@@ -567,7 +608,10 @@ fn a_qualified_name_that_is_taken_gets_a_number() {
 
 #[test]
 fn a_malformed_package_json_still_lists_the_makefile() {
-    let d = run(&[("package.json", "{\n  \"scripts\": {\n    \"dev\": \"vite\"\n    \"build\": \"vite build\"\n  }\n}\n"), ("Makefile", "test:\n\tgo test\n")]);
+    let d = run(&[
+        ("package.json", "{\n  \"scripts\": {\n    \"dev\": \"vite\"\n    \"build\": \"vite build\"\n  }\n}\n"),
+        ("Makefile", "test:\n\tgo test\n"),
+    ]);
     assert_eq!(names(&d), vec!["make:test"]);
     assert_eq!(errors(&d), vec!["package.json:4:5: expected `,` or `}` after an object member, found `\"`"]);
     assert_eq!(d.errors[0].to_string(), "/p/package.json:4:5: expected `,` or `}` after an object member, found `\"`");

@@ -45,8 +45,8 @@ pub(crate) fn join_clean(base: &Path, rel: &Path) -> PathBuf {
 /// `arg` quoted for `sh` if it needs it: unchanged when it is made only of characters the shell
 /// does not interpret, otherwise in single quotes (with `'` written as `'\''`).
 pub(crate) fn shell_quote(arg: &str) -> String {
-    let safe = !arg.is_empty()
-        && arg.chars().all(|c| c.is_ascii_alphanumeric() || "_-./:=@%+,".contains(c) || !c.is_ascii());
+    let safe =
+        !arg.is_empty() && arg.chars().all(|c| c.is_ascii_alphanumeric() || "_-./:=@%+,".contains(c) || !c.is_ascii());
     if safe { arg.to_owned() } else { format!("'{}'", arg.replace('\'', r"'\''")) }
 }
 

@@ -76,7 +76,10 @@ impl Vars<'_> {
         // known VS Code name is not ours to fill.
         let leftover = out.match_indices("${").any(|(i, _)| {
             let inner = out[i + 2..].split('}').next().unwrap_or_default();
-            !shell || inner.contains(':') || !inner.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') || is_vscode_var(inner)
+            !shell
+                || inner.contains(':')
+                || !inner.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+                || is_vscode_var(inner)
         });
         (!leftover).then_some(out)
     }
@@ -100,7 +103,9 @@ fn read_task(task: &Json, vars: &Vars, manager: PackageManager) -> Result<Option
         Some(t) => t.as_str().ok_or((t.at, format!("`type` should be a string, found {}", t.kind())))?,
     };
     let label = match task.get("label").or_else(|| task.get("taskName")) {
-        Some(l) => Some(l.as_str().ok_or((l.at, format!("`label` should be a string, found {}", l.kind())))?.to_owned()),
+        Some(l) => {
+            Some(l.as_str().ok_or((l.at, format!("`label` should be a string, found {}", l.kind())))?.to_owned())
+        }
         None => None,
     };
     let cwd = match task.get("options").and_then(|o| o.get("cwd")) {
@@ -113,9 +118,13 @@ fn read_task(task: &Json, vars: &Vars, manager: PackageManager) -> Result<Option
     };
     let mut env = Vec::new();
     if let Some(e) = task.get("options").and_then(|o| o.get("env")) {
-        let members = e.unique_members().ok_or((e.at, format!("`options.env` should be an object, found {}", e.kind())))?;
+        let members =
+            e.unique_members().ok_or((e.at, format!("`options.env` should be an object, found {}", e.kind())))?;
         for m in members {
-            let value = m.value.as_str().ok_or((m.value.at, format!("`options.env.{}` should be a string, found {}", m.key, m.value.kind())))?;
+            let value = m
+                .value
+                .as_str()
+                .ok_or((m.value.at, format!("`options.env.{}` should be a string, found {}", m.key, m.value.kind())))?;
             let Some(value) = vars.expand(value, false) else { return Ok(None) };
             env.push((m.key.clone(), value));
         }
@@ -123,7 +132,9 @@ fn read_task(task: &Json, vars: &Vars, manager: PackageManager) -> Result<Option
     let (label, command, cwd) = match kind {
         "shell" | "process" => {
             let Some(command) = task.get("command") else { return Ok(None) };
-            let command = command.as_str().ok_or((command.at, format!("`command` should be a string, found {}", command.kind())))?;
+            let command = command
+                .as_str()
+                .ok_or((command.at, format!("`command` should be a string, found {}", command.kind())))?;
             let label = label.ok_or((task.at, "a task needs a `label`".to_owned()))?;
             let mut args = Vec::new();
             if let Some(a) = task.get("args") {
