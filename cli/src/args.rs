@@ -13,7 +13,7 @@ pub struct Cli {
     pub settings: bool,
 
     /// The project directory (default: the current directory).
-    #[arg(long, short = 'C', value_name = "DIR")]
+    #[arg(long, short = 'C', value_name = "DIR", global = true)]
     pub project: Option<PathBuf>,
 
     #[command(subcommand)]
@@ -25,6 +25,8 @@ pub enum Command {
     /// Run scripts side by side, their output prefixed with their names; exits with the code
     /// of the first one that failed.
     Run(RunArgs),
+    /// List the project's scripts, grouped by the file they come from.
+    Ls(LsArgs),
     /// Deterministic simulation: list, run, sweep and replay race scenarios.
     #[command(subcommand)]
     Sim(SimCommand),
@@ -34,6 +36,13 @@ pub enum Command {
         /// Milliseconds between SIGTERM and SIGKILL when cleaning up.
         grace_ms: u64,
     },
+}
+
+#[derive(Debug, Args)]
+pub struct LsArgs {
+    /// Print one JSON document (sources, scripts, errors) instead of the listing.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -3,6 +3,8 @@
 
 pub mod args;
 pub mod guardian;
+pub mod ls_cmd;
+pub mod project_fs;
 pub mod rt;
 pub mod run_cmd;
 pub mod scripts;
@@ -16,9 +18,10 @@ pub const COMMIT: &str = env!("BRUM_COMMIT");
 pub mod exit {
     /// Everything asked for succeeded.
     pub const OK: i32 = 0;
-    /// A scenario failed or a sweep found failures.
+    /// A scenario failed or a sweep found failures; `brum ls` found nothing runnable and some
+    /// file had errors.
     pub const FAILURE: i32 = 1;
-    /// Bad usage, configuration or input.
+    /// Bad usage, configuration or input (including a missing project directory).
     pub const USAGE: i32 = 2;
 }
 
@@ -50,6 +53,10 @@ pub fn dispatch(cli: args::Cli, out: &mut dyn std::io::Write) -> anyhow::Result<
     }
     match cli.command {
         Some(args::Command::Guardian { grace_ms }) => Ok(guardian::run(std::time::Duration::from_millis(grace_ms))),
+        Some(args::Command::Ls(ls)) => {
+            let home = std::env::var_os("HOME").map(std::path::PathBuf::from);
+            Ok(ls_cmd::run(&ls, cli.project.as_deref(), home.as_deref(), out, &mut std::io::stderr().lock())?)
+        }
         Some(args::Command::Sim(cmd)) => sim_cmd::run(cmd, out),
         Some(args::Command::Run(a)) => {
             use std::io::IsTerminal;

@@ -177,7 +177,7 @@ pub fn run(args: RunArgs, project: &Path, out_is_terminal: bool) -> anyhow::Resu
     }
     let home = std::env::var_os("HOME").map(PathBuf::from);
     let (settings, _) = crate::settings::load(home.as_deref(), project).map_err(RunError::from)?;
-    let mut scripts = crate::scripts::resolve(project, &args.scripts)?;
+    let mut scripts = crate::scripts::resolve(project, &args.scripts, &settings)?;
     scripts.extend(ad_hoc(&args.cmd, project)?);
     if scripts.is_empty() {
         return Err(RunError::Nothing.into());

@@ -5,37 +5,43 @@ use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
-/// Where a script was found.
+/// Where a script was found. The variants are in discovery's precedence order: when two
+/// scripts want the same name, the one from the earlier source keeps it (see
+/// `discovery::discover`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SourceKind {
+    /// `[processes.NAME]` in `.brum.toml`.
+    BrumToml,
     PackageJson,
+    /// An nx `project.json` target of a workspace package.
+    NxProject,
+    Procfile,
+    Deno,
+    Composer,
+    Pyproject,
     Cargo,
     Go,
     Makefile,
     Justfile,
-    Procfile,
-    Deno,
-    Pyproject,
-    Composer,
     VscodeTasks,
-    BrumToml,
 }
 
 impl SourceKind {
     pub fn name(self) -> &'static str {
         match self {
+            SourceKind::BrumToml => "brum.toml",
             SourceKind::PackageJson => "package.json",
+            SourceKind::NxProject => "nx",
+            SourceKind::Procfile => "procfile",
+            SourceKind::Deno => "deno",
+            SourceKind::Composer => "composer",
+            SourceKind::Pyproject => "pyproject",
             SourceKind::Cargo => "cargo",
             SourceKind::Go => "go",
             SourceKind::Makefile => "makefile",
             SourceKind::Justfile => "justfile",
-            SourceKind::Procfile => "procfile",
-            SourceKind::Deno => "deno",
-            SourceKind::Pyproject => "pyproject",
-            SourceKind::Composer => "composer",
             SourceKind::VscodeTasks => "vscode",
-            SourceKind::BrumToml => "brum.toml",
         }
     }
 }

@@ -90,6 +90,14 @@ pub enum ConfigProblem {
     /// A size string that does not parse.
     #[error("{}:{line}: invalid size {value:?} for `{key}`: {reason}", path.display())]
     BadSize { path: PathBuf, line: usize, key: String, value: String, reason: SizeError },
+    /// A required key is absent (`command` of a `[processes.NAME]` table). `line` is the
+    /// table's.
+    #[error("{}:{line}: missing key `{key}`: {why}", path.display())]
+    MissingKey { path: PathBuf, line: usize, key: String, why: &'static str },
+    /// A table or key name that cannot be used as one (a process name with spaces, an
+    /// environment variable name with `=`).
+    #[error("{}:{line}: invalid name {name:?} in `{key}`: {reason}", path.display())]
+    InvalidName { path: PathBuf, line: usize, key: String, name: String, reason: &'static str },
 }
 
 impl ConfigProblem {
@@ -101,7 +109,9 @@ impl ConfigProblem {
             | ConfigProblem::WrongType { path, .. }
             | ConfigProblem::OutOfRange { path, .. }
             | ConfigProblem::BadChoice { path, .. }
-            | ConfigProblem::BadSize { path, .. } => path,
+            | ConfigProblem::BadSize { path, .. }
+            | ConfigProblem::MissingKey { path, .. }
+            | ConfigProblem::InvalidName { path, .. } => path,
         }
     }
 
@@ -113,7 +123,9 @@ impl ConfigProblem {
             | ConfigProblem::WrongType { line, .. }
             | ConfigProblem::OutOfRange { line, .. }
             | ConfigProblem::BadChoice { line, .. }
-            | ConfigProblem::BadSize { line, .. } => Some(*line),
+            | ConfigProblem::BadSize { line, .. }
+            | ConfigProblem::MissingKey { line, .. }
+            | ConfigProblem::InvalidName { line, .. } => Some(*line),
         }
     }
 }

@@ -4,7 +4,8 @@
 use toml_edit::{Item, Key, TableLike};
 
 use super::error::ConfigProblem;
-use super::schema::{self, KeySpec, Kind, SECTIONS, Section, Value};
+use super::processes::{self, ProcessDecl};
+use super::schema::{self, KeySpec, Kind, PROCESSES, SECTIONS, Section, Value};
 use super::settings::Layer;
 use super::size::parse_size;
 use super::suggest::closest;
@@ -19,9 +20,16 @@ pub(crate) struct Assignment {
     pub(crate) line: usize,
 }
 
-/// Checks every key of `layer`, returning its valid assignments and pushing a problem for each
-/// invalid one. The caller discards the assignments if any layer had a problem.
-pub(crate) fn check_layer(layer: &Layer, problems: &mut Vec<ConfigProblem>) -> Vec<Assignment> {
+/// What one layer sets: its valid section keys and its valid processes.
+#[derive(Debug, Default)]
+pub(crate) struct Checked {
+    pub(crate) assignments: Vec<Assignment>,
+    pub(crate) processes: Vec<ProcessDecl>,
+}
+
+/// Checks every key of `layer`, returning what it validly sets and pushing a problem for each
+/// invalid key. The caller discards the result if any layer had a problem.
+pub(crate) fn check_layer(layer: &Layer, problems: &mut Vec<ConfigProblem>) -> Checked {
     let text = layer.text.as_str();
     let doc = match toml_edit::Document::parse(text) {
         Ok(doc) => doc,
@@ -31,15 +39,18 @@ pub(crate) fn check_layer(layer: &Layer, problems: &mut Vec<ConfigProblem>) -> V
                 line: e.span().map(|span| line_of(text, span.start)),
                 message: e.message().to_owned(),
             });
-            return Vec::new();
+            return Checked::default();
         }
     };
-    let mut assignments = Vec::new();
+    let mut checked = Checked::default();
     let root = doc.as_table();
     for (name, item) in root.iter() {
         let line = key_line(text, root.key(name), item);
-        // Each top-level name is a section with fixed keys. `[processes.NAME]` will need its own
-        // branch here.
+        // Each top-level name is a section with fixed keys, or the open-named processes.
+        if name == PROCESSES {
+            checked.processes.extend(processes::check(layer, item, line, problems));
+            continue;
+        }
         let Some(section) = schema::section(name) else {
             problems.push(unknown_top_level(layer, line, name));
             continue;
@@ -54,9 +65,9 @@ pub(crate) fn check_layer(layer: &Layer, problems: &mut Vec<ConfigProblem>) -> V
             });
             continue;
         };
-        check_section(layer, section, table, &mut assignments, problems);
+        check_section(layer, section, table, &mut checked.assignments, problems);
     }
-    assignments
+    checked
 }
 
 fn check_section(
@@ -91,7 +102,7 @@ fn check_section(
 /// An unknown top-level name. A section key written outside its section (`bus_workers = 4` at
 /// the top) gets the dotted form as its suggestion, which is valid at the top level.
 fn unknown_top_level(layer: &Layer, line: usize, name: &str) -> ConfigProblem {
-    let suggestion = closest(name, SECTIONS.iter().map(|s| s.name)).map(str::to_owned).or_else(|| {
+    let suggestion = closest(name, top_level_names()).map(str::to_owned).or_else(|| {
         SECTIONS.iter().find_map(|s| closest(name, s.keys.iter().map(|k| k.name)).map(|k| format!("{}.{k}", s.name)))
     });
     ConfigProblem::UnknownKey {
@@ -100,13 +111,18 @@ fn unknown_top_level(layer: &Layer, line: usize, name: &str) -> ConfigProblem {
         key: name.to_owned(),
         section: None,
         suggestion,
-        valid: SECTIONS.iter().map(|s| s.name).collect(),
+        valid: top_level_names().collect(),
     }
+}
+
+/// The valid top-level names: every section, then `processes`.
+fn top_level_names() -> impl Iterator<Item = &'static str> {
+    SECTIONS.iter().map(|s| s.name).chain([PROCESSES])
 }
 
 /// Why a value was rejected, before the file, line and key are attached.
 #[derive(Debug, PartialEq, Eq)]
-enum Invalid {
+pub(super) enum Invalid {
     WrongType { expected: &'static str, found: String },
     OutOfRange { value: String, range: String },
     BadChoice { value: String, allowed: &'static [&'static str], suggestion: Option<&'static str> },
@@ -114,7 +130,7 @@ enum Invalid {
 }
 
 impl Invalid {
-    fn into_problem(self, layer: &Layer, line: usize, key: String) -> ConfigProblem {
+    pub(super) fn into_problem(self, layer: &Layer, line: usize, key: String) -> ConfigProblem {
         let path = layer.path.clone();
         match self {
             Invalid::WrongType { expected, found } => ConfigProblem::WrongType { path, line, key, expected, found },
@@ -128,7 +144,7 @@ impl Invalid {
 }
 
 /// Reads `item` as a value of `kind`.
-fn convert(kind: Kind, item: &Item) -> Result<Value, Invalid> {
+pub(super) fn convert(kind: Kind, item: &Item) -> Result<Value, Invalid> {
     let wrong_type = || Invalid::WrongType { expected: kind.expected(), found: describe(item) };
     match kind {
         Kind::Integer { min, max } | Kind::Millis { min, max } => {
@@ -174,7 +190,7 @@ fn in_range(n: i64, min: u64, max: u64, kind: Kind, shown: impl Fn() -> String) 
 }
 
 /// The TOML type of `item`, with the value when it is short: `a string ("eight")`.
-fn describe(item: &Item) -> String {
+pub(super) fn describe(item: &Item) -> String {
     use toml_edit::Value as V;
     match item {
         Item::None => "nothing".to_owned(),
@@ -202,7 +218,7 @@ fn shorten(s: &str) -> String {
 
 /// The line of a key, falling back to its value's span. The parser records spans for every key
 /// and value of a parsed document, so the final fallback (line 1) is not expected to be used.
-fn key_line(text: &str, key: Option<&Key>, item: &Item) -> usize {
+pub(super) fn key_line(text: &str, key: Option<&Key>, item: &Item) -> usize {
     key.and_then(Key::span).or_else(|| item.span()).map(|span| line_of(text, span.start)).unwrap_or(1)
 }
 

@@ -1,4 +1,5 @@
-//! Configuration: `.brum.toml` layers, the `[concurrency]` schema, validation.
+//! Configuration: `.brum.toml` layers, the `[concurrency]` and `[discovery]` schema, the
+//! `[processes.NAME]` tables, validation.
 //!
 //! - `schema`: the static table of every key (kind, range, default, why). Everything else is
 //!   driven by it.
@@ -11,15 +12,17 @@
 
 mod error;
 mod load;
+mod processes;
 mod render;
 mod schema;
 mod settings;
 mod size;
-mod suggest;
+pub(crate) mod suggest;
 #[cfg(test)]
 mod tests;
 
 pub use error::{ConfigError, ConfigProblem};
+pub use processes::ProcessDecl;
 pub use render::render_settings;
 pub use settings::{Layer, Settings, Source};
 pub use size::SizeError;

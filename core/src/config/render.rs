@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 
+use super::processes::{quote_key, toml_string};
 use super::schema::{Kind, SECTIONS, Value};
 use super::settings::{Settings, Source};
 
@@ -46,6 +47,24 @@ pub fn render_settings(settings: &Settings, files: &[(PathBuf, bool)], cores: us
             out.push_str(&format!("# {about}\n"));
             out.push_str(&format!("{key:key_width$} = {value:value_width$}  # {source}\n"));
         }
+    }
+    for process in settings.processes() {
+        out.push_str(&format!(
+            "\n[processes.{}]  # {}:{}\n",
+            quote_key(&process.name),
+            process.file.display(),
+            process.line
+        ));
+        out.push_str(&format!("command = {}\n", toml_string(&process.command)));
+        if let Some(cwd) = &process.cwd {
+            out.push_str(&format!("cwd     = {}\n", toml_string(cwd)));
+        }
+        if !process.env.is_empty() {
+            let pairs: Vec<String> =
+                process.env.iter().map(|(k, v)| format!("{} = {}", quote_key(k), toml_string(v))).collect();
+            out.push_str(&format!("env     = {{ {} }}\n", pairs.join(", ")));
+        }
+        out.push_str(&format!("restart = \"{}\"\n", process.restart.name()));
     }
     out
 }

@@ -105,8 +105,12 @@ impl Section {
     }
 }
 
-/// Every top-level table brum reads, in the order `brum --settings` prints them.
-pub(crate) static SECTIONS: &[Section] = &[CONCURRENCY];
+/// Every fixed-key top-level table brum reads, in the order `brum --settings` prints them. The
+/// open-named `[processes.NAME]` tables are checked by `processes.rs`.
+pub(crate) static SECTIONS: &[Section] = &[CONCURRENCY, DISCOVERY];
+
+/// The top-level name of the `[processes.NAME]` tables.
+pub(crate) const PROCESSES: &str = "processes";
 
 pub(crate) fn section(name: &str) -> Option<&'static Section> {
     SECTIONS.iter().find(|s| s.name == name)
@@ -114,6 +118,25 @@ pub(crate) fn section(name: &str) -> Option<&'static Section> {
 
 /// The values of `bus_backpressure`; they are `Backpressure::name`s (a test checks they agree).
 pub(crate) const BACKPRESSURE_NAMES: &[&str] = &["block", "drop_oldest", "drop_newest", "degrade"];
+
+/// The values of `discovery.package_manager`: `auto` and the `PackageManager` names (a test
+/// checks they agree).
+pub(crate) const PACKAGE_MANAGER_NAMES: &[&str] = &["auto", "npm", "pnpm", "yarn", "bun"];
+
+/// The values of `processes.NAME.restart`; they are `RestartPolicy::name`s (a test checks).
+pub(crate) const RESTART_NAMES: &[&str] = &["never", "on-failure", "always"];
+
+/// The `[discovery]` section: how brum finds and runs a project's scripts.
+pub(crate) const DISCOVERY: Section = Section {
+    name: "discovery",
+    keys: &[KeySpec {
+        name: "package_manager",
+        kind: Kind::Choice { allowed: PACKAGE_MANAGER_NAMES },
+        default: Value::Choice("auto"),
+        why: "auto = the packageManager field, then the lockfile (bun, pnpm, yarn, npm), then npm: what the \
+              project itself uses",
+    }],
+};
 
 /// The `[concurrency]` section: sizes, limits and timeouts of brum's moving parts.
 pub(crate) const CONCURRENCY: Section = Section {
@@ -315,7 +338,10 @@ pub(crate) const CONCURRENCY: Section = Section {
 #[cfg(test)]
 pub(crate) fn markdown_reference() -> String {
     let mut out = String::new();
-    for section in SECTIONS {
+    for (i, section) in SECTIONS.iter().enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
         out.push_str(&format!("### `[{}]`\n\n", section.name));
         out.push_str("| key | default | accepted | why this default |\n");
         out.push_str("| --- | --- | --- | --- |\n");
@@ -380,6 +406,24 @@ mod tests {
         assert_eq!(names.len(), 27);
         assert_eq!(names.first(), Some(&"bus_workers"));
         assert_eq!(names.last(), Some(&"tui_mailbox_capacity"));
+    }
+
+    #[test]
+    fn package_manager_names_match_discovery() {
+        let managers: Vec<_> = crate::discovery::PackageManager::ALL.iter().map(|m| m.name()).collect();
+        assert_eq!(&PACKAGE_MANAGER_NAMES[1..], managers.as_slice());
+        assert_eq!(PACKAGE_MANAGER_NAMES[0], "auto");
+    }
+
+    #[test]
+    fn restart_names_match_the_policy() {
+        use crate::script::RestartPolicy;
+        let policies: Vec<_> =
+            [RestartPolicy::Never, RestartPolicy::OnFailure, RestartPolicy::Always].iter().map(|p| p.name()).collect();
+        assert_eq!(RESTART_NAMES, policies.as_slice());
+        for name in RESTART_NAMES {
+            assert_eq!(RestartPolicy::parse(name).map(RestartPolicy::name), Some(*name));
+        }
     }
 
     #[test]

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use super::error::{ConfigError, ConfigProblem};
 use super::load::check_layer;
+use super::processes::ProcessDecl;
 use super::schema::{KeySpec, SECTIONS, Value};
 use crate::bus::{Backpressure, BusConfig};
 
@@ -41,6 +42,8 @@ pub(crate) struct Setting {
 pub struct Settings {
     /// Keyed by (section, key), both from the schema.
     values: BTreeMap<(&'static str, &'static str), Setting>,
+    /// `[processes.NAME]` by name; a later layer's table replaces an earlier one's whole.
+    processes: BTreeMap<String, ProcessDecl>,
 }
 
 impl Default for Settings {
@@ -57,24 +60,27 @@ impl Settings {
             .flat_map(|section| section.keys.iter().map(move |key| (section.name, key)))
             .map(|(section, key)| ((section, key.name), Setting { value: key.default, source: Source::Default }))
             .collect();
-        Settings { values }
+        Settings { values, processes: BTreeMap::new() }
     }
 
     /// Applies `layers` in order over the defaults; a later layer overrides an earlier one key by
-    /// key. Every layer is checked in full: the error lists every problem of every file, and on
-    /// error nothing is applied.
+    /// key, and a process table by name (the whole table). Every layer is checked in full: the
+    /// error lists every problem of every file, and on error nothing is applied.
     pub fn from_layers(layers: &[Layer]) -> Result<Settings, ConfigError> {
         let mut settings = Settings::defaults();
         let mut problems: Vec<ConfigProblem> = Vec::new();
         for layer in layers {
             let mut layer_problems = Vec::new();
-            let assignments = check_layer(layer, &mut layer_problems);
+            let checked = check_layer(layer, &mut layer_problems);
             // Stable sort: problems on one line keep their discovery order.
             layer_problems.sort_by_key(|p| p.line());
             problems.extend(layer_problems);
-            for a in assignments {
+            for a in checked.assignments {
                 let source = Source::File { path: layer.path.clone(), line: a.line };
                 settings.values.insert((a.section, a.key.name), Setting { value: a.value, source });
+            }
+            for process in checked.processes {
+                settings.processes.insert(process.name.clone(), process);
             }
         }
         if problems.is_empty() { Ok(settings) } else { Err(ConfigError::Invalid { problems }) }
@@ -247,6 +253,20 @@ impl Settings {
     /// An MCP tool call fails after this.
     pub fn mcp_tool_timeout(&self) -> Duration {
         self.millis("mcp_tool_timeout_ms")
+    }
+
+    /// `[discovery] package_manager`: a package manager name, or `None` for `"auto"` (detect).
+    pub fn package_manager(&self) -> Option<&'static str> {
+        match self.values.get(&("discovery", "package_manager")).map(|s| s.value) {
+            Some(Value::Choice("auto")) => None,
+            Some(Value::Choice(name)) => Some(name),
+            other => panic!("`discovery.package_manager` holds {other:?}; its schema kind is a choice"),
+        }
+    }
+
+    /// The processes declared in `[processes.NAME]` tables, by name.
+    pub fn processes(&self) -> impl Iterator<Item = &ProcessDecl> {
+        self.processes.values()
     }
 
     /// Capacity of the TUI's bus mailbox, in events.

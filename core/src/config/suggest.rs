@@ -1,4 +1,4 @@
-//! "Did you mean ...?" by edit distance.
+//! "Did you mean ...?" by edit distance. Also used by discovery for unknown script names.
 
 /// The candidate closest to `input` (case-insensitively), if it is close enough to be a likely
 /// typo: at most one edit per three characters of input, and at least one. Ties go to the
@@ -19,7 +19,7 @@ pub(crate) fn closest<'a>(input: &str, candidates: impl IntoIterator<Item = &'a 
 
 /// Optimal string alignment distance: insertions, deletions, substitutions and transpositions of
 /// adjacent characters each cost one (`bsu` to `bus` is one edit).
-fn edit_distance(a: &[char], b: &[char]) -> usize {
+pub(crate) fn edit_distance(a: &[char], b: &[char]) -> usize {
     // rows[i][j] = distance between a[..i] and b[..j]; three rolling rows suffice.
     let mut before: Vec<usize> = vec![0; b.len() + 1];
     let mut previous: Vec<usize> = (0..=b.len()).collect();

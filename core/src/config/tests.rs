@@ -9,6 +9,7 @@ use proptest::prelude::*;
 use super::schema::{CONCURRENCY, Kind, SECTIONS};
 use super::*;
 use crate::bus::{Backpressure, BusConfig};
+use crate::script::RestartPolicy;
 
 const HOME: &str = "/home/u/.brum.toml";
 const PARENT: &str = "/home/u/work/.brum.toml";
@@ -290,7 +291,7 @@ fn section_key_at_the_top_level_suggests_the_dotted_form() {
 
 #[test]
 fn unknown_top_level_key_without_a_close_one_lists_the_tables() {
-    let text = "[processes.web]\ncmd = \"npm run dev\"\n";
+    let text = "[servers.web]\ncmd = \"npm run dev\"\n";
     assert!(matches!(&problems(text)[..], [ConfigProblem::UnknownKey { suggestion: None, .. }]));
     insta::assert_snapshot!("unknown_top_level_list", message(text));
 }
@@ -430,6 +431,152 @@ fn read_error_names_the_path() {
     assert_eq!(err.to_string(), "failed to read config file `/home/u/work/app/.brum.toml`");
     assert!(err.problems().is_empty());
     assert!(std::error::Error::source(&err).is_some());
+}
+
+// ---------------------------------------------------------------------------------------------
+// [discovery] and [processes.NAME]
+
+#[test]
+fn package_manager_preference() {
+    assert_eq!(Settings::defaults().package_manager(), None);
+    assert_eq!(load("[discovery]\npackage_manager = \"auto\"\n").expect("valid").package_manager(), None);
+    let s = load("\n[discovery]\npackage_manager = \"pnpm\"\n").expect("valid");
+    assert_eq!(s.package_manager(), Some("pnpm"));
+    assert_eq!(s.source("discovery", "package_manager"), Some(&file(PROJECT, 3)));
+    match &problems("[discovery]\npackage_manager = \"pnmp\"\n")[..] {
+        [ConfigProblem::BadChoice { suggestion: Some("pnpm"), line: 2, .. }] => {}
+        other => panic!("{other:?}"),
+    }
+    insta::assert_snapshot!("bad_package_manager", message("[discovery]\npackage_manager = \"pnmp\"\n"));
+}
+
+#[test]
+fn processes_are_read_with_every_key() {
+    let s = load(
+        r#"
+[processes.api]
+command = "cargo run -p api"
+cwd = "services/api"
+env = { PORT = 4000, RUST_LOG = "debug", DEBUG = true }
+restart = "on-failure"
+
+[processes."web-2"]
+command = "npm run dev"
+
+[processes.worker.env]
+QUEUE = "default"
+[processes.worker]
+command = "bin/worker"
+"#,
+    )
+    .expect("valid");
+    let procs: Vec<_> = s.processes().cloned().collect();
+    let env =
+        |pairs: &[(&str, &str)]| pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect::<Vec<_>>();
+    assert_eq!(
+        procs,
+        vec![
+            ProcessDecl {
+                name: "api".into(),
+                command: "cargo run -p api".into(),
+                cwd: Some("services/api".into()),
+                env: env(&[("PORT", "4000"), ("RUST_LOG", "debug"), ("DEBUG", "true")]),
+                restart: RestartPolicy::OnFailure,
+                file: PROJECT.into(),
+                line: 2,
+            },
+            ProcessDecl {
+                name: "web-2".into(),
+                command: "npm run dev".into(),
+                cwd: None,
+                env: Vec::new(),
+                restart: RestartPolicy::Never,
+                file: PROJECT.into(),
+                line: 8,
+            },
+            ProcessDecl {
+                name: "worker".into(),
+                command: "bin/worker".into(),
+                cwd: None,
+                env: env(&[("QUEUE", "default")]),
+                restart: RestartPolicy::Never,
+                file: PROJECT.into(),
+                line: 13,
+            },
+        ]
+    );
+}
+
+#[test]
+fn a_later_layer_replaces_a_process_whole() {
+    let home =
+        layer(HOME, "[processes.web]\ncommand = \"a\"\ncwd = \"x\"\n[processes.docs]\ncommand = \"mkdocs serve\"\n");
+    let project = layer(PROJECT, "[processes.web]\ncommand = \"b\"\n");
+    let s = Settings::from_layers(&[home, project]).expect("valid");
+    let procs: Vec<_> =
+        s.processes().map(|p| (p.name.as_str(), p.command.as_str(), p.cwd.clone(), p.file.clone())).collect();
+    assert_eq!(procs, vec![("docs", "mkdocs serve", None, HOME.into()), ("web", "b", None, PROJECT.into())]);
+}
+
+#[test]
+fn process_problems_name_file_line_and_key() {
+    let text = r#"[processes.web]
+cmd = "npm run dev"
+restart = "on_failure"
+env = { PORT = [1], "A=B" = "x" }
+
+[processes.api]
+cwd = 3
+
+[processes."bad name"]
+command = "x"
+
+[processes.empty]
+command = ""
+"#;
+    let err = load(text).expect_err("problems");
+    let summary: Vec<_> = err.problems().iter().map(|p| (p.line(), std::mem::discriminant(p))).collect();
+    assert_eq!(summary.len(), 9, "{err}");
+    assert!(matches!(
+        &err.problems()[1],
+        ConfigProblem::UnknownKey { key, suggestion: Some(s), .. } if key == "processes.web.cmd" && s == "command"
+    ));
+    insta::assert_snapshot!("all_process_problems", err.to_string());
+}
+
+#[test]
+fn processes_must_be_tables() {
+    match &problems("processes = 3\n")[..] {
+        [ConfigProblem::WrongType { key, expected: "a table of processes", .. }] => assert_eq!(key, "processes"),
+        other => panic!("{other:?}"),
+    }
+    match &problems("[processes]\nweb = \"npm run dev\"\n")[..] {
+        [ConfigProblem::WrongType { key, expected: "a table", line: 2, .. }] => assert_eq!(key, "processes.web"),
+        other => panic!("{other:?}"),
+    }
+    assert!(load("[processes]\n").expect("an empty table is fine").processes().next().is_none());
+}
+
+#[test]
+fn a_misspelt_processes_table_is_suggested() {
+    let text = "[process.web]\ncommand = \"x\"\n";
+    assert!(matches!(&problems(text)[..], [ConfigProblem::UnknownKey { suggestion: Some(s), .. }] if s == "processes"));
+}
+
+#[test]
+fn render_shows_processes_and_round_trips() {
+    let text = "[processes.api]\ncommand = \"./bin/api --name \\\"x\\\"\"\ncwd = \"services/api\"\nenv = { PORT = 4000 }\nrestart = \"always\"\n[processes.\"web.dev\"]\ncommand = \"npm run dev\"\n";
+    let settings = load(text).expect("valid");
+    let rendered = render_settings(&settings, &[(PROJECT.into(), true)], 2);
+    let tail = &rendered[rendered.find("[processes.").expect("processes rendered")..];
+    insta::assert_snapshot!("render_processes", tail);
+    let reloaded = load(&rendered).expect("the rendering is valid");
+    let strip = |s: &Settings| {
+        s.processes()
+            .map(|p| (p.name.clone(), p.command.clone(), p.cwd.clone(), p.env.clone(), p.restart))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(strip(&reloaded), strip(&settings));
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,0 +1,257 @@
+//! `brum ls [--json]`: the project's scripts, grouped by the file they come from.
+//!
+//! Exit codes: 0 when the listing was made (even with errors in some files, which are printed
+//! after it on stderr), 1 when nothing runnable was found and some file had an error, 2 when
+//! the project directory is missing or not a directory.
+
+use std::io::{self, Write};
+use std::path::Path;
+
+use brum_core::config::{ConfigError, ConfigProblem};
+use brum_core::discovery::{
+    Discovery, DiscoveryError, DiscoveryPrefs, ManagerChoice, ManagerReason, SourceReport, discover,
+};
+use brum_core::script::{Command, Script};
+use serde_json::{Value, json};
+
+use crate::args::LsArgs;
+use crate::exit;
+use crate::project_fs::{StdFs, project_dir};
+use crate::settings;
+
+/// Runs `brum ls` for the project `project` (`-C`, default the current directory), with config
+/// from `home` and the project's ancestors. Writes the listing to `out` and problems to `err`.
+pub fn run(
+    args: &LsArgs,
+    project: Option<&Path>,
+    home: Option<&Path>,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> io::Result<i32> {
+    let root = match project_dir(project) {
+        Ok(root) => root,
+        Err(e) => {
+            writeln!(err, "error: {e}")?;
+            return Ok(exit::USAGE);
+        }
+    };
+    let (prefs, mut errors) = match settings::load(home, &root) {
+        Ok((settings, _)) => (DiscoveryPrefs::from_settings(&settings), Vec::new()),
+        // A bad config file is one more file with errors: list the rest with the defaults.
+        Err(e) => (DiscoveryPrefs::default(), config_errors(&e)),
+    };
+    let discovery = discover(&StdFs, &root, &prefs);
+    errors.extend(discovery.errors.iter().cloned());
+    if args.json {
+        let doc = to_json(&discovery, &errors);
+        serde_json::to_writer_pretty(&mut *out, &doc)?;
+        writeln!(out)?;
+    } else {
+        let shown = project.map_or_else(|| ".".to_owned(), |p| p.display().to_string());
+        write_text(&discovery, &shown, out)?;
+        for rename in &discovery.renames {
+            writeln!(
+                err,
+                "note: `{}` from {} is listed as `{}`: {} has `{}`",
+                rename.original,
+                relative(&root, &rename.file),
+                rename.name,
+                relative(&root, &rename.taken_by),
+                rename.original
+            )?;
+        }
+        for e in &errors {
+            writeln!(err, "error: {}", error_text(&root, e))?;
+        }
+    }
+    Ok(if discovery.is_empty() && !errors.is_empty() { exit::FAILURE } else { exit::OK })
+}
+
+/// A config problem as a discovery error, so it is listed with the others.
+fn config_errors(e: &ConfigError) -> Vec<DiscoveryError> {
+    match e {
+        ConfigError::Read { path, source } => {
+            vec![DiscoveryError {
+                file: path.clone(),
+                line: None,
+                column: None,
+                message: format!("cannot read the file: {source}"),
+            }]
+        }
+        ConfigError::Invalid { problems } => problems.iter().map(problem_error).collect(),
+    }
+}
+
+fn problem_error(p: &ConfigProblem) -> DiscoveryError {
+    // The problem's message starts with `path:line: `; keep what follows.
+    let text = p.to_string();
+    let prefix = format!("{}:{}: ", p.path().display(), p.line().map(|l| l.to_string()).unwrap_or_default());
+    let message =
+        text.strip_prefix(&prefix).or_else(|| text.strip_prefix(&format!("{}: ", p.path().display()))).unwrap_or(&text);
+    DiscoveryError { file: p.path().to_path_buf(), line: p.line(), column: None, message: message.to_owned() }
+}
+
+/// `path` relative to `root` when it is inside it (`.` for the root), else as it is.
+fn relative(root: &Path, path: &Path) -> String {
+    match path.strip_prefix(root) {
+        Ok(rel) if rel.as_os_str().is_empty() => ".".to_owned(),
+        Ok(rel) => rel.display().to_string(),
+        Err(_) => path.display().to_string(),
+    }
+}
+
+fn error_text(root: &Path, e: &DiscoveryError) -> String {
+    let position = match (e.line, e.column) {
+        (Some(l), Some(c)) => format!(":{l}:{c}"),
+        (Some(l), None) => format!(":{l}"),
+        _ => String::new(),
+    };
+    format!("{}{position}: {}", relative(root, &e.file), e.message)
+}
+
+fn write_text(d: &Discovery, shown_root: &str, out: &mut dyn Write) -> io::Result<()> {
+    let count = d.scripts().count();
+    if count == 0 && d.sources.is_empty() {
+        writeln!(
+            out,
+            "no scripts found in {shown_root} (looked for .brum.toml processes, package.json, Procfile, deno.json, \
+             composer.json, pyproject.toml, Cargo.toml, go.mod, Makefile, justfile and .vscode/tasks.json)"
+        )?;
+        return Ok(());
+    }
+    // The package manager is the same for every package.json; it is shown on the first.
+    let first_managed = d.sources.iter().position(|r| r.package_manager.is_some());
+    for (i, report) in d.sources.iter().enumerate() {
+        if i > 0 {
+            writeln!(out)?;
+        }
+        writeln!(out, "{}", header(d, report, first_managed == Some(i)))?;
+        if report.scripts.is_empty() {
+            writeln!(out, "  (no scripts)")?;
+        }
+        let rows: Vec<(String, String, String)> =
+            report.scripts.iter().map(|s| (s.name.clone(), s.command.to_string(), row_extras(d, report, s))).collect();
+        let name_width = rows.iter().map(|r| r.0.chars().count()).max().unwrap_or(0);
+        let command_width = rows.iter().filter(|r| !r.2.is_empty()).map(|r| r.1.chars().count()).max().unwrap_or(0);
+        for (name, command, extras) in rows {
+            let line = if extras.is_empty() {
+                format!("  {name:name_width$}  {command}")
+            } else {
+                format!("  {name:name_width$}  {command:command_width$}  {extras}")
+            };
+            writeln!(out, "{}", line.trim_end())?;
+        }
+    }
+    let files = d.sources.len();
+    writeln!(out, "\n{count} script{} from {files} file{}", plural(count), plural(files))?;
+    Ok(())
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
+/// `package.json (pnpm from pnpm-lock.yaml; pnpm workspace, turbo: 3 packages)`.
+fn header(d: &Discovery, report: &SourceReport, show_manager: bool) -> String {
+    let mut notes = Vec::new();
+    match report.package_manager.as_ref().filter(|_| show_manager) {
+        Some(ManagerChoice { manager, reason: ManagerReason::Default }) => notes.push(format!("{manager} by default")),
+        Some(ManagerChoice { manager, reason }) => notes.push(format!("{manager} from {reason}")),
+        None => {}
+    }
+    if let Some(ws) = &d.workspace
+        && report.file == d.root.join("package.json")
+    {
+        let tools: Vec<&str> = ws.tools.iter().map(|t| t.name()).collect();
+        let n = ws.packages.len();
+        notes.push(format!("{}: {n} package{}", tools.join(", "), plural(n)));
+    }
+    let file = relative(&d.root, &report.file);
+    if notes.is_empty() { file } else { format!("{file} ({})", notes.join("; ")) }
+}
+
+/// What follows a script's command: its cwd when it is neither the file's directory nor the
+/// project root, its environment and restart policy when set, then `# detail`.
+fn row_extras(d: &Discovery, report: &SourceReport, s: &Script) -> String {
+    let mut parts = Vec::new();
+    if Some(s.cwd.as_path()) != report.file.parent() && s.cwd != d.root {
+        parts.push(format!("cwd {}", relative(&d.root, &s.cwd)));
+    }
+    for (k, v) in &s.env {
+        parts.push(format!("{k}={v}"));
+    }
+    if s.restart != Default::default() {
+        parts.push(format!("restart {}", s.restart.name()));
+    }
+    let mut out = if parts.is_empty() { String::new() } else { format!("[{}]", parts.join(", ")) };
+    if let Some(detail) = s.detail.as_deref().filter(|d| *d != s.command.to_string()) {
+        if !out.is_empty() {
+            out.push_str("  ");
+        }
+        out.push_str(&format!("# {detail}"));
+    }
+    out
+}
+
+/// The `--json` document. Paths inside the project are relative to `root`.
+fn to_json(d: &Discovery, errors: &[DiscoveryError]) -> Value {
+    let rel = |p: &Path| relative(&d.root, p);
+    let sources: Vec<Value> = d
+        .sources
+        .iter()
+        .map(|r| {
+            let scripts: Vec<Value> = r
+                .scripts
+                .iter()
+                .map(|s| {
+                    let command = match &s.command {
+                        Command::Shell { line } => json!({ "kind": "shell", "line": line }),
+                        Command::Exec { program, args } => json!({ "kind": "exec", "program": program, "args": args }),
+                    };
+                    let env: serde_json::Map<String, Value> =
+                        s.env.iter().map(|(k, v)| (k.clone(), json!(v))).collect();
+                    json!({
+                        "name": s.name,
+                        "source": s.source,
+                        "file": rel(&s.file),
+                        "command": command,
+                        "display": s.command.to_string(),
+                        "cwd": rel(&s.cwd),
+                        "env": env,
+                        "restart": s.restart,
+                        "detail": s.detail,
+                    })
+                })
+                .collect();
+            json!({
+                "kind": r.kind,
+                "file": rel(&r.file),
+                "package_manager": r.package_manager,
+                "scripts": scripts,
+            })
+        })
+        .collect();
+    let workspace = d.workspace.as_ref().map(|w| {
+        json!({
+            "tools": w.tools,
+            "patterns": w.patterns,
+            "packages": w.packages.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
+        })
+    });
+    let renames: Vec<Value> = d
+        .renames
+        .iter()
+        .map(|r| json!({ "original": r.original, "name": r.name, "file": rel(&r.file), "taken_by": rel(&r.taken_by) }))
+        .collect();
+    let errors: Vec<Value> = errors
+        .iter()
+        .map(|e| json!({ "file": rel(&e.file), "line": e.line, "column": e.column, "message": e.message }))
+        .collect();
+    json!({
+        "root": d.root.display().to_string(),
+        "workspace": workspace,
+        "sources": sources,
+        "renames": renames,
+        "errors": errors,
+    })
+}
