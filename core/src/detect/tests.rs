@@ -1,0 +1,1 @@
+//! Unit tests: one per format, plus the false-positive guards.
