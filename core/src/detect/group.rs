@@ -23,7 +23,8 @@ pub(crate) enum Phase {
     UntilBlank,
     /// Indented lines continue; anything else ends it (tsc plain, Go compile, generic).
     Indented,
-    /// tsc `--pretty`: header, blank, code frame, blank.
+    /// tsc `--pretty` and `Failed to compile.`: header, blank, code frame, blank, indented
+    /// related information; two blank lines or an unindented line end it.
     Frame { blanks: u8 },
     /// Node's uncaught report before its error line.
     NodeHeader { waited: u8 },
@@ -547,16 +548,18 @@ pub(crate) fn step(g: &mut Open, line: &str) -> Step {
             if !is_blank && indented(line) { Step::Take } else { Step::Close }
         }
         Phase::Frame { blanks } => {
+            // A blank line separates header, code frame and related-information blocks; two
+            // in a row end the group, as does any line that is not part of a frame.
             if is_blank {
                 if blanks >= 1 && !g.message_pending {
                     return Step::End;
                 }
-                g.phase = Phase::Frame { blanks: blanks + 1 };
+                g.phase = Phase::Frame { blanks: blanks.saturating_add(1) };
                 return Step::Take;
             }
+            g.phase = Phase::Frame { blanks: 0 };
             if g.message_pending {
                 g.set_message(line);
-                g.phase = Phase::Frame { blanks: 0 };
                 return Step::Take;
             }
             let frame_line = indented(line) || line.starts_with(|c: char| c.is_ascii_digit() || c == '>');
@@ -709,7 +712,8 @@ pub(crate) fn step(g: &mut Open, line: &str) -> Step {
                 g.frame(loc);
                 return Step::Take;
             }
-            let frame_fn = !line.contains(' ') && line.ends_with(')') || line.starts_with("created by ");
+            // A function line: `main.main()`, `panic({0x508da0, 0x5fda60})`, `created by ...`.
+            let frame_fn = line.ends_with(')') && line.contains('(') || line.starts_with("created by ");
             if line.starts_with("goroutine ") || line.starts_with('[') || frame_fn || indented(line) {
                 Step::Take
             } else {

@@ -59,9 +59,13 @@ pub(crate) fn js_frame(s: &str) -> Option<Location> {
     file_line_col(target)
 }
 
-/// Whether a frame's file is the user's code rather than the runtime's or a dependency's.
+/// Whether a frame's file is the user's code rather than the runtime's or a dependency's. A
+/// served bundle (`http://localhost:3000/static/js/bundle.js`) is not: a file on disk is what
+/// the user can open.
 pub(crate) fn is_user_file(file: &str) -> bool {
     !(file.starts_with("node:")
+        || file.starts_with("http://")
+        || file.starts_with("https://")
         || file.starts_with("internal/")
         || file.starts_with('<')
         || file.contains("/node_modules/")
