@@ -125,7 +125,9 @@ fn matches(d: &Detection, e: &Expect) -> bool {
                 && f("message").is_none_or(|v| g.message.contains(&v))
         }
         Detection::Url(u) => f("url") == Some(u.url.clone()),
-        Detection::Build(b) => f("tool").as_deref() == Some(b.tool.name()) && f("outcome").as_deref() == Some(b.outcome.name()),
+        Detection::Build(b) => {
+            f("tool").as_deref() == Some(b.tool.name()) && f("outcome").as_deref() == Some(b.outcome.name())
+        }
         Detection::Test(t) => {
             f("framework").as_deref() == Some(t.framework.name())
                 && f("passed") == opt(t.passed)

@@ -1,12 +1,12 @@
 //! The per-process [`Detector`]: feeds lines through the open group, then the one-line
 //! recognisers (build, test, URL), and reports what it finds.
 
+use super::GROUP_SPAN_MAX;
 use super::group::{self, Open, Step};
 use super::model::{Build, BuildOutcome, Detection};
-use super::outcome::{self, BuildLine, GoTally};
+use super::outcome::{self, BuildLine, GoTally, Probe};
 use super::scan::blank;
 use super::url;
-use super::GROUP_SPAN_MAX;
 use crate::ansi;
 use crate::bus::Stream;
 
@@ -156,7 +156,8 @@ impl Detector {
             out.push(Detection::Test(s));
             return;
         }
-        if let Some(b) = outcome::build_line(line, self.next_seen) {
+        let probe = Probe::of(line);
+        if let Some(b) = outcome::build_line(line, self.next_seen, &probe) {
             if t.starts_with("Failed to compile") {
                 self.expect_location = FAILED_TO_COMPILE_WAIT;
             }
@@ -177,7 +178,7 @@ impl Detector {
                 return;
             }
         }
-        if let Some(mut g) = group::start(line, stream) {
+        if let Some(mut g) = group::start(line, stream, &probe) {
             g.push(line);
             self.open = Some(g);
             return;

@@ -3,6 +3,7 @@
 //! whether it belongs to the group. Nothing here allocates unless a line is kept.
 
 use super::model::{ErrorGroup, ErrorKind, Location};
+use super::outcome::Probe;
 use super::scan::{
     blank, file_line_col, file_paren_line_col, indented, is_error_word_start, is_user_file, js_error_line, js_frame,
     leading_num, skip_log_prefix, truncate,
@@ -25,9 +26,13 @@ pub(crate) enum Phase {
     Indented,
     /// tsc `--pretty` and `Failed to compile.`: header, blank, code frame, blank, indented
     /// related information; two blank lines or an unindented line end it.
-    Frame { blanks: u8 },
+    Frame {
+        blanks: u8,
+    },
     /// Node's uncaught report before its error line.
-    NodeHeader { waited: u8 },
+    NodeHeader {
+        waited: u8,
+    },
     /// A JavaScript error line waiting for its first `at` frame.
     JsErrorLine,
     NodeFrames,
@@ -39,11 +44,19 @@ pub(crate) enum Phase {
     PanicMessage,
     PanicBody,
     PanicBacktrace,
-    GoPanic { blanks: u8 },
+    GoPanic {
+        blanks: u8,
+    },
     ViteDev,
-    ViteBuild { frames: bool },
-    Esbuild { blanks: u8 },
-    Next { blanks: u8 },
+    ViteBuild {
+        frames: bool,
+    },
+    Esbuild {
+        blanks: u8,
+    },
+    Next {
+        blanks: u8,
+    },
 }
 
 /// What happens to a group when it closes.
@@ -213,7 +226,7 @@ impl Open {
 }
 
 /// Starts a group if `line` (ANSI-stripped, not blank) opens one.
-pub(crate) fn start(line: &str, stream: Stream) -> Option<Open> {
+pub(crate) fn start(line: &str, stream: Stream, probe: &Probe) -> Option<Open> {
     let first = *line.as_bytes().first()?;
     if first == b' ' || first == b'\t' {
         return start_indented(line, stream);
@@ -258,13 +271,19 @@ pub(crate) fn start(line: &str, stream: Stream) -> Option<Open> {
         let msg = line.get("✘ [ERROR] ".len()..).unwrap_or("");
         return Some(Open::new(ErrorKind::Vite, Phase::Esbuild { blanks: 0 }, stream).message(msg));
     }
-    if let Some(g) = vite_dev(line, stream) {
+    if probe.vite
+        && let Some(g) = vite_dev(line, stream)
+    {
         return Some(g);
     }
-    if let Some(g) = typescript(line, stream) {
+    if probe.ts
+        && let Some(g) = typescript(line, stream)
+    {
         return Some(g);
     }
-    if let Some(g) = go_compile(line, stream) {
+    if probe.go
+        && let Some(g) = go_compile(line, stream)
+    {
         return Some(g);
     }
     if let Some(g) = node_header(line, stream) {
@@ -353,9 +372,9 @@ fn webpack(rest: &str, stream: Stream) -> Open {
                 Some(Location { file: file.to_string(), line: None, column: None })
             }
         }
-        None => file_paren_line_col(rest).or_else(|| file_line_col(rest)).or_else(|| {
-            (!rest.is_empty()).then(|| Location { file: rest.to_string(), line: None, column: None })
-        }),
+        None => file_paren_line_col(rest)
+            .or_else(|| file_line_col(rest))
+            .or_else(|| (!rest.is_empty()).then(|| Location { file: rest.to_string(), line: None, column: None })),
     };
     let mut g = Open::new(ErrorKind::Webpack, Phase::UntilBlank, stream).at(loc);
     g.message_pending = true;
@@ -368,7 +387,8 @@ fn next_header(rest: &str, stream: Stream) -> Open {
     let mut g = Open::new(ErrorKind::Nextjs, Phase::Next { blanks: 0 }, stream).frames(Frames::FirstUser);
     let is_path = (rest.starts_with("./") || rest.starts_with('/')) && !rest.contains(' ');
     if is_path {
-        g.header_location = file_line_col(rest).or_else(|| Some(Location { file: rest.to_string(), line: None, column: None }));
+        g.header_location =
+            file_line_col(rest).or_else(|| Some(Location { file: rest.to_string(), line: None, column: None }));
         g.message_pending = true;
     } else {
         g.set_message(rest);

@@ -3,8 +3,9 @@
 //! Every type renders to one stable line with `Display` (traces, snapshots, `ErrorDetected`).
 
 use std::fmt;
+use std::sync::Arc;
 
-use crate::bus::Stream;
+use crate::bus::{Event, ProcessRef, Stream};
 
 /// Which tool's format an error group was recognised in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -144,7 +145,11 @@ pub struct Url {
 
 impl fmt::Display for Url {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.url == self.browse { f.write_str(&self.url) } else { write!(f, "{} (browse {})", self.url, self.browse) }
+        if self.url == self.browse {
+            f.write_str(&self.url)
+        } else {
+            write!(f, "{} (browse {})", self.url, self.browse)
+        }
     }
 }
 
@@ -275,6 +280,25 @@ impl fmt::Display for Detection {
             Detection::Url(u) => write!(f, "url {u}"),
             Detection::Build(b) => write!(f, "build {b}"),
             Detection::Test(t) => write!(f, "test {t}"),
+        }
+    }
+}
+
+impl Detection {
+    /// The bus event for this detection, from `process`.
+    ///
+    /// The event payloads are the bus's current ones (strings and counts), so the mapping is
+    /// lossy: `ErrorDetected::message` is the group's one-line `Display` (`kind location
+    /// message`), `UrlDetected::url` is the [`Url::browse`] form (what the proxy and a browser
+    /// connect to), `BuildEvent::outcome` is `tool outcome`, and `TestResult` carries `passed`
+    /// (0 when the runner did not say) and `failed`. The full `Detection` stays with the
+    /// caller (the log store keeps it for queries).
+    pub fn to_event(&self, process: ProcessRef) -> Event {
+        match self {
+            Detection::Error(g) => Event::ErrorDetected { process, message: Arc::from(g.to_string()) },
+            Detection::Url(u) => Event::UrlDetected { process, url: Arc::from(u.browse.as_str()) },
+            Detection::Build(b) => Event::BuildEvent { process, outcome: Arc::from(b.to_string()) },
+            Detection::Test(t) => Event::TestResult { process, passed: t.passed.unwrap_or(0), failed: t.failed },
         }
     }
 }

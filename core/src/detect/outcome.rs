@@ -1,7 +1,29 @@
 //! Build outcomes and test summaries: one line each, recognised by the tool's own closing words.
 
 use super::model::{BuildTool, TestFramework, TestSummary};
-use super::scan::{leading_num, num};
+use super::scan::{leading_num, num, truncate};
+
+/// How far into a line tsc's watch-mode `HH:MM:SS AM - Found` may start (a 12-hour stamp with
+/// its separator is 14 bytes; 24 leaves room for locales).
+const TSC_WATCH_HEAD: usize = 24;
+
+/// Substrings searched once per line (SIMD `contains`), so each recogniser that needs one is
+/// skipped outright on the many lines without it.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Probe {
+    /// `[vite] `: Vite's dev-server lines.
+    pub(crate) vite: bool,
+    /// `error TS`: tsc diagnostics.
+    pub(crate) ts: bool,
+    /// `.go:`: Go compile errors.
+    pub(crate) go: bool,
+}
+
+impl Probe {
+    pub(crate) fn of(line: &str) -> Self {
+        Probe { vite: line.contains("[vite] "), ts: line.contains("error TS"), go: line.contains(".go:") }
+    }
+}
 
 /// A line that ends a build, before the detector decides between `Compiled` and `Rebuilt`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -15,7 +37,7 @@ pub(crate) enum BuildLine {
 
 /// Recognises a build-closing line. `next_seen` says the process printed Next.js's banner,
 /// which decides whose `Failed to compile.` it is.
-pub(crate) fn build_line(line: &str, next_seen: bool) -> Option<BuildLine> {
+pub(crate) fn build_line(line: &str, next_seen: bool, probe: &Probe) -> Option<BuildLine> {
     let t = line.trim_start();
     let first = *t.as_bytes().first()?;
     match first {
@@ -40,9 +62,9 @@ pub(crate) fn build_line(line: &str, next_seen: bool) -> Option<BuildLine> {
                     return Some(BuildLine::Success(BuildTool::Webpack));
                 }
                 if let Some(r) = rest.strip_prefix("compiled with ") {
-                    let errors = r.split(" and ").any(|p| {
-                        leading_num(p).is_some_and(|(n, w)| n > 0 && w.trim_start().starts_with("error"))
-                    });
+                    let errors = r
+                        .split(" and ")
+                        .any(|p| leading_num(p).is_some_and(|(n, w)| n > 0 && w.trim_start().starts_with("error")));
                     return Some(if errors {
                         BuildLine::Failed(BuildTool::Webpack)
                     } else {
@@ -51,10 +73,8 @@ pub(crate) fn build_line(line: &str, next_seen: bool) -> Option<BuildLine> {
                 }
             }
         }
-        b'C' => {
-            if t.starts_with("Compiled successfully") || t.starts_with("Compiled with warnings") {
-                return Some(BuildLine::Success(if next_seen { BuildTool::Nextjs } else { BuildTool::Webpack }));
-            }
+        b'C' if t.starts_with("Compiled successfully") || t.starts_with("Compiled with warnings") => {
+            return Some(BuildLine::Success(if next_seen { BuildTool::Nextjs } else { BuildTool::Webpack }));
         }
         _ => {}
     }
@@ -71,14 +91,18 @@ pub(crate) fn build_line(line: &str, next_seen: bool) -> Option<BuildLine> {
     if t.starts_with("✗ Build failed") {
         return Some(BuildLine::Failed(BuildTool::Vite));
     }
-    // tsc --watch: `06:20:08 PM - Found 4 errors. Watching for file changes.`
+    // tsc --watch: `06:20:08 PM - Found 4 errors. Watching for file changes.` The timestamp is
+    // short, so only the line's head is searched.
     if first.is_ascii_digit()
+        && truncate(t, TSC_WATCH_HEAD).0.contains(" - Found ")
         && let Some((_, rest)) = t.split_once(" - Found ")
     {
         return tsc_found(rest);
     }
     // Vite dev: `6:20:35 PM [vite] (client) hmr update /src/App.tsx` or `page reload`.
-    if let Some((_, rest)) = t.split_once("[vite] ") {
+    if probe.vite
+        && let Some((_, rest)) = t.split_once("[vite] ")
+    {
         let rest = rest.strip_prefix("(client) ").or_else(|| rest.strip_prefix("(ssr) ")).unwrap_or(rest);
         if rest.starts_with("hmr update ") || rest.starts_with("page reload ") {
             return Some(BuildLine::Update(BuildTool::Vite));
@@ -197,6 +221,14 @@ pub(crate) fn test_summary(line: &str) -> Option<TestSummary> {
         // pytest: `=== 2 failed, 3 passed, 1 skipped in 0.26s ===` or, with -q,
         // `3 passed, 1 skipped, 2 deselected in 0.07s`.
         b'=' | b'0'..=b'9' => {
+            // Cheap rejection first: the line must end in a duration (`in 0.26s`).
+            let tail = t.trim_end_matches(['=', ' ']);
+            // Runs over a minute add the clock time: `in 61.10s (0:01:01)`.
+            let tail = tail.rsplit_once(" (").filter(|(_, r)| r.ends_with(')')).map_or(tail, |(h, _)| h);
+            let before_s = tail.strip_suffix('s')?.as_bytes().last()?;
+            if !before_s.is_ascii_digit() {
+                return None;
+            }
             let body = t.trim_matches(|c| c == '=' || c == ' ');
             let (counts, time) = body.rsplit_once(" in ")?;
             let time = time.split(' ').next().unwrap_or("");
@@ -275,7 +307,10 @@ mod tests {
     fn build_lines_of_each_tool() {
         use BuildLine::*;
         let cases = [
-            ("    Finished `dev` profile [unoptimized + debuginfo] target(s) in 1.20s", Some(Success(BuildTool::Cargo))),
+            (
+                "    Finished `dev` profile [unoptimized + debuginfo] target(s) in 1.20s",
+                Some(Success(BuildTool::Cargo)),
+            ),
             ("error: could not compile `app` (bin \"app\") due to 3 previous errors", Some(Failed(BuildTool::Cargo))),
             ("webpack 5.113.0 compiled successfully in 1218 ms", Some(Success(BuildTool::Webpack))),
             ("webpack 5.113.0 compiled with 1 error in 76 ms", Some(Failed(BuildTool::Webpack))),
@@ -293,22 +328,28 @@ mod tests {
             ("the webpack config compiled fine", None),
         ];
         for (line, want) in cases {
-            assert_eq!(build_line(line, false), want, "{line}");
+            assert_eq!(build_line(line, false, &Probe::of(line)), want, "{line}");
         }
     }
 
     #[test]
     fn summaries_of_each_runner() {
-        let s = test_summary("test result: FAILED. 2 passed; 3 failed; 1 ignored; 0 measured; 0 filtered out; finished in 0.02s").unwrap();
+        let s = test_summary(
+            "test result: FAILED. 2 passed; 3 failed; 1 ignored; 0 measured; 0 filtered out; finished in 0.02s",
+        )
+        .unwrap();
         assert_eq!(s.to_string(), "cargo passed=2 failed=3 skipped=1 total=6");
         let s = test_summary("Tests:       2 failed, 1 skipped, 2 passed, 5 total").unwrap();
         assert_eq!(s.to_string(), "jest passed=2 failed=2 skipped=1 total=5");
         let s = test_summary("      Tests  2 failed | 3 passed | 1 skipped (6)").unwrap();
         assert_eq!(s.to_string(), "vitest passed=3 failed=2 skipped=1 total=6");
-        let s = test_summary("==================== 2 failed, 3 passed, 1 skipped in 0.26s ====================").unwrap();
+        let s =
+            test_summary("==================== 2 failed, 3 passed, 1 skipped in 0.26s ====================").unwrap();
         assert_eq!(s.to_string(), "pytest passed=3 failed=2 skipped=1 total=6");
         let s = test_summary("3 passed, 1 skipped, 2 deselected in 0.07s").unwrap();
         assert_eq!(s.to_string(), "pytest passed=3 failed=0 skipped=1 total=4");
+        let s = test_summary("======== 1 failed, 40 passed, 2 errors in 61.10s (0:01:01) ========").unwrap();
+        assert_eq!(s.to_string(), "pytest passed=40 failed=3 skipped=0 total=43");
         assert!(test_summary(" Test Files  1 failed | 1 passed (2)").is_none());
         assert!(test_summary("3 users signed in in 2s").is_none());
         assert!(test_summary("2024-01-01 10:00:00 served 3 requests in 5s").is_none());

@@ -176,7 +176,8 @@ pub(crate) fn js_error_line(s: &str) -> Option<bool> {
     let s = s.strip_prefix("Uncaught ").unwrap_or(s);
     let name_len = s.bytes().take_while(|b| b.is_ascii_alphanumeric() || *b == b'_' || *b == b'$').count();
     let name = s.get(..name_len)?;
-    if !(name.ends_with("Error") || name.ends_with("Exception")) || !name.starts_with(|c: char| c.is_ascii_uppercase()) {
+    if !(name.ends_with("Error") || name.ends_with("Exception")) || !name.starts_with(|c: char| c.is_ascii_uppercase())
+    {
         return None;
     }
     let rest = s.get(name_len..)?;

@@ -53,9 +53,10 @@ Found 1 error in src/api.ts\u{1b}[90m:4\u{1b}[0m
     assert_eq!(g[0].to_string(), "typescript src/api.ts:4:26 error TS2339: Property 'nmae' does not exist.");
     assert_eq!(g[0].lines.len(), 8, "header, frame and related information: {:#?}", g[0].lines);
     assert_eq!(run(pretty).last().map(String::as_str), Some("build tsc failed"));
-    assert_eq!(run("error TS5023: Unknown compiler option 'foo'."), [
-        "error typescript - error TS5023: Unknown compiler option 'foo'."
-    ]);
+    assert_eq!(
+        run("error TS5023: Unknown compiler option 'foo'."),
+        ["error typescript - error TS5023: Unknown compiler option 'foo'."]
+    );
 }
 
 #[test]
@@ -72,7 +73,10 @@ Node.js v20.20.2
 after";
     let g = errors(log);
     assert_eq!(g.len(), 1);
-    assert_eq!(g[0].to_string(), "node_stack /app/server.js:4:20 TypeError: Cannot read properties of undefined (reading 'profile')");
+    assert_eq!(
+        g[0].to_string(),
+        "node_stack /app/server.js:4:20 TypeError: Cannot read properties of undefined (reading 'profile')"
+    );
     assert_eq!(g[0].lines.last().map(String::as_str), Some("Node.js v20.20.2"));
     // Internals first: the user frame wins, `file://` is dropped, the object block is kept.
     let log = "Error: ENOENT: no such file or directory, open './schema.json'
@@ -82,7 +86,10 @@ after";
   errno: -2,
   code: 'ENOENT'
 }";
-    assert_eq!(run(log), ["error node_stack /app/esm.mjs:4:15 Error: ENOENT: no such file or directory, open './schema.json'"]);
+    assert_eq!(
+        run(log),
+        ["error node_stack /app/esm.mjs:4:15 Error: ENOENT: no such file or directory, open './schema.json'"]
+    );
 }
 
 #[test]
@@ -110,16 +117,22 @@ fn vite_dev_errors_take_the_file_line() {
   Unterminated string literal
       at failureErrorWithLog (/app/node_modules/esbuild/lib/main.js:1752:15)
 6:20:40 PM [vite] (client) page reload src/greet.ts";
-    assert_eq!(run(log), [
-        "error vite /app/src/greet.ts:2:0 Internal server error: Transform failed with 1 error:",
-        "build vite rebuilt",
-    ]);
+    assert_eq!(
+        run(log),
+        [
+            "error vite /app/src/greet.ts:2:0 Internal server error: Transform failed with 1 error:",
+            "build vite rebuilt",
+        ]
+    );
     let build = "✗ Build failed in 108ms
 error during build:
 Could not resolve \"./nowhere\" from \"src/greet.ts\"
 file: /app/src/greet.ts
     at getRollupError (file:///app/node_modules/rollup/dist/es/shared/parseAst.js:355:41)";
-    assert_eq!(run(build), ["build vite failed", "error vite /app/src/greet.ts Could not resolve \"./nowhere\" from \"src/greet.ts\""]);
+    assert_eq!(
+        run(build),
+        ["build vite failed", "error vite /app/src/greet.ts Could not resolve \"./nowhere\" from \"src/greet.ts\""]
+    );
     let esbuild = "✘ [ERROR] Could not resolve \"./x\"\n\n    src/a.ts:1:21:\n      1 │ import './x'\n        ╵        ~~~~~\n\n1 error";
     assert_eq!(run(esbuild), ["error vite src/a.ts:1:21 Could not resolve \"./x\""]);
 }
@@ -132,10 +145,14 @@ You may need an appropriate loader. See https://webpack.js.org/concepts#loaders
 > 2 | export const broken = (;
 
 webpack 5.113.0 compiled with 1 error in 76 ms";
-    assert_eq!(run(log), ["error webpack ./src/label.js:2:23 Module parse failed: Unexpected token (2:23)", "build webpack failed"]);
-    assert_eq!(run("[tsl] ERROR in /app/src/a.ts(4,26)\n      TS2339: Property 'x' does not exist\n"), [
-        "error webpack /app/src/a.ts:4:26 TS2339: Property 'x' does not exist"
-    ]);
+    assert_eq!(
+        run(log),
+        ["error webpack ./src/label.js:2:23 Module parse failed: Unexpected token (2:23)", "build webpack failed"]
+    );
+    assert_eq!(
+        run("[tsl] ERROR in /app/src/a.ts(4,26)\n      TS2339: Property 'x' does not exist\n"),
+        ["error webpack /app/src/a.ts:4:26 TS2339: Property 'x' does not exist"]
+    );
     // webpack's warnings are consumed whole, so their bodies cannot start errors.
     assert_eq!(run("WARNING in ./src/a.js\nerror: this text is inside a warning\n\n"), Vec::<String>::new());
 }
@@ -155,24 +172,31 @@ Error:   x Expected '}', got '<eof>'
 Caused by:
     Syntax Error
  ✓ Compiled /_error in 1438ms (528 modules)";
-    assert_eq!(run(dev), [
-        "error nextjs app/broken/page.tsx:5:21 TypeError: Cannot read properties of undefined (reading 'map')",
-        "error nextjs /app/app/syntax/page.tsx:1:1 Expected '}', got '<eof>'",
-        "build nextjs compiled",
-    ]);
+    assert_eq!(
+        run(dev),
+        [
+            "error nextjs app/broken/page.tsx:5:21 TypeError: Cannot read properties of undefined (reading 'map')",
+            "error nextjs /app/app/syntax/page.tsx:1:1 Expected '}', got '<eof>'",
+            "build nextjs compiled",
+        ]
+    );
     let build = "   ▲ Next.js 15.5.29\nFailed to compile.\n\n./app/broken/page.tsx:5:9\nType error: Type 'string' is not assignable to type 'number'.\n\n  3 | x\n> 5 | y\nNext.js build worker exited with code: 1 and signal: null";
-    assert_eq!(run(build), [
-        "build nextjs failed",
-        "error nextjs ./app/broken/page.tsx:5:9 Type error: Type 'string' is not assignable to type 'number'.",
-    ]);
+    assert_eq!(
+        run(build),
+        [
+            "build nextjs failed",
+            "error nextjs ./app/broken/page.tsx:5:9 Type error: Type 'string' is not assignable to type 'number'.",
+        ]
+    );
     // create-react-app prints the same shape from webpack.
-    assert_eq!(run("Failed to compile.\n\n./src/App.js\nModule not found: Can't resolve './x' in '/app/src'\n"), [
-        "build webpack failed",
-        "error webpack ./src/App.js Module not found: Can't resolve './x' in '/app/src'",
-    ]);
-    assert_eq!(run("- error ./app/page.tsx:3:1\nSyntax error: Unexpected token\n"), [
-        "error nextjs ./app/page.tsx:3:1 Syntax error: Unexpected token"
-    ]);
+    assert_eq!(
+        run("Failed to compile.\n\n./src/App.js\nModule not found: Can't resolve './x' in '/app/src'\n"),
+        ["build webpack failed", "error webpack ./src/App.js Module not found: Can't resolve './x' in '/app/src'",]
+    );
+    assert_eq!(
+        run("- error ./app/page.tsx:3:1\nSyntax error: Unexpected token\n"),
+        ["error nextjs ./app/page.tsx:3:1 Syntax error: Unexpected token"]
+    );
 }
 
 #[test]
@@ -191,18 +215,23 @@ warning: unused variable: `e`
   = note: `#[warn(unused_variables)]` on by default
     Finished `dev` profile [unoptimized + debuginfo] target(s) in 1.20s
 error: could not compile `app` (bin \"app\") due to 1 previous error";
-    assert_eq!(run(log), [
-        "error rustc src/main.rs:11:20 error[E0425]: cannot find value `undefined_var` in this scope",
-        "build cargo compiled",
-        "build cargo failed",
-    ]);
+    assert_eq!(
+        run(log),
+        [
+            "error rustc src/main.rs:11:20 error[E0425]: cannot find value `undefined_var` in this scope",
+            "build cargo compiled",
+            "build cargo failed",
+        ]
+    );
     // `error:` without a code is rustc's when `-->` follows, generic otherwise.
-    assert_eq!(run("error: cannot find macro `foo` in this scope\n --> src/main.rs:2:5\n  |\n"), [
-        "error rustc src/main.rs:2:5 error: cannot find macro `foo` in this scope"
-    ]);
-    assert_eq!(run("error: linking with `cc` failed: exit status: 1\n  |\n  = note: ld: cannot find -lssl"), [
-        "error generic - error: linking with `cc` failed: exit status: 1"
-    ]);
+    assert_eq!(
+        run("error: cannot find macro `foo` in this scope\n --> src/main.rs:2:5\n  |\n"),
+        ["error rustc src/main.rs:2:5 error: cannot find macro `foo` in this scope"]
+    );
+    assert_eq!(
+        run("error: linking with `cc` failed: exit status: 1\n  |\n  = note: ld: cannot find -lssl"),
+        ["error generic - error: linking with `cc` failed: exit status: 1"]
+    );
 }
 
 #[test]
@@ -211,13 +240,17 @@ fn rust_panics_new_and_old_format() {
 index out of bounds: the len is 3 but the index is 7
 note: run with `RUST_BACKTRACE=1` environment variable to display a backtrace
 listening on http://127.0.0.1:8080";
-    assert_eq!(run(log), [
-        "error rust_panic src/main.rs:18:30 index out of bounds: the len is 3 but the index is 7",
-        "url http://127.0.0.1:8080",
-    ]);
-    assert_eq!(run("thread 'main' panicked at 'called `Option::unwrap()` on a `None` value', src/main.rs:3:7"), [
-        "error rust_panic src/main.rs:3:7 called `Option::unwrap()` on a `None` value"
-    ]);
+    assert_eq!(
+        run(log),
+        [
+            "error rust_panic src/main.rs:18:30 index out of bounds: the len is 3 but the index is 7",
+            "url http://127.0.0.1:8080",
+        ]
+    );
+    assert_eq!(
+        run("thread 'main' panicked at 'called `Option::unwrap()` on a `None` value', src/main.rs:3:7"),
+        ["error rust_panic src/main.rs:3:7 called `Option::unwrap()` on a `None` value"]
+    );
     let assert = "thread 'tests::a' (1) panicked at src/lib.rs:8:34:\nassertion `left == right` failed\n  left: -1\n right: -3\n\n";
     let g = errors(assert);
     assert_eq!(g[0].lines.len(), 4);
@@ -225,10 +258,15 @@ listening on http://127.0.0.1:8080";
 
 #[test]
 fn go_compile_errors_and_panics() {
-    assert_eq!(run("# example.com/app\n./main.go:11:29: undefined: undefinedName\n./main.go:6:2: \"os\" imported and not used"), [
-        "error go_compile ./main.go:11:29 undefined: undefinedName",
-        "error go_compile ./main.go:6:2 \"os\" imported and not used",
-    ]);
+    assert_eq!(
+        run(
+            "# example.com/app\n./main.go:11:29: undefined: undefinedName\n./main.go:6:2: \"os\" imported and not used"
+        ),
+        [
+            "error go_compile ./main.go:11:29 undefined: undefinedName",
+            "error go_compile ./main.go:6:2 \"os\" imported and not used",
+        ]
+    );
     let panic = "panic: runtime error: integer divide by zero [recovered]
 \tpanic: runtime error: integer divide by zero
 
@@ -241,13 +279,19 @@ example.com/app/calc.Div(...)
 \t/app/calc/calc.go:4
 exit status 2
 FAIL\texample.com/app/calc\t0.006s";
-    assert_eq!(run(panic), [
-        "error go_panic /app/calc/calc.go:4 panic: runtime error: integer divide by zero [recovered]",
-        "test go passed=? failed=0 skipped=? total=? suite=example.com/app/calc",
-    ]);
-    assert_eq!(run("fatal error: all goroutines are asleep - deadlock!\n\ngoroutine 1 [chan receive]:\nmain.main()\n\t/app/main.go:5 +0x2d\n"), [
-        "error go_panic /app/main.go:5 fatal error: all goroutines are asleep - deadlock!"
-    ]);
+    assert_eq!(
+        run(panic),
+        [
+            "error go_panic /app/calc/calc.go:4 panic: runtime error: integer divide by zero [recovered]",
+            "test go passed=? failed=0 skipped=? total=? suite=example.com/app/calc",
+        ]
+    );
+    assert_eq!(
+        run(
+            "fatal error: all goroutines are asleep - deadlock!\n\ngoroutine 1 [chan receive]:\nmain.main()\n\t/app/main.go:5 +0x2d\n"
+        ),
+        ["error go_panic /app/main.go:5 fatal error: all goroutines are asleep - deadlock!"]
+    );
 }
 
 #[test]
@@ -267,19 +311,29 @@ Traceback (most recent call last):
 DatabaseError: could not load user
 after";
     assert_eq!(run(log), ["error python_traceback /app/chained.py:11 DatabaseError: could not load user"]);
-    assert_eq!(run("  File \"/app/bad.py\", line 1\n    def f(:\n          ^\nSyntaxError: invalid syntax"), [
-        "error python_traceback /app/bad.py:1 SyntaxError: invalid syntax"
-    ]);
+    assert_eq!(
+        run("  File \"/app/bad.py\", line 1\n    def f(:\n          ^\nSyntaxError: invalid syntax"),
+        ["error python_traceback /app/bad.py:1 SyntaxError: invalid syntax"]
+    );
     // A logged error that introduces its traceback is one error.
-    assert_eq!(run("2026-11-27 18:18:46,263 ERROR worker: job failed\nTraceback (most recent call last):\n  File \"/app/w.py\", line 3, in h\n    x()\nKeyError: 'user'"), [
-        "error python_traceback /app/w.py:3 KeyError: 'user'"
-    ]);
+    assert_eq!(
+        run(
+            "2026-11-27 18:18:46,263 ERROR worker: job failed\nTraceback (most recent call last):\n  File \"/app/w.py\", line 3, in h\n    x()\nKeyError: 'user'"
+        ),
+        ["error python_traceback /app/w.py:3 KeyError: 'user'"]
+    );
 }
 
 #[test]
 fn generic_error_lines() {
-    assert_eq!(run("error: connect ECONNREFUSED 127.0.0.1:5432"), ["error generic - error: connect ECONNREFUSED 127.0.0.1:5432"]);
-    assert_eq!(run("[web] [ERROR] Failed to load plugin 'react'"), ["error generic - [ERROR] Failed to load plugin 'react'"]);
+    assert_eq!(
+        run("error: connect ECONNREFUSED 127.0.0.1:5432"),
+        ["error generic - error: connect ECONNREFUSED 127.0.0.1:5432"]
+    );
+    assert_eq!(
+        run("[web] [ERROR] Failed to load plugin 'react'"),
+        ["error generic - [ERROR] Failed to load plugin 'react'"]
+    );
     assert_eq!(run("2024-05-01T10:00:00Z ERROR db: pool exhausted"), ["error generic - ERROR db: pool exhausted"]);
     let npm = "npm ERR! code ELIFECYCLE\nnpm ERR! errno 1\nnpm ERR! app@1.0.0 dev: `node server.js`";
     let g = errors(npm);
@@ -311,7 +365,8 @@ Docs: https://expressjs.com/en/guide/error-handling.html
 fn stderr_alone_never_makes_an_error() {
     let mut d = Detector::new();
     let mut found = Vec::new();
-    for l in ["Compiling app v0.1.0", "Downloading crates ...", "npm warn deprecated inflight@1.0.6", "> app@1.0.0 dev"] {
+    for l in ["Compiling app v0.1.0", "Downloading crates ...", "npm warn deprecated inflight@1.0.6", "> app@1.0.0 dev"]
+    {
         found.extend(d.feed(l, Stream::Stderr));
     }
     found.extend(d.finish());
@@ -337,10 +392,12 @@ fn first_build_compiles_later_ones_rebuild() {
 webpack 5.1.0 compiled with 1 error in 10 ms
 webpack 5.1.0 compiled successfully in 10 ms";
     assert_eq!(run(log), ["build webpack compiled", "build webpack failed", "build webpack rebuilt"]);
-    assert_eq!(run("06:20:08 PM - Found 4 errors. Watching for file changes.\n06:20:12 PM - Found 0 errors. Watching for file changes."), [
-        "build tsc failed",
-        "build tsc rebuilt"
-    ]);
+    assert_eq!(
+        run(
+            "06:20:08 PM - Found 4 errors. Watching for file changes.\n06:20:12 PM - Found 0 errors. Watching for file changes."
+        ),
+        ["build tsc failed", "build tsc rebuilt"]
+    );
 }
 
 #[test]
@@ -388,10 +445,35 @@ fn long_lines_and_messages_are_truncated_and_counted() {
 
 #[test]
 fn test_summaries_from_the_detector() {
-    assert_eq!(run("test result: ok. 2 passed; 0 failed; 1 ignored; 0 measured; 0 filtered out; finished in 0.00s"), [
-        "test cargo passed=2 failed=0 skipped=1 total=3"
-    ]);
-    assert_eq!(run("Tests:       2 failed, 1 skipped, 2 passed, 5 total"), ["test jest passed=2 failed=2 skipped=1 total=5"]);
+    assert_eq!(
+        run("test result: ok. 2 passed; 0 failed; 1 ignored; 0 measured; 0 filtered out; finished in 0.00s"),
+        ["test cargo passed=2 failed=0 skipped=1 total=3"]
+    );
+    assert_eq!(
+        run("Tests:       2 failed, 1 skipped, 2 passed, 5 total"),
+        ["test jest passed=2 failed=2 skipped=1 total=5"]
+    );
+}
+
+#[test]
+fn detections_map_to_one_line_bus_events() {
+    use crate::bus::{Event, ProcessRef};
+    use std::sync::Arc;
+    let p = ProcessRef { id: 3, name: Arc::from("web") };
+    let found = detections(
+        "Local: http://0.0.0.0:3000/\nsrc/a.ts(1,2): error TS2322: x\nFound 1 error.\nTests:       1 failed, 2 passed, 3 total",
+    );
+    let events: Vec<String> = found.iter().map(|d| d.to_event(p.clone()).to_string()).collect();
+    assert_eq!(
+        events,
+        [
+            "url web#3 http://localhost:3000/",
+            "error web#3 typescript src/a.ts:1:2 error TS2322: x",
+            "build web#3 tsc failed",
+            "test web#3 passed=2 failed=1",
+        ]
+    );
+    assert!(matches!(found[1].to_event(p), Event::ErrorDetected { .. }));
 }
 
 #[test]

@@ -71,7 +71,7 @@ pub(crate) fn find_urls(line: &str, mut found_url: impl FnMut(Url)) {
         if word_start && let Some((url, len)) = parse_url(cand) {
             // Unlabelled, only a bare local origin counts: `http://localhost:4318/v1/traces`
             // on a line without a cue is a request target, not a server's address.
-            if announced || is_local(&url.host) && url.bare_origin() {
+            if announced || is_local(url.host) && url.bare_origin() {
                 found_url(url.into_url());
                 found += 1;
                 if found == URLS_PER_LINE_MAX {
@@ -268,9 +268,10 @@ mod tests {
         assert_eq!(urls("Serving on http://0.0.0.0:8000."), ["http://0.0.0.0:8000 (browse http://localhost:8000)"]);
         assert_eq!(urls("listening on http://[::]:4000/"), ["http://[::]:4000/ (browse http://localhost:4000/)"]);
         assert_eq!(urls(" * Running on http://127.0.0.1:5000 (Press CTRL+C to quit)"), ["http://127.0.0.1:5000"]);
-        assert_eq!(urls("Web Server is available at http://localhost:1313/ (bind address 127.0.0.1)"), [
-            "http://localhost:1313/"
-        ]);
+        assert_eq!(
+            urls("Web Server is available at http://localhost:1313/ (bind address 127.0.0.1)"),
+            ["http://localhost:1313/"]
+        );
         assert_eq!(urls("open http://10.0.0.7:8080/"), ["http://10.0.0.7:8080/"]);
         assert_eq!(urls("open http://10.0.0.7:8080/app"), Vec::<String>::new());
         assert_eq!(urls("Local: http://10.0.0.7:8080/app"), ["http://10.0.0.7:8080/app"]);
