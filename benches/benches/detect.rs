@@ -1,8 +1,9 @@
 //! Detector throughput in lines per second, over logs shaped like a dev session.
 //!
-//! - `mixed`: 100,000 lines, mostly request logs and Vite HMR chatter (a tenth coloured), with a
-//!   URL announcement, a build line and an error report (tsc, a Node stack, a Rust panic, a Python
-//!   traceback, in turn) every 250 lines: about 3% of lines belong to an error group.
+//! - `mixed`: 100,000 lines: request logs and Vite HMR chatter (a tenth coloured; each HMR update
+//!   is a `Rebuilt` build detection, about 30% of lines), with a URL announcement, a webpack build
+//!   line and an error report (tsc, a Node stack, a Rust panic, a Python traceback, in turn) every
+//!   250 lines: about 2% of lines belong to an error group.
 //! - `plain_requests`: 100,000 request-log lines only, the common case.
 //! - `corpus`: every sample of `core/tests/fixtures/detect` concatenated (error-dense: about
 //!   half its lines are in groups).
