@@ -5,8 +5,8 @@
 use super::model::{ErrorGroup, ErrorKind, Location};
 use super::outcome::Probe;
 use super::scan::{
-    blank, file_line_col, file_paren_line_col, indented, is_error_word_start, is_user_file, js_error_line, js_frame,
-    leading_num, skip_log_prefix, truncate,
+    blank, clean_file, file_line_col, file_paren_line_col, indented, is_error_word_start, is_user_file, js_error_line,
+    js_frame, leading_num, num, skip_log_prefix, truncate,
 };
 use super::{GROUP_LINES_MAX, LINE_BYTES_MAX, MESSAGE_BYTES_MAX};
 use crate::bus::Stream;
@@ -160,6 +160,11 @@ impl Open {
         self
     }
 
+    fn frames(mut self, f: Frames) -> Self {
+        self.frames = f;
+        self
+    }
+
     /// Keeps a line (bounded) and counts it in the span.
     pub(crate) fn push(&mut self, line: &str) {
         self.span = self.span.saturating_add(1);
@@ -241,8 +246,7 @@ pub(crate) fn start(line: &str, stream: Stream, probe: &Probe) -> Option<Open> {
         b'f' if line.starts_with("fatal error: ") => Some(go_panic(line, stream)),
         b'e' => {
             if line.starts_with("error[E") {
-                let msg = line;
-                Some(Open::new(ErrorKind::Rustc, Phase::Rustc, stream).message(msg))
+                Some(Open::new(ErrorKind::Rustc, Phase::Rustc, stream).message(line))
             } else if line.starts_with("error TS") {
                 Some(Open::new(ErrorKind::Typescript, Phase::Indented, stream).message(line))
             } else if line.starts_with("error during build:") {
@@ -305,13 +309,6 @@ pub(crate) fn start(line: &str, stream: Stream, probe: &Probe) -> Option<Open> {
     None
 }
 
-impl Open {
-    fn frames(mut self, f: Frames) -> Self {
-        self.frames = f;
-        self
-    }
-}
-
 /// Lines that restate what brum reports another way: cargo's `error: test failed` (the test
 /// summary), `error: process didn't exit successfully` (the exit event), rustc's `error:
 /// aborting due to N previous errors` (the errors themselves).
@@ -365,9 +362,9 @@ fn webpack(rest: &str, stream: Stream) -> Open {
         Some((file, pos)) => {
             let pos = pos.split_once(['-', ' ']).map_or(pos, |(p, _)| p);
             let (line, col) = pos.split_once(':').unwrap_or((pos, ""));
-            let line = super::scan::num(line);
+            let line = num(line);
             if line.is_some() {
-                Some(Location { file: file.to_string(), line, column: super::scan::num(col) })
+                Some(Location { file: file.to_string(), line, column: num(col) })
             } else {
                 Some(Location { file: file.to_string(), line: None, column: None })
             }
@@ -747,9 +744,8 @@ pub(crate) fn step(g: &mut Open, line: &str) -> Step {
             if g.location.is_none()
                 && let Some(rest) = t.strip_prefix("File: ")
             {
-                g.location = file_line_col(rest.trim()).or_else(|| {
-                    Some(Location { file: super::scan::clean_file(rest.trim()), line: None, column: None })
-                });
+                g.location = file_line_col(rest.trim())
+                    .or_else(|| Some(Location { file: clean_file(rest.trim()), line: None, column: None }));
             }
             // esbuild's transform detail sits at column 0: `/app/src/a.ts:2:0: ERROR: ...`.
             if indented(line) || line.contains(": ERROR: ") { Step::Take } else { Step::Close }
@@ -763,9 +759,8 @@ pub(crate) fn step(g: &mut Open, line: &str) -> Step {
                 return Step::Take;
             }
             if let Some(rest) = line.strip_prefix("file: ") {
-                g.location = file_line_col(rest.trim()).or_else(|| {
-                    Some(Location { file: super::scan::clean_file(rest.trim()), line: None, column: None })
-                });
+                g.location = file_line_col(rest.trim())
+                    .or_else(|| Some(Location { file: clean_file(rest.trim()), line: None, column: None }));
                 return Step::Take;
             }
             if indented(line) {
