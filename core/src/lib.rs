@@ -7,6 +7,7 @@
 pub mod ansi;
 pub mod bus;
 pub mod config;
+pub mod detect;
 pub mod discovery;
 pub mod metrics;
 pub mod rt;

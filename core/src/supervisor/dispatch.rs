@@ -353,6 +353,9 @@ impl<R: Runtime> Dispatcher<R> {
                 tx: self.tx.clone(),
                 lines: m.counter("supervisor.lines", &process.name),
                 split: m.counter("supervisor.lines_split", &process.name),
+                detector: crate::detect::Detector::new(),
+                urls: crate::detect::UrlSet::new(),
+                found: Vec::new(),
             };
             inst.readers.push(spawn(&self.rt, "supervisor.reader", reader.run(out)));
         }

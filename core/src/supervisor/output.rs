@@ -8,6 +8,7 @@ use tokio::sync::mpsc;
 use super::READ_CHUNK_BYTES;
 use super::dispatch::Msg;
 use crate::bus::{Event, EventBus, ProcessRef, Stream};
+use crate::detect::{Detection, Detector, UrlSet};
 use crate::metrics::Counter;
 use crate::rt::Runtime;
 
@@ -32,10 +33,15 @@ pub(crate) struct Reader<R: Runtime> {
     pub tx: mpsc::Sender<Msg>,
     pub lines: Counter,
     pub split: Counter,
+    /// Detection on ingest: errors, URLs, build and test events, per stream.
+    pub detector: Detector,
+    /// URLs already announced by this stream (each is published once).
+    pub urls: UrlSet,
+    pub found: Vec<Detection>,
 }
 
 impl<R: Runtime> Reader<R> {
-    async fn emit(&self, mut bytes: &[u8]) {
+    async fn emit(&mut self, mut bytes: &[u8]) {
         if let [rest @ .., b'\r'] = bytes {
             bytes = rest;
         }
@@ -44,13 +50,27 @@ impl<R: Runtime> Reader<R> {
             Err(_) => Arc::from(String::from_utf8_lossy(bytes).as_ref()),
         };
         self.lines.inc();
+        self.detector.feed_into(&line, self.stream, &mut self.found);
         // A closed bus means brum is shutting down; the rest of the output has nowhere to go.
         let _ = self.bus.publish(Event::LogLine { process: self.process.clone(), stream: self.stream, line }).await;
+        self.publish_found().await;
+    }
+
+    /// Publishes what detection found, after the line that completed it.
+    async fn publish_found(&mut self) {
+        for d in std::mem::take(&mut self.found) {
+            if let Detection::Url(u) = &d
+                && !self.urls.insert(u)
+            {
+                continue;
+            }
+            let _ = self.bus.publish(d.to_event(self.process.clone())).await;
+        }
     }
 
     /// Reads `src` to EOF, publishing every line (a final line without a newline included),
     /// then tells the dispatcher this stream is done.
-    pub async fn run(self, mut src: impl AsyncRead + Unpin) {
+    pub async fn run(mut self, mut src: impl AsyncRead + Unpin) {
         let mut buf = vec![0u8; READ_CHUNK_BYTES];
         let mut carry: Vec<u8> = Vec::new();
         loop {
@@ -85,10 +105,12 @@ impl<R: Runtime> Reader<R> {
         if !carry.is_empty() {
             self.emit_split(&carry).await;
         }
+        self.found = self.detector.finish();
+        self.publish_found().await;
         let _ = self.tx.send(Msg::Eof { id: self.process.id, stream: self.stream }).await;
     }
 
-    async fn emit_split(&self, mut line: &[u8]) {
+    async fn emit_split(&mut self, mut line: &[u8]) {
         while line.len() > self.max_line {
             let at = cut(line, self.max_line);
             self.split.inc();

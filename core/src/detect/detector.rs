@@ -1,0 +1,205 @@
+//! The per-process [`Detector`]: feeds lines through the open group, then the one-line
+//! recognisers (build, test, URL), and reports what it finds.
+
+use super::GROUP_SPAN_MAX;
+use super::group::{self, Open, Step};
+use super::model::{Build, BuildOutcome, Detection};
+use super::outcome::{self, BuildLine, GoTally, Probe};
+use super::scan::blank;
+use super::url;
+use crate::ansi;
+use crate::bus::Stream;
+
+/// After `Failed to compile.`, the location line (`./app/page.tsx:5:9`) must come within this
+/// many lines (Next.js and create-react-app print one blank line between).
+const FAILED_TO_COMPILE_WAIT: u8 = 3;
+
+/// What one detector has seen and dropped: every limit has its counter here.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct DetectorStats {
+    /// Lines fed.
+    pub lines: u64,
+    pub errors: u64,
+    pub urls: u64,
+    pub builds: u64,
+    pub tests: u64,
+    /// Lines that belonged to a group but were over [`GROUP_LINES_MAX`](super::GROUP_LINES_MAX).
+    pub group_lines_dropped: u64,
+    /// Groups closed because they reached [`GROUP_SPAN_MAX`] lines.
+    pub groups_cut: u64,
+    /// Bytes cut from kept lines and messages over
+    /// [`LINE_BYTES_MAX`](super::LINE_BYTES_MAX) / [`MESSAGE_BYTES_MAX`](super::MESSAGE_BYTES_MAX).
+    pub bytes_truncated: u64,
+    /// Groups that looked like errors but never confirmed (a Node `file:line` header with no
+    /// error line after it, a `TypeError: x` line with no stack).
+    pub tentative_dropped: u64,
+    /// Warning groups consumed so their bodies cannot start errors.
+    pub warnings_suppressed: u64,
+}
+
+/// Detection state for one process's output (both streams, in arrival order).
+///
+/// Feed every line with [`Detector::feed`]; call [`Detector::finish`] at EOF so a group still
+/// open is reported. A group closes on the first line that does not continue it (or a blank
+/// line, where the format ends on one), or after [`GROUP_SPAN_MAX`] lines. No clock: a group
+/// left open by a process that prints nothing more is reported at `finish`.
+#[derive(Debug, Default, Clone)]
+pub struct Detector {
+    open: Option<Open>,
+    /// Build outcomes seen: after the first, a success is a rebuild.
+    builds_seen: u64,
+    /// The process printed Next.js's banner: `Failed to compile.` is Next's.
+    next_seen: bool,
+    /// Lines left in which a `Failed to compile.` location may come.
+    expect_location: u8,
+    go: GoTally,
+    stats: DetectorStats,
+}
+
+impl Detector {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Reads one line (without its newline; ANSI escapes allowed) and returns what it completed:
+    /// usually nothing, sometimes the group it closed and what the line itself announces.
+    /// `stream` is recorded in error groups; it never makes an error.
+    pub fn feed(&mut self, line: &str, stream: Stream) -> Vec<Detection> {
+        let mut out = Vec::new();
+        self.feed_into(line, stream, &mut out);
+        out
+    }
+
+    /// [`Detector::feed`] into a caller's buffer (appends).
+    pub fn feed_into(&mut self, line: &str, stream: Stream, out: &mut Vec<Detection>) {
+        self.stats.lines += 1;
+        let clean = ansi::strip(line);
+        let line = clean.trim_end_matches(['\n', '\r']);
+        if let Some(mut g) = self.open.take() {
+            match group::step(&mut g, line) {
+                Step::Take => {
+                    g.push(line);
+                    if g.span as usize >= GROUP_SPAN_MAX {
+                        self.stats.groups_cut += 1;
+                        self.close(g, out);
+                    } else {
+                        self.open = Some(g);
+                    }
+                    return;
+                }
+                Step::TakeClose => {
+                    g.push(line);
+                    self.close(g, out);
+                    return;
+                }
+                Step::End => {
+                    g.skip();
+                    self.close(g, out);
+                    return;
+                }
+                Step::Close => self.close(g, out),
+            }
+        }
+        self.fresh(line, stream, out);
+    }
+
+    /// Reports the group still open at EOF, if any. The detector can be fed again afterwards.
+    pub fn finish(&mut self) -> Vec<Detection> {
+        let mut out = Vec::new();
+        if let Some(g) = self.open.take() {
+            self.close(g, &mut out);
+        }
+        self.expect_location = 0;
+        out
+    }
+
+    /// Whether a group is open (its lines are held until it closes).
+    pub fn has_open_group(&self) -> bool {
+        self.open.is_some()
+    }
+
+    /// Lines held by the open group: never more than [`GROUP_LINES_MAX`](super::GROUP_LINES_MAX).
+    pub fn open_group_lines(&self) -> usize {
+        self.open.as_ref().map_or(0, Open::kept)
+    }
+
+    pub fn stats(&self) -> DetectorStats {
+        self.stats
+    }
+
+    fn close(&mut self, g: Open, out: &mut Vec<Detection>) {
+        self.stats.group_lines_dropped += u64::from(g.lines_dropped);
+        self.stats.bytes_truncated += g.bytes_truncated;
+        let fate = g.fate;
+        match g.finish() {
+            Some(e) => {
+                self.stats.errors += 1;
+                out.push(Detection::Error(e));
+            }
+            None => match fate {
+                group::Fate::Suppress => self.stats.warnings_suppressed += 1,
+                _ => self.stats.tentative_dropped += 1,
+            },
+        }
+    }
+
+    fn fresh(&mut self, line: &str, stream: Stream, out: &mut Vec<Detection>) {
+        if blank(line) {
+            return;
+        }
+        let t = line.trim_start();
+        if !self.next_seen && t.starts_with("▲ Next.js") {
+            self.next_seen = true;
+        }
+        if let Some(s) = self.go.feed(line) {
+            self.stats.tests += 1;
+            out.push(Detection::Test(s));
+            return;
+        }
+        let probe = Probe::of(line);
+        if let Some(b) = outcome::build_line(line, self.next_seen, &probe) {
+            if t.starts_with("Failed to compile") {
+                self.expect_location = FAILED_TO_COMPILE_WAIT;
+            }
+            self.build(b, out);
+            return;
+        }
+        if let Some(s) = outcome::test_summary(line) {
+            self.stats.tests += 1;
+            out.push(Detection::Test(s));
+            return;
+        }
+        if self.expect_location > 0 {
+            self.expect_location -= 1;
+            if let Some(mut g) = group::failed_to_compile_location(line, stream, self.next_seen) {
+                self.expect_location = 0;
+                g.push(line);
+                self.open = Some(g);
+                return;
+            }
+        }
+        if let Some(mut g) = group::start(line, stream, &probe) {
+            g.push(line);
+            self.open = Some(g);
+            return;
+        }
+        let stats = &mut self.stats;
+        url::find_urls(line, |u| {
+            stats.urls += 1;
+            out.push(Detection::Url(u));
+        });
+    }
+
+    fn build(&mut self, b: BuildLine, out: &mut Vec<Detection>) {
+        let (tool, outcome) = match b {
+            BuildLine::Success(t) => {
+                (t, if self.builds_seen > 0 { BuildOutcome::Rebuilt } else { BuildOutcome::Compiled })
+            }
+            BuildLine::Update(t) => (t, BuildOutcome::Rebuilt),
+            BuildLine::Failed(t) => (t, BuildOutcome::Failed),
+        };
+        self.builds_seen += 1;
+        self.stats.builds += 1;
+        out.push(Detection::Build(Build { outcome, tool }));
+    }
+}

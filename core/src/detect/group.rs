@@ -1,0 +1,843 @@
+//! Multi-line error groups: how each format's group starts, which lines continue it, and where
+//! it ends. Each open group is a small state machine (`Phase`); [`step`] decides for one line
+//! whether it belongs to the group. Nothing here allocates unless a line is kept.
+
+use super::model::{ErrorGroup, ErrorKind, Location};
+use super::outcome::Probe;
+use super::scan::{
+    blank, clean_file, file_line_col, file_paren_line_col, indented, is_error_word_start, is_user_file, js_error_line,
+    js_frame, leading_num, num, skip_log_prefix, truncate,
+};
+use super::{GROUP_LINES_MAX, LINE_BYTES_MAX, MESSAGE_BYTES_MAX};
+use crate::bus::Stream;
+
+/// The most lines a Node uncaught-exception header (`file:line`, source, caret, blank) may wait
+/// for its error line before it is given up as not an error.
+const NODE_HEADER_WAIT_MAX: u8 = 5;
+
+/// Where an open group is in its format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Phase {
+    /// rustc's diagnostic body: `-->`, `|` gutters, `= note`, `help:`; ends at a blank line.
+    Rustc,
+    /// Every non-blank line continues (webpack's `ERROR in` block); a blank line ends it.
+    UntilBlank,
+    /// Indented lines continue; anything else ends it (tsc plain, Go compile, generic).
+    Indented,
+    /// tsc `--pretty` and `Failed to compile.`: header, blank, code frame, blank, indented
+    /// related information; two blank lines or an unindented line end it.
+    Frame {
+        blanks: u8,
+    },
+    /// Node's uncaught report before its error line.
+    NodeHeader {
+        waited: u8,
+    },
+    /// A JavaScript error line waiting for its first `at` frame.
+    JsErrorLine,
+    NodeFrames,
+    NodeObject,
+    NodeTail,
+    PyFrames,
+    PyAfterException,
+    PyChain,
+    PanicMessage,
+    PanicBody,
+    PanicBacktrace,
+    GoPanic {
+        blanks: u8,
+    },
+    ViteDev,
+    ViteBuild {
+        frames: bool,
+    },
+    Esbuild {
+        blanks: u8,
+    },
+    Next {
+        blanks: u8,
+    },
+}
+
+/// What happens to a group when it closes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Fate {
+    /// Reported.
+    Emit,
+    /// Reported as this kind if it never confirmed (an `Error: x` line with no stack is a
+    /// generic error), otherwise dropped.
+    Tentative { fallback: Option<ErrorKind> },
+    /// Consumed and never reported: warnings, whose bodies must not start errors.
+    Suppress,
+}
+
+/// How a group takes the next line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Step {
+    /// The line belongs to the group.
+    Take,
+    /// The line belongs to the group, which ends with it.
+    TakeClose,
+    /// The line ends the group (a blank separator): consumed, not kept.
+    End,
+    /// The line is not the group's: close the group, then read the line afresh.
+    Close,
+}
+
+/// Where the location comes from when the group closes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Frames {
+    /// The header's location only.
+    None,
+    /// The first frame in user code (JavaScript, Go: innermost first).
+    FirstUser,
+    /// The last frame in user code (Python: innermost last).
+    LastUser,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Open {
+    pub(crate) kind: ErrorKind,
+    pub(crate) phase: Phase,
+    pub(crate) fate: Fate,
+    message: String,
+    /// A location the format states outright (`-->`, `File:`, `,-[`); wins over frames.
+    location: Option<Location>,
+    /// A location from the header that frames may improve on (Node's `file:line`).
+    header_location: Option<Location>,
+    frames: Frames,
+    frame_user: Option<Location>,
+    frame_any: Option<Location>,
+    message_pending: bool,
+    lines: Vec<String>,
+    pub(crate) lines_dropped: u32,
+    pub(crate) span: u32,
+    pub(crate) bytes_truncated: u64,
+    stream: Stream,
+}
+
+impl Open {
+    fn new(kind: ErrorKind, phase: Phase, stream: Stream) -> Self {
+        Open {
+            kind,
+            phase,
+            fate: Fate::Emit,
+            message: String::new(),
+            location: None,
+            header_location: None,
+            frames: Frames::None,
+            frame_user: None,
+            frame_any: None,
+            message_pending: false,
+            lines: Vec::new(),
+            lines_dropped: 0,
+            span: 0,
+            bytes_truncated: 0,
+            stream,
+        }
+    }
+
+    fn message(mut self, m: &str) -> Self {
+        self.set_message(m);
+        self
+    }
+
+    fn set_message(&mut self, m: &str) {
+        let (m, cut) = truncate(m.trim(), MESSAGE_BYTES_MAX);
+        self.bytes_truncated += cut as u64;
+        self.message.clear();
+        self.message.push_str(m);
+        self.message_pending = false;
+    }
+
+    fn at(mut self, l: Option<Location>) -> Self {
+        self.location = l;
+        self
+    }
+
+    fn fate(mut self, f: Fate) -> Self {
+        self.fate = f;
+        self
+    }
+
+    fn frames(mut self, f: Frames) -> Self {
+        self.frames = f;
+        self
+    }
+
+    /// Keeps a line (bounded) and counts it in the span.
+    pub(crate) fn push(&mut self, line: &str) {
+        self.span = self.span.saturating_add(1);
+        if self.lines.len() >= GROUP_LINES_MAX {
+            self.lines_dropped = self.lines_dropped.saturating_add(1);
+            return;
+        }
+        let (kept, cut) = truncate(line, LINE_BYTES_MAX);
+        self.bytes_truncated += cut as u64;
+        self.lines.push(kept.to_string());
+    }
+
+    /// Lines kept so far.
+    pub(crate) fn kept(&self) -> usize {
+        self.lines.len()
+    }
+
+    /// Counts a consumed line that is not kept (a separator).
+    pub(crate) fn skip(&mut self) {
+        self.span = self.span.saturating_add(1);
+    }
+
+    fn frame(&mut self, loc: Option<Location>) {
+        let Some(loc) = loc else { return };
+        let user = is_user_file(&loc.file);
+        match self.frames {
+            Frames::None => {}
+            Frames::FirstUser => {
+                if user && self.frame_user.is_none() {
+                    self.frame_user = Some(loc.clone());
+                }
+                if self.frame_any.is_none() {
+                    self.frame_any = Some(loc);
+                }
+            }
+            Frames::LastUser => {
+                if user {
+                    self.frame_user = Some(loc.clone());
+                }
+                self.frame_any = Some(loc);
+            }
+        }
+    }
+
+    /// The group as reported, or `None` if it is not to be reported.
+    pub(crate) fn finish(self) -> Option<ErrorGroup> {
+        let kind = match self.fate {
+            Fate::Emit => self.kind,
+            Fate::Tentative { fallback: Some(k) } => k,
+            Fate::Tentative { fallback: None } | Fate::Suppress => return None,
+        };
+        let location = self.location.or(self.frame_user).or(self.frame_any).or(self.header_location);
+        let message = if self.message.is_empty() {
+            self.lines.first().map(|l| truncate(l.trim(), MESSAGE_BYTES_MAX).0.to_string()).unwrap_or_default()
+        } else {
+            self.message
+        };
+        let mut lines = self.lines;
+        while lines.last().is_some_and(|l| blank(l)) {
+            lines.pop();
+        }
+        Some(ErrorGroup { kind, message, location, lines, lines_dropped: self.lines_dropped, stream: self.stream })
+    }
+}
+
+/// Starts a group if `line` (ANSI-stripped, not blank) opens one.
+pub(crate) fn start(line: &str, stream: Stream, probe: &Probe) -> Option<Open> {
+    let first = *line.as_bytes().first()?;
+    if first == b' ' || first == b'\t' {
+        return start_indented(line, stream);
+    }
+    // Column-0 formats, dispatched on their first byte.
+    let col0 = match first {
+        b'T' if line.starts_with("Traceback (most recent call last)") => {
+            Some(Open::new(ErrorKind::PythonTraceback, Phase::PyFrames, stream).frames(Frames::LastUser))
+        }
+        b't' if line.starts_with("thread '") => rust_panic(line, stream),
+        b'p' if line.starts_with("panic: ") => Some(go_panic(line, stream)),
+        b'f' if line.starts_with("fatal error: ") => Some(go_panic(line, stream)),
+        b'e' => {
+            if line.starts_with("error[E") {
+                Some(Open::new(ErrorKind::Rustc, Phase::Rustc, stream).message(line))
+            } else if line.starts_with("error TS") {
+                Some(Open::new(ErrorKind::Typescript, Phase::Indented, stream).message(line))
+            } else if line.starts_with("error during build:") {
+                let mut g = Open::new(ErrorKind::Vite, Phase::ViteBuild { frames: false }, stream);
+                g.message_pending = true;
+                Some(g)
+            } else {
+                None
+            }
+        }
+        b'w' if line.starts_with("warning:") || line.starts_with("warning[") => {
+            Some(Open::new(ErrorKind::Rustc, Phase::Rustc, stream).fate(Fate::Suppress))
+        }
+        b'W' if line.starts_with("WARNING in ") => {
+            Some(Open::new(ErrorKind::Webpack, Phase::UntilBlank, stream).fate(Fate::Suppress))
+        }
+        b'E' if line.starts_with("ERROR in ") => Some(webpack(line.get(9..).unwrap_or(""), stream)),
+        b'[' if line.starts_with("[tsl] ERROR in ") => Some(webpack(line.get(15..).unwrap_or(""), stream)),
+        b'-' if line.starts_with("- error ") => Some(next_header(line.get(8..).unwrap_or(""), stream)),
+        _ => None,
+    };
+    if col0.is_some() {
+        return col0;
+    }
+    if line.starts_with("✘ [ERROR] ") {
+        let msg = line.get("✘ [ERROR] ".len()..).unwrap_or("");
+        return Some(Open::new(ErrorKind::Vite, Phase::Esbuild { blanks: 0 }, stream).message(msg));
+    }
+    if probe.vite
+        && let Some(g) = vite_dev(line, stream)
+    {
+        return Some(g);
+    }
+    if probe.ts
+        && let Some(g) = typescript(line, stream)
+    {
+        return Some(g);
+    }
+    if probe.go
+        && let Some(g) = go_compile(line, stream)
+    {
+        return Some(g);
+    }
+    if let Some(g) = node_header(line, stream) {
+        return Some(g);
+    }
+    if let Some(generic) = js_error_line(line) {
+        let fallback = generic.then_some(ErrorKind::Generic);
+        return Some(
+            Open::new(ErrorKind::NodeStack, Phase::JsErrorLine, stream)
+                .message(line)
+                .frames(Frames::FirstUser)
+                .fate(Fate::Tentative { fallback }),
+        );
+    }
+    let body = skip_log_prefix(line);
+    if is_error_word_start(body) && !is_outcome_restatement(body) {
+        return Some(Open::new(ErrorKind::Generic, Phase::Indented, stream).message(body));
+    }
+    None
+}
+
+/// Lines that restate what brum reports another way: cargo's `error: test failed` (the test
+/// summary), `error: process didn't exit successfully` (the exit event), rustc's `error:
+/// aborting due to N previous errors` (the errors themselves).
+fn is_outcome_restatement(s: &str) -> bool {
+    s.starts_with("error: test failed, to rerun")
+        || s.starts_with("error: process didn't exit successfully")
+        || s.starts_with("error: aborting due to")
+        || s.starts_with("error: could not compile")
+}
+
+fn start_indented(line: &str, stream: Stream) -> Option<Open> {
+    let t = line.trim_start();
+    if t.starts_with("File \"") && line.starts_with("  File \"") {
+        // Python prints a SyntaxError raised while compiling the main script without a
+        // `Traceback` header. Confirmed only if an exception line follows.
+        let mut g = Open::new(ErrorKind::PythonTraceback, Phase::PyFrames, stream)
+            .frames(Frames::LastUser)
+            .fate(Fate::Tentative { fallback: None });
+        g.frame(python_frame(t));
+        return Some(g);
+    }
+    if let Some(rest) = t.strip_prefix("⨯ ") {
+        return Some(next_header(rest, stream));
+    }
+    None
+}
+
+fn rust_panic(line: &str, stream: Stream) -> Option<Open> {
+    let (_, rest) = line.split_once(" panicked at ")?;
+    if let Some(quoted) = rest.strip_prefix('\'') {
+        // Before Rust 1.73: `thread 'main' panicked at 'msg', src/main.rs:18:30`.
+        let (msg, loc) = quoted.rsplit_once("', ")?;
+        let g = Open::new(ErrorKind::RustPanic, Phase::PanicBody, stream).message(msg).at(file_line_col(loc.trim()));
+        return Some(g);
+    }
+    let loc = file_line_col(rest.trim_end().trim_end_matches(':'));
+    let mut g = Open::new(ErrorKind::RustPanic, Phase::PanicMessage, stream).at(loc);
+    g.message_pending = true;
+    Some(g)
+}
+
+fn go_panic(line: &str, stream: Stream) -> Open {
+    Open::new(ErrorKind::GoPanic, Phase::GoPanic { blanks: 0 }, stream).message(line).frames(Frames::FirstUser)
+}
+
+/// webpack's `ERROR in ./src/a.js 2:23`, `ERROR in ./src/a.js 1:0-26`, `ERROR in ./src/a.ts:4:26`,
+/// ts-loader's `ERROR in /abs/a.ts(4,26)`; `rest` is the text after `ERROR in `.
+fn webpack(rest: &str, stream: Stream) -> Open {
+    let rest = rest.trim();
+    let loc = match rest.split_once(' ') {
+        Some((file, pos)) => {
+            let pos = pos.split_once(['-', ' ']).map_or(pos, |(p, _)| p);
+            let (line, col) = pos.split_once(':').unwrap_or((pos, ""));
+            let line = num(line);
+            if line.is_some() {
+                Some(Location { file: file.to_string(), line, column: num(col) })
+            } else {
+                Some(Location { file: file.to_string(), line: None, column: None })
+            }
+        }
+        None => file_paren_line_col(rest)
+            .or_else(|| file_line_col(rest))
+            .or_else(|| (!rest.is_empty()).then(|| Location { file: rest.to_string(), line: None, column: None })),
+    };
+    let mut g = Open::new(ErrorKind::Webpack, Phase::UntilBlank, stream).at(loc);
+    g.message_pending = true;
+    g
+}
+
+/// Next.js's ` ⨯ <what>`: an error line (`TypeError: ...`) or a file whose error follows.
+fn next_header(rest: &str, stream: Stream) -> Open {
+    let rest = rest.trim();
+    let mut g = Open::new(ErrorKind::Nextjs, Phase::Next { blanks: 0 }, stream).frames(Frames::FirstUser);
+    let is_path = (rest.starts_with("./") || rest.starts_with('/')) && !rest.contains(' ');
+    if is_path {
+        g.header_location =
+            file_line_col(rest).or_else(|| Some(Location { file: rest.to_string(), line: None, column: None }));
+        g.message_pending = true;
+    } else {
+        g.set_message(rest);
+    }
+    g
+}
+
+/// `./app/page.tsx:5:9` after `Failed to compile.` (Next.js build, create-react-app).
+pub(crate) fn failed_to_compile_location(line: &str, stream: Stream, next_seen: bool) -> Option<Open> {
+    if !(line.starts_with("./") || line.starts_with('/')) || line.contains(' ') {
+        return None;
+    }
+    let loc = file_line_col(line).or_else(|| Some(Location { file: line.to_string(), line: None, column: None }));
+    let kind = if next_seen { ErrorKind::Nextjs } else { ErrorKind::Webpack };
+    let mut g = Open::new(kind, Phase::Frame { blanks: 0 }, stream).at(loc);
+    g.message_pending = true;
+    Some(g)
+}
+
+fn vite_dev(line: &str, stream: Stream) -> Option<Open> {
+    let (_, rest) = line.split_once("[vite] ")?;
+    let rest = rest.strip_prefix("(client) ").or_else(|| rest.strip_prefix("(ssr) ")).unwrap_or(rest);
+    let is_error = rest.starts_with("Internal server error: ")
+        || rest.starts_with("Pre-transform error: ")
+        || rest.starts_with("error while ")
+        || rest.starts_with("[plugin:");
+    is_error.then(|| Open::new(ErrorKind::Vite, Phase::ViteDev, stream).message(rest))
+}
+
+/// `src/a.ts(4,26): error TS2339: msg` or `src/a.ts:4:26 - error TS2339: msg`.
+fn typescript(line: &str, stream: Stream) -> Option<Open> {
+    if let Some((head, msg)) = line.split_once("): error TS") {
+        let loc = file_paren_line_col(&format!("{head})"))?;
+        let msg = line.get(head.len() + 3..).unwrap_or(msg);
+        return Some(Open::new(ErrorKind::Typescript, Phase::Indented, stream).message(msg).at(Some(loc)));
+    }
+    let (head, _) = line.split_once(" - error TS")?;
+    let loc = file_line_col(head)?;
+    let msg = line.get(head.len() + 3..).unwrap_or("");
+    Some(Open::new(ErrorKind::Typescript, Phase::Frame { blanks: 0 }, stream).message(msg).at(Some(loc)))
+}
+
+/// `./main.go:10:18: cannot use ...` at column 0.
+fn go_compile(line: &str, stream: Stream) -> Option<Open> {
+    let at = line.find(".go:")?;
+    let file = line.get(..at + 3)?;
+    if file.contains(' ') {
+        return None;
+    }
+    let rest = line.get(at + 4..)?;
+    let (l, rest) = leading_num(rest)?;
+    let rest = rest.strip_prefix(':')?;
+    let (c, rest) = leading_num(rest)?;
+    let msg = rest.strip_prefix(": ")?;
+    let loc = Location { file: file.to_string(), line: Some(l), column: Some(c) };
+    Some(Open::new(ErrorKind::GoCompile, Phase::Indented, stream).message(msg).at(Some(loc)))
+}
+
+/// Node's uncaught-exception header: a bare `file:line` (`/app/server.js:4`,
+/// `node:internal/fs/promises:637`, `file:///app/a.mjs:7`).
+fn node_header(line: &str, stream: Stream) -> Option<Open> {
+    let starts = line.starts_with('/')
+        || line.starts_with("file://")
+        || line.starts_with("node:")
+        || line.starts_with("./")
+        || line.as_bytes().get(1..3) == Some(b":\\");
+    if !starts || line.contains(' ') {
+        return None;
+    }
+    let loc = file_line_col(line)?;
+    if loc.column.is_some() {
+        return None;
+    }
+    let mut g = Open::new(ErrorKind::NodeStack, Phase::NodeHeader { waited: 0 }, stream)
+        .frames(Frames::FirstUser)
+        .fate(Fate::Tentative { fallback: None });
+    g.header_location = Some(loc);
+    Some(g)
+}
+
+/// `File "/app/x.py", line 14, in handle`: the location of one Python frame.
+fn python_frame(t: &str) -> Option<Location> {
+    let rest = t.strip_prefix("File \"")?;
+    let (file, rest) = rest.split_once("\", line ")?;
+    let (line, _) = leading_num(rest)?;
+    Some(Location { file: file.to_string(), line: Some(line), column: None })
+}
+
+/// A Python exception line: `KeyError: 'user'`, `json.decoder.JSONDecodeError: ...`, `KeyboardInterrupt`.
+fn python_exception(line: &str) -> bool {
+    let name_len = line.bytes().take_while(|b| b.is_ascii_alphanumeric() || *b == b'_' || *b == b'.').count();
+    name_len > 0
+        && line.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+        && (line.len() == name_len || line.get(name_len..).is_some_and(|r| r.starts_with(": ") || r == ":"))
+}
+
+/// A line of rustc's diagnostic body.
+fn rustc_body(line: &str) -> bool {
+    let t = line.trim_start();
+    if t.starts_with("-->")
+        || t.starts_with(":::")
+        || t.starts_with('|')
+        || t.starts_with("= ")
+        || t.starts_with("...")
+        || line.starts_with("help:")
+        || line.starts_with("note:")
+        || line.starts_with("suggestion:")
+    {
+        return true;
+    }
+    // A numbered source line: `11 |     println!(...)`.
+    let digits = t.bytes().take_while(u8::is_ascii_digit).count();
+    digits > 0 && t.get(digits..).is_some_and(|r| r.trim_start().starts_with('|'))
+}
+
+/// A Next.js status line that starts the next thing: ` ✓ Compiled`, ` ⨯ ...`, ` GET /x 200`.
+fn next_boundary(line: &str) -> bool {
+    let t = line.trim_start();
+    ["✓ ", "○ ", "⨯ ", "⚠ ", "▲ ", "- ready", "- wait", "- event", "- error", "- warn"].iter().any(|p| t.starts_with(p))
+        || ["GET /", "POST /", "PUT /", "PATCH /", "DELETE /", "HEAD /", "OPTIONS /"].iter().any(|p| t.starts_with(p))
+}
+
+/// Decides what `line` (ANSI-stripped) is to the open group `g`.
+pub(crate) fn step(g: &mut Open, line: &str) -> Step {
+    let is_blank = blank(line);
+    let t = line.trim_start();
+    match g.phase {
+        Phase::Rustc => {
+            if is_blank {
+                return Step::End;
+            }
+            if g.location.is_none()
+                && let Some(rest) = t.strip_prefix("--> ")
+            {
+                g.location = file_line_col(rest.trim());
+            }
+            if rustc_body(line) { Step::Take } else { Step::Close }
+        }
+        Phase::UntilBlank => {
+            if is_blank {
+                return Step::End;
+            }
+            if g.message_pending {
+                g.set_message(line);
+            }
+            Step::Take
+        }
+        Phase::Indented => {
+            if g.kind == ErrorKind::Generic {
+                // A log line saying `ERROR ...` often introduces the structured report.
+                if line.starts_with("Traceback (most recent call last)") {
+                    g.kind = ErrorKind::PythonTraceback;
+                    g.phase = Phase::PyFrames;
+                    g.frames = Frames::LastUser;
+                    g.message.clear();
+                    return Step::Take;
+                }
+                if let Some(rest) = t.strip_prefix("--> ")
+                    && indented(line)
+                {
+                    g.kind = ErrorKind::Rustc;
+                    g.phase = Phase::Rustc;
+                    g.location = file_line_col(rest.trim());
+                    return Step::Take;
+                }
+                if t.starts_with("at ") && indented(line) {
+                    g.kind = ErrorKind::NodeStack;
+                    g.phase = Phase::NodeFrames;
+                    g.frames = Frames::FirstUser;
+                    g.frame(js_frame(t.trim_end_matches(" {")));
+                    return Step::Take;
+                }
+                if line.starts_with("npm ERR!") || line.starts_with("npm error ") {
+                    return Step::Take;
+                }
+            }
+            if !is_blank && indented(line) { Step::Take } else { Step::Close }
+        }
+        Phase::Frame { blanks } => {
+            // A blank line separates header, code frame and related-information blocks; two
+            // in a row end the group, as does any line that is not part of a frame.
+            if is_blank {
+                if blanks >= 1 && !g.message_pending {
+                    return Step::End;
+                }
+                g.phase = Phase::Frame { blanks: blanks.saturating_add(1) };
+                return Step::Take;
+            }
+            g.phase = Phase::Frame { blanks: 0 };
+            if g.message_pending {
+                g.set_message(line);
+                return Step::Take;
+            }
+            let frame_line = indented(line) || line.starts_with(|c: char| c.is_ascii_digit() || c == '>');
+            if frame_line { Step::Take } else { Step::Close }
+        }
+        Phase::NodeHeader { waited } => {
+            if !indented(line) && !is_blank && js_error_line(line).is_some() {
+                g.set_message(line);
+                g.fate = Fate::Emit;
+                g.phase = Phase::NodeFrames;
+                return Step::Take;
+            }
+            if waited >= NODE_HEADER_WAIT_MAX {
+                return Step::Close;
+            }
+            g.phase = Phase::NodeHeader { waited: waited + 1 };
+            Step::Take
+        }
+        Phase::JsErrorLine => {
+            if t.starts_with("at ") && indented(line) {
+                g.fate = Fate::Emit;
+                g.phase = Phase::NodeFrames;
+                return step(g, line);
+            }
+            Step::Close
+        }
+        Phase::NodeFrames => {
+            if is_blank {
+                g.phase = Phase::NodeTail;
+                return Step::Take;
+            }
+            if line.starts_with("Node.js v") {
+                return Step::TakeClose;
+            }
+            if t.starts_with("at ") && indented(line) {
+                let opens = t.ends_with(" {");
+                g.frame(js_frame(t.trim_end_matches(" {")));
+                if opens {
+                    g.phase = Phase::NodeObject;
+                }
+                return Step::Take;
+            }
+            if t == "{" {
+                g.phase = Phase::NodeObject;
+                return Step::Take;
+            }
+            // `... 7 lines matching cause stack trace ...`, `[cause]: ...`
+            if indented(line) { Step::Take } else { Step::Close }
+        }
+        Phase::NodeObject => {
+            if line.starts_with('}') {
+                g.phase = Phase::NodeFrames;
+            }
+            Step::Take
+        }
+        Phase::NodeTail => {
+            if line.starts_with("Node.js v") {
+                Step::TakeClose
+            } else if is_blank {
+                Step::End
+            } else {
+                Step::Close
+            }
+        }
+        Phase::PyFrames => {
+            if is_blank {
+                return Step::Close;
+            }
+            if indented(line) {
+                g.frame(python_frame(t));
+                return Step::Take;
+            }
+            if python_exception(line) {
+                g.set_message(line);
+                if matches!(g.fate, Fate::Tentative { .. }) {
+                    g.fate = Fate::Emit;
+                }
+                g.phase = Phase::PyAfterException;
+                return Step::Take;
+            }
+            Step::Close
+        }
+        Phase::PyAfterException => {
+            if is_blank {
+                return Step::Take;
+            }
+            if line.starts_with("The above exception was the direct cause")
+                || line.starts_with("During handling of the above exception")
+            {
+                g.phase = Phase::PyChain;
+                return Step::Take;
+            }
+            Step::Close
+        }
+        Phase::PyChain => {
+            if is_blank {
+                return Step::Take;
+            }
+            if line.starts_with("Traceback (most recent call last)") {
+                g.phase = Phase::PyFrames;
+                return Step::Take;
+            }
+            Step::Close
+        }
+        Phase::PanicMessage => {
+            if is_blank {
+                return Step::End;
+            }
+            g.set_message(line);
+            g.phase = Phase::PanicBody;
+            Step::Take
+        }
+        Phase::PanicBody => {
+            if is_blank {
+                return Step::End;
+            }
+            if line.starts_with("note: run with `RUST_BACKTRACE") {
+                return Step::TakeClose;
+            }
+            if line.starts_with("stack backtrace:") {
+                g.phase = Phase::PanicBacktrace;
+                return Step::Take;
+            }
+            if indented(line) { Step::Take } else { Step::Close }
+        }
+        Phase::PanicBacktrace => {
+            if is_blank {
+                return Step::End;
+            }
+            if line.starts_with("note: Some details are omitted") {
+                return Step::TakeClose;
+            }
+            if indented(line) { Step::Take } else { Step::Close }
+        }
+        Phase::GoPanic { blanks } => {
+            if is_blank {
+                if blanks >= 1 {
+                    return Step::End;
+                }
+                g.phase = Phase::GoPanic { blanks: 1 };
+                return Step::Take;
+            }
+            g.phase = Phase::GoPanic { blanks: 0 };
+            if line.starts_with("exit status ") {
+                return Step::TakeClose;
+            }
+            if line.starts_with('\t') {
+                // `\t/app/main.go:22 +0xd9`
+                let loc = t.split(' ').next().and_then(file_line_col);
+                g.frame(loc);
+                return Step::Take;
+            }
+            // A function line: `main.main()`, `panic({0x508da0, 0x5fda60})`, `created by ...`.
+            let frame_fn = line.ends_with(')') && line.contains('(') || line.starts_with("created by ");
+            if line.starts_with("goroutine ") || line.starts_with('[') || frame_fn || indented(line) {
+                Step::Take
+            } else {
+                Step::Close
+            }
+        }
+        Phase::ViteDev => {
+            if line.is_empty() {
+                return Step::End;
+            }
+            if g.location.is_none()
+                && let Some(rest) = t.strip_prefix("File: ")
+            {
+                g.location = file_line_col(rest.trim())
+                    .or_else(|| Some(Location { file: clean_file(rest.trim()), line: None, column: None }));
+            }
+            // esbuild's transform detail sits at column 0: `/app/src/a.ts:2:0: ERROR: ...`.
+            if indented(line) || line.contains(": ERROR: ") { Step::Take } else { Step::Close }
+        }
+        Phase::ViteBuild { frames } => {
+            if is_blank {
+                return Step::End;
+            }
+            if g.message_pending {
+                g.set_message(line);
+                return Step::Take;
+            }
+            if let Some(rest) = line.strip_prefix("file: ") {
+                g.location = file_line_col(rest.trim())
+                    .or_else(|| Some(Location { file: clean_file(rest.trim()), line: None, column: None }));
+                return Step::Take;
+            }
+            if indented(line) {
+                if t.starts_with("at ") {
+                    g.phase = Phase::ViteBuild { frames: true };
+                }
+                return Step::Take;
+            }
+            if frames { Step::Close } else { Step::Take }
+        }
+        Phase::Esbuild { blanks } => {
+            if is_blank {
+                if blanks >= 1 {
+                    return Step::End;
+                }
+                g.phase = Phase::Esbuild { blanks: 1 };
+                return Step::Take;
+            }
+            if !indented(line) {
+                return Step::Close;
+            }
+            if g.location.is_none() {
+                g.location = file_line_col(t.trim_end_matches(':'));
+            }
+            Step::Take
+        }
+        Phase::Next { blanks } => {
+            if is_blank {
+                if blanks >= 1 {
+                    return Step::End;
+                }
+                g.phase = Phase::Next { blanks: 1 };
+                return Step::Take;
+            }
+            if next_boundary(line) {
+                return Step::Close;
+            }
+            g.phase = Phase::Next { blanks: 0 };
+            if g.message_pending {
+                // `Error:   x Expected '}', got '<eof>'` (SWC): keep the words.
+                let m = t.strip_prefix("Error:").map_or(t, str::trim_start);
+                let m = m.strip_prefix("x ").unwrap_or(m);
+                g.set_message(m);
+                return Step::Take;
+            }
+            if g.location.is_none()
+                && let Some(rest) = t.strip_prefix(",-[")
+            {
+                g.location = rest.strip_suffix(']').and_then(file_line_col);
+            }
+            if t.starts_with("at ") {
+                g.frame(js_frame(t));
+            }
+            Step::Take
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn python_exception_lines() {
+        assert!(python_exception("KeyError: 'user'"));
+        assert!(python_exception("json.decoder.JSONDecodeError: Expecting value"));
+        assert!(python_exception("KeyboardInterrupt"));
+        assert!(!python_exception("2026-01-01 INFO started"));
+        assert!(!python_exception("Serving on http://0.0.0.0:8000"));
+    }
+
+    #[test]
+    fn rustc_body_lines() {
+        assert!(rustc_body("  --> src/main.rs:11:20"));
+        assert!(rustc_body("11 |     println!(\"{}\", undefined_var);"));
+        assert!(rustc_body("   = note: `#[warn(dead_code)]` on by default"));
+        assert!(!rustc_body("    Finished `dev` profile [unoptimized + debuginfo] target(s) in 1.20s"));
+        assert!(!rustc_body("   Compiling app v0.1.0"));
+    }
+}

@@ -1,0 +1,44 @@
+//! Detection on ingest: error groups with file:line:col, URLs that dev servers announce,
+//! build outcomes and test summaries, read from each line a process prints.
+//!
+//! Pure and synchronous: no I/O, no clock. One [`Detector`] per process holds the state of a
+//! multi-line group; every buffer it keeps has a named limit below and a counter in
+//! [`DetectorStats`]. `docs/design/detection.md` lists each format with an example, the
+//! grouping rules and the corpus precision and recall.
+
+mod detector;
+mod group;
+mod model;
+mod outcome;
+mod scan;
+mod url;
+
+#[cfg(test)]
+mod tests;
+
+pub use detector::{Detector, DetectorStats};
+pub use model::{
+    Build, BuildOutcome, BuildTool, Detection, ErrorGroup, ErrorKind, Location, TestFramework, TestSummary, Url,
+};
+pub use url::{URLS_PER_LINE_MAX, URLS_PER_PROCESS_MAX, UrlSet};
+
+/// The most lines an error group keeps. 64 holds a whole rustc diagnostic, a Python traceback
+/// of a deep web-framework stack or Node's 10-frame default stack with its code frame; a longer
+/// group (a webpack resolve dump, a 200-frame recursion) keeps its first 64 lines, which carry
+/// the message and the location, and counts the rest in `ErrorGroup::lines_dropped`.
+pub const GROUP_LINES_MAX: usize = 64;
+
+/// The most lines one group may consume before it is closed regardless. Lines past
+/// `GROUP_LINES_MAX` are not kept, but a group still holds back its report until it closes;
+/// this bounds the wait for a format that never ends (a stream of indented lines after an
+/// `ERROR` line). Counted in `DetectorStats::groups_cut`.
+pub const GROUP_SPAN_MAX: usize = 1024;
+
+/// The most bytes kept of one line in a group. Minified bundles put whole files on one line
+/// and code frames quote them; 1 KiB keeps any real source line. Counted in
+/// `DetectorStats::bytes_truncated`.
+pub const LINE_BYTES_MAX: usize = 1024;
+
+/// The most bytes of an error's message: one screen line or two, and a bound on what each
+/// `ErrorDetected` event carries. Counted in `DetectorStats::bytes_truncated`.
+pub const MESSAGE_BYTES_MAX: usize = 512;

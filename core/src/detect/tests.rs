@@ -1,0 +1,561 @@
+//! Unit tests: one per format (short excerpts of real output; the full samples are the corpus
+//! in `core/tests/fixtures/detect`), the false-positive guards, the grouping rules and the limits.
+
+use proptest::prelude::*;
+
+use super::*;
+use crate::bus::Stream;
+
+/// Feeds `text` line by line (all on stderr, which must not matter) and renders what is found.
+fn run(text: &str) -> Vec<String> {
+    detections(text).iter().map(ToString::to_string).collect()
+}
+
+fn detections(text: &str) -> Vec<Detection> {
+    let mut d = Detector::new();
+    let mut out = Vec::new();
+    for line in text.lines() {
+        out.extend(d.feed(line, Stream::Stderr));
+    }
+    out.extend(d.finish());
+    out
+}
+
+fn errors(text: &str) -> Vec<ErrorGroup> {
+    detections(text)
+        .into_iter()
+        .filter_map(|d| match d {
+            Detection::Error(g) => Some(g),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn typescript_plain_and_pretty() {
+    assert_eq!(
+        run("src/api.ts(4,26): error TS2339: Property 'nmae' does not exist on type 'User'."),
+        ["error typescript src/api.ts:4:26 error TS2339: Property 'nmae' does not exist on type 'User'."]
+    );
+    let pretty = "\u{1b}[96msrc/api.ts\u{1b}[0m:\u{1b}[93m4\u{1b}[0m:\u{1b}[93m26\u{1b}[0m - \u{1b}[91merror\u{1b}[0m\u{1b}[90m TS2339: \u{1b}[0mProperty 'nmae' does not exist.
+
+\u{1b}[7m4\u{1b}[0m   return user.nmae;
+\u{1b}[7m \u{1b}[0m \u{1b}[91m              ~~~~\u{1b}[0m
+
+  src/b.ts:1:16 - 'name' is declared here.
+    1 type User = { name: string }
+                   ~~~~
+
+Found 1 error in src/api.ts\u{1b}[90m:4\u{1b}[0m
+";
+    let g = errors(pretty);
+    assert_eq!(g.len(), 1);
+    assert_eq!(g[0].to_string(), "typescript src/api.ts:4:26 error TS2339: Property 'nmae' does not exist.");
+    assert_eq!(g[0].lines.len(), 8, "header, frame and related information: {:#?}", g[0].lines);
+    assert_eq!(run(pretty).last().map(String::as_str), Some("build tsc failed"));
+    assert_eq!(
+        run("error TS5023: Unknown compiler option 'foo'."),
+        ["error typescript - error TS5023: Unknown compiler option 'foo'."]
+    );
+}
+
+#[test]
+fn node_uncaught_exception_points_at_the_first_user_frame() {
+    let log = "/app/server.js:4
+  return users[id].profile.name;
+                   ^
+
+TypeError: Cannot read properties of undefined (reading 'profile')
+    at getUser (/app/server.js:4:20)
+    at Server.emit (node:events:524:28)
+
+Node.js v20.20.2
+after";
+    let g = errors(log);
+    assert_eq!(g.len(), 1);
+    assert_eq!(
+        g[0].to_string(),
+        "node_stack /app/server.js:4:20 TypeError: Cannot read properties of undefined (reading 'profile')"
+    );
+    assert_eq!(g[0].lines.last().map(String::as_str), Some("Node.js v20.20.2"));
+    // Internals first: the user frame wins, `file://` is dropped, the object block is kept.
+    let log = "Error: ENOENT: no such file or directory, open './schema.json'
+    at async open (node:internal/fs/promises:637:25)
+    at async loadSchema (file:///app/esm.mjs:4:15)
+    at async file:///app/esm.mjs:7:1 {
+  errno: -2,
+  code: 'ENOENT'
+}";
+    assert_eq!(
+        run(log),
+        ["error node_stack /app/esm.mjs:4:15 Error: ENOENT: no such file or directory, open './schema.json'"]
+    );
+}
+
+#[test]
+fn node_header_without_an_error_line_is_not_an_error() {
+    let log = "/app/routes.js:12\nloaded\nGET / 200\nGET /a 200\nGET /b 200\nGET /c 200\nGET /d 200";
+    let mut d = Detector::new();
+    let found: Vec<_> = log.lines().flat_map(|l| d.feed(l, Stream::Stdout)).collect();
+    assert!(found.is_empty(), "{found:?}");
+    assert_eq!(d.stats().tentative_dropped, 1);
+}
+
+#[test]
+fn js_error_line_needs_a_stack_unless_it_says_error() {
+    assert!(run("TypeError: Cannot read properties of null (reading 'name')\n ❯ src/a.test.ts:7:62").is_empty());
+    assert_eq!(run("Error: \"connection refused\"\n"), ["error generic - Error: \"connection refused\""]);
+}
+
+#[test]
+fn vite_dev_errors_take_the_file_line() {
+    let log = "6:20:38 PM [vite] Internal server error: Transform failed with 1 error:
+/app/src/greet.ts:2:0: ERROR: Unterminated string literal
+  Plugin: vite:esbuild
+  File: /app/src/greet.ts:2:0
+  
+  Unterminated string literal
+      at failureErrorWithLog (/app/node_modules/esbuild/lib/main.js:1752:15)
+6:20:40 PM [vite] (client) page reload src/greet.ts";
+    assert_eq!(
+        run(log),
+        [
+            "error vite /app/src/greet.ts:2:0 Internal server error: Transform failed with 1 error:",
+            "build vite rebuilt",
+        ]
+    );
+    let build = "✗ Build failed in 108ms
+error during build:
+Could not resolve \"./nowhere\" from \"src/greet.ts\"
+file: /app/src/greet.ts
+    at getRollupError (file:///app/node_modules/rollup/dist/es/shared/parseAst.js:355:41)";
+    assert_eq!(
+        run(build),
+        ["build vite failed", "error vite /app/src/greet.ts Could not resolve \"./nowhere\" from \"src/greet.ts\""]
+    );
+    let esbuild = "✘ [ERROR] Could not resolve \"./x\"\n\n    src/a.ts:1:21:\n      1 │ import './x'\n        ╵        ~~~~~\n\n1 error";
+    assert_eq!(run(esbuild), ["error vite src/a.ts:1:21 Could not resolve \"./x\""]);
+}
+
+#[test]
+fn webpack_error_blocks() {
+    let log = "ERROR in ./src/label.js 2:23
+Module parse failed: Unexpected token (2:23)
+You may need an appropriate loader. See https://webpack.js.org/concepts#loaders
+> 2 | export const broken = (;
+
+webpack 5.113.0 compiled with 1 error in 76 ms";
+    assert_eq!(
+        run(log),
+        ["error webpack ./src/label.js:2:23 Module parse failed: Unexpected token (2:23)", "build webpack failed"]
+    );
+    assert_eq!(
+        run("[tsl] ERROR in /app/src/a.ts(4,26)\n      TS2339: Property 'x' does not exist\n"),
+        ["error webpack /app/src/a.ts:4:26 TS2339: Property 'x' does not exist"]
+    );
+    // webpack's warnings are consumed whole, so their bodies cannot start errors.
+    assert_eq!(run("WARNING in ./src/a.js\nerror: this text is inside a warning\n\n"), Vec::<String>::new());
+}
+
+#[test]
+fn nextjs_overlays_and_failed_to_compile() {
+    let dev = "   ▲ Next.js 15.5.29
+ ⨯ TypeError: Cannot read properties of undefined (reading 'map')
+    at Broken (app/broken/page.tsx:5:21)
+> 5 |   return <ul>{items.map((i) => <li key={i.id}>{i.title}</li>)}</ul>;
+ GET /broken 500 in 4938ms
+ ⨯ ./app/syntax/page.tsx
+Error:   x Expected '}', got '<eof>'
+   ,-[/app/app/syntax/page.tsx:1:1]
+ 1 | export default function Syntax() { return <div>ok</div>;
+
+Caused by:
+    Syntax Error
+ ✓ Compiled /_error in 1438ms (528 modules)";
+    assert_eq!(
+        run(dev),
+        [
+            "error nextjs app/broken/page.tsx:5:21 TypeError: Cannot read properties of undefined (reading 'map')",
+            "error nextjs /app/app/syntax/page.tsx:1:1 Expected '}', got '<eof>'",
+            "build nextjs compiled",
+        ]
+    );
+    let build = "   ▲ Next.js 15.5.29\nFailed to compile.\n\n./app/broken/page.tsx:5:9\nType error: Type 'string' is not assignable to type 'number'.\n\n  3 | x\n> 5 | y\nNext.js build worker exited with code: 1 and signal: null";
+    assert_eq!(
+        run(build),
+        [
+            "build nextjs failed",
+            "error nextjs ./app/broken/page.tsx:5:9 Type error: Type 'string' is not assignable to type 'number'.",
+        ]
+    );
+    // create-react-app prints the same shape from webpack.
+    assert_eq!(
+        run("Failed to compile.\n\n./src/App.js\nModule not found: Can't resolve './x' in '/app/src'\n"),
+        ["build webpack failed", "error webpack ./src/App.js Module not found: Can't resolve './x' in '/app/src'",]
+    );
+    assert_eq!(
+        run("- error ./app/page.tsx:3:1\nSyntax error: Unexpected token\n"),
+        ["error nextjs ./app/page.tsx:3:1 Syntax error: Unexpected token"]
+    );
+}
+
+#[test]
+fn rustc_errors_and_warnings() {
+    let log = "error[E0425]: cannot find value `undefined_var` in this scope
+  --> src/main.rs:11:20
+   |
+11 |     println!(\"{}\", undefined_var);
+   |                    ^^^^^^^^^^^^^ not found in this scope
+
+warning: unused variable: `e`
+ --> src/lib.rs:3:9
+  |
+3 |     let e = \"error: inside a warning\";
+  |         ^ help: prefix it with an underscore
+  = note: `#[warn(unused_variables)]` on by default
+    Finished `dev` profile [unoptimized + debuginfo] target(s) in 1.20s
+error: could not compile `app` (bin \"app\") due to 1 previous error";
+    assert_eq!(
+        run(log),
+        [
+            "error rustc src/main.rs:11:20 error[E0425]: cannot find value `undefined_var` in this scope",
+            "build cargo compiled",
+            "build cargo failed",
+        ]
+    );
+    // `error:` without a code is rustc's when `-->` follows, generic otherwise.
+    assert_eq!(
+        run("error: cannot find macro `foo` in this scope\n --> src/main.rs:2:5\n  |\n"),
+        ["error rustc src/main.rs:2:5 error: cannot find macro `foo` in this scope"]
+    );
+    assert_eq!(
+        run("error: linking with `cc` failed: exit status: 1\n  |\n  = note: ld: cannot find -lssl"),
+        ["error generic - error: linking with `cc` failed: exit status: 1"]
+    );
+}
+
+#[test]
+fn rust_panics_new_and_old_format() {
+    let log = "thread 'main' (11564) panicked at src/main.rs:18:30:
+index out of bounds: the len is 3 but the index is 7
+note: run with `RUST_BACKTRACE=1` environment variable to display a backtrace
+listening on http://127.0.0.1:8080";
+    assert_eq!(
+        run(log),
+        [
+            "error rust_panic src/main.rs:18:30 index out of bounds: the len is 3 but the index is 7",
+            "url http://127.0.0.1:8080",
+        ]
+    );
+    assert_eq!(
+        run("thread 'main' panicked at 'called `Option::unwrap()` on a `None` value', src/main.rs:3:7"),
+        ["error rust_panic src/main.rs:3:7 called `Option::unwrap()` on a `None` value"]
+    );
+    let assert = "thread 'tests::a' (1) panicked at src/lib.rs:8:34:\nassertion `left == right` failed\n  left: -1\n right: -3\n\n";
+    let g = errors(assert);
+    assert_eq!(g[0].lines.len(), 4);
+}
+
+#[test]
+fn go_compile_errors_and_panics() {
+    assert_eq!(
+        run(
+            "# example.com/app\n./main.go:11:29: undefined: undefinedName\n./main.go:6:2: \"os\" imported and not used"
+        ),
+        [
+            "error go_compile ./main.go:11:29 undefined: undefinedName",
+            "error go_compile ./main.go:6:2 \"os\" imported and not used",
+        ]
+    );
+    let panic = "panic: runtime error: integer divide by zero [recovered]
+\tpanic: runtime error: integer divide by zero
+
+goroutine 9 [running]:
+testing.tRunner.func1.2({0x508da0, 0x5fda60})
+\t/usr/lib/go-1.19/src/testing/testing.go:1396 +0x24e
+panic({0x508da0, 0x5fda60})
+\t/usr/lib/go-1.19/src/runtime/panic.go:884 +0x212
+example.com/app/calc.Div(...)
+\t/app/calc/calc.go:4
+exit status 2
+FAIL\texample.com/app/calc\t0.006s";
+    assert_eq!(
+        run(panic),
+        [
+            "error go_panic /app/calc/calc.go:4 panic: runtime error: integer divide by zero [recovered]",
+            "test go passed=? failed=0 skipped=? total=? suite=example.com/app/calc",
+        ]
+    );
+    assert_eq!(
+        run(
+            "fatal error: all goroutines are asleep - deadlock!\n\ngoroutine 1 [chan receive]:\nmain.main()\n\t/app/main.go:5 +0x2d\n"
+        ),
+        ["error go_panic /app/main.go:5 fatal error: all goroutines are asleep - deadlock!"]
+    );
+}
+
+#[test]
+fn python_tracebacks_chained_and_headerless() {
+    let log = "Traceback (most recent call last):
+  File \"/app/chained.py\", line 9, in get_user
+    return query(uid)
+ConnectionRefusedError: [Errno 111] Connection refused
+
+During handling of the above exception, another exception occurred:
+
+Traceback (most recent call last):
+  File \"/app/chained.py\", line 11, in get_user
+    raise DatabaseError(\"could not load user\")
+  File \"/usr/lib/python3.11/logging/__init__.py\", line 1, in error
+    pass
+DatabaseError: could not load user
+after";
+    assert_eq!(run(log), ["error python_traceback /app/chained.py:11 DatabaseError: could not load user"]);
+    assert_eq!(
+        run("  File \"/app/bad.py\", line 1\n    def f(:\n          ^\nSyntaxError: invalid syntax"),
+        ["error python_traceback /app/bad.py:1 SyntaxError: invalid syntax"]
+    );
+    // A logged error that introduces its traceback is one error.
+    assert_eq!(
+        run(
+            "2026-11-27 18:18:46,263 ERROR worker: job failed\nTraceback (most recent call last):\n  File \"/app/w.py\", line 3, in h\n    x()\nKeyError: 'user'"
+        ),
+        ["error python_traceback /app/w.py:3 KeyError: 'user'"]
+    );
+}
+
+#[test]
+fn generic_error_lines() {
+    assert_eq!(
+        run("error: connect ECONNREFUSED 127.0.0.1:5432"),
+        ["error generic - error: connect ECONNREFUSED 127.0.0.1:5432"]
+    );
+    assert_eq!(
+        run("[web] [ERROR] Failed to load plugin 'react'"),
+        ["error generic - [ERROR] Failed to load plugin 'react'"]
+    );
+    assert_eq!(run("2024-05-01T10:00:00Z ERROR db: pool exhausted"), ["error generic - ERROR db: pool exhausted"]);
+    let npm = "npm ERR! code ELIFECYCLE\nnpm ERR! errno 1\nnpm ERR! app@1.0.0 dev: `node server.js`";
+    let g = errors(npm);
+    assert_eq!(g.len(), 1);
+    assert_eq!(g[0].lines.len(), 3);
+}
+
+#[test]
+fn false_positive_guards() {
+    let bait = "Found 0 errors. Watching for file changes.
+GET /static/js/error-handler.js 200 1.1 ms
+GET http://localhost:3000/static/error-handler.js 200
+const ERROR_CODE = 'E_USER_MISSING';
+ERROR_CODE_MAP loaded (42 codes)
+errorHandler middleware registered
+  console.error(\"error: this is source code, not output\")
+    > 7 |   test('logs', () => { console.error('error: simulated') })
+✖ 0 problems (0 errors, 0 warnings)
+warning: unused variable: `x`
+2 errors generated.
+metrics_errors_total{route=\"/api\"} 0
+Docs: https://expressjs.com/en/guide/error-handling.html
+[HPM] Proxy created: /api  -> http://localhost:8080";
+    // Only the tsc line is something (a build): no errors, no URLs.
+    assert_eq!(run(bait), ["build tsc compiled"]);
+}
+
+#[test]
+fn stderr_alone_never_makes_an_error() {
+    let mut d = Detector::new();
+    let mut found = Vec::new();
+    for l in ["Compiling app v0.1.0", "Downloading crates ...", "npm warn deprecated inflight@1.0.6", "> app@1.0.0 dev"]
+    {
+        found.extend(d.feed(l, Stream::Stderr));
+    }
+    found.extend(d.finish());
+    assert!(found.is_empty(), "{found:?}");
+}
+
+#[test]
+fn urls_are_reported_with_their_browse_form() {
+    let found = detections("  ➜  Network: http://0.0.0.0:5173/\u{1b}[0m.");
+    let [Detection::Url(u)] = found.as_slice() else { panic!("{found:?}") };
+    assert_eq!((u.url.as_str(), u.browse.as_str(), u.port), ("http://0.0.0.0:5173/", "http://localhost:5173/", 5173));
+}
+
+#[test]
+fn urls_inside_error_groups_are_not_announcements() {
+    let log = "TypeError: fetch failed\n    at http://localhost:3000/static/js/bundle.js:12:5\n    at main (/app/src/a.js:1:1)";
+    assert_eq!(run(log), ["error node_stack /app/src/a.js:1:1 TypeError: fetch failed"]);
+}
+
+#[test]
+fn first_build_compiles_later_ones_rebuild() {
+    let log = "webpack 5.1.0 compiled successfully in 10 ms
+webpack 5.1.0 compiled with 1 error in 10 ms
+webpack 5.1.0 compiled successfully in 10 ms";
+    assert_eq!(run(log), ["build webpack compiled", "build webpack failed", "build webpack rebuilt"]);
+    assert_eq!(
+        run(
+            "06:20:08 PM - Found 4 errors. Watching for file changes.\n06:20:12 PM - Found 0 errors. Watching for file changes."
+        ),
+        ["build tsc failed", "build tsc rebuilt"]
+    );
+}
+
+#[test]
+fn finish_flushes_the_open_group_and_only_once() {
+    let mut d = Detector::new();
+    assert!(d.feed("error[E0308]: mismatched types", Stream::Stderr).is_empty());
+    assert!(d.feed("  --> src/a.rs:1:2", Stream::Stderr).is_empty());
+    assert!(d.has_open_group());
+    let out = d.finish();
+    assert_eq!(out.len(), 1);
+    assert!(d.finish().is_empty());
+    assert!(!d.has_open_group());
+}
+
+#[test]
+fn a_group_that_never_ends_is_cut_at_the_span_limit() {
+    let mut d = Detector::new();
+    let mut found = d.feed("ERROR worker: crashed", Stream::Stdout);
+    for i in 0..GROUP_SPAN_MAX * 2 {
+        found.extend(d.feed(&format!("    detail {i}"), Stream::Stdout));
+        assert!(d.open_group_lines() <= GROUP_LINES_MAX);
+    }
+    found.extend(d.finish());
+    let Detection::Error(g) = &found[0] else { panic!("{found:?}") };
+    assert_eq!(g.lines.len(), GROUP_LINES_MAX);
+    assert_eq!(g.lines_dropped as usize, GROUP_SPAN_MAX - GROUP_LINES_MAX);
+    assert_eq!(d.stats().groups_cut, 1);
+    assert_eq!(d.stats().group_lines_dropped, (GROUP_SPAN_MAX - GROUP_LINES_MAX) as u64);
+}
+
+#[test]
+fn long_lines_and_messages_are_truncated_and_counted() {
+    let long = format!("Error: {}\n    at f (/app/a.js:1:1)", "x".repeat(5000));
+    let mut d = Detector::new();
+    let mut found = Vec::new();
+    for l in long.lines() {
+        found.extend(d.feed(l, Stream::Stdout));
+    }
+    found.extend(d.finish());
+    let Detection::Error(g) = &found[0] else { panic!("{found:?}") };
+    assert_eq!(g.message.len(), MESSAGE_BYTES_MAX);
+    assert_eq!(g.lines[0].len(), LINE_BYTES_MAX);
+    assert_eq!(d.stats().bytes_truncated, (5007 - MESSAGE_BYTES_MAX + 5007 - LINE_BYTES_MAX) as u64);
+}
+
+#[test]
+fn test_summaries_from_the_detector() {
+    assert_eq!(
+        run("test result: ok. 2 passed; 0 failed; 1 ignored; 0 measured; 0 filtered out; finished in 0.00s"),
+        ["test cargo passed=2 failed=0 skipped=1 total=3"]
+    );
+    assert_eq!(
+        run("Tests:       2 failed, 1 skipped, 2 passed, 5 total"),
+        ["test jest passed=2 failed=2 skipped=1 total=5"]
+    );
+}
+
+#[test]
+fn detections_map_to_one_line_bus_events() {
+    use crate::bus::{Event, ProcessRef};
+    use std::sync::Arc;
+    let p = ProcessRef { id: 3, name: Arc::from("web") };
+    let found = detections(
+        "Local: http://0.0.0.0:3000/\nsrc/a.ts(1,2): error TS2322: x\nFound 1 error.\nTests:       1 failed, 2 passed, 3 total",
+    );
+    let events: Vec<String> = found.iter().map(|d| d.to_event(p.clone()).to_string()).collect();
+    assert_eq!(
+        events,
+        [
+            "url web#3 http://localhost:3000/",
+            "error web#3 typescript src/a.ts:1:2 error TS2322: x",
+            "build web#3 tsc failed",
+            "test web#3 passed=2 failed=1",
+        ]
+    );
+    assert!(matches!(found[1].to_event(p), Event::ErrorDetected { .. }));
+}
+
+#[test]
+fn kind_names_round_trip() {
+    for k in ErrorKind::ALL {
+        assert_eq!(ErrorKind::from_name(k.name()), Some(k));
+    }
+}
+
+/// Lines that open, continue and close every kind of group, mixed with arbitrary text.
+fn line_strategy() -> impl Strategy<Value = String> {
+    let fragments = prop::sample::select(vec![
+        "Traceback (most recent call last):",
+        "  File \"/a.py\", line 3, in f",
+        "KeyError: 'x'",
+        "thread 'main' panicked at src/a.rs:1:2:",
+        "panic: boom",
+        "goroutine 1 [running]:",
+        "\t/a/main.go:4 +0x1",
+        "error[E0308]: mismatched types",
+        "  --> src/a.rs:1:2",
+        "warning: unused",
+        "ERROR in ./src/a.js 1:2",
+        "error during build:",
+        "✘ [ERROR] x",
+        " ⨯ ./app/page.tsx",
+        "Failed to compile.",
+        "./app/page.tsx:1:2",
+        "/app/a.js:3",
+        "TypeError: x",
+        "    at f (/a.js:1:2)",
+        "    at g (/a.js:1:2) {",
+        "}",
+        "Node.js v20.0.0",
+        "6:00:00 PM [vite] Internal server error: x",
+        "  File: /a.ts:1:2",
+        "src/a.ts(1,2): error TS1: x",
+        "src/a.ts:1:2 - error TS1: x",
+        "./main.go:1:2: x",
+        "ERROR worker: x",
+        "npm ERR! x",
+        "Local: http://0.0.0.0:3000/",
+        "http://[::]:1/",
+        "test result: ok. 1 passed; 0 failed; 0 ignored",
+        "--- FAIL: TestX (0.00s)",
+        "FAIL\tpkg\t0.1s",
+        "",
+        "    ",
+        "\u{1b}[31m",
+    ]);
+    prop_oneof![
+        3 => fragments.prop_map(str::to_string),
+        1 => any::<String>(),
+        1 => "[ -~\\t\u{1b}\r]{0,80}",
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    /// Whatever the input, the detector never panics, never holds more than `GROUP_LINES_MAX`
+    /// lines, and every group it reports respects the line, byte and message limits.
+    #[test]
+    fn arbitrary_input_never_panics_and_stays_bounded(lines in prop::collection::vec(line_strategy(), 0..400)) {
+        let mut d = Detector::new();
+        let mut found = Vec::new();
+        for (i, l) in lines.iter().enumerate() {
+            let stream = if i % 3 == 0 { Stream::Stderr } else { Stream::Stdout };
+            found.extend(d.feed(l, stream));
+            prop_assert!(d.open_group_lines() <= GROUP_LINES_MAX);
+        }
+        found.extend(d.finish());
+        prop_assert!(!d.has_open_group());
+        for f in &found {
+            let one_line = f.to_string();
+            prop_assert!(!one_line.contains('\n'), "Display must be one line: {one_line:?}");
+            if let Detection::Error(g) = f {
+                prop_assert!(g.lines.len() <= GROUP_LINES_MAX);
+                prop_assert!(g.lines.iter().all(|l| l.len() <= LINE_BYTES_MAX));
+                prop_assert!(g.message.len() <= MESSAGE_BYTES_MAX);
+            }
+        }
+        prop_assert_eq!(d.stats().lines, lines.len() as u64);
+    }
+}
