@@ -7,6 +7,7 @@
 pub mod ansi;
 pub mod bus;
 pub mod config;
+pub mod logs;
 pub mod metrics;
 pub mod rt;
 pub mod script;
