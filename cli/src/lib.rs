@@ -2,6 +2,7 @@
 //! `main.rs` only wires these together.
 
 pub mod args;
+pub mod log_files;
 pub mod rt;
 pub mod settings;
 pub mod sim_cmd;
