@@ -136,37 +136,29 @@ pub fn guess_level(plain: &str) -> Level {
 
 /// The level a single word marks, if any.
 fn word_level(word: &[u8], negated: bool) -> Option<Level> {
-    const ERROR: &[&[u8]] = &[
-        b"error",
-        b"err",
-        b"fatal",
-        b"panic",
-        b"panicked",
-        b"exception",
-        b"critical",
-        b"crit",
-        b"severe",
-        b"traceback",
-        b"uncaught",
-    ];
-    const ERROR_COUNTED: &[&[u8]] = &[b"errors", b"failed", b"failure", b"failures"];
-    const WARN: &[&[u8]] = &[b"warn", b"warning", b"deprecated"];
-    const WARN_COUNTED: &[&[u8]] = &[b"warnings"];
-    const INFO: &[&[u8]] = &[b"info", b"notice"];
-    const DEBUG: &[&[u8]] = &[b"debug", b"dbg", b"verbose"];
-    let is = |list: &[&[u8]]| list.iter().any(|w| word.eq_ignore_ascii_case(w));
-    if is(ERROR) || (!negated && is(ERROR_COUNTED)) {
-        return Some(Level::Error);
-    }
-    if is(WARN) || (!negated && is(WARN_COUNTED)) {
-        return Some(Level::Warn);
-    }
-    if is(INFO) {
-        return Some(Level::Info);
-    }
-    // `trace` is an ordinary word ("stack trace:"); only the upper-case level name counts.
-    if is(DEBUG) || word == b"TRACE" {
-        return Some(Level::Debug);
+    // Markers are at most 10 letters; lower-case into a stack buffer and match once, so that
+    // ordinary words cost one length check or one `match`.
+    const LONGEST: usize = 10;
+    if word.len() <= LONGEST {
+        let mut lower = [0u8; LONGEST];
+        for (l, b) in lower.iter_mut().zip(word) {
+            *l = b.to_ascii_lowercase();
+        }
+        let level = match &lower[..word.len()] {
+            b"error" | b"err" | b"fatal" | b"panic" | b"panicked" | b"exception" | b"critical" | b"crit"
+            | b"severe" | b"traceback" | b"uncaught" => Some(Level::Error),
+            b"errors" | b"failed" | b"failure" | b"failures" if !negated => Some(Level::Error),
+            b"warn" | b"warning" | b"deprecated" => Some(Level::Warn),
+            b"warnings" if !negated => Some(Level::Warn),
+            b"info" | b"notice" => Some(Level::Info),
+            b"debug" | b"dbg" | b"verbose" => Some(Level::Debug),
+            // `trace` is an ordinary word ("stack trace:"); only the upper-case level name counts.
+            b"trace" if word == b"TRACE" => Some(Level::Debug),
+            _ => None,
+        };
+        if level.is_some() {
+            return level;
+        }
     }
     // CamelCase type names: `TypeError`, `ReferenceError`, `RuntimeException`,
     // `UnhandledPromiseRejectionWarning`: an upper-case letter starts the suffix.

@@ -141,6 +141,7 @@ pub enum RegexError {
 
 /// A compiled text query.
 #[derive(Debug)]
+#[expect(clippy::large_enum_variant, reason = "one matcher per query, built once and kept on the stack")]
 pub(crate) enum Matcher {
     Literal(memmem::Finder<'static>),
     Pattern(meta::Regex),
