@@ -1,1 +1,3 @@
-//! Benchmarks live in `benches/`; this library is empty.
+//! Benchmarks live in `benches/`; this library holds what several of them share.
+
+pub mod corpus;

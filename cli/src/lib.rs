@@ -3,6 +3,7 @@
 
 pub mod args;
 pub mod guardian;
+pub mod log_files;
 pub mod ls_cmd;
 pub mod project_fs;
 pub mod rt;

@@ -22,6 +22,8 @@ pub(crate) enum Kind {
     Choice { allowed: &'static [&'static str] },
     /// The string `"auto"` or an integer; `auto` resolves `"auto"` for a number of cores.
     AutoOrInteger { min: u64, max: u64, auto: fn(usize) -> usize },
+    /// `true` or `false`.
+    Bool,
 }
 
 impl Kind {
@@ -33,6 +35,7 @@ impl Kind {
             Kind::Bytes { .. } => "a byte size (an integer or a string like \"64MiB\")",
             Kind::Choice { .. } => "a string",
             Kind::AutoOrInteger { .. } => "an integer or \"auto\"",
+            Kind::Bool => "a boolean",
         }
     }
 
@@ -45,6 +48,7 @@ impl Kind {
             Kind::Bytes { min, max } => format!("{}..={}", format_size(min), format_size(max)),
             Kind::Choice { allowed } => allowed.join(" | "),
             Kind::AutoOrInteger { min, max, .. } => format!("\"auto\" or {min}..={max}"),
+            Kind::Bool => "true | false".to_owned(),
         }
     }
 
@@ -67,6 +71,7 @@ pub(crate) enum Value {
     Choice(&'static str),
     /// `"auto"` of [`Kind::AutoOrInteger`].
     Auto,
+    Bool(bool),
 }
 
 impl Value {
@@ -78,6 +83,7 @@ impl Value {
             (Value::Integer(n), _) => n.to_string(),
             (Value::Choice(s), _) => format!("\"{s}\""),
             (Value::Auto, _) => "\"auto\"".to_owned(),
+            (Value::Bool(b), _) => b.to_string(),
         }
     }
 }
@@ -237,8 +243,15 @@ pub(crate) const CONCURRENCY: Section = Section {
             name: "log_max_line_bytes",
             kind: Kind::Bytes { min: KIB, max: 16 * MIB },
             default: Value::Integer(64 * KIB),
-            why: "longer lines are split: longer than any readable log line, short enough that \
-                  a minified bundle cannot flood the store",
+            why: "longer lines are truncated (and marked): longer than any readable log line, \
+                  short enough that a minified bundle cannot flood the store",
+        },
+        KeySpec {
+            name: "log_persist",
+            kind: Kind::Bool,
+            default: Value::Bool(false),
+            why: "also write accepted lines to rotating files under .brum/logs; off by default \
+                  so brum leaves nothing behind in a project unless asked",
         },
         KeySpec {
             name: "log_files_max",
@@ -375,7 +388,7 @@ mod tests {
                 Value::Integer(n),
             ) => (min..=max).contains(&n),
             (Kind::Choice { allowed }, Value::Choice(s)) => allowed.contains(&s),
-            (Kind::AutoOrInteger { .. }, Value::Auto) => true,
+            (Kind::AutoOrInteger { .. }, Value::Auto) | (Kind::Bool, Value::Bool(_)) => true,
             _ => false,
         }
     }
@@ -403,7 +416,7 @@ mod tests {
     #[test]
     fn concurrency_has_the_documented_keys() {
         let names: Vec<_> = CONCURRENCY.keys.iter().map(|k| k.name).collect();
-        assert_eq!(names.len(), 27);
+        assert_eq!(names.len(), 28);
         assert_eq!(names.first(), Some(&"bus_workers"));
         assert_eq!(names.last(), Some(&"tui_mailbox_capacity"));
     }

@@ -9,6 +9,7 @@ use super::load::check_layer;
 use super::processes::ProcessDecl;
 use super::schema::{KeySpec, SECTIONS, Value};
 use crate::bus::{Backpressure, BusConfig};
+use crate::logs::LogStoreConfig;
 
 /// One config file's contents. Core does no I/O: the caller reads the files.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -190,9 +191,22 @@ impl Settings {
         self.count("log_batch_lines")
     }
 
-    /// Longer log lines are split.
+    /// Longer log lines are truncated.
     pub fn log_max_line_bytes(&self) -> u64 {
         self.integer("log_max_line_bytes")
+    }
+
+    /// The log store's configuration: `log_store_bytes` and `log_max_line_bytes`.
+    pub fn log_store_config(&self) -> LogStoreConfig {
+        LogStoreConfig { budget_bytes: self.log_store_bytes(), max_line_bytes: self.count("log_max_line_bytes") }
+    }
+
+    /// Whether accepted lines are also written to rotating files under `.brum/logs`.
+    pub fn log_persist(&self) -> bool {
+        match self.concurrency("log_persist") {
+            Value::Bool(b) => b,
+            other => panic!("`concurrency.log_persist` holds {other:?}; its schema kind is a boolean"),
+        }
     }
 
     /// Rotated log files kept per process.

@@ -79,6 +79,7 @@ fn default_getters_return_the_documented_defaults() {
     assert_eq!(s.log_max_line_bytes(), 65_536);
     assert_eq!(s.log_files_max(), 5);
     assert_eq!(s.log_file_bytes(), 10 * 1024 * 1024);
+    assert!(!s.log_persist());
     assert_eq!(s.errors_max(), 500);
     assert_eq!(s.urls_max(), 100);
     assert_eq!(s.proxy_request_history(), 1000);
@@ -104,6 +105,7 @@ fn every_key(pick: fn(u64, u64) -> u64) -> String {
             | Kind::Bytes { min, max }
             | Kind::AutoOrInteger { min, max, .. } => pick(min, max).to_string(),
             Kind::Choice { allowed } => format!("{:?}", allowed[0]),
+            Kind::Bool => (pick(0, 1) == 1).to_string(),
         };
         text.push_str(&format!("{} = {value}\n", key.name));
     }
@@ -118,6 +120,7 @@ fn every_getter_accepts_the_extremes_of_its_range() {
         let _ = (s.process_start_concurrency(), s.process_stop_grace(), s.process_restart_max());
         let _ = (s.process_restart_backoff(), s.process_restart_backoff_max(), s.log_store_bytes());
         let _ = (s.log_batch_lines(), s.log_max_line_bytes(), s.log_files_max(), s.log_file_bytes());
+        let _ = (s.log_persist(), s.log_store_config());
         let _ = (s.errors_max(), s.urls_max(), s.proxy_request_history(), s.proxy_body_capture_bytes());
         let _ = (s.proxy_connect_timeout(), s.proxy_idle_timeout(), s.proxy_port_base());
         let _ = (s.mcp_sessions_max(), s.mcp_session_timeout(), s.mcp_tool_timeout(), s.tui_mailbox_capacity());
@@ -126,8 +129,10 @@ fn every_getter_accepts_the_extremes_of_its_range() {
     assert_eq!(max.proxy_port_base(), 65_535);
     assert_eq!(max.bus_workers(2), 64);
     assert_eq!(max.log_store_bytes(), 16 << 30);
+    assert!(max.log_persist());
     let min = load(&every_key(|min, _| min)).expect("minima are valid");
     assert_eq!(min.process_restart_max(), 0);
+    assert!(!min.log_persist());
     assert_eq!(min.bus_config(8).backpressure, Backpressure::Block);
 }
 
@@ -305,6 +310,8 @@ fn wrong_type_says_what_was_expected_and_found() {
         ("bus_block_timeout_ms = \"100ms\"", "an integer number of milliseconds", "a string (\"100ms\")"),
         ("bus_backpressure = 3", "a string", "an integer (3)"),
         ("log_store_bytes = true", "a byte size (an integer or a string like \"64MiB\")", "a boolean (true)"),
+        ("log_persist = \"yes\"", "a boolean", "a string (\"yes\")"),
+        ("log_persist = 1", "a boolean", "an integer (1)"),
         ("urls_max = [1, 2]", "an integer", "an array"),
         ("urls_max = { a = 1 }", "an integer", "an inline table"),
         ("urls_max = 1979-05-27", "an integer", "a datetime"),
