@@ -2,6 +2,7 @@
 //! against brum's real components, records a trace, and checks its invariants with oracles.
 
 mod bus_races;
+mod log_races;
 mod supervisor_races;
 
 use std::fmt;
@@ -180,9 +181,39 @@ pub const SCENARIOS: &[Scenario] = &[
         budget: Duration::from_secs(60),
     },
     Scenario {
+        name: "S-P11",
+        race: "restart clears the new generation's logs",
+        summary: "an old generation's late lines race the new generation and a clear of the old: the new generation keeps every line, the old none",
+        budget: Duration::from_secs(60),
+    },
+    Scenario {
         name: "S-P12",
         race: "log callbacks outlive their session",
         summary: "agent sessions follow a process's log and close at its exit: no callback after close, subscriptions back to zero",
+        budget: Duration::from_secs(60),
+    },
+    Scenario {
+        name: "S-L1",
+        race: "timeout-then-fallback double append",
+        summary: "four producers through the bus into the log store: every accepted line stored exactly once, in order",
+        budget: Duration::from_secs(60),
+    },
+    Scenario {
+        name: "S-L2",
+        race: "async/sync order inversion when the queue is full",
+        summary: "the same through a 4-slot blocking mailbox, full for the whole burst: per-producer order holds",
+        budget: Duration::from_secs(60),
+    },
+    Scenario {
+        name: "S-L3",
+        race: "accepted then lost on close",
+        summary: "close races a producer: every accepted line is stored, appends and publishes after close fail",
+        budget: Duration::from_secs(60),
+    },
+    Scenario {
+        name: "S-L5",
+        race: "unbounded index growth and index skew",
+        summary: "6,000 lines into a 64 KiB budget: memory bounded, oldest evicted first and counted, index equals a scan",
         budget: Duration::from_secs(60),
     },
     Scenario {
@@ -240,7 +271,12 @@ pub fn body<'a, R: Runtime>(
         "S-P8" => Box::pin(supervisor_races::s_p8(cx, programs)),
         "S-P9" => Box::pin(supervisor_races::s_p9(cx, programs)),
         "S-P10" => Box::pin(supervisor_races::s_p10(cx, programs)),
+        "S-P11" => Box::pin(log_races::s_p11(cx, programs)),
         "S-P12" => Box::pin(supervisor_races::s_p12(cx, programs)),
+        "S-L1" => Box::pin(log_races::s_l1(cx, programs)),
+        "S-L2" => Box::pin(log_races::s_l2(cx, programs)),
+        "S-L3" => Box::pin(log_races::s_l3(cx, programs)),
+        "S-L5" => Box::pin(log_races::s_l5(cx, programs)),
         "C-sleep" => Box::pin(crate::conformance::sleep_ordering(cx)),
         "C-spawn" => Box::pin(crate::conformance::spawn_join(cx)),
         "C-tcp" => Box::pin(crate::conformance::tcp_echo(cx)),

@@ -77,6 +77,9 @@ fn table(programs: &Programs) -> Result<&SimProcessTable, super::Violation> {
 #[derive(Default)]
 struct Timeline {
     events: Mutex<Vec<Arc<Envelope>>>,
+    /// Signalled after every event, for waits that must let simulated time pass (a yield
+    /// loop would keep turmoil from ever advancing its clock).
+    arrived: tokio::sync::Notify,
 }
 
 impl Timeline {
@@ -90,6 +93,7 @@ impl Timeline {
             move |e| {
                 trace.record(e.at, "event", e.event.kind().name(), format!("{} {}", e.id, e.event));
                 t2.events.lock().unwrap_or_else(|p| p.into_inner()).push(e.clone());
+                t2.arrived.notify_waiters();
             },
         )
         .expect("bus open during setup");
@@ -100,10 +104,12 @@ impl Timeline {
     /// status flips when the event is published, which can be before a subscriber ran).
     async fn await_exit(&self, id: u64) -> Option<Exit> {
         loop {
+            let mut arrived = std::pin::pin!(self.arrived.notified());
+            arrived.as_mut().enable();
             if let Some(e) = self.exit_of(id) {
                 return Some(e);
             }
-            yield_now().await;
+            arrived.await;
         }
     }
 
@@ -401,8 +407,11 @@ pub async fn s_p9<R: Runtime>(cx: &Cx<R>, programs: &Programs) -> Outcome {
         .collect();
     // Shut down once a seeded number of instances exist, while the starters keep going.
     let after = 1 + cx.rt.below(20) as usize;
+    let mut watch = sup.clone();
     while sup.status().len() < after && refused.load(Ordering::SeqCst) == 0 {
-        yield_now().await;
+        if !watch.changed().await {
+            break;
+        }
     }
     let res = finish(cx, &sup, task, &bus, &timeline).await;
     for s in starters {

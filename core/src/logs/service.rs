@@ -1,0 +1,141 @@
+//! The log store fed from the bus: a `block` subscription appends every `LogLine` (so no
+//! accepted line is lost: a slow store slows the readers, and through their pipes the
+//! children), and readers query the same store. The store sits behind a mutex held only for
+//! one synchronous append or query, never across an await, a send or a callback.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use super::{AppendError, Filter, LogEntry, LogStore, LogStoreConfig, LogStoreStats, Page, ProcessFilter, Query};
+use crate::bus::{Backpressure, Closed, Event, EventBus, EventKind, KindSet, SubscribeOptions, SubscriptionId};
+use crate::metrics::Counter;
+use crate::rt::Runtime;
+
+/// Mailbox of the store's subscription: lines waiting to be appended. Deep enough to ride out
+/// a search holding the lock for a few milliseconds during a flood.
+pub const LOG_SERVICE_MAILBOX: usize = 16 * 1024;
+
+struct State {
+    store: LogStore,
+    /// Instance ids seen per script name (for generation-scoped clears).
+    instances: BTreeMap<String, BTreeSet<u64>>,
+    /// Per script name: instances up to this id were cleared; their late lines are dropped.
+    cleared_through: BTreeMap<String, u64>,
+}
+
+/// The bus-fed log store. Cheap to clone.
+pub struct LogService<R: Runtime> {
+    state: Arc<Mutex<State>>,
+    bus: EventBus<R>,
+    sub: SubscriptionId,
+    late_after_clear: Counter,
+}
+
+impl<R: Runtime> Clone for LogService<R> {
+    fn clone(&self) -> Self {
+        LogService {
+            state: self.state.clone(),
+            bus: self.bus.clone(),
+            sub: self.sub,
+            late_after_clear: self.late_after_clear.clone(),
+        }
+    }
+}
+
+impl<R: Runtime> std::fmt::Debug for LogService<R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LogService").finish_non_exhaustive()
+    }
+}
+
+fn lock(m: &Mutex<State>) -> MutexGuard<'_, State> {
+    // Only synchronous store calls run under this lock; a poisoned lock means one of them
+    // panicked on a broken invariant, and the store's own checks will say so on the next call.
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl<R: Runtime> LogService<R> {
+    /// Subscribes a new store to `bus`.
+    pub fn attach(rt: R, bus: &EventBus<R>, cfg: LogStoreConfig) -> Result<Self, Closed> {
+        let state = Arc::new(Mutex::new(State {
+            store: LogStore::new(cfg),
+            instances: BTreeMap::new(),
+            cleared_through: BTreeMap::new(),
+        }));
+        let late_after_clear = rt.metrics().counter("logs.dropped", "after_clear");
+        let rejected = rt.metrics().counter("logs.dropped", "closed");
+        let (s, late) = (state.clone(), late_after_clear.clone());
+        let sub = bus.subscribe(
+            SubscribeOptions::named("logstore")
+                .backpressure(Backpressure::Block)
+                .capacity(LOG_SERVICE_MAILBOX)
+                .kinds(KindSet::of(&[EventKind::LogLine])),
+            move |env| {
+                let Event::LogLine { process, stream, line } = &env.event else { return };
+                let mut st = lock(&s);
+                if st.cleared_through.get(&*process.name).is_some_and(|g| process.id <= *g) {
+                    late.inc();
+                    return;
+                }
+                st.instances.entry(process.name.to_string()).or_default().insert(process.id);
+                if let Err(AppendError::Closed) = st.store.append(process, *stream, env.at, rt.wall(), line) {
+                    rejected.inc();
+                }
+            },
+        )?;
+        Ok(LogService { state, bus: bus.clone(), sub, late_after_clear })
+    }
+
+    pub fn search(&self, q: &Query) -> Result<Page, super::SearchError> {
+        lock(&self.state).store.search(q)
+    }
+
+    pub fn count(&self, q: &Query) -> Result<u64, super::SearchError> {
+        lock(&self.state).store.count(q)
+    }
+
+    pub fn tail(&self, filter: &Filter, n: usize) -> Vec<LogEntry> {
+        lock(&self.state).store.tail(filter, n)
+    }
+
+    /// Every held entry, oldest first.
+    pub fn entries(&self) -> Vec<LogEntry> {
+        lock(&self.state).store.iter().map(|e| e.to_entry()).collect()
+    }
+
+    pub fn stats(&self) -> LogStoreStats {
+        lock(&self.state).store.stats()
+    }
+
+    /// Clears the lines of script `name`'s instances up to and including `through` (a
+    /// generation), and drops their lines that arrive later; newer instances are untouched.
+    /// Returns the entries removed.
+    pub fn clear_generations(&self, name: &str, through: u64) -> u64 {
+        let mut st = lock(&self.state);
+        st.cleared_through.insert(name.to_string(), through);
+        let ids: Vec<u64> = st.instances.get(name).map(|s| s.range(..=through).copied().collect()).unwrap_or_default();
+        ids.iter().map(|id| st.store.clear(Some(&ProcessFilter::Id(*id)))).sum()
+    }
+
+    /// Lines dropped because their generation had been cleared.
+    pub fn dropped_after_clear(&self) -> u64 {
+        self.late_after_clear.get()
+    }
+
+    /// Stops feeding the store (waiting for an append in flight) and closes it: later appends
+    /// fail. Call after the bus drained if every accepted line must be kept.
+    pub async fn close(&self) {
+        self.bus.unsubscribe(self.sub).await;
+        lock(&self.state).store.close();
+    }
+
+    /// Appends directly (bypassing the bus), for checks of the closed store.
+    pub fn append_direct(
+        &self,
+        process: &crate::bus::ProcessRef,
+        text: &str,
+        at: crate::rt::Mono,
+    ) -> Result<super::EntryId, AppendError> {
+        lock(&self.state).store.append(process, crate::bus::Stream::Stdout, at, std::time::SystemTime::UNIX_EPOCH, text)
+    }
+}
