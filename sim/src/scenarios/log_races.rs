@@ -170,7 +170,7 @@ pub async fn s_l5<R: Runtime>(cx: &Cx<R>, _programs: &Programs) -> Outcome {
     ensure!(st.held_bytes <= budget, "I23 bounded memory", "{} bytes held, budget {budget}", st.held_bytes);
     ensure!(st.appended == total, "I20 every line accepted", "{} appended of {total}", st.appended);
     ensure!(
-        st.evicted_entries + st.entries as u64 == total,
+        st.evicted_entries + st.entries == total,
         "I20 evictions counted",
         "{} evicted + {} held != {total}",
         st.evicted_entries,
