@@ -1,10 +1,17 @@
 #!/usr/bin/env bash
 # Everything CI checks, in order. `.ci/run`, `just ci` and the README all run this script.
-# Needs only a Rust toolchain (with rustfmt and clippy) and a POSIX shell.
+# Needs a Rust toolchain (with rustfmt and clippy), Node.js with npm, and a POSIX shell.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 step() { printf '\n==> %s\n' "$*"; }
+
+# The end-to-end tests run a real pnpm workspace; pnpm comes from the npm registry (Node.js
+# and npm are on the machine).
+if ! command -v pnpm >/dev/null 2>&1; then
+  step "installing pnpm (npm install -g pnpm@9)"
+  npm install -g --no-audit --no-fund pnpm@9 >/dev/null
+fi
 
 step "format"
 cargo fmt --all -- --check

@@ -118,6 +118,20 @@ fn json_line(env: &Envelope) -> String {
             };
             serde_json::json!({"type": "exited", "process": &*process.name, "instance": process.id, "code": code, "signal": signal})
         }
+        Event::ErrorDetected { process, kind, message, location } => serde_json::json!({
+            "type": "error", "process": &*process.name, "instance": process.id, "kind": kind, "message": &**message,
+            "file": location.as_ref().map(|l| &*l.file), "line": location.as_ref().and_then(|l| l.line),
+            "column": location.as_ref().and_then(|l| l.column),
+        }),
+        Event::UrlDetected { process, url } => {
+            serde_json::json!({"type": "url", "process": &*process.name, "instance": process.id, "url": &**url})
+        }
+        Event::BuildEvent { process, outcome } => {
+            serde_json::json!({"type": "build", "process": &*process.name, "instance": process.id, "outcome": &**outcome})
+        }
+        Event::TestResult { process, passed, failed } => serde_json::json!({
+            "type": "test", "process": &*process.name, "instance": process.id, "passed": passed, "failed": failed,
+        }),
         other => serde_json::json!({"type": other.kind().name(), "event": other.to_string()}),
     };
     let mut s = v.to_string();

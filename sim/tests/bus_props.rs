@@ -40,7 +40,7 @@ fn event(publisher: u64, seq: u64, shape: u8) -> Event {
     match shape % 3 {
         0 => Event::LogLine { process, stream: Stream::Stdout, line: Arc::from(format!("{seq}")) },
         1 => Event::UrlDetected { process, url: Arc::from(format!("http://localhost/{seq}")) },
-        _ => Event::ErrorDetected { process, message: Arc::from(format!("{seq}")) },
+        _ => Event::ErrorDetected { process, kind: "generic", message: Arc::from(format!("{seq}")), location: None },
     }
 }
 

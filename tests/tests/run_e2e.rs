@@ -193,3 +193,42 @@ fn missing_project_and_nothing_to_run_are_clear_errors() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("expected NAME=COMMAND"), "{}", stderr(&o));
 }
+
+#[test]
+fn a_pnpm_workspace_is_discovered_and_run_with_detections_on_ingest() {
+    let pnpm = Command::new("pnpm").arg("--version").output();
+    assert!(pnpm.is_ok_and(|o| o.status.success()), "pnpm is required for this test (.ci/run installs it)");
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/projects/pnpm-run");
+    let tsc = "tsc=echo \"src/app.ts(3,7): error TS2322: Type 'string' is not assignable to type 'number'.\"";
+    let o = Command::new(brum_bin())
+        .arg("-C")
+        .arg(&fixture)
+        .args(["run", "--json", "web:dev", "ui:test", "-c", tsc])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
+    let events: Vec<serde_json::Value> = stdout(&o).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let find = |ty: &str, process: &str| events.iter().find(|e| e["type"] == ty && e["process"] == process).cloned();
+    let url = find("url", "web:dev").expect("web:dev's announced URL");
+    assert_eq!(url["url"], "http://localhost:5173/");
+    let test = find("test", "ui:test").expect("ui:test's summary");
+    assert_eq!((test["passed"].as_u64(), test["failed"].as_u64()), (Some(2), Some(0)));
+    let err = find("error", "tsc").expect("the TypeScript error");
+    assert_eq!(
+        (err["file"].as_str(), err["line"].as_u64(), err["column"].as_u64()),
+        (Some("src/app.ts"), Some(3), Some(7))
+    );
+    // pnpm itself ran the workspace package's script.
+    assert!(events.iter().any(|e| e["type"] == "log" && e["line"].as_str().is_some_and(|l| l.contains("web ready"))));
+    for p in ["web:dev", "ui:test", "tsc"] {
+        assert_eq!(find("exited", p).map(|e| e["code"].clone()), Some(serde_json::json!(0)), "{p}");
+    }
+}
+
+#[test]
+fn unknown_script_names_the_closest_ones() {
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/projects/pnpm-run");
+    let o = Command::new(brum_bin()).arg("-C").arg(&fixture).args(["run", "web:dve"]).output().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("unknown script `web:dve`; did you mean `web:dev`?"), "{}", stderr(&o));
+}

@@ -42,7 +42,7 @@ pub enum Event {
     ProcessStarted { process: ProcessRef, pid: u32 },
     LogLine { process: ProcessRef, stream: Stream, line: Arc<str> },
     ProcessExited { process: ProcessRef, exit: Exit },
-    ErrorDetected { process: ProcessRef, message: Arc<str> },
+    ErrorDetected { process: ProcessRef, kind: &'static str, message: Arc<str>, location: Option<SourceLocation> },
     UrlDetected { process: ProcessRef, url: Arc<str> },
     BuildEvent { process: ProcessRef, outcome: Arc<str> },
     TestResult { process: ProcessRef, passed: u32, failed: u32 },
@@ -176,7 +176,13 @@ impl fmt::Display for Event {
                 write!(f, "log {process} {s} {line}")
             }
             Event::ProcessExited { process, exit } => write!(f, "exited {process} {exit}"),
-            Event::ErrorDetected { process, message } => write!(f, "error {process} {message}"),
+            Event::ErrorDetected { process, kind, message, location } => {
+                write!(f, "error {process} {kind}")?;
+                if let Some(l) = location {
+                    write!(f, " {l}")?;
+                }
+                write!(f, " {message}")
+            }
             Event::UrlDetected { process, url } => write!(f, "url {process} {url}"),
             Event::BuildEvent { process, outcome } => write!(f, "build {process} {outcome}"),
             Event::TestResult { process, passed, failed } => {
@@ -185,6 +191,27 @@ impl fmt::Display for Event {
             Event::ProxyRequest { method, url, status } => write!(f, "request {method} {url} {status}"),
             Event::McpActivity { session, method } => write!(f, "mcp {session} {method}"),
         }
+    }
+}
+
+/// Where an error points: file, and line and column when the tool printed them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceLocation {
+    pub file: Arc<str>,
+    pub line: Option<u32>,
+    pub column: Option<u32>,
+}
+
+impl fmt::Display for SourceLocation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.file)?;
+        if let Some(l) = self.line {
+            write!(f, ":{l}")?;
+            if let Some(c) = self.column {
+                write!(f, ":{c}")?;
+            }
+        }
+        Ok(())
     }
 }
 

@@ -288,14 +288,22 @@ impl Detection {
     /// The bus event for this detection, from `process`.
     ///
     /// The event payloads are the bus's current ones (strings and counts), so the mapping is
-    /// lossy: `ErrorDetected::message` is the group's one-line `Display` (`kind location
-    /// message`), `UrlDetected::url` is the [`Url::browse`] form (what the proxy and a browser
+    /// lossy: `ErrorDetected` carries the kind, message and location but not the group's lines, `UrlDetected::url` is the [`Url::browse`] form (what the proxy and a browser
     /// connect to), `BuildEvent::outcome` is `tool outcome`, and `TestResult` carries `passed`
     /// (0 when the runner did not say) and `failed`. The full `Detection` stays with the
     /// caller (the log store keeps it for queries).
     pub fn to_event(&self, process: ProcessRef) -> Event {
         match self {
-            Detection::Error(g) => Event::ErrorDetected { process, message: Arc::from(g.to_string()) },
+            Detection::Error(g) => Event::ErrorDetected {
+                process,
+                kind: g.kind.name(),
+                message: Arc::from(g.message.as_str()),
+                location: g.location.as_ref().map(|l| crate::bus::SourceLocation {
+                    file: Arc::from(l.file.as_str()),
+                    line: l.line,
+                    column: l.column,
+                }),
+            },
             Detection::Url(u) => Event::UrlDetected { process, url: Arc::from(u.browse.as_str()) },
             Detection::Build(b) => Event::BuildEvent { process, outcome: Arc::from(b.to_string()) },
             Detection::Test(t) => Event::TestResult { process, passed: t.passed.unwrap_or(0), failed: t.failed },

@@ -270,7 +270,9 @@ pub async fn s_e2<R: Runtime>(cx: &Cx<R>) -> Outcome {
                 published += 1;
                 if i % 250 == 0 {
                     let message = Arc::from(format!("error after line {i}"));
-                    bus.publish(Event::ErrorDetected { process: p.clone(), message }).await.ok();
+                    bus.publish(Event::ErrorDetected { process: p.clone(), kind: "generic", message, location: None })
+                        .await
+                        .ok();
                     published += 1;
                     queued.extend(bus.stats().into_iter().map(|(_, s)| (s.name, s.queued)));
                     rt.checkpoint("scenario.burst").await;
