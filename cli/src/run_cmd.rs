@@ -199,7 +199,7 @@ pub fn run(args: RunArgs, project: &Path, out_is_terminal: bool) -> anyhow::Resu
     let colour = !args.json && out_is_terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(cores.max(2)).enable_all().build()?;
-    rt.block_on(run_scripts(scripts, args, settings, colour, cores))
+    rt.block_on(run_scripts(scripts, args, settings, colour, cores, project.to_path_buf()))
 }
 
 async fn run_scripts(
@@ -208,6 +208,7 @@ async fn run_scripts(
     settings: Settings,
     colour: bool,
     cores: usize,
+    project: PathBuf,
 ) -> anyhow::Result<i32> {
     let grace = settings.process_stop_grace();
     let guardian = Guardian::spawn(grace)?;
@@ -235,6 +236,19 @@ async fn run_scripts(
                 p.flush();
             }
         })
+    };
+    // With `log_persist`, every line is also indexed and copied to `.brum/logs`.
+    let logs = if settings.log_persist() {
+        let files =
+            crate::log_files::LogFiles::create(&project, crate::log_files::LogFilesConfig::from_settings(&settings))?;
+        Some(brum_core::logs::LogService::attach_with_sink(
+            rt.clone(),
+            &bus,
+            settings.log_store_config(),
+            Some(Box::new(files)),
+        )?)
+    } else {
+        None
     };
     let (sup, dispatcher) = Supervisor::new(rt.clone(), bus.clone(), supervisor_config(&settings, colour));
     let mut code = 0;
@@ -281,6 +295,9 @@ async fn run_scripts(
     sup.shutdown().await;
     let _ = dispatcher.join().await;
     bus.shutdown().await;
+    if let Some(logs) = logs {
+        logs.close().await;
+    }
     flusher.abort();
     printer.flush();
     if let Some(c) = first_failure {

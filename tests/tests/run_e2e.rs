@@ -232,3 +232,16 @@ fn unknown_script_names_the_closest_ones() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("unknown script `web:dve`; did you mean `web:dev`?"), "{}", stderr(&o));
 }
+
+#[test]
+fn log_persist_writes_every_line_to_rotating_files_under_dot_brum() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join(".brum.toml"), "[concurrency]\nlog_persist = true\n").unwrap();
+    let o = brum(&["-C", dir.path().to_str().unwrap(), "run", "-c", "api=seq 1 500; echo oops >&2"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = std::fs::read_to_string(dir.path().join(".brum/logs/api.log")).expect("api.log written");
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 501, "every line persisted");
+    assert!(lines[0].contains("api#1 out") && lines[0].ends_with(" 1"), "{}", lines[0]);
+    assert!(lines.iter().any(|l| l.contains(" err ") && l.ends_with("oops")), "stderr persisted");
+}

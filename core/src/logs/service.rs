@@ -6,7 +6,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use super::{AppendError, Filter, LogEntry, LogStore, LogStoreConfig, LogStoreStats, Page, ProcessFilter, Query};
+use super::{
+    AppendError, Filter, LogEntry, LogSink, LogStore, LogStoreConfig, LogStoreStats, Page, ProcessFilter, Query,
+};
 use crate::bus::{Backpressure, Closed, Event, EventBus, EventKind, KindSet, SubscribeOptions, SubscriptionId};
 use crate::metrics::Counter;
 use crate::rt::Runtime;
@@ -17,6 +19,8 @@ pub const LOG_SERVICE_MAILBOX: usize = 16 * 1024;
 
 struct State {
     store: LogStore,
+    /// Where accepted lines are copied (rotating files), if persistence is on.
+    sink: Option<Box<dyn LogSink + Send>>,
     /// Instance ids seen per script name (for generation-scoped clears).
     instances: BTreeMap<String, BTreeSet<u64>>,
     /// Per script name: instances up to this id were cleared; their late lines are dropped.
@@ -57,8 +61,21 @@ fn lock(m: &Mutex<State>) -> MutexGuard<'_, State> {
 impl<R: Runtime> LogService<R> {
     /// Subscribes a new store to `bus`.
     pub fn attach(rt: R, bus: &EventBus<R>, cfg: LogStoreConfig) -> Result<Self, Closed> {
+        Self::attach_with_sink(rt, bus, cfg, None)
+    }
+
+    /// Subscribes a new store to `bus`, copying every accepted line to `sink` in store order
+    /// (a sink error is counted in `logs.sink_errors`; the line stays in memory).
+    pub fn attach_with_sink(
+        rt: R,
+        bus: &EventBus<R>,
+        cfg: LogStoreConfig,
+        sink: Option<Box<dyn LogSink + Send>>,
+    ) -> Result<Self, Closed> {
+        let sink_errors = rt.metrics().counter("logs.sink_errors", "");
         let state = Arc::new(Mutex::new(State {
             store: LogStore::new(cfg),
+            sink,
             instances: BTreeMap::new(),
             cleared_through: BTreeMap::new(),
         }));
@@ -78,8 +95,17 @@ impl<R: Runtime> LogService<R> {
                     return;
                 }
                 st.instances.entry(process.name.to_string()).or_default().insert(process.id);
-                if let Err(AppendError::Closed) = st.store.append(process, *stream, env.at, rt.wall(), line) {
-                    rejected.inc();
+                match st.store.append(process, *stream, env.at, rt.wall(), line) {
+                    Ok(id) => {
+                        let State { store, sink, .. } = &mut *st;
+                        if let (Some(sink), Some(entry)) = (sink.as_mut(), store.get(id))
+                            && sink.write(&entry).is_err()
+                        {
+                            sink_errors.inc();
+                        }
+                    }
+                    Err(AppendError::Closed) => rejected.inc(),
+                    Err(AppendError::TooManyProcesses { .. }) => rejected.inc(),
                 }
             },
         )?;
@@ -126,7 +152,11 @@ impl<R: Runtime> LogService<R> {
     /// fail. Call after the bus drained if every accepted line must be kept.
     pub async fn close(&self) {
         self.bus.unsubscribe(self.sub).await;
-        lock(&self.state).store.close();
+        let mut st = lock(&self.state);
+        st.store.close();
+        if let Some(sink) = st.sink.as_mut() {
+            let _ = sink.flush();
+        }
     }
 
     /// Appends directly (bypassing the bus), for checks of the closed store.
