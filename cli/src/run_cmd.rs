@@ -59,17 +59,37 @@ fn hint(s: &[String]) -> String {
 struct Printer {
     out: Mutex<std::io::BufWriter<std::io::Stdout>>,
     json: bool,
-    colour: bool,
-    width: usize,
-    colours: BTreeMap<String, &'static str>,
+    /// The `name | ` prefix of each script, padded and coloured once, not per line.
+    prefixes: BTreeMap<String, String>,
 }
 
 impl Printer {
-    fn prefix(&self, name: &str) -> String {
-        let padded = format!("{name:<width$}", width = self.width);
-        match (self.colour, self.colours.get(name)) {
-            (true, Some(c)) => format!("\x1b[{c}m{padded} |\x1b[0m "),
-            _ => format!("{padded} | "),
+    fn new(names: &[&str], json: bool, colour: bool) -> Printer {
+        let width = names.iter().map(|n| n.len()).max().unwrap_or(0);
+        let prefixes = names
+            .iter()
+            .enumerate()
+            .map(|(i, name)| {
+                let padded = format!("{name:<width$}");
+                let prefix = if colour {
+                    format!("\x1b[{}m{padded} |\x1b[0m ", PALETTE[i % PALETTE.len()])
+                } else {
+                    format!("{padded} | ")
+                };
+                (name.to_string(), prefix)
+            })
+            .collect();
+        Printer {
+            out: Mutex::new(std::io::BufWriter::with_capacity(PRINT_BUFFER_BYTES * 2, std::io::stdout())),
+            json,
+            prefixes,
+        }
+    }
+
+    fn prefix(&self, name: &str) -> std::borrow::Cow<'_, str> {
+        match self.prefixes.get(name) {
+            Some(p) => std::borrow::Cow::Borrowed(p),
+            None => std::borrow::Cow::Owned(format!("{name} | ")),
         }
     }
 
@@ -87,6 +107,18 @@ impl Printer {
     }
 
     fn print(&self, env: &Envelope) {
+        // The hot path, a plain log line: no formatting, three writes into the buffer.
+        if let (false, Event::LogLine { process, line, .. }) = (self.json, &env.event) {
+            let prefix = self.prefix(&process.name);
+            let mut out = self.out.lock().unwrap_or_else(|e| e.into_inner());
+            let _ = out.write_all(prefix.as_bytes());
+            let _ = out.write_all(line.as_bytes());
+            let _ = out.write_all(b"\n");
+            if out.buffer().len() >= PRINT_BUFFER_BYTES {
+                let _ = out.flush();
+            }
+            return;
+        }
         let Some(text) = self.render(env) else { return };
         let mut out = self.out.lock().unwrap_or_else(|e| e.into_inner());
         // Errors writing to stdout (a closed pipe) are not the children's problem: keep them
@@ -214,15 +246,8 @@ async fn run_scripts(
     let guardian = Guardian::spawn(grace)?;
     let rt = TokioRuntime::with_guardian(guardian);
     let bus = EventBus::new(rt.clone(), settings.bus_config(cores));
-    let width = scripts.iter().map(|s| s.name.len()).max().unwrap_or(0);
-    let colours = scripts.iter().enumerate().map(|(i, s)| (s.name.clone(), PALETTE[i % PALETTE.len()])).collect();
-    let printer = Arc::new(Printer {
-        out: Mutex::new(std::io::BufWriter::with_capacity(PRINT_BUFFER_BYTES * 2, std::io::stdout())),
-        json: args.json,
-        colour,
-        width,
-        colours,
-    });
+    let names: Vec<&str> = scripts.iter().map(|s| s.name.as_str()).collect();
+    let printer = Arc::new(Printer::new(&names, args.json, colour));
     let p = printer.clone();
     bus.subscribe(
         SubscribeOptions::named("printer").backpressure(Backpressure::Block).capacity(PRINTER_MAILBOX),
