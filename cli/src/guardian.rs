@@ -11,7 +11,8 @@ use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-/// How often the guardian checks whether a group is gone during the grace period.
+/// How often the guardian checks whether a group is gone during the grace period: short
+/// enough that cleanup ends soon after the last member, cheap (one `kill(-pgid, 0)` per group).
 const POLL: Duration = Duration::from_millis(20);
 
 /// brum's side: the pipe to the guardian.

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use brum_core::bus::{Backpressure, Envelope, Event, EventBus, Stream, SubscribeOptions};
+use brum_core::bus::{Envelope, Event, EventBus, Stream, SubscribeOptions};
 use brum_core::config::Settings;
 use brum_core::rt::{Clock, Exit};
 use brum_core::script::{Command, RestartPolicy, Script, SourceKind};
@@ -21,11 +21,12 @@ use crate::rt::TokioRuntime;
 /// show promptly while a flood is written in large blocks.
 const FLUSH_EVERY: Duration = Duration::from_millis(50);
 
-/// Output buffered before a handler writes it out itself.
+/// Output buffered before a handler writes it out itself: large enough that a flood is
+/// written in few syscalls, small enough to stay in cache.
 const PRINT_BUFFER_BYTES: usize = 256 * 1024;
 
-/// Mailbox of the printer subscription: deep, and `block`, so no line is ever dropped; a slow
-/// terminal slows the children instead (through their pipes).
+/// Mailbox of the printer subscription: deep, and lossless (`block` with no timeout), so no
+/// line is ever dropped; a slow terminal slows the children instead (through their pipes).
 const PRINTER_MAILBOX: usize = 8192;
 
 const PALETTE: [&str; 10] = ["36", "35", "33", "32", "34", "96", "95", "93", "92", "94"];
@@ -230,6 +231,7 @@ pub fn run(args: RunArgs, project: &Path, out_is_terminal: bool) -> anyhow::Resu
     }
     let colour = !args.json && out_is_terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    // At least two threads, so a handler writing to a slow terminal never stalls everything.
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(cores.max(2)).enable_all().build()?;
     rt.block_on(run_scripts(scripts, args, settings, colour, cores, project.to_path_buf()))
 }
@@ -249,10 +251,7 @@ async fn run_scripts(
     let names: Vec<&str> = scripts.iter().map(|s| s.name.as_str()).collect();
     let printer = Arc::new(Printer::new(&names, args.json, colour));
     let p = printer.clone();
-    bus.subscribe(
-        SubscribeOptions::named("printer").backpressure(Backpressure::Block).capacity(PRINTER_MAILBOX),
-        move |e| p.print(e),
-    )?;
+    bus.subscribe(SubscribeOptions::named("printer").lossless().capacity(PRINTER_MAILBOX), move |e| p.print(e))?;
     let flusher = {
         let (p, rt2) = (printer.clone(), rt.clone());
         brum_core::rt::spawn(&rt, "run.flush", async move {

@@ -213,7 +213,7 @@ impl SimProcessTable {
         self.lock().signal_log.clone()
     }
 
-    /// Live processes whose group was released or never had a supervisor (I11).
+    /// Live processes whose group was already released by its supervisor (I11).
     pub fn orphans(&self) -> Vec<u32> {
         let st = self.lock();
         st.live.iter().filter(|(_, e)| st.released.contains(&e.pgid)).map(|(pid, _)| *pid).collect()

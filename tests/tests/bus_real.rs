@@ -139,3 +139,47 @@ async fn block_times_out_and_counts_drops_when_a_handler_is_stuck() {
     assert_eq!(m.counter("bus.delivered", &format!("stuck#{}", stuck.0)).get(), 5);
     assert_eq!(fast_seen.load(Ordering::SeqCst), 10);
 }
+
+/// `lossless` is `block` without the timeout: with the handler stuck far past the block
+/// timeout, the publisher waits instead of dropping, and everything arrives once released.
+#[tokio::test(flavor = "multi_thread", worker_threads = 3)]
+async fn lossless_waits_past_the_block_timeout_and_drops_nothing() {
+    let rt = TokioRuntime::with_seed(8);
+    let bus = EventBus::new(rt.clone(), cfg(2));
+    let gate = Arc::new((Mutex::new(false), Condvar::new()));
+    let entered = Arc::new(tokio::sync::Notify::new());
+    let seen = Arc::new(AtomicU64::new(0));
+    let (g, en, s) = (gate.clone(), entered.clone(), seen.clone());
+    let id = bus
+        .subscribe(SubscribeOptions::named("store").capacity(2).lossless(), move |_e| {
+            en.notify_one();
+            let (lock, cv) = &*g;
+            let mut open = lock.lock().unwrap();
+            while !*open {
+                open = cv.wait(open).unwrap();
+            }
+            s.fetch_add(1, Ordering::SeqCst);
+        })
+        .unwrap();
+    let publisher = {
+        let bus = bus.clone();
+        spawn(&rt, "test.publisher", async move {
+            for i in 1..=10 {
+                bus.publish(line(1, i)).await.unwrap();
+            }
+        })
+    };
+    entered.notified().await;
+    // Absence of a drop can only be shown by waiting past the timeout (50 ms) several times.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let m = rt.metrics();
+    assert_eq!(m.counter("bus.dropped", &format!("store#{}:block_timeout", id.0)).get(), 0, "lossless dropped");
+    {
+        let (lock, cv) = &*gate;
+        *lock.lock().unwrap() = true;
+        cv.notify_all();
+    }
+    publisher.join().await.unwrap();
+    bus.shutdown().await;
+    assert_eq!(seen.load(Ordering::SeqCst), 10);
+}

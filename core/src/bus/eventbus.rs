@@ -9,7 +9,7 @@ use std::time::Duration;
 use tokio::sync::Notify;
 
 use super::event::{Envelope, Event, EventId, KindSet};
-use super::mailbox::{Backpressure, DropReason, Handler, Offer, Subscriber, SubscriberStats};
+use super::mailbox::{Backpressure, DropReason, Handler, Offer, Subscriber, SubscriberSpec, SubscriberStats};
 use crate::metrics::{Counter, Gauge};
 use crate::rt::{Runtime, Task, spawn};
 use crate::util::yield_now;
@@ -66,11 +66,22 @@ pub struct SubscribeOptions {
     pub capacity: Option<usize>,
     pub backpressure: Option<Backpressure>,
     pub kinds: KindSet,
+    /// `block` without the timeout: a full mailbox makes publishers wait as long as it takes.
+    /// For subscribers that must see every event (the log store, `brum run`'s printer); a
+    /// stuck handler then stalls its publishers, which is the point.
+    pub lossless: bool,
 }
 
 impl SubscribeOptions {
     pub fn named(name: impl Into<String>) -> Self {
-        SubscribeOptions { name: name.into(), capacity: None, backpressure: None, kinds: KindSet::ALL }
+        SubscribeOptions { name: name.into(), capacity: None, backpressure: None, kinds: KindSet::ALL, lossless: false }
+    }
+
+    /// `block` backpressure with no timeout (see [`SubscribeOptions::lossless`]).
+    pub fn lossless(mut self) -> Self {
+        self.backpressure = Some(Backpressure::Block);
+        self.lossless = true;
+        self
     }
 
     pub fn capacity(mut self, c: usize) -> Self {
@@ -238,11 +249,14 @@ impl<R: Runtime> EventBus<R> {
         }
         let id = inner.next_sub.fetch_add(1, Ordering::Relaxed);
         let sub = Arc::new(Subscriber::new(
-            id,
-            opts.name,
-            opts.capacity.unwrap_or(inner.cfg.mailbox_capacity).max(1),
-            opts.backpressure.unwrap_or(inner.cfg.backpressure),
-            opts.kinds,
+            SubscriberSpec {
+                id,
+                name: opts.name,
+                capacity: opts.capacity.unwrap_or(inner.cfg.mailbox_capacity).max(1),
+                policy: opts.backpressure.unwrap_or(inner.cfg.backpressure),
+                kinds: opts.kinds,
+                lossless: opts.lossless,
+            },
             Box::new(handler) as Handler,
             inner.rt.metrics(),
         ));
@@ -346,7 +360,7 @@ impl<R: Runtime> EventBus<R> {
             if sub.lock().queue.len() < sub.capacity {
                 continue;
             }
-            if sub.policy == Backpressure::Block {
+            if sub.policy == Backpressure::Block && !sub.lossless {
                 let now = inner.rt.now();
                 let until = *deadline.get_or_insert(now + inner.cfg.block_timeout);
                 let left = until.saturating_since(now);

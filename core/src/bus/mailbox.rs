@@ -140,6 +140,8 @@ pub(super) struct Subscriber {
     pub name: String,
     pub capacity: usize,
     pub policy: Backpressure,
+    /// `block` with no timeout.
+    pub lossless: bool,
     pub kinds: super::event::KindSet,
     pub state: Mutex<MailboxState>,
     /// Set by unsubscribe and shutdown; checked before every invocation and every offer.
@@ -160,21 +162,25 @@ pub(super) struct Subscriber {
     pub latency_us: Histogram,
 }
 
+/// A subscription's resolved settings (bus defaults applied).
+pub(super) struct SubscriberSpec {
+    pub id: u64,
+    pub name: String,
+    pub capacity: usize,
+    pub policy: Backpressure,
+    pub kinds: super::event::KindSet,
+    pub lossless: bool,
+}
+
 impl Subscriber {
-    pub fn new(
-        id: u64,
-        name: String,
-        capacity: usize,
-        policy: Backpressure,
-        kinds: super::event::KindSet,
-        handler: Handler,
-        metrics: &Metrics,
-    ) -> Self {
+    pub fn new(spec: SubscriberSpec, handler: Handler, metrics: &Metrics) -> Self {
+        let SubscriberSpec { id, name, capacity, policy, kinds, lossless } = spec;
         let label = format!("{name}#{id}");
         Subscriber {
             id,
             capacity,
             policy,
+            lossless,
             kinds,
             state: Mutex::new(MailboxState {
                 queue: VecDeque::with_capacity(capacity.min(1024)),

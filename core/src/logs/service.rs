@@ -1,7 +1,9 @@
-//! The log store fed from the bus: a `block` subscription appends every `LogLine` (so no
-//! accepted line is lost: a slow store slows the readers, and through their pipes the
-//! children), and readers query the same store. The store sits behind a mutex held only for
-//! one synchronous append or query, never across an await, a send or a callback.
+//! The log store fed from the bus: a lossless subscription (`block` with no timeout) appends
+//! every `LogLine`, so no accepted line is lost: a slow store slows the readers, and through
+//! their pipes the children. Readers query the same store. The store sits behind a mutex held
+//! only for one synchronous append or query, never across an await or a send. The one call
+//! made under it is the persistence sink's `write` (a buffered file write; a named exception in
+//! ARCHITECTURE.md), so the files hold exactly the store's order.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -9,7 +11,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use super::{
     AppendError, Filter, LogEntry, LogSink, LogStore, LogStoreConfig, LogStoreStats, Page, ProcessFilter, Query,
 };
-use crate::bus::{Backpressure, Closed, Event, EventBus, EventKind, KindSet, SubscribeOptions, SubscriptionId};
+use crate::bus::{Closed, Event, EventBus, EventKind, KindSet, SubscribeOptions, SubscriptionId};
 use crate::metrics::Counter;
 use crate::rt::Runtime;
 
@@ -81,10 +83,11 @@ impl<R: Runtime> LogService<R> {
         }));
         let late_after_clear = rt.metrics().counter("logs.dropped", "after_clear");
         let rejected = rt.metrics().counter("logs.dropped", "closed");
+        let too_many = rt.metrics().counter("logs.dropped", "too_many_processes");
         let (s, late) = (state.clone(), late_after_clear.clone());
         let sub = bus.subscribe(
             SubscribeOptions::named("logstore")
-                .backpressure(Backpressure::Block)
+                .lossless()
                 .capacity(LOG_SERVICE_MAILBOX)
                 .kinds(KindSet::of(&[EventKind::LogLine])),
             move |env| {
@@ -105,7 +108,7 @@ impl<R: Runtime> LogService<R> {
                         }
                     }
                     Err(AppendError::Closed) => rejected.inc(),
-                    Err(AppendError::TooManyProcesses { .. }) => rejected.inc(),
+                    Err(AppendError::TooManyProcesses { .. }) => too_many.inc(),
                 }
             },
         )?;

@@ -100,8 +100,9 @@ pub trait ChildProcess: Send + 'static {
 /// Starts children and signals their process groups.
 pub trait Processes: Send + Sync + 'static {
     type Child: ChildProcess;
-    /// Starts `spec` as the leader of a new process group. The group is recorded (so it is
-    /// killed if brum dies, in the real runtime) until [`Processes::release_group`].
+    /// Starts `spec` as the leader of a new process group. The group is recorded until
+    /// [`Processes::release_group`]: by the real runtime's orphan guardian (when it has one),
+    /// which kills recorded groups if brum dies; by the simulated table for its I11 checks.
     fn spawn_process(&self, spec: &ProcessSpec) -> io::Result<Self::Child>;
     /// Sends `sig` to process group `pgid`. Used after the leader may already have been
     /// reaped (grandchildren holding the pipes), so it does not need the child handle; the

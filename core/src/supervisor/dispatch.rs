@@ -195,7 +195,16 @@ impl<R: Runtime> Dispatcher<R> {
             }
             Msg::EofDeadline { id } => {
                 let Some(inst) = self.instances.get_mut(&id) else { return };
-                if inst.terminal() || inst.waited.is_none() {
+                if inst.terminal() {
+                    return;
+                }
+                if inst.waited.is_none() {
+                    // The leader is not reaped yet (SIGKILL lands, the kernel is slow): look
+                    // again later rather than give up on this instance.
+                    let t = self.timer("supervisor.timer", super::EOF_AFTER_KILL, Msg::EofDeadline { id });
+                    if let Some(inst) = self.instances.get_mut(&id) {
+                        inst.timers.push(t);
+                    }
                     return;
                 }
                 // Something outside the group still holds the pipes: stop reading them.
@@ -340,6 +349,8 @@ impl<R: Runtime> Dispatcher<R> {
         let _ = self.bus.publish(Event::ProcessStarted { process: process.clone(), pid }).await;
         let mut inst = new_instance(info, process.clone(), script);
         let m = self.rt.metrics();
+        // One set per instance, shared by its two streams: a URL is announced once.
+        let urls = Arc::new(std::sync::Mutex::new(crate::detect::UrlSet::new()));
         for (stream, out) in [(Stream::Stdout, child.take_stdout()), (Stream::Stderr, child.take_stderr())] {
             let Some(out) = out else {
                 inst.eof[stream_index(stream)] = true;
@@ -354,7 +365,7 @@ impl<R: Runtime> Dispatcher<R> {
                 lines: m.counter("supervisor.lines", &process.name),
                 split: m.counter("supervisor.lines_split", &process.name),
                 detector: crate::detect::Detector::new(),
-                urls: crate::detect::UrlSet::new(),
+                urls: urls.clone(),
                 found: Vec::new(),
             };
             inst.readers.push(spawn(&self.rt, "supervisor.reader", reader.run(out)));

@@ -1,13 +1,17 @@
 //! The process supervisor: one dispatcher loop owns every process's state; callers talk to it
 //! through a bounded mailbox and read status from a snapshot it republishes on every change.
 //!
-//! Guarantees (each has a simulation oracle in brum-sim and an end-to-end test):
-//! - legal transitions only: `pending -> running -> stopping -> {stopped | exited | failed}`,
-//!   `pending -> failed`, `running -> {exited | failed}`; terminal states are absorbing;
+//! Guarantees (each has a simulation oracle in brum-sim; the real-process ones also have
+//! end-to-end tests in brum-tests):
+//! - legal transitions only: `pending -> running -> stopping -> stopped`, `pending -> failed`
+//!   (the spawn failed: `start` returns the error and no event is published),
+//!   `running -> {exited | failed}`; terminal states are absorbing;
 //! - a user stop that reaches the dispatcher before the terminal transition wins: the
 //!   instance ends `stopped`, whatever its exit status;
-//! - exactly one `ProcessExited` per instance, published only after both output streams hit
-//!   EOF and `wait()` returned, so it follows every `LogLine` of that instance on the bus;
+//! - exactly one `ProcessExited` per started instance, published only after both output
+//!   streams hit EOF and `wait()` returned, so it follows every `LogLine` of that instance on
+//!   the bus (one exception: if something outside the group still holds the pipes
+//!   `EOF_AFTER_KILL` after SIGKILL, the readers are stopped and the instance ends anyway);
 //! - every start creates a new instance with a new id; timers and kills carry the instance
 //!   they were issued for and are ignored for any other (a late kill never hits a restart);
 //! - one running instance per script: a second start returns the running instance unless
@@ -31,7 +35,8 @@ use crate::script::{RestartLimits, Script};
 /// burst an agent or the TUI produces, and reader tasks only send one EOF per stream.
 pub const SUPERVISOR_MAILBOX: usize = 256;
 
-/// Bytes read from a child's pipe per read call.
+/// Bytes read from a child's pipe per read call: the Linux pipe buffer size, so one read
+/// drains a full pipe.
 pub const READ_CHUNK_BYTES: usize = 64 * 1024;
 
 /// After SIGKILL, how long to wait for the pipes to reach EOF before declaring the instance

@@ -35,8 +35,8 @@ pub(crate) struct Reader<R: Runtime> {
     pub split: Counter,
     /// Detection on ingest: errors, URLs, build and test events, per stream.
     pub detector: Detector,
-    /// URLs already announced by this stream (each is published once).
-    pub urls: UrlSet,
+    /// URLs this instance already announced, on either stream (each is published once).
+    pub urls: std::sync::Arc<std::sync::Mutex<UrlSet>>,
     pub found: Vec<Detection>,
 }
 
@@ -60,7 +60,7 @@ impl<R: Runtime> Reader<R> {
     async fn publish_found(&mut self) {
         for d in std::mem::take(&mut self.found) {
             if let Detection::Url(u) = &d
-                && !self.urls.insert(u)
+                && !self.urls.lock().unwrap_or_else(|e| e.into_inner()).insert(u)
             {
                 continue;
             }
