@@ -5,6 +5,11 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+/// mimalloc: brum allocates a few small objects per output line on several threads, where
+/// glibc's malloc spent a sixth of the time of a flood (perf, `benches/compare/ingest.sh`).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = brum::args::Cli::parse();
     // Not `stdout().lock()`: `brum run` prints from several threads, and a lock held here
