@@ -439,12 +439,22 @@ impl<R: Runtime> Dispatcher<R> {
             && info.restarts < self.cfg.restart.max_restarts;
         let then_start = std::mem::take(&mut inst.then_start);
         let script = inst.script.clone();
-        let _ = self.bus.publish(Event::ProcessExited { process, exit }).await;
-        self.publish_status();
-        for r in stop_waiters {
-            let _ = r.send(Ok(info.clone()));
+        // Decide what follows before anyone can see this instance ended: a status showing it
+        // terminal with no restart coming would let a watcher (`brum run`) finish early.
+        if then_start.is_empty() && restart {
+            inst.info.restart_scheduled = true;
+            let limits = self.cfg.restart;
+            let factor = 1u32.checked_shl(info.restarts).unwrap_or(u32::MAX);
+            let delay = limits.backoff.saturating_mul(factor).min(limits.backoff_max);
+            let t = self.timer("supervisor.timer", delay, Msg::RestartDue { id });
+            if let Some(inst) = self.instances.get_mut(&id) {
+                inst.timers.push(t);
+            }
         }
+        let info = self.instances.get(&id).map_or(info, |i| i.info.clone());
+        let _ = self.bus.publish(Event::ProcessExited { process, exit }).await;
         if !then_start.is_empty() {
+            // The replacement starts before the status is published, for the same reason.
             let res = if self.shutdown.is_some() {
                 Err(SupervisorError::ShutDown)
             } else {
@@ -454,15 +464,11 @@ impl<R: Runtime> Dispatcher<R> {
             for r in then_start {
                 let _ = r.send(res.clone());
             }
-        } else if restart {
-            let limits = self.cfg.restart;
-            let factor = 1u32.checked_shl(info.restarts).unwrap_or(u32::MAX);
-            let delay = limits.backoff.saturating_mul(factor).min(limits.backoff_max);
-            let t = self.timer("supervisor.timer", delay, Msg::RestartDue { id });
-            if let Some(inst) = self.instances.get_mut(&id) {
-                inst.info.restart_scheduled = true;
-                inst.timers.push(t);
-            }
+        } else {
+            self.publish_status();
+        }
+        for r in stop_waiters {
+            let _ = r.send(Ok(info.clone()));
         }
         self.settle_stop_all();
     }
