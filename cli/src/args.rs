@@ -79,6 +79,10 @@ pub struct RunArgs {
     /// Print one JSON object per event instead of prefixed lines.
     #[arg(long)]
     pub json: bool,
+    /// Arguments after `--` go to the script (exactly one script may be named):
+    /// `brum run test -- --watch`.
+    #[arg(last = true, value_name = "ARGS")]
+    pub passthrough: Vec<String>,
 }
 
 #[derive(Debug, Args)]

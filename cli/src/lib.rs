@@ -5,6 +5,7 @@ pub mod args;
 pub mod guardian;
 pub mod log_files;
 pub mod ls_cmd;
+pub mod output;
 pub mod project_fs;
 pub mod rt;
 pub mod run_cmd;

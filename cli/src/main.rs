@@ -12,6 +12,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
     let cli = brum::args::Cli::parse();
+    brum::output::init_tracing();
     // Not `stdout().lock()`: `brum run` prints from several threads, and a lock held here
     // for the whole command would deadlock them.
     let mut out = std::io::stdout();
@@ -25,7 +26,7 @@ fn main() -> ExitCode {
                 return ExitCode::SUCCESS;
             }
             let _ = out.flush();
-            eprintln!("error: {e:#}");
+            brum::output::stderr_line(&format!("error: {e:#}"));
             brum::exit::USAGE
         }
     };

@@ -138,6 +138,10 @@ impl Network for TokioRuntime {
 pub struct OsChild {
     child: tokio::process::Child,
     pid: u32,
+    /// The write end of the child's stdin, held open and never written: tools that quit when
+    /// stdin closes (`esbuild --watch`, `vite` in some modes) keep running, as under a
+    /// terminal or concurrently. It closes when the child is reaped or brum exits.
+    _stdin: Option<tokio::process::ChildStdin>,
 }
 
 fn to_exit(status: std::process::ExitStatus) -> Exit {
@@ -173,6 +177,30 @@ impl ChildProcess for OsChild {
     }
 }
 
+/// A spawn error that names what was missing: the working directory, or the program.
+fn explain_spawn_error(e: io::Error, spec: &ProcessSpec) -> io::Error {
+    let msg = match e.kind() {
+        io::ErrorKind::NotFound if !spec.cwd.is_dir() => {
+            format!("working directory `{}` does not exist", spec.cwd.display())
+        }
+        io::ErrorKind::NotFound => {
+            format!("program `{}` not found (is it installed and on PATH?)", spec.program)
+        }
+        io::ErrorKind::PermissionDenied if !spec.cwd.is_dir() => {
+            format!("working directory `{}` is not accessible: {e}", spec.cwd.display())
+        }
+        io::ErrorKind::PermissionDenied => format!("program `{}` is not executable: {e}", spec.program),
+        _ => format!("`{}`: {e}", spec.program),
+    };
+    io::Error::new(e.kind(), msg)
+}
+
+/// Whether process group `pgid` has a member (`kill(-pgid, 0)`).
+pub fn group_alive(pgid: u32) -> bool {
+    let Some(pid) = i32::try_from(pgid).ok().and_then(rustix::process::Pid::from_raw) else { return false };
+    rustix::process::test_kill_process_group(pid).is_ok()
+}
+
 /// Sends `sig` to process group `pgid`.
 pub fn signal_group(pgid: u32, sig: Signal) -> io::Result<()> {
     let pid = i32::try_from(pgid)
@@ -195,16 +223,31 @@ impl Processes for TokioRuntime {
         cmd.args(&spec.args)
             .current_dir(&spec.cwd)
             .envs(spec.env.iter().map(|(k, v)| (k, v)))
-            .stdin(Stdio::null())
+            .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .process_group(0);
-        let child = cmd.spawn()?;
+        if let Some(channel) = self.inner.guardian.as_ref().and_then(|g| g.channel()) {
+            // SAFETY: the closure runs in the forked child between fork and exec, where only
+            // async-signal-safe calls are allowed: it calls getpid(2) and send(2) on a buffer
+            // on the stack, and allocates, locks and panics nothing.
+            #[expect(unsafe_code, reason = "pre_exec: the child registers its group before exec")]
+            unsafe {
+                cmd.pre_exec(move || {
+                    crate::guardian::register_self(&channel);
+                    Ok(())
+                });
+            }
+        }
+        let mut child = cmd.spawn().map_err(|e| explain_spawn_error(e, spec))?;
         let pid = child.id().ok_or_else(|| io::Error::other("child exited before its pid was read"))?;
         if let Some(g) = &self.inner.guardian {
+            // The child registered itself before exec; this line also tells brum whether the
+            // guardian is still there (a warning if not).
             g.track(pid);
         }
-        Ok(OsChild { child, pid })
+        let stdin = child.stdin.take();
+        Ok(OsChild { child, pid, _stdin: stdin })
     }
 
     fn signal_group(&self, pgid: u32, sig: Signal) -> io::Result<()> {
@@ -215,6 +258,10 @@ impl Processes for TokioRuntime {
         if let Some(g) = &self.inner.guardian {
             g.release(pgid);
         }
+    }
+
+    fn group_alive(&self, pgid: u32) -> bool {
+        group_alive(pgid)
     }
 }
 

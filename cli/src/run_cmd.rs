@@ -2,31 +2,26 @@
 //! names, and exit with the code of the first one that failed (concurrently-style).
 
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::sync::Arc;
+
+use tokio::signal::unix::{Signal, SignalKind, signal};
 
 use brum_core::bus::{Envelope, Event, EventBus, Stream, SubscribeOptions};
 use brum_core::config::Settings;
-use brum_core::rt::{Clock, Exit};
+use brum_core::rt::Exit;
 use brum_core::script::{Command, RestartPolicy, Script, SourceKind};
 use brum_core::supervisor::{ProcState, ProcessInfo, Supervisor, SupervisorConfig, SupervisorError};
 
 use crate::args::RunArgs;
 use crate::guardian::Guardian;
+use crate::output::Stdout;
 use crate::rt::TokioRuntime;
 
-/// How long buffered output may wait before it is written, so a quiet process's last lines
-/// show promptly while a flood is written in large blocks.
-const FLUSH_EVERY: Duration = Duration::from_millis(50);
-
-/// Output buffered before a handler writes it out itself: large enough that a flood is
-/// written in few syscalls, small enough to stay in cache.
-const PRINT_BUFFER_BYTES: usize = 256 * 1024;
-
 /// Mailbox of the printer subscription: deep, and lossless (`block` with no timeout), so no
-/// line is ever dropped; a slow terminal slows the children instead (through their pipes).
+/// line is ever dropped while brum runs; a slow terminal slows the children instead (through
+/// their pipes). Once brum is stopping, a stdout nobody reads is given up on (see
+/// `output::Stdout`), so this never holds up a shutdown.
 const PRINTER_MAILBOX: usize = 8192;
 
 const PALETTE: [&str; 10] = ["36", "35", "33", "32", "34", "96", "95", "93", "92", "94"];
@@ -40,6 +35,15 @@ pub enum RunError {
     UnknownScript { name: String, suggestions: Vec<String> },
     #[error("bad --cmd `{arg}`: expected NAME=COMMAND")]
     BadCommand { arg: String },
+    #[error("bad --cmd name {name:?}: a name may not contain spaces or control characters")]
+    BadName { name: String },
+    #[error("script `{name}` is named twice; each name runs once (give ad-hoc commands different names)")]
+    DuplicateName { name: String },
+    #[error(
+        "arguments after `--` go to one script, but {count} were named; use `brum run SCRIPT -- {}`",
+        args.join(" ")
+    )]
+    PassthroughNeedsOne { count: usize, args: Vec<String> },
     #[error("nothing to run: name scripts (see `brum ls`) or give --cmd NAME=COMMAND")]
     Nothing,
     #[error(transparent)]
@@ -56,16 +60,16 @@ fn hint(s: &[String]) -> String {
     }
 }
 
-/// Formats events for the terminal or as JSON lines.
+/// Formats events for the terminal or as JSON lines, into brum's stdout outbox.
 struct Printer {
-    out: Mutex<std::io::BufWriter<std::io::Stdout>>,
+    out: Arc<Stdout>,
     json: bool,
     /// The `name | ` prefix of each script, padded and coloured once, not per line.
     prefixes: BTreeMap<String, String>,
 }
 
 impl Printer {
-    fn new(names: &[&str], json: bool, colour: bool) -> Printer {
+    fn new(names: &[&str], json: bool, colour: bool, out: Arc<Stdout>) -> Printer {
         let width = names.iter().map(|n| n.len()).max().unwrap_or(0);
         let prefixes = names
             .iter()
@@ -80,11 +84,7 @@ impl Printer {
                 (name.to_string(), prefix)
             })
             .collect();
-        Printer {
-            out: Mutex::new(std::io::BufWriter::with_capacity(PRINT_BUFFER_BYTES * 2, std::io::stdout())),
-            json,
-            prefixes,
-        }
+        Printer { out, json, prefixes }
     }
 
     fn prefix(&self, name: &str) -> std::borrow::Cow<'_, str> {
@@ -108,30 +108,18 @@ impl Printer {
     }
 
     fn print(&self, env: &Envelope) {
-        // The hot path, a plain log line: no formatting, three writes into the buffer.
+        // The hot path, a plain log line: no formatting, three copies into the outbox.
         if let (false, Event::LogLine { process, line, .. }) = (self.json, &env.event) {
             let prefix = self.prefix(&process.name);
-            let mut out = self.out.lock().unwrap_or_else(|e| e.into_inner());
-            let _ = out.write_all(prefix.as_bytes());
-            let _ = out.write_all(line.as_bytes());
-            let _ = out.write_all(b"\n");
-            if out.buffer().len() >= PRINT_BUFFER_BYTES {
-                let _ = out.flush();
-            }
+            self.out.append(1, |buf| {
+                buf.extend_from_slice(prefix.as_bytes());
+                buf.extend_from_slice(line.as_bytes());
+                buf.push(b'\n');
+            });
             return;
         }
         let Some(text) = self.render(env) else { return };
-        let mut out = self.out.lock().unwrap_or_else(|e| e.into_inner());
-        // Errors writing to stdout (a closed pipe) are not the children's problem: keep them
-        // running and supervised; the exit code still reports them.
-        let _ = out.write_all(text.as_bytes());
-        if out.buffer().len() >= PRINT_BUFFER_BYTES || matches!(env.event, Event::ProcessExited { .. }) {
-            let _ = out.flush();
-        }
-    }
-
-    fn flush(&self) {
-        let _ = self.out.lock().unwrap_or_else(|e| e.into_inner()).flush();
+        self.out.append(1, |buf| buf.extend_from_slice(text.as_bytes()));
     }
 }
 
@@ -144,6 +132,9 @@ fn json_line(env: &Envelope) -> String {
         Event::ProcessStarted { process, pid } => {
             serde_json::json!({"type": "started", "process": &*process.name, "instance": process.id, "pid": pid})
         }
+        Event::SpawnFailed { process, error } => serde_json::json!({
+            "type": "spawn_failed", "process": &*process.name, "instance": process.id, "error": &**error,
+        }),
         Event::ProcessExited { process, exit } => {
             let (code, signal) = match exit {
                 Exit::Code(c) => (Some(*c), None),
@@ -190,6 +181,10 @@ fn ad_hoc(cmds: &[String], project: &Path) -> Result<Vec<Script>, RunError> {
             if name.trim().is_empty() || line.trim().is_empty() {
                 return Err(RunError::BadCommand { arg: c.clone() });
             }
+            let name = name.trim();
+            if name.chars().any(|ch| ch.is_control() || ch.is_whitespace()) {
+                return Err(RunError::BadName { name: name.to_string() });
+            }
             Ok(Script {
                 name: name.trim().to_string(),
                 source: SourceKind::BrumToml,
@@ -214,26 +209,114 @@ pub fn supervisor_config(settings: &Settings, force_colour: bool) -> SupervisorC
         },
         max_line_bytes: usize::try_from(settings.log_max_line_bytes()).unwrap_or(usize::MAX),
         force_colour,
+        leftovers: settings.process_leftovers(),
+    }
+}
+
+/// The signals that stop `brum run`, listened to from before anything is spawned.
+struct Signals {
+    interrupt: Signal,
+    terminate: Signal,
+    hangup: Signal,
+}
+
+impl Signals {
+    /// Installs the handlers. From here on SIGINT, SIGTERM and SIGHUP are brum's to handle
+    /// (even a SIGINT the shell passed down as ignored), never the default action.
+    fn install() -> std::io::Result<Signals> {
+        Ok(Signals {
+            interrupt: signal(SignalKind::interrupt())?,
+            terminate: signal(SignalKind::terminate())?,
+            hangup: signal(SignalKind::hangup())?,
+        })
+    }
+
+    /// The next signal's number.
+    async fn recv(&mut self) -> i32 {
+        tokio::select! {
+            biased;
+            _ = self.interrupt.recv() => 2,
+            _ = self.terminate.recv() => 15,
+            _ = self.hangup.recv() => 1,
+        }
     }
 }
 
 /// `brum run`.
 pub fn run(args: RunArgs, project: &Path, out_is_terminal: bool) -> anyhow::Result<i32> {
-    if !project.is_dir() {
-        return Err(RunError::NoProject { path: project.to_path_buf() }.into());
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    // At least two threads, so a handler waiting on a slow terminal never stalls everything.
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(cores.max(2)).enable_all().build()?;
+    rt.block_on(async move {
+        // First of all: a signal during startup must find brum's handlers, not the default
+        // action (which would leave whatever was being spawned running).
+        let signals = Signals::install()?;
+        if !project.is_dir() {
+            return Err(RunError::NoProject { path: project.to_path_buf() }.into());
+        }
+        let home = std::env::var_os("HOME").filter(|h| !h.is_empty()).map(PathBuf::from);
+        let (settings, _) = crate::settings::load(home.as_deref(), project).map_err(RunError::from)?;
+        let scripts = collect(&args, project, &settings)?;
+        let colour = !args.json && out_is_terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+        run_scripts(scripts, args, settings, colour, cores, project.to_path_buf(), signals).await
+    })
+}
+
+/// The scripts to run: the named ones (with the arguments after `--`), then the ad-hoc ones;
+/// each name once.
+fn collect(args: &RunArgs, project: &Path, settings: &Settings) -> Result<Vec<Script>, RunError> {
+    if !args.passthrough.is_empty() && args.scripts.len() + args.cmd.len() != 1 {
+        return Err(RunError::PassthroughNeedsOne {
+            count: args.scripts.len() + args.cmd.len(),
+            args: args.passthrough.clone(),
+        });
     }
-    let home = std::env::var_os("HOME").map(PathBuf::from);
-    let (settings, _) = crate::settings::load(home.as_deref(), project).map_err(RunError::from)?;
-    let mut scripts = crate::scripts::resolve(project, &args.scripts, &settings)?;
+    let mut scripts = crate::scripts::resolve(project, &args.scripts, settings)?;
     scripts.extend(ad_hoc(&args.cmd, project)?);
     if scripts.is_empty() {
-        return Err(RunError::Nothing.into());
+        return Err(RunError::Nothing);
     }
-    let colour = !args.json && out_is_terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    // At least two threads, so a handler writing to a slow terminal never stalls everything.
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(cores.max(2)).enable_all().build()?;
-    rt.block_on(run_scripts(scripts, args, settings, colour, cores, project.to_path_buf()))
+    for s in &mut scripts {
+        s.command = s.command.with_args(&args.passthrough);
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    for s in &scripts {
+        if !seen.insert(s.name.as_str()) {
+            return Err(RunError::DuplicateName { name: s.name.clone() });
+        }
+    }
+    Ok(scripts)
+}
+
+/// Why `brum run` is stopping everything.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum StopReason {
+    /// SIGINT, SIGTERM or SIGHUP, by number.
+    Signal(i32),
+    /// Nobody reads brum's output any more (`| head -1`).
+    StdoutClosed,
+    /// `--kill-others` or `--kill-others-on-fail`.
+    KillOthers,
+}
+
+/// Starts `scripts` one after another; returns the exit code to report for the ones that
+/// could not be spawned.
+async fn start_all(sup: Supervisor<TokioRuntime>, scripts: Vec<Script>) -> Option<i32> {
+    let mut failure = None;
+    for s in scripts {
+        if let Err(e) = sup.start(s, false).await {
+            crate::output::stderr_line(&format!("error: {e}"));
+            if let SupervisorError::Spawn { .. } = e {
+                failure.get_or_insert(127);
+            }
+        }
+    }
+    failure
+}
+
+fn names_of(infos: &[ProcessInfo]) -> String {
+    let names: Vec<&str> = infos.iter().map(|i| i.script.as_str()).collect();
+    names.join(", ")
 }
 
 async fn run_scripts(
@@ -243,24 +326,18 @@ async fn run_scripts(
     colour: bool,
     cores: usize,
     project: PathBuf,
+    mut signals: Signals,
 ) -> anyhow::Result<i32> {
     let grace = settings.process_stop_grace();
+    // The guardian, then the runtime that registers every child with it: both before the
+    // first spawn.
     let guardian = Guardian::spawn(grace)?;
     let rt = TokioRuntime::with_guardian(guardian);
     let bus = EventBus::new(rt.clone(), settings.bus_config(cores));
     let names: Vec<&str> = scripts.iter().map(|s| s.name.as_str()).collect();
-    let printer = Arc::new(Printer::new(&names, args.json, colour));
-    let p = printer.clone();
-    bus.subscribe(SubscribeOptions::named("printer").lossless().capacity(PRINTER_MAILBOX), move |e| p.print(e))?;
-    let flusher = {
-        let (p, rt2) = (printer.clone(), rt.clone());
-        brum_core::rt::spawn(&rt, "run.flush", async move {
-            loop {
-                rt2.sleep(FLUSH_EVERY).await;
-                p.flush();
-            }
-        })
-    };
+    let out = Arc::new(Stdout::start()?);
+    let printer = Printer::new(&names, args.json, colour, out.clone());
+    bus.subscribe(SubscribeOptions::named("printer").lossless().capacity(PRINTER_MAILBOX), move |e| printer.print(e))?;
     // With `log_persist`, every line is also indexed and copied to `.brum/logs`.
     let logs = if settings.log_persist() {
         let files =
@@ -275,20 +352,12 @@ async fn run_scripts(
         None
     };
     let (sup, dispatcher) = Supervisor::new(rt.clone(), bus.clone(), supervisor_config(&settings, colour));
-    let mut code = 0;
     let mut first_failure: Option<i32> = None;
-    for s in scripts {
-        if let Err(e) = sup.start(s, false).await {
-            eprintln!("error: {e}");
-            if let SupervisorError::Spawn { .. } = e {
-                first_failure.get_or_insert(127);
-            }
-        }
-    }
+    let mut starting = Some(Box::pin(start_all(sup.clone(), scripts)));
     let mut watch = sup.clone();
-    let mut interrupted = false;
-    let mut stopping = false;
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    let mut stop: Option<StopReason> = None;
+    let mut killed = false;
+    let mut stdout_closed = false;
     loop {
         let status = sup.status();
         for i in status.iter() {
@@ -296,24 +365,57 @@ async fn run_scripts(
                 first_failure.get_or_insert(c);
             }
         }
-        let any_ended = status.iter().any(|i| i.state.is_terminal() && !i.restart_scheduled);
-        let any_failed = status.iter().any(|i| failure_code(i).is_some());
-        if !stopping && ((args.kill_others && any_ended) || (args.kill_others_on_fail && any_failed)) {
-            stopping = true;
-            let _ = sup.stop_all().await;
-        }
-        if status.iter().all(|i| i.state.is_terminal() && !i.restart_scheduled) {
-            break;
+        let all_ended = status.iter().all(|i| i.state.is_terminal() && !i.restart_scheduled);
+        if starting.is_none() {
+            let any_ended = status.iter().any(|i| i.state.is_terminal() && !i.restart_scheduled);
+            let any_failed = status.iter().any(|i| failure_code(i).is_some());
+            if stop.is_none() && ((args.kill_others && any_ended) || (args.kill_others_on_fail && any_failed)) {
+                stop = Some(StopReason::KillOthers);
+                begin_stop(&sup, &out);
+            }
+            if all_ended {
+                break;
+            }
         }
         tokio::select! {
             biased;
-            _ = tokio::signal::ctrl_c() => { interrupted = true; }
-            _ = term.recv() => { interrupted = true; }
+            signo = signals.recv() => {
+                let running: Vec<ProcessInfo> =
+                    sup.status().iter().filter(|i| !i.state.is_terminal()).cloned().collect();
+                if stop.is_none() {
+                    stop = Some(StopReason::Signal(signo));
+                    // Nothing more starts; what was started is stopped.
+                    starting = None;
+                    begin_stop(&sup, &out);
+                    if !running.is_empty() {
+                        crate::output::stderr_line(&format!(
+                            "brum: stopping {} (SIGTERM, then SIGKILL after {} ms); press Ctrl-C again to kill now",
+                            names_of(&running),
+                            grace.as_millis()
+                        ));
+                    }
+                } else if !killed {
+                    killed = true;
+                    crate::output::stderr_line(&format!("brum: killing {} (SIGKILL)", names_of(&running)));
+                    let s = sup.clone();
+                    tokio::spawn(async move { s.kill_all().await });
+                }
+            }
+            _ = out.closed(), if !stdout_closed => {
+                stdout_closed = true;
+                if stop.is_none() {
+                    stop = Some(StopReason::StdoutClosed);
+                    starting = None;
+                    begin_stop(&sup, &out);
+                }
+            }
+            failed = async { starting.as_mut().expect("polled only while starting").await }, if starting.is_some() => {
+                starting = None;
+                if let Some(c) = failed {
+                    first_failure.get_or_insert(c);
+                }
+            }
             changed = watch.changed() => if !changed { break },
-        }
-        if interrupted {
-            let _ = sup.stop_all().await;
-            break;
         }
     }
     sup.shutdown().await;
@@ -322,13 +424,24 @@ async fn run_scripts(
     if let Some(logs) = logs {
         logs.close().await;
     }
-    flusher.abort();
-    printer.flush();
-    if let Some(c) = first_failure {
-        code = c;
+    let report = out.finish();
+    if report.dropped_lines > 0 && !report.closed {
+        crate::output::stderr_line(&format!(
+            "warning: stdout was not being read; {} lines were not printed",
+            report.dropped_lines
+        ));
     }
-    if interrupted && code == 0 {
-        code = 130;
-    }
-    Ok(code)
+    Ok(match (first_failure, stop) {
+        (Some(c), _) => c,
+        (None, Some(StopReason::Signal(signo))) => 128 + signo,
+        (None, _) => 0,
+    })
+}
+
+/// Stops every instance without waiting here (the main loop watches the status), and tells
+/// the output that a stdout nobody reads may now be given up on.
+fn begin_stop(sup: &Supervisor<TokioRuntime>, out: &Stdout) {
+    out.stopping();
+    let s = sup.clone();
+    tokio::spawn(async move { s.stop_all().await });
 }

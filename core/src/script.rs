@@ -72,6 +72,45 @@ impl Command {
     }
 }
 
+impl Command {
+    /// This command with `extra` arguments appended, as `brum run SCRIPT -- ARGS` passes them:
+    /// shell-quoted onto a shell line, after `--` for `npm run` (npm reads options before it
+    /// for itself), and as they are for any other program (pnpm, yarn and bun pass arguments
+    /// after the script name through).
+    pub fn with_args(&self, extra: &[String]) -> Command {
+        if extra.is_empty() {
+            return self.clone();
+        }
+        match self {
+            Command::Shell { line } => {
+                let mut line = line.clone();
+                for a in extra {
+                    line.push(' ');
+                    line.push_str(&shell_quote(a));
+                }
+                Command::Shell { line }
+            }
+            Command::Exec { program, args } => {
+                let mut args = args.clone();
+                if program == "npm" && !args.iter().any(|a| a == "--") {
+                    args.push("--".to_string());
+                }
+                args.extend(extra.iter().cloned());
+                Command::Exec { program: program.clone(), args }
+            }
+        }
+    }
+}
+
+/// `s` as one word for `sh`: bare when it is made of safe characters, else in single quotes.
+pub fn shell_quote(s: &str) -> String {
+    let safe = |c: char| c.is_ascii_alphanumeric() || "-_./:=@%+,".contains(c);
+    if !s.is_empty() && s.chars().all(safe) {
+        return s.to_string();
+    }
+    format!("'{}'", s.replace('\'', "'\\''"))
+}
+
 impl fmt::Display for Command {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -139,4 +178,20 @@ pub struct Script {
     pub restart: RestartPolicy,
     /// The script as written in its file (for `brum ls`), when it differs from `command`.
     pub detail: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passthrough_args_are_quoted_onto_shell_lines_and_follow_dashdash_for_npm() {
+        let extra = vec!["--watch".to_string(), "a b".to_string(), "it's".to_string()];
+        let shell = Command::Shell { line: "vitest".into() }.with_args(&extra);
+        assert_eq!(shell, Command::Shell { line: r#"vitest --watch 'a b' 'it'\''s'"#.into() });
+        let npm = Command::Exec { program: "npm".into(), args: vec!["run".into(), "test".into()] }.with_args(&extra);
+        assert_eq!(npm.argv().1, ["run", "test", "--", "--watch", "a b", "it's"]);
+        let pnpm = Command::Exec { program: "pnpm".into(), args: vec!["run".into(), "test".into()] }.with_args(&extra);
+        assert_eq!(pnpm.argv().1, ["run", "test", "--watch", "a b", "it's"]);
+    }
 }

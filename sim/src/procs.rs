@@ -208,6 +208,11 @@ impl SimProcessTable {
         self.lock().released.insert(pgid);
     }
 
+    /// Whether a live process belongs to group `pgid`.
+    pub fn group_alive(&self, pgid: u32) -> bool {
+        self.lock().live.values().any(|e| e.pgid == pgid)
+    }
+
     /// Every group signal sent so far: (pgid, signal), in order.
     pub fn signal_log(&self) -> Vec<(u32, Signal)> {
         self.lock().signal_log.clone()

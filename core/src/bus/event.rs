@@ -39,15 +39,52 @@ pub enum Stream {
 /// `Arc<Envelope>` (race S-E8 cannot happen).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
-    ProcessStarted { process: ProcessRef, pid: u32 },
-    LogLine { process: ProcessRef, stream: Stream, line: Arc<str> },
-    ProcessExited { process: ProcessRef, exit: Exit },
-    ErrorDetected { process: ProcessRef, kind: &'static str, message: Arc<str>, location: Option<SourceLocation> },
-    UrlDetected { process: ProcessRef, url: Arc<str> },
-    BuildEvent { process: ProcessRef, outcome: Arc<str> },
-    TestResult { process: ProcessRef, passed: u32, failed: u32 },
-    ProxyRequest { method: Arc<str>, url: Arc<str>, status: u16 },
-    McpActivity { session: Arc<str>, method: Arc<str> },
+    ProcessStarted {
+        process: ProcessRef,
+        pid: u32,
+    },
+    /// The instance could not be started (no such program, no such working directory, ...).
+    SpawnFailed {
+        process: ProcessRef,
+        error: Arc<str>,
+    },
+    LogLine {
+        process: ProcessRef,
+        stream: Stream,
+        line: Arc<str>,
+    },
+    ProcessExited {
+        process: ProcessRef,
+        exit: Exit,
+    },
+    ErrorDetected {
+        process: ProcessRef,
+        kind: &'static str,
+        message: Arc<str>,
+        location: Option<SourceLocation>,
+    },
+    UrlDetected {
+        process: ProcessRef,
+        url: Arc<str>,
+    },
+    BuildEvent {
+        process: ProcessRef,
+        outcome: Arc<str>,
+    },
+    TestResult {
+        process: ProcessRef,
+        passed: u32,
+        failed: u32,
+    },
+    ProxyRequest {
+        method: Arc<str>,
+        url: Arc<str>,
+        status: u16,
+    },
+    McpActivity {
+        session: Arc<str>,
+        method: Arc<str>,
+    },
 }
 
 /// How much an event matters when a mailbox is full. Only `degrade` backpressure looks at it.
@@ -73,10 +110,11 @@ pub enum EventKind {
     TestResult,
     ProxyRequest,
     McpActivity,
+    SpawnFailed,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 9] = [
+    pub const ALL: [EventKind; 10] = [
         EventKind::ProcessStarted,
         EventKind::LogLine,
         EventKind::ProcessExited,
@@ -86,6 +124,7 @@ impl EventKind {
         EventKind::TestResult,
         EventKind::ProxyRequest,
         EventKind::McpActivity,
+        EventKind::SpawnFailed,
     ];
 
     pub fn name(self) -> &'static str {
@@ -99,6 +138,7 @@ impl EventKind {
             EventKind::TestResult => "test",
             EventKind::ProxyRequest => "request",
             EventKind::McpActivity => "mcp",
+            EventKind::SpawnFailed => "spawn_failed",
         }
     }
 
@@ -135,6 +175,7 @@ impl Event {
             Event::TestResult { .. } => EventKind::TestResult,
             Event::ProxyRequest { .. } => EventKind::ProxyRequest,
             Event::McpActivity { .. } => EventKind::McpActivity,
+            Event::SpawnFailed { .. } => EventKind::SpawnFailed,
         }
     }
 
@@ -145,9 +186,10 @@ impl Event {
             | Event::BuildEvent { .. }
             | Event::TestResult { .. }
             | Event::ProxyRequest { .. } => Priority::Normal,
-            Event::ProcessStarted { .. } | Event::ProcessExited { .. } | Event::ErrorDetected { .. } => {
-                Priority::Lifecycle
-            }
+            Event::ProcessStarted { .. }
+            | Event::SpawnFailed { .. }
+            | Event::ProcessExited { .. }
+            | Event::ErrorDetected { .. } => Priority::Lifecycle,
         }
     }
 
@@ -155,6 +197,7 @@ impl Event {
     pub fn process(&self) -> Option<&ProcessRef> {
         match self {
             Event::ProcessStarted { process, .. }
+            | Event::SpawnFailed { process, .. }
             | Event::LogLine { process, .. }
             | Event::ProcessExited { process, .. }
             | Event::ErrorDetected { process, .. }
@@ -171,6 +214,7 @@ impl fmt::Display for Event {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Event::ProcessStarted { process, pid } => write!(f, "started {process} pid={pid}"),
+            Event::SpawnFailed { process, error } => write!(f, "spawn_failed {process} {error}"),
             Event::LogLine { process, stream, line } => {
                 let s = if *stream == Stream::Stdout { "out" } else { "err" };
                 write!(f, "log {process} {s} {line}")

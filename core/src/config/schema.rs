@@ -129,6 +129,9 @@ pub(crate) const BACKPRESSURE_NAMES: &[&str] = &["block", "drop_oldest", "drop_n
 /// checks they agree).
 pub(crate) const PACKAGE_MANAGER_NAMES: &[&str] = &["auto", "npm", "pnpm", "yarn", "bun"];
 
+/// The values of `concurrency.process_leftovers`; they are `Leftovers::name`s (a test checks).
+pub(crate) const LEFTOVERS_NAMES: &[&str] = &["stop", "keep"];
+
 /// The values of `processes.NAME.restart`; they are `RestartPolicy::name`s (a test checks).
 pub(crate) const RESTART_NAMES: &[&str] = &["never", "on-failure", "always"];
 
@@ -203,6 +206,14 @@ pub(crate) const CONCURRENCY: Section = Section {
             default: Value::Integer(5000),
             why: "time between SIGTERM and SIGKILL: enough for dev servers to close sockets and \
                   flush, short enough that stop feels prompt",
+        },
+        KeySpec {
+            name: "process_leftovers",
+            kind: Kind::Choice { allowed: LEFTOVERS_NAMES },
+            default: Value::Choice("stop"),
+            why: "stop = what a script left running in its process group is stopped when the \
+                  script ends (SIGTERM, then SIGKILL after the grace); keep = left running \
+                  until brum exits. Nothing brum started outlives brum either way",
         },
         KeySpec {
             name: "process_restart_max",
@@ -436,6 +447,16 @@ mod tests {
         assert_eq!(RESTART_NAMES, policies.as_slice());
         for name in RESTART_NAMES {
             assert_eq!(RestartPolicy::parse(name).map(RestartPolicy::name), Some(*name));
+        }
+    }
+
+    #[test]
+    fn leftovers_names_match_the_supervisor() {
+        use crate::supervisor::Leftovers;
+        let names: Vec<_> = [Leftovers::Stop, Leftovers::Keep].iter().map(|l| l.name()).collect();
+        assert_eq!(LEFTOVERS_NAMES, names.as_slice());
+        for name in LEFTOVERS_NAMES {
+            assert_eq!(Leftovers::parse(name).map(Leftovers::name), Some(*name));
         }
     }
 

@@ -269,6 +269,16 @@ impl Settings {
         self.millis("mcp_tool_timeout_ms")
     }
 
+    /// What happens to processes a script leaves running in its group when it ends.
+    pub fn process_leftovers(&self) -> crate::supervisor::Leftovers {
+        match self.concurrency("process_leftovers") {
+            Value::Choice(name) => crate::supervisor::Leftovers::parse(name).unwrap_or_else(|| {
+                panic!("`concurrency.process_leftovers` = {name:?} is in the schema but not a Leftovers")
+            }),
+            other => panic!("`concurrency.process_leftovers` holds {other:?}; its schema kind is a choice"),
+        }
+    }
+
     /// `[discovery] package_manager`: a package manager name, or `None` for `"auto"` (detect).
     pub fn package_manager(&self) -> Option<&'static str> {
         match self.values.get(&("discovery", "package_manager")).map(|s| s.value) {

@@ -108,6 +108,10 @@ pub trait Processes: Send + Sync + 'static {
     /// reaped (grandchildren holding the pipes), so it does not need the child handle; the
     /// caller only signals groups it has not released.
     fn signal_group(&self, pgid: u32, sig: Signal) -> io::Result<()>;
-    /// The group is finished with (its leader reaped, its pipes at EOF): stop tracking it.
+    /// The group is finished with (its leader reaped, its pipes at EOF, no member left or
+    /// left on purpose): stop tracking it.
     fn release_group(&self, pgid: u32);
+    /// Whether process group `pgid` still has a member. Asked after the leader was reaped,
+    /// to find what a script left running in the background.
+    fn group_alive(&self, pgid: u32) -> bool;
 }

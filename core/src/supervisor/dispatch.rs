@@ -7,7 +7,7 @@ use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 
 use super::output::Reader;
-use super::{ProcState, ProcessInfo, Reply, Request, Started, SupervisorConfig, SupervisorError, Target};
+use super::{Leftovers, ProcState, ProcessInfo, Reply, Request, Started, SupervisorConfig, SupervisorError, Target};
 use crate::bus::{Event, EventBus, ProcessRef, Stream};
 use crate::rt::{ChildProcess, Exit, ProcessSpec, Runtime, Signal, Task, spawn};
 use crate::script::{RestartPolicy, Script};
@@ -16,11 +16,27 @@ use crate::script::{RestartPolicy, Script};
 /// carry the instance id they belong to; the dispatcher ignores any that no longer apply.
 pub(crate) enum Msg {
     Request(Request),
-    Eof { id: u64, stream: Stream },
-    Waited { id: u64, exit: Result<Exit, String> },
-    GraceExpired { id: u64 },
-    EofDeadline { id: u64 },
-    RestartDue { id: u64 },
+    Eof {
+        id: u64,
+        stream: Stream,
+    },
+    Waited {
+        id: u64,
+        exit: Result<Exit, String>,
+    },
+    GraceExpired {
+        id: u64,
+    },
+    EofDeadline {
+        id: u64,
+    },
+    RestartDue {
+        id: u64,
+    },
+    /// The grace period of the SIGTERM sent to what instance `id` left running is over.
+    LeftoversDue {
+        id: u64,
+    },
 }
 
 struct Instance {
@@ -35,6 +51,9 @@ struct Instance {
     then_start: Vec<Reply<Started>>,
     timers: Vec<Task<()>>,
     readers: Vec<Task<()>>,
+    /// The SIGKILL timer for what this instance left in its group when it ended; unlike
+    /// `timers` it outlives the instance's end. Its group stays tracked until it fires.
+    leftovers: Option<Task<()>>,
 }
 
 impl Instance {
@@ -113,6 +132,11 @@ impl<R: Runtime> Dispatcher<R> {
         let mut dying = std::mem::take(&mut self.dying);
         for inst in self.instances.values_mut() {
             inst.cancel_timers(&mut dying);
+            // Groups with leftovers stay tracked: brum's exit (its orphan guardian) stops them.
+            if let Some(t) = inst.leftovers.take() {
+                t.abort();
+                dying.push(t);
+            }
         }
         // Requests that raced the end get a clear answer instead of a dropped reply.
         rx.close();
@@ -216,6 +240,18 @@ impl<R: Runtime> Dispatcher<R> {
                 inst.info.error = Some("output pipes still open after SIGKILL; stopped reading them".into());
                 self.maybe_finish(id).await;
             }
+            Msg::LeftoversDue { id } => {
+                let Some(inst) = self.instances.get_mut(&id) else { return };
+                if let Some(t) = inst.leftovers.take() {
+                    self.dying.push(t);
+                }
+                if let Some(pid) = inst.info.pid {
+                    if self.rt.group_alive(pid) {
+                        let _ = self.rt.signal_group(pid, Signal::Kill);
+                    }
+                    self.rt.release_group(pid);
+                }
+            }
             Msg::RestartDue { id } => {
                 let Some(inst) = self.instances.get_mut(&id) else { return };
                 if !inst.info.restart_scheduled || self.shutdown.is_some() {
@@ -235,10 +271,11 @@ impl<R: Runtime> Dispatcher<R> {
 
     async fn request(&mut self, r: Request) {
         if self.shutdown.is_some() {
-            if let Request::Shutdown { reply } = r {
-                self.shutdown.get_or_insert_with(Vec::new).push(reply);
-            } else {
-                refuse(r);
+            match r {
+                Request::Shutdown { reply } => self.shutdown.get_or_insert_with(Vec::new).push(reply),
+                // A second Ctrl-C during shutdown must still cut the grace short.
+                Request::KillAll { reply } => self.kill_all(reply),
+                other => refuse(other),
             }
             return;
         }
@@ -284,6 +321,7 @@ impl<R: Runtime> Dispatcher<R> {
                 self.stop_all.push((ids, reply));
                 self.settle_stop_all();
             }
+            Request::KillAll { reply } => self.kill_all(reply),
             Request::Shutdown { reply } => {
                 self.shutdown = Some(vec![reply]);
                 let ids: Vec<u64> = self.instances.iter().filter(|(_, i)| !i.terminal()).map(|(id, _)| *id).collect();
@@ -339,7 +377,8 @@ impl<R: Runtime> Dispatcher<R> {
                 info.state = ProcState::Failed { exit: None };
                 info.ended_ms = Some(now);
                 info.error = Some(err.to_string());
-                self.instances.insert(id, new_instance(info, process, script));
+                self.instances.insert(id, new_instance(info, process.clone(), script));
+                let _ = self.bus.publish(Event::SpawnFailed { process, error: Arc::from(e.to_string()) }).await;
                 return Err(err);
             }
         };
@@ -379,6 +418,37 @@ impl<R: Runtime> Dispatcher<R> {
         });
         self.instances.insert(id, inst);
         Ok(Started::New(process))
+    }
+
+    /// SIGKILL now: every instance not yet ended is marked stopped and its group killed; the
+    /// grace timers already running stay (their SIGKILL is then a no-op), and the usual EOF
+    /// deadline follows. Groups with leftovers are killed and released too.
+    fn kill_all(&mut self, reply: Reply<Vec<ProcessInfo>>) {
+        let mut killed = Vec::new();
+        let ids: Vec<u64> = self.instances.keys().copied().collect();
+        for id in ids {
+            let Some(inst) = self.instances.get_mut(&id) else { continue };
+            inst.info.restart_scheduled = false;
+            let Some(pid) = inst.info.pid else { continue };
+            if inst.terminal() {
+                if let Some(t) = inst.leftovers.take() {
+                    t.abort();
+                    self.dying.push(t);
+                    let _ = self.rt.signal_group(pid, Signal::Kill);
+                    self.rt.release_group(pid);
+                }
+                continue;
+            }
+            inst.stop_requested = true;
+            inst.info.state = ProcState::Stopping;
+            let _ = self.rt.signal_group(pid, Signal::Kill);
+            killed.push(inst.info.clone());
+            let t = self.timer("supervisor.timer", super::EOF_AFTER_KILL, Msg::EofDeadline { id });
+            if let Some(inst) = self.instances.get_mut(&id) {
+                inst.timers.push(t);
+            }
+        }
+        let _ = reply.send(Ok(killed));
     }
 
     fn stop(&mut self, id: u64, reply: Option<Reply<ProcessInfo>>) {
@@ -424,7 +494,19 @@ impl<R: Runtime> Dispatcher<R> {
         // Keep only tasks not yet gone: bounded by what was cancelled recently.
         self.dying.retain_mut(|t| !t.is_finished());
         if let Some(pid) = inst.info.pid {
-            self.rt.release_group(pid);
+            if !self.rt.group_alive(pid) {
+                self.rt.release_group(pid);
+            } else if self.cfg.leftovers == Leftovers::Stop {
+                // The script left processes running in its group (`cmd &` with its output
+                // sent elsewhere): stop them as a stop would, SIGKILL after the grace.
+                let _ = self.rt.signal_group(pid, Signal::Terminate);
+                let (rt, tx, grace) = (self.rt.clone(), self.tx.clone(), self.cfg.stop_grace);
+                inst.leftovers = Some(spawn(&self.rt, "supervisor.leftovers", async move {
+                    rt.sleep(grace).await;
+                    let _ = tx.send(Msg::LeftoversDue { id }).await;
+                }));
+            }
+            // Leftovers::Keep: the group stays tracked, so brum's exit stops it.
         }
         let process = inst.process.clone();
         let info = inst.info.clone();
@@ -501,6 +583,7 @@ fn new_instance(info: ProcessInfo, process: ProcessRef, script: Script) -> Insta
         then_start: Vec::new(),
         timers: Vec::new(),
         readers: Vec::new(),
+        leftovers: None,
     }
 }
 
@@ -512,7 +595,7 @@ fn refuse(r: Request) {
         Request::Stop { reply, .. } => {
             let _ = reply.send(Err(SupervisorError::ShutDown));
         }
-        Request::StopAll { reply } | Request::Shutdown { reply } => {
+        Request::StopAll { reply } | Request::Shutdown { reply } | Request::KillAll { reply } => {
             let _ = reply.send(Err(SupervisorError::ShutDown));
         }
     }

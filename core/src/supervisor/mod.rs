@@ -4,7 +4,7 @@
 //! Guarantees (each has a simulation oracle in brum-sim; the real-process ones also have
 //! end-to-end tests in brum-tests):
 //! - legal transitions only: `pending -> running -> stopping -> stopped`, `pending -> failed`
-//!   (the spawn failed: `start` returns the error and no event is published),
+//!   (the spawn failed: `start` returns the error and `SpawnFailed` is published),
 //!   `running -> {exited | failed}`; terminal states are absorbing;
 //! - a user stop that reaches the dispatcher before the terminal transition wins: the
 //!   instance ends `stopped`, whatever its exit status;
@@ -16,7 +16,11 @@
 //!   they were issued for and are ignored for any other (a late kill never hits a restart);
 //! - one running instance per script: a second start returns the running instance unless
 //!   forced;
-//! - stop = SIGTERM to the process group, SIGKILL after the grace period.
+//! - stop = SIGTERM to the process group, SIGKILL after the grace period;
+//! - a spawn that fails publishes `SpawnFailed` (and `start` returns the error);
+//! - when an instance ends, whatever it left running in its group is stopped too (SIGTERM,
+//!   SIGKILL after the grace), unless [`Leftovers::Keep`]; groups are released (no longer
+//!   tracked by the orphan guardian) only once they are empty.
 
 mod dispatch;
 mod output;
@@ -54,6 +58,36 @@ pub struct SupervisorConfig {
     /// Ask children for colour (`FORCE_COLOR=1`, `CLICOLOR_FORCE=1`) because the user will see
     /// their output in a terminal.
     pub force_colour: bool,
+    /// What happens to processes an instance leaves in its group when it ends.
+    pub leftovers: Leftovers,
+}
+
+/// What happens to the members of an instance's process group still running when the
+/// instance has ended (its leader exited and its output reached EOF): background jobs a
+/// shell script started with `&` and redirected away from brum's pipes. Members that still
+/// hold the pipes keep the instance running (their output is still shown) until they exit
+/// or the instance is stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Leftovers {
+    /// SIGTERM to the group, SIGKILL after the stop grace: nothing a script started outlives it.
+    #[default]
+    Stop,
+    /// Leave them running until brum exits; brum (or its orphan guardian) stops them then.
+    Keep,
+}
+
+impl Leftovers {
+    pub fn name(self) -> &'static str {
+        match self {
+            Leftovers::Stop => "stop",
+            Leftovers::Keep => "keep",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [Leftovers::Stop, Leftovers::Keep].into_iter().find(|l| l.name() == s)
+    }
 }
 
 impl Default for SupervisorConfig {
@@ -67,6 +101,7 @@ impl Default for SupervisorConfig {
             },
             max_line_bytes: 64 * 1024,
             force_colour: false,
+            leftovers: Leftovers::Stop,
         }
     }
 }
@@ -201,6 +236,11 @@ pub(crate) enum Request {
     Shutdown {
         reply: Reply<Vec<ProcessInfo>>,
     },
+    /// SIGKILL now to every instance still running and every group with leftovers (a second
+    /// Ctrl-C); replies with the instances it signalled.
+    KillAll {
+        reply: Reply<Vec<ProcessInfo>>,
+    },
 }
 
 /// The handle. Cheap to clone.
@@ -256,6 +296,13 @@ impl<R: Runtime> Supervisor<R> {
     /// Stops every running instance; waits until all have ended.
     pub async fn stop_all(&self) -> Result<Vec<ProcessInfo>, SupervisorError> {
         self.ask(|reply| Request::StopAll { reply }).await
+    }
+
+    /// Sends SIGKILL at once to every instance that has not ended (a second Ctrl-C: do not
+    /// wait for the grace period), and to what ended instances left behind. Returns the
+    /// instances signalled; their ends are reported as usual.
+    pub async fn kill_all(&self) -> Result<Vec<ProcessInfo>, SupervisorError> {
+        self.ask(|reply| Request::KillAll { reply }).await
     }
 
     /// Restarts every script that has a running instance.

@@ -193,6 +193,10 @@ impl<B: SimBackend> Processes for SimRuntime<B> {
     fn release_group(&self, pgid: u32) {
         self.shared.procs.release_group(pgid);
     }
+
+    fn group_alive(&self, pgid: u32) -> bool {
+        self.shared.procs.group_alive(pgid)
+    }
 }
 
 impl<B: SimBackend> Runtime for SimRuntime<B> {

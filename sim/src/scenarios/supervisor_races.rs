@@ -66,6 +66,7 @@ fn config() -> SupervisorConfig {
         },
         max_line_bytes: 4096,
         force_colour: false,
+        leftovers: brum_core::supervisor::Leftovers::Stop,
     }
 }
 
