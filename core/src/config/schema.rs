@@ -427,7 +427,7 @@ mod tests {
     #[test]
     fn concurrency_has_the_documented_keys() {
         let names: Vec<_> = CONCURRENCY.keys.iter().map(|k| k.name).collect();
-        assert_eq!(names.len(), 28);
+        assert_eq!(names.len(), 29);
         assert_eq!(names.first(), Some(&"bus_workers"));
         assert_eq!(names.last(), Some(&"tui_mailbox_capacity"));
     }
