@@ -12,7 +12,9 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
     let cli = brum::args::Cli::parse();
-    brum::output::init_tracing();
+    // Simulations plant panics and faults on purpose; their oracles report what matters.
+    let level = if matches!(cli.command, Some(brum::args::Command::Sim(_))) { "error" } else { "warn" };
+    brum::output::init_tracing(level);
     // Not `stdout().lock()`: `brum run` prints from several threads, and a lock held here
     // for the whole command would deadlock them.
     let mut out = std::io::stdout();

@@ -19,7 +19,7 @@ use std::os::fd::BorrowedFd;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Bytes the outbox holds before an appending handler waits: a few hundred milliseconds of a
 /// fast terminal, large enough that a flood is written in big blocks (64 KiB pipe writes),
@@ -328,18 +328,19 @@ fn mark_closed(shared: &Shared, st: &mut State) {
     }
 }
 
-/// Installs the tracing subscriber: warnings and errors (or what `BRUM_LOG`, else `RUST_LOG`,
-/// asks for) on stderr as `warning: message field=value`, like brum's other messages.
-pub fn init_tracing() {
+/// Installs the tracing subscriber: messages at `default` and above (or what `BRUM_LOG`, else
+/// `RUST_LOG`, asks for) on stderr as `warning: message field=value`, like brum's other
+/// messages.
+pub fn init_tracing(default: &str) {
     use tracing_subscriber::EnvFilter;
     let (var, spec) = match (std::env::var("BRUM_LOG"), std::env::var("RUST_LOG")) {
         (Ok(v), _) if !v.is_empty() => ("BRUM_LOG", v),
         (_, Ok(v)) if !v.is_empty() => ("RUST_LOG", v),
-        _ => ("", "warn".to_string()),
+        _ => ("", default.to_string()),
     };
     let filter = EnvFilter::try_new(&spec).unwrap_or_else(|e| {
         stderr_line(&format!("warning: ignoring {var}={spec:?}: {e}"));
-        EnvFilter::new("warn")
+        EnvFilter::new(default)
     });
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
@@ -387,9 +388,4 @@ impl io::Write for StderrWriter {
     fn flush(&mut self) -> io::Result<()> {
         Ok(())
     }
-}
-
-/// Time since `start`, for messages (`stopped in 0.21 s`).
-pub fn since(start: Instant) -> String {
-    format!("{:.2} s", start.elapsed().as_secs_f64())
 }

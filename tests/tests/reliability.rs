@@ -309,8 +309,7 @@ fn closed_stdout_of_a_quiet_script_stops_brum() {
 fn leftover_background_children_are_stopped_when_their_script_exits() {
     let dir = project("");
     let m = marker(5);
-    let script =
-        format!("f=for i in $(seq 200); do sleep 1000.{m} >/dev/null 2>&1 & done; echo started 200; exit 0");
+    let script = format!("f=for i in $(seq 200); do sleep 1000.{m} >/dev/null 2>&1 & done; echo started 200; exit 0");
     let mut child = spawn(dir.path(), &["-c", &script]);
     let status = wait_exit(&mut child, STOP_LIMIT);
     let left = processes_with(&format!("1000.{m}"));
@@ -423,7 +422,10 @@ fn missing_cwd_and_missing_program_are_named_and_reported_in_json() {
     let o = brum_cmd(dir.path(), &["nocwd", "--json"]).output().unwrap();
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(127), "{err}");
-    assert!(err.contains("working directory") && err.contains("no/such/dir") && err.contains("does not exist"), "{err}");
+    assert!(
+        err.contains("working directory") && err.contains("no/such/dir") && err.contains("does not exist"),
+        "{err}"
+    );
     let events: Vec<serde_json::Value> =
         String::from_utf8_lossy(&o.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     let failed = events.iter().find(|e| e["type"] == "spawn_failed").expect("a spawn_failed event");
@@ -453,7 +455,10 @@ fn second_ctrl_c_kills_at_once() {
     read_until(&mut out, "ready");
     signal(child.id(), Signal::INT);
     let notice = read_until(&mut err, "stopping");
-    assert!(notice.last().unwrap().contains("stubborn") && notice.last().unwrap().contains("Ctrl-C again"), "{notice:?}");
+    assert!(
+        notice.last().unwrap().contains("stubborn") && notice.last().unwrap().contains("Ctrl-C again"),
+        "{notice:?}"
+    );
     signal(child.id(), Signal::INT);
     let status = wait_exit(&mut child, STOP_LIMIT);
     let left = processes_with(&format!("1000.{m}"));

@@ -33,6 +33,7 @@ fn config(force_colour: bool) -> SupervisorConfig {
         },
         max_line_bytes: 4096,
         force_colour,
+        leftovers: brum_core::supervisor::Leftovers::Stop,
     }
 }
 

@@ -118,7 +118,8 @@ impl Timeline {
         self.events.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
-    /// I14/I15: per instance, exactly one Started first, exactly one Exited last, lines between.
+    /// I14/I15: per instance, exactly one Started first, exactly one Exited last, lines between;
+    /// or, when the spawn failed, one SpawnFailed alone.
     fn check_bracketing(&self) -> Outcome {
         let mut per: BTreeMap<u64, Vec<EventKind>> = BTreeMap::new();
         for e in self.events() {
@@ -127,6 +128,15 @@ impl Timeline {
             }
         }
         for (id, kinds) in &per {
+            if kinds.contains(&EventKind::SpawnFailed) {
+                // A spawn that failed: that one event and nothing else about the instance.
+                ensure!(
+                    kinds.as_slice() == [EventKind::SpawnFailed],
+                    "I14 a failed spawn is one SpawnFailed",
+                    "instance #{id}: {kinds:?}"
+                );
+                continue;
+            }
             let starts = kinds.iter().filter(|k| **k == EventKind::ProcessStarted).count();
             let exits = kinds.iter().filter(|k| **k == EventKind::ProcessExited).count();
             ensure!(
