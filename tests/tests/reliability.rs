@@ -234,19 +234,18 @@ fn signal_during_startup_leaves_no_process_behind() {
     assert!(by_handler > 0, "no trial reached brum's signal handler");
 }
 
-/// Item 2: a SIGINT the shell passed down as ignored (`trap '' INT`, a background job) still
-/// stops brum.
+/// Item 2: a SIGINT the shell passed down as ignored (`trap '' INT`, a background job) and
+/// sent while brum is still starting its scripts is handled, not lost: brum stops.
 #[test]
 fn sigint_inherited_as_ignored_still_stops_brum() {
     let dir = project("");
     let m = marker(3);
-    let script = format!("s=echo ready; exec sleep 1000.{m}");
-    let line = format!(
-        "trap '' INT; exec '{}' -C '{}' run -c '{}'",
-        brum_bin().display(),
-        dir.path().display(),
-        script.replace('\'', "'\\''")
-    );
+    // The first script says when startup is under way; 199 more keep brum starting.
+    let mut scripts = vec![format!("s0=echo ready; exec sleep 1000.{m}000")];
+    scripts.extend((1..200).map(|i| format!("s{i}=exec sleep 1000.{m}{i:03}")));
+    let quoted: Vec<String> = scripts.iter().map(|s| format!("-c '{s}'")).collect();
+    let line =
+        format!("trap '' INT; exec '{}' -C '{}' run {}", brum_bin().display(), dir.path().display(), quoted.join(" "));
     let mut child = Command::new("sh")
         .args(["-c", &line])
         .env("HOME", dir.path())
@@ -262,7 +261,7 @@ fn sigint_inherited_as_ignored_still_stops_brum() {
     let left = processes_with(&format!("1000.{m}"));
     cleanup(&format!("1000.{m}"));
     assert_eq!(status.code(), Some(130), "{status:?}");
-    assert!(left.is_empty(), "{left:?} outlived brum");
+    assert!(left.is_empty(), "{} processes outlived brum", left.len());
 }
 
 /// Item 3: `brum run -c 'y=yes' | head -1` ends, quietly, with `yes` stopped.
@@ -318,23 +317,22 @@ fn leftover_background_children_are_stopped_when_their_script_exits() {
     assert!(left.is_empty(), "{} of 200 background processes outlived brum", left.len());
 }
 
-/// Item 4 after Ctrl-C: the script is still running, its background children too.
+/// Item 4 then Ctrl-C: a script exited normally leaving background processes, another
+/// keeps brum running, and Ctrl-C ends brum: none of them is left.
 #[test]
 fn leftover_background_children_are_stopped_after_ctrl_c() {
     let dir = project("");
     let m = marker(6);
-    let script = format!(
-        "f=for i in $(seq 200); do sleep 1000.{m} >/dev/null 2>&1 & done; echo started 200; exec sleep 1001.{m}"
-    );
-    let mut child = spawn(dir.path(), &["-c", &script]);
+    let bg = format!("f=for i in $(seq 200); do sleep 1000.{m} >/dev/null 2>&1 & done; exit 0");
+    let mut child = spawn(dir.path(), &["-c", &bg, "-c", "w=echo waiting; exec sleep 1001"]);
     let mut out = BufReader::new(child.stdout.take().unwrap());
-    read_until(&mut out, "started 200");
+    read_until(&mut out, "f | exited with code 0");
     signal(child.id(), Signal::INT);
     let status = wait_exit(&mut child, STOP_LIMIT);
-    let left = processes_with(&format!(".{m}"));
-    cleanup(&format!(".{m}"));
+    let left = processes_with(&format!("1000.{m}"));
+    cleanup(&format!("1000.{m}"));
+    assert!(left.is_empty(), "{} of 200 background processes outlived brum", left.len());
     assert_eq!(status.code(), Some(130));
-    assert!(left.is_empty(), "{} processes outlived brum", left.len());
 }
 
 /// Item 4 with `process_leftovers = "keep"`: they run on while brum runs, and stop with it.
