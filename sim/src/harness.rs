@@ -1,11 +1,11 @@
 //! Run, sweep and replay scenarios. Everything a run prints is a function of the commit, the
 //! scenario, the seed, the backend and the bus: no wall-clock time, no pids, no addresses.
 
+use std::collections::BTreeMap;
 use std::fmt;
+use std::ops::ControlFlow;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::str::FromStr;
-use std::collections::BTreeMap;
-use std::ops::ControlFlow;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -452,7 +452,10 @@ mod tests {
         assert_eq!(s.end(), u64::MAX as u128 + 1);
         assert_eq!(Seeds::new(u64::MAX, 1).unwrap().iter().collect::<Vec<_>>(), [u64::MAX]);
         assert_eq!(Seeds::new(u64::MAX, 0).unwrap().iter().count(), 0);
-        assert_eq!(Seeds::new(u64::MAX - 9, 11).unwrap_err(), SeedsError::PastLastSeed { from: u64::MAX - 9, count: 11 });
+        assert_eq!(
+            Seeds::new(u64::MAX - 9, 11).unwrap_err(),
+            SeedsError::PastLastSeed { from: u64::MAX - 9, count: 11 }
+        );
         assert_eq!(Seeds::new(u64::MAX - 5, 7).unwrap_err(), SeedsError::PastLastSeed { from: u64::MAX - 5, count: 7 });
         assert_eq!(Seeds::new(0, SWEEP_SEEDS_MAX).unwrap().count(), SWEEP_SEEDS_MAX);
         assert_eq!(Seeds::new(0, SWEEP_SEEDS_MAX + 1).unwrap_err(), SeedsError::TooMany { count: SWEEP_SEEDS_MAX + 1 });
@@ -469,7 +472,11 @@ mod tests {
         for jobs in [1, 2] {
             let done = AtomicU64::new(0);
             let summary = sweep(&all, seeds, Backend::Turmoil, BusKind::Real, false, jobs, &|n| {
-                if done.fetch_add(n, Ordering::Relaxed) + n >= 3 { ControlFlow::Break(()) } else { ControlFlow::Continue(()) }
+                if done.fetch_add(n, Ordering::Relaxed) + n >= 3 {
+                    ControlFlow::Break(())
+                } else {
+                    ControlFlow::Continue(())
+                }
             })
             .unwrap();
             // A worker in the middle of a run when another asks to stop finishes that run.
@@ -481,7 +488,8 @@ mod tests {
     #[test]
     fn a_sweep_keeps_the_first_failures_by_scenario_and_seed_and_counts_the_rest() {
         let [a, b] = ["S-E4", "S-P3"].map(|n| scenario(n).unwrap());
-        let spec = |s: &'static Scenario, seed| RunSpec { scenario: s, seed, backend: Backend::Turmoil, bus: BusKind::Real };
+        let spec =
+            |s: &'static Scenario, seed| RunSpec { scenario: s, seed, backend: Backend::Turmoil, bus: BusKind::Real };
         let mut f = Failures::new(3);
         // Arrival order (thread timing) must not matter: later-sorting ones first.
         for (s, seed) in [(b, 1), (a, 9), (b, 0), (a, 7), (a, 8), (a, 2)] {

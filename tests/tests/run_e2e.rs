@@ -93,7 +93,9 @@ fn read_until_within(out: impl BufRead + Send + 'static, marker: &str, limit: Du
                 }
             }
             Err(std::sync::mpsc::RecvTimeoutError::Timeout) => panic!("no `{marker}` within {limit:?}: {lines:?}"),
-            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => panic!("stdout closed before `{marker}`: {lines:?}"),
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+                panic!("stdout closed before `{marker}`: {lines:?}")
+            }
         }
     }
 }

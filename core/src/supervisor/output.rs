@@ -446,7 +446,8 @@ mod tests {
     #[test]
     fn cr_only_progress_is_shown_before_any_newline() {
         let mut s = LineSplitter::new(64);
-        let got: Vec<_> = s.push(b"10%\r20%\r30%\r").map(|(k, b)| (k, String::from_utf8_lossy(b).into_owned())).collect();
+        let got: Vec<_> =
+            s.push(b"10%\r20%\r30%\r").map(|(k, b)| (k, String::from_utf8_lossy(b).into_owned())).collect();
         assert_eq!(
             got,
             [(Piece::Overdrawn, "10%".into()), (Piece::Overdrawn, "20%".into()), (Piece::Line, "30%".into())]
