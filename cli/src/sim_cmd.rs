@@ -1,9 +1,10 @@
 //! `brum sim ...`.
 
 use std::io::Write;
+use std::ops::ControlFlow;
 use std::time::Instant;
 
-use brum_sim::harness::{self, Backend, RunResult, RunSpec};
+use brum_sim::harness::{self, Backend, RunResult, RunSpec, Seeds};
 use brum_sim::scenarios::{BusKind, SCENARIOS};
 
 use crate::args::{SimCommand, SimRunArgs, SweepArgs};
@@ -80,6 +81,9 @@ fn print_run(spec: RunSpec, metrics: bool, out: &mut dyn Write) -> anyhow::Resul
 }
 
 fn sweep(a: SweepArgs, out: &mut dyn Write) -> anyhow::Result<i32> {
+    // Checked before anything runs: a range past u64::MAX would wrap, and a huge count would
+    // run until killed.
+    let seeds = Seeds::new(a.from, a.seeds)?;
     let backend = a.backend.parse::<Backend>().map_err(anyhow::Error::msg)?;
     let bus = a.bus.parse::<BusKind>().map_err(anyhow::Error::msg)?;
     let scenarios: Vec<_> = if a.scenario.eq_ignore_ascii_case("all") {
@@ -92,7 +96,8 @@ fn sweep(a: SweepArgs, out: &mut dyn Write) -> anyhow::Result<i32> {
         Backend::Madsim => 1,
         Backend::Turmoil => a.jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
     };
-    let total = scenarios.len() as u64 * a.seeds;
+    // No overflow: at most SWEEP_SEEDS_MAX (2^40) seeds for each of a few dozen scenarios.
+    let total = scenarios.len() as u64 * seeds.count();
     let bar = indicatif::ProgressBar::new(total);
     bar.set_style(
         indicatif::ProgressStyle::with_template("{spinner} sweep [{bar:30}] {pos}/{len} runs {per_sec} eta {eta}")
@@ -103,8 +108,10 @@ fn sweep(a: SweepArgs, out: &mut dyn Write) -> anyhow::Result<i32> {
         bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
     }
     let started = Instant::now();
-    let summary =
-        harness::sweep(&scenarios, a.from..a.from + a.seeds, backend, bus, a.check_determinism, jobs, &|n| bar.inc(n))?;
+    let summary = harness::sweep(&scenarios, seeds, backend, bus, a.check_determinism, jobs, &|n| {
+        bar.inc(n);
+        ControlFlow::Continue(())
+    })?;
     bar.finish_and_clear();
     let secs = started.elapsed().as_secs_f64();
     let names: Vec<&str> = scenarios.iter().map(|s| s.name).collect();
@@ -112,17 +119,25 @@ fn sweep(a: SweepArgs, out: &mut dyn Write) -> anyhow::Result<i32> {
         out,
         "swept {} x seeds {}..{} on {backend} (bus {}{}): {} runs in {secs:.1}s, {:.0} seeds/s, {} failures",
         names.join(","),
-        a.from,
-        a.from + a.seeds,
+        seeds.first(),
+        seeds.end(),
         bus.name(),
         if a.check_determinism { ", each seed twice, traces compared" } else { "" },
         summary.runs,
         summary.runs as f64 / secs.max(1e-9),
-        summary.failures.len()
+        summary.failure_count()
     )?;
     for (spec, why) in &summary.failures {
         writeln!(out, "{}", harness::failure_line(spec, COMMIT, why))?;
         writeln!(out, "  replay: {}", harness::replay_command(spec))?;
     }
-    Ok(if summary.failures.is_empty() { exit::OK } else { exit::FAILURE })
+    if summary.failures_not_kept > 0 {
+        writeln!(
+            out,
+            "... and {} more failures, not listed (the first {} by scenario and seed are)",
+            summary.failures_not_kept,
+            summary.failures.len()
+        )?;
+    }
+    Ok(if summary.failure_count() == 0 { exit::OK } else { exit::FAILURE })
 }

@@ -1,9 +1,12 @@
 //! Run, sweep and replay scenarios. Everything a run prints is a function of the commit, the
 //! scenario, the seed, the backend and the bus: no wall-clock time, no pids, no addresses.
 
+use std::collections::BTreeMap;
 use std::fmt;
+use std::ops::ControlFlow;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::str::FromStr;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -263,33 +266,136 @@ pub fn parse_failure_line(line: &str) -> Result<(RunSpec, String), HarnessError>
     Ok((RunSpec { scenario, seed, backend, bus }, commit))
 }
 
+/// Seeds one sweep may run per scenario: 2^40, about 1.1 * 10^12. The fastest scenario
+/// (C-sleep) sweeps about 4,400 seeds/s on one core of a debug build, so that is some eight
+/// core-years: above it a count is a typo (such as `--seeds 18446744073709551615`), not a
+/// plan, and gets a usage error instead of a sweep that runs until killed. Times the few dozen
+/// scenarios of `--scenario all`, the run count stays far inside a `u64`.
+pub const SWEEP_SEEDS_MAX: u64 = 1 << 40;
+
+/// Failures a sweep keeps to report: the first this many by (scenario, seed). The rest are
+/// counted in [`SweepSummary::failures_not_kept`]. A broken scenario fails every seed, and two
+/// hundred lines (each failure prints its replay command too) is more than anyone reads; the
+/// cap keeps a sweep's memory the same for any number of seeds.
+pub const SWEEP_FAILURES_KEPT: usize = 100;
+
+/// The seeds a sweep runs: `count` seeds from `first`, the last at most `u64::MAX`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Seeds {
+    first: u64,
+    count: u64,
+}
+
+/// Why a seed range cannot be swept. The messages name the `brum sim sweep` flags.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SeedsError {
+    #[error(
+        "--from {from} --seeds {count} runs past the last seed, {last}: at most {room} seeds start at {from}",
+        last = u64::MAX,
+        room = u128::from(u64::MAX - .from) + 1
+    )]
+    PastLastSeed { from: u64, count: u64 },
+    #[error("--seeds {count} is more than a sweep runs (at most {SWEEP_SEEDS_MAX} seeds per scenario)")]
+    TooMany { count: u64 },
+}
+
+impl Seeds {
+    /// `count` seeds from `first`; the last must fit in a `u64`.
+    pub fn new(first: u64, count: u64) -> Result<Seeds, SeedsError> {
+        if count > SWEEP_SEEDS_MAX {
+            return Err(SeedsError::TooMany { count });
+        }
+        if count > 0 && first.checked_add(count - 1).is_none() {
+            return Err(SeedsError::PastLastSeed { from: first, count });
+        }
+        Ok(Seeds { first, count })
+    }
+
+    pub fn first(self) -> u64 {
+        self.first
+    }
+
+    pub fn count(self) -> u64 {
+        self.count
+    }
+
+    /// One past the last seed (a `u128`: the range may end at `u64::MAX`).
+    pub fn end(self) -> u128 {
+        self.first as u128 + self.count as u128
+    }
+
+    /// The seeds in order, made one at a time.
+    pub fn iter(self) -> impl Iterator<Item = u64> + Clone + Send {
+        // No overflow: `new` checked that the last seed fits.
+        (0..self.count).map(move |i| self.first + i)
+    }
+}
+
 /// What a sweep found.
 #[derive(Debug, Clone, Default)]
 pub struct SweepSummary {
     pub runs: u64,
+    /// The failures kept (at most [`SWEEP_FAILURES_KEPT`]: the first by scenario name, then
+    /// seed), in that order.
     pub failures: Vec<(RunSpec, String)>,
+    /// Failures found beyond the ones kept.
+    pub failures_not_kept: u64,
+}
+
+impl SweepSummary {
+    /// Every failure found, kept or not.
+    pub fn failure_count(&self) -> u64 {
+        self.failures.len() as u64 + self.failures_not_kept
+    }
+}
+
+/// The failures of a sweep: the first `keep` by (scenario name, seed), and a count of the rest.
+/// Which ones are kept does not depend on the order they arrive in, so the report does not
+/// depend on thread timing.
+#[derive(Debug)]
+struct Failures {
+    keep: usize,
+    kept: BTreeMap<(&'static str, u64), (RunSpec, String)>,
+    not_kept: u64,
+}
+
+impl Failures {
+    fn new(keep: usize) -> Self {
+        Failures { keep, kept: BTreeMap::new(), not_kept: 0 }
+    }
+
+    fn add(&mut self, spec: RunSpec, why: String) {
+        self.kept.insert((spec.scenario.name, spec.seed), (spec, why));
+        if self.kept.len() > self.keep {
+            self.kept.pop_last();
+            self.not_kept += 1;
+        }
+    }
 }
 
 /// Runs `seeds` on `scenarios`; with `check_determinism`, each seed twice, comparing traces.
-/// `jobs` threads share the work; `progress` is called after each seed.
+/// `jobs` threads share the work, taking one run at a time from a lazy iterator: nothing is
+/// made per seed before its run, so memory does not grow with the number of seeds.
+/// `progress` is called after each run; when it breaks, the workers stop taking runs and the
+/// summary covers the runs done.
 pub fn sweep(
     scenarios: &[&'static Scenario],
-    seeds: std::ops::Range<u64>,
+    seeds: Seeds,
     backend: Backend,
     bus: BusKind,
     check_determinism: bool,
     jobs: usize,
-    progress: &(dyn Fn(u64) + Sync),
+    progress: &(dyn Fn(u64) -> ControlFlow<()> + Sync),
 ) -> Result<SweepSummary, HarnessError> {
     if !backend.available() {
         return Err(HarnessError::MadsimUnavailable);
     }
-    let work: Vec<RunSpec> = scenarios
-        .iter()
-        .flat_map(|s| seeds.clone().map(move |seed| RunSpec { scenario: s, seed, backend, bus }))
-        .collect();
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let failures = Mutex::new(Vec::new());
+    let work = Mutex::new(
+        scenarios.iter().flat_map(move |s| seeds.iter().map(move |seed| RunSpec { scenario: s, seed, backend, bus })),
+    );
+    let stop = AtomicBool::new(false);
+    let runs = AtomicU64::new(0);
+    let failures = Mutex::new(Failures::new(SWEEP_FAILURES_KEPT));
     let one = |spec: RunSpec| -> Option<String> {
         let a = run(spec).ok()?;
         if let Err(v) = &a.outcome {
@@ -304,13 +410,19 @@ pub fn sweep(
         }
         None
     };
-    let worker = || loop {
-        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let Some(spec) = work.get(i).copied() else { return };
-        if let Some(why) = one(spec) {
-            failures.lock().unwrap_or_else(|e| e.into_inner()).push((spec, why));
+    let worker = || {
+        while !stop.load(Ordering::Relaxed) {
+            // The lock is held only to take the next spec, never across a run.
+            let next = work.lock().unwrap_or_else(|e| e.into_inner()).next();
+            let Some(spec) = next else { return };
+            if let Some(why) = one(spec) {
+                failures.lock().unwrap_or_else(|e| e.into_inner()).add(spec, why);
+            }
+            runs.fetch_add(1, Ordering::Relaxed);
+            if progress(1).is_break() {
+                stop.store(true, Ordering::Relaxed);
+            }
         }
-        progress(1);
     };
     if jobs <= 1 {
         worker();
@@ -321,7 +433,70 @@ pub fn sweep(
             }
         });
     }
-    let mut failures = failures.into_inner().unwrap_or_else(|e| e.into_inner());
-    failures.sort_by_key(|(s, _)| (s.scenario.name, s.seed));
-    Ok(SweepSummary { runs: work.len() as u64, failures })
+    let failures = failures.into_inner().unwrap_or_else(|e| e.into_inner());
+    Ok(SweepSummary {
+        runs: runs.into_inner(),
+        failures: failures.kept.into_values().collect(),
+        failures_not_kept: failures.not_kept,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seeds_may_end_at_u64_max_but_not_past_it() {
+        let s = Seeds::new(u64::MAX - 5, 6).unwrap();
+        assert_eq!(s.iter().collect::<Vec<_>>(), (u64::MAX - 5..=u64::MAX).collect::<Vec<_>>());
+        assert_eq!(s.end(), u64::MAX as u128 + 1);
+        assert_eq!(Seeds::new(u64::MAX, 1).unwrap().iter().collect::<Vec<_>>(), [u64::MAX]);
+        assert_eq!(Seeds::new(u64::MAX, 0).unwrap().iter().count(), 0);
+        assert_eq!(
+            Seeds::new(u64::MAX - 9, 11).unwrap_err(),
+            SeedsError::PastLastSeed { from: u64::MAX - 9, count: 11 }
+        );
+        assert_eq!(Seeds::new(u64::MAX - 5, 7).unwrap_err(), SeedsError::PastLastSeed { from: u64::MAX - 5, count: 7 });
+        assert_eq!(Seeds::new(0, SWEEP_SEEDS_MAX).unwrap().count(), SWEEP_SEEDS_MAX);
+        assert_eq!(Seeds::new(0, SWEEP_SEEDS_MAX + 1).unwrap_err(), SeedsError::TooMany { count: SWEEP_SEEDS_MAX + 1 });
+    }
+
+    /// Bug: `sweep` collected a `RunSpec` for every (scenario, seed) before the first run, so
+    /// `--seeds 100000000` allocated 4.8 GB up front and `--seeds 18446744073709551615` died of
+    /// a capacity overflow. Here, 2^40 seeds of every scenario (about 2.5 * 10^13 runs, petabytes
+    /// if collected): the sweep starts at once and stops when asked.
+    #[test]
+    fn sweep_streams_seeds_instead_of_allocating_every_run_up_front() {
+        let all: Vec<_> = scenarios::SCENARIOS.iter().collect();
+        let seeds = Seeds::new(0, SWEEP_SEEDS_MAX).unwrap();
+        for jobs in [1, 2] {
+            let done = AtomicU64::new(0);
+            let summary = sweep(&all, seeds, Backend::Turmoil, BusKind::Real, false, jobs, &|n| {
+                if done.fetch_add(n, Ordering::Relaxed) + n >= 3 {
+                    ControlFlow::Break(())
+                } else {
+                    ControlFlow::Continue(())
+                }
+            })
+            .unwrap();
+            // A worker in the middle of a run when another asks to stop finishes that run.
+            assert!((3..3 + jobs as u64).contains(&summary.runs), "jobs {jobs}: {} runs", summary.runs);
+            assert_eq!(summary.failure_count(), 0, "{:?}", summary.failures);
+        }
+    }
+
+    #[test]
+    fn a_sweep_keeps_the_first_failures_by_scenario_and_seed_and_counts_the_rest() {
+        let [a, b] = ["S-E4", "S-P3"].map(|n| scenario(n).unwrap());
+        let spec =
+            |s: &'static Scenario, seed| RunSpec { scenario: s, seed, backend: Backend::Turmoil, bus: BusKind::Real };
+        let mut f = Failures::new(3);
+        // Arrival order (thread timing) must not matter: later-sorting ones first.
+        for (s, seed) in [(b, 1), (a, 9), (b, 0), (a, 7), (a, 8), (a, 2)] {
+            f.add(spec(s, seed), format!("{} {seed}", s.name));
+        }
+        let kept: Vec<_> = f.kept.values().map(|(s, why)| (s.scenario.name, s.seed, why.clone())).collect();
+        assert_eq!(kept, [("S-E4", 2, "S-E4 2".into()), ("S-E4", 7, "S-E4 7".into()), ("S-E4", 8, "S-E4 8".into())]);
+        assert_eq!(f.not_kept, 3);
+    }
 }

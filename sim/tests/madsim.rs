@@ -3,7 +3,9 @@
 //! inside one process that turmoil never does.
 #![cfg(madsim)]
 
-use brum_sim::harness::{self, Backend, RunSpec};
+use std::ops::ControlFlow;
+
+use brum_sim::harness::{self, Backend, RunSpec, Seeds};
 use brum_sim::scenarios::{BusKind, SCENARIOS};
 
 fn seeds() -> u64 {
@@ -14,7 +16,10 @@ fn seeds() -> u64 {
 fn every_scenario_passes_and_replays_identically_over_the_seed_range() {
     let all: Vec<_> = SCENARIOS.iter().collect();
     let n = seeds();
-    let summary = harness::sweep(&all, 0..n, Backend::Madsim, BusKind::Real, true, 1, &|_| {}).unwrap();
+    let summary = harness::sweep(&all, Seeds::new(0, n).unwrap(), Backend::Madsim, BusKind::Real, true, 1, &|_| {
+        ControlFlow::Continue(())
+    })
+    .unwrap();
     let lines: Vec<String> =
         summary.failures.iter().map(|(s, why)| harness::failure_line(s, "madsim-test", why)).collect();
     assert!(lines.is_empty(), "{} failures:\n{}", lines.len(), lines.join("\n"));

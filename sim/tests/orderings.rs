@@ -1,7 +1,9 @@
 //! Event orderings of two fixed seeds per scenario, pinned with insta (turmoil backend), and
 //! the determinism checks: the same seed twice gives the same bytes; different seeds differ.
 
-use brum_sim::harness::{self, Backend, RunSpec};
+use std::ops::ControlFlow;
+
+use brum_sim::harness::{self, Backend, RunSpec, Seeds};
 use brum_sim::scenarios::{BusKind, SCENARIOS};
 
 fn run(name: &str, seed: u64) -> harness::RunResult {
@@ -52,7 +54,11 @@ fn different_seeds_give_different_traces() {
 #[test]
 fn faulty_bus_is_caught_by_the_s_e4_oracle_under_turmoil() {
     let s = harness::scenario("S-E4").unwrap();
-    let summary = harness::sweep(&[s], 0..200, Backend::Turmoil, BusKind::Faulty, false, 1, &|_| {}).unwrap();
+    let summary =
+        harness::sweep(&[s], Seeds::new(0, 200).unwrap(), Backend::Turmoil, BusKind::Faulty, false, 1, &|_| {
+            ControlFlow::Continue(())
+        })
+        .unwrap();
     assert!(!summary.failures.is_empty(), "200 seeds of S-E4 did not catch Brummer's shared-queue bus");
     let (spec, why) = &summary.failures[0];
     assert!(why.contains("I3"), "unexpected oracle: {why}");

@@ -67,6 +67,77 @@ fn read_until(out: &mut impl BufRead, marker: &str) -> Vec<String> {
     }
 }
 
+/// Reads stdout lines until one contains `marker`; returns them. Fails if `limit` passes
+/// first: for output that must arrive while the child still runs (its exit would flush it
+/// anyway). `limit` is a failure timeout, far above the time the output takes.
+fn read_until_within(out: impl BufRead + Send + 'static, marker: &str, limit: Duration) -> Vec<String> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    // Ends when brum's stdout closes (the test stops brum) or the receiver is gone.
+    std::thread::spawn(move || {
+        for l in out.lines() {
+            if tx.send(l).is_err() {
+                break;
+            }
+        }
+    });
+    let deadline = Instant::now() + limit;
+    let mut lines = Vec::new();
+    loop {
+        match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+            Ok(l) => {
+                let l = l.expect("brum's stdout is readable");
+                let done = l.contains(marker);
+                lines.push(l);
+                if done {
+                    return lines;
+                }
+            }
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => panic!("no `{marker}` within {limit:?}: {lines:?}"),
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+                panic!("stdout closed before `{marker}`: {lines:?}")
+            }
+        }
+    }
+}
+
+/// Bug: progress drawn with `\r` and no newline was invisible until a newline or the end of
+/// the output. The latest redraw shows while the child is still running (sleeping far longer
+/// than the failure timeout, so only a shown redraw passes).
+#[test]
+fn cr_only_progress_is_shown_before_any_newline() {
+    let dir = project();
+    let mut brum = Running(spawn_brum(dir.path(), &["-c", "p=printf '10%%\\r20%%\\r'; exec sleep 1000"]));
+    let out = BufReader::new(brum.0.stdout.take().unwrap());
+    let lines = read_until_within(out, "20%", Duration::from_secs(20));
+    assert_eq!(lines.last().map(String::as_str), Some("p | 20%"), "the latest redraw, alone: {lines:?}");
+}
+
+/// A running `brum`, stopped as by Ctrl-C (which stops its children) when dropped, so that a
+/// failing test leaves nothing running.
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Ok(None) = self.0.try_wait() {
+            signal(self.0.id(), rustix::process::Signal::INT);
+            let _ = self.0.wait();
+        }
+    }
+}
+
+/// Bug: a line of exactly `log_max_line_bytes` followed by CRLF came out as the line and an
+/// empty line (split at the limit with the `\r` counted, then the lone `\r` stripped).
+#[test]
+fn line_of_exactly_max_line_then_crlf_is_one_line_not_two() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join(".brum.toml"), "[concurrency]\nlog_max_line_bytes = 1024\n").unwrap();
+    let o = brum(&["-C", dir.path().to_str().unwrap(), "run", "--json", "-c", "wide=printf '%1024s\\r\\n' x"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let events: Vec<serde_json::Value> = stdout(&o).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let lines: Vec<&str> = events.iter().filter(|e| e["type"] == "log").map(|e| e["line"].as_str().unwrap()).collect();
+    assert_eq!(lines, [format!("{:>1024}", "x")], "one line of 1024 bytes, nothing after it");
+}
+
 #[test]
 fn a_million_line_flood_arrives_complete_and_in_order() {
     let dir = project();

@@ -76,3 +76,53 @@ fn madsim_backend_in_a_normal_build_says_how_to_get_one() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("--cfg madsim"), "{}", stderr(&o));
 }
+
+/// Bug: `--seeds 18446744073709551615` panicked with a capacity overflow (the sweep collected
+/// every run before the first). Counts over `SWEEP_SEEDS_MAX` are a usage error that names the
+/// flag and the limit.
+#[test]
+fn sweep_of_u64_max_seeds_is_a_usage_error_not_a_capacity_overflow_panic() {
+    let o = brum(&["sim", "sweep", "--scenario", "S-E4", "--seeds", "18446744073709551615"]);
+    assert_eq!(o.status.code(), Some(2), "{}{}", stdout(&o), stderr(&o));
+    insta::assert_snapshot!("sweep_too_many_seeds", stderr(&o));
+    let max = brum_sim::harness::SWEEP_SEEDS_MAX;
+    assert!(stderr(&o).contains(&format!("at most {max} seeds")), "{}", stderr(&o));
+}
+
+/// Bug: `--from 18446744073709551610 --seeds 10` computed `from + seeds` past `u64::MAX`: a
+/// release build wrapped it to an empty range and reported 0 runs with exit 0 (a debug build
+/// panicked). A range that does not fit is a usage error naming both flags and how many seeds
+/// fit; asking for exactly those runs them, up to and including `u64::MAX`. An error rather than
+/// running the 6 that fit: a sweep that silently runs fewer seeds than asked reads as "10 seeds
+/// passed".
+#[test]
+fn sweep_past_the_last_seed_is_a_usage_error_not_zero_runs() {
+    let o = brum(&["sim", "sweep", "--scenario", "S-E4", "--from", "18446744073709551610", "--seeds", "10"]);
+    assert_eq!(o.status.code(), Some(2), "{}{}", stdout(&o), stderr(&o));
+    insta::assert_snapshot!("sweep_past_the_last_seed", stderr(&o));
+    let o = brum(&["sim", "sweep", "--scenario", "C-sleep", "--from", "18446744073709551610", "--seeds", "6"]);
+    assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
+    let text = stdout(&o);
+    assert!(text.contains("seeds 18446744073709551610..18446744073709551616") && text.contains(": 6 runs"), "{text}");
+}
+
+/// A sweep keeps the first `SWEEP_FAILURES_KEPT` failures by scenario and seed (its memory does
+/// not grow with the seeds) and counts the rest in the summary and a closing line.
+#[test]
+fn sweep_lists_the_first_failures_and_counts_the_rest() {
+    let kept = brum_sim::harness::SWEEP_FAILURES_KEPT;
+    let seeds = (kept + 20).to_string();
+    let o = brum(&["sim", "sweep", "--scenario", "S-E4", "--seeds", &seeds, "--bus", "faulty", "--jobs", "2"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let text = stdout(&o);
+    let fails: Vec<u64> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("FAIL S-E4 seed="))
+        .map(|l| l.split(' ').next().unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(fails.len(), kept, "{text}");
+    assert!(fails.windows(2).all(|w| w[0] < w[1]), "listed by seed: {fails:?}");
+    let more = text.lines().find_map(|l| l.strip_prefix("... and ")).expect("a line counting the rest");
+    let more: usize = more.split(' ').next().unwrap().parse().unwrap();
+    assert!(more > 0 && text.contains(&format!(", {} failures\n", kept + more)), "{text}");
+}

@@ -233,6 +233,12 @@ impl<R: Runtime> EventBus<R> {
         &self.inner.cfg
     }
 
+    /// The metrics registry of the runtime the bus runs on, for components that publish
+    /// through the bus and count what they do.
+    pub(crate) fn metrics(&self) -> &crate::metrics::Metrics {
+        self.inner.rt.metrics()
+    }
+
     /// Registers `handler`; it receives every matching event published after this returns.
     pub fn subscribe(
         &self,

@@ -1,5 +1,36 @@
 //! Reading a child's output: one task per stream splits bytes into lines and publishes them.
+//!
+//! The splitting is [`LineSplitter`], pure and synchronous; [`Reader`] feeds it the bytes each
+//! read returns and publishes what it yields. What a line is, as a terminal would show it:
+//!
+//! - `\n` ends a line, and so does `\r\n`: no line ever contains a `\r` or a `\n`.
+//! - A bare `\r` returns to the start of the line, so the text before it (a *segment*) is
+//!   overdrawn by the text after it. A line publishes its last non-empty segment:
+//!   `abc\rdef\n` publishes `def`, and `abc\r\n` and `abc\r\r\n` publish `abc` (an empty
+//!   segment overdraws nothing). That is what a terminal shows when each redraw covers the one
+//!   before, as progress bars make sure it does (they pad, or erase with `ESC[K`). A shorter
+//!   redraw over a longer one (`abcdef\rxy\n`, `xycdef` on a terminal) publishes `xy`: the
+//!   newer text, not a merge of the two.
+//! - Progress that never prints a newline is still seen: when a read leaves the current line
+//!   unfinished after a `\r`, its latest complete non-empty segment is published at once, and
+//!   the text after the last `\r` stays pending as the start of the next segment. The segments
+//!   that one overdrew are not published but counted (`supervisor.lines_overdrawn`), so a fast
+//!   progress bar cannot flood the log with a line per redraw. If the line then ends with
+//!   nothing new (a `\n` right after the `\r`, as when a `\r\n` falls across two reads),
+//!   nothing more is published: the segment already shown was the line.
+//! - Overdrawn segments still go to detection. Publishing only what a terminal shows must not
+//!   lose an error message that a progress redraw covered, and which segments are overdrawn
+//!   depends on where the pipe's reads happen to fall. So detection reads every non-empty
+//!   segment exactly once, in order, published or overdrawn: what it finds does not depend on
+//!   the reads (only which intermediate redraws are published does).
+//! - A segment longer than `max_line` bytes is cut on a character boundary into pieces of at
+//!   most `max_line` bytes, each published as a line as soon as it is full
+//!   (`supervisor.lines_split` counts the cuts). The `\r` and `\n` that end a line never count
+//!   toward the limit: a line of exactly `max_line` bytes is one line whatever ends it.
+//! - Invalid UTF-8 is replaced (U+FFFD) per line; a character split across two reads is
+//!   joined first, since a line is only decoded once it is complete.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use tokio::io::{AsyncRead, AsyncReadExt};
@@ -25,6 +56,210 @@ fn cut(bytes: &[u8], max: usize) -> usize {
     if i == 0 { max } else { i }
 }
 
+/// What a piece [`LineSplitter`] yields is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Piece {
+    /// A line to publish (detection reads it too).
+    Line,
+    /// A segment a later one overdrew before it was published: for detection only.
+    Overdrawn,
+}
+
+/// What [`LineSplitter`] counted since [`LineSplitter::take_counts`] last asked.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct SplitCounts {
+    /// Cuts of segments longer than `max_line` (each adds one line).
+    pub cuts: u64,
+    /// Segments overdrawn before they were published.
+    pub overdrawn: u64,
+}
+
+/// The pieces one call yields, in stream order, in one buffer reused from call to call.
+#[derive(Debug, Default)]
+struct Output {
+    bytes: Vec<u8>,
+    /// Each piece's kind and where it ends in `bytes` (it starts where the previous one ends).
+    ends: Vec<(Piece, usize)>,
+}
+
+impl Output {
+    fn push(&mut self, kind: Piece, text: &[u8]) {
+        self.bytes.extend_from_slice(text);
+        self.ends.push((kind, self.bytes.len()));
+    }
+}
+
+/// The pieces of one [`LineSplitter::push`] or [`LineSplitter::finish`], in stream order.
+#[derive(Debug)]
+pub(crate) struct Pieces<'a> {
+    bytes: &'a [u8],
+    ends: std::slice::Iter<'a, (Piece, usize)>,
+    start: usize,
+}
+
+impl<'a> Iterator for Pieces<'a> {
+    type Item = (Piece, &'a [u8]);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let &(kind, end) = self.ends.next()?;
+        let text = &self.bytes[self.start..end];
+        self.start = end;
+        Some((kind, text))
+    }
+}
+
+/// The state of the current line, apart from the segment being read.
+#[derive(Debug)]
+struct LineState {
+    max_line: usize,
+    /// The latest complete non-empty segment of the current line, not yet published
+    /// (meaningful only when `has_held`). At most `max_line` bytes: longer segments are cut.
+    held: Vec<u8>,
+    has_held: bool,
+    /// A segment of the current line was published when a read ended: if the line ends with
+    /// nothing new, it was the line.
+    shown: bool,
+    out: Output,
+    counts: SplitCounts,
+}
+
+impl LineState {
+    /// Publishes the pieces of `seg` over `max_line` as lines; returns the rest.
+    fn cut_long<'s>(&mut self, mut seg: &'s [u8]) -> &'s [u8] {
+        while seg.len() > self.max_line {
+            let at = cut(seg, self.max_line);
+            self.counts.cuts += 1;
+            self.out.push(Piece::Line, &seg[..at]);
+            seg = &seg[at..];
+        }
+        seg
+    }
+
+    fn overdraw_held(&mut self) {
+        if self.has_held {
+            self.out.push(Piece::Overdrawn, &self.held);
+            self.counts.overdrawn += 1;
+            self.has_held = false;
+        }
+    }
+
+    /// A segment ended with a `\r`.
+    fn end_segment(&mut self, seg: &[u8]) {
+        if seg.is_empty() {
+            return;
+        }
+        // Overdrawn before any piece of the new segment is published: order is stream order.
+        self.overdraw_held();
+        let seg = self.cut_long(seg);
+        self.held.clear();
+        self.held.extend_from_slice(seg);
+        self.has_held = true;
+    }
+
+    /// A line ended with a `\n` (or the stream ended); `seg` is its last segment.
+    fn end_line(&mut self, seg: &[u8]) {
+        if !seg.is_empty() {
+            self.overdraw_held();
+            let seg = self.cut_long(seg);
+            self.out.push(Piece::Line, seg);
+        } else if self.has_held {
+            self.out.push(Piece::Line, &self.held);
+        } else if !self.shown {
+            self.out.push(Piece::Line, b"");
+        }
+        self.has_held = false;
+        self.shown = false;
+    }
+}
+
+/// Splits a stream of bytes, arriving in chunks of any size, into lines (see the module doc).
+///
+/// Memory is bounded whatever the input: the pending segment and the held one are each at
+/// most `max_line` bytes after every call, and the output buffer holds one call's pieces.
+#[derive(Debug)]
+pub(crate) struct LineSplitter {
+    /// The segment being read: the bytes since the last `\r` or `\n`.
+    seg: Vec<u8>,
+    line: LineState,
+}
+
+impl LineSplitter {
+    /// `max_line` is at least 1 (a zero limit would cut forever).
+    pub fn new(max_line: usize) -> Self {
+        LineSplitter {
+            seg: Vec::new(),
+            line: LineState {
+                max_line: max_line.max(1),
+                held: Vec::new(),
+                has_held: false,
+                shown: false,
+                out: Output::default(),
+                counts: SplitCounts::default(),
+            },
+        }
+    }
+
+    fn pieces(&self) -> Pieces<'_> {
+        Pieces { bytes: &self.line.out.bytes, ends: self.line.out.ends.iter(), start: 0 }
+    }
+
+    /// Takes the next chunk of the stream; returns what it completed.
+    pub fn push(&mut self, chunk: &[u8]) -> Pieces<'_> {
+        self.line.out.bytes.clear();
+        self.line.out.ends.clear();
+        let mut rest = chunk;
+        while let Some(i) = memchr::memchr2(b'\r', b'\n', rest) {
+            let tail = &rest[..i];
+            let seg: &[u8] = if self.seg.is_empty() {
+                tail
+            } else {
+                self.seg.extend_from_slice(tail);
+                &self.seg
+            };
+            if rest[i] == b'\n' {
+                self.line.end_line(seg);
+            } else {
+                self.line.end_segment(seg);
+            }
+            self.seg.clear();
+            rest = &rest[i + 1..];
+        }
+        // The latest redraw first: it came before the pending text.
+        if self.line.has_held {
+            self.line.out.push(Piece::Line, &self.line.held);
+            self.line.has_held = false;
+            self.line.shown = true;
+        }
+        self.seg.extend_from_slice(rest);
+        let kept = self.line.cut_long(&self.seg).len();
+        let done = self.seg.len() - kept;
+        self.seg.drain(..done);
+        self.pieces()
+    }
+
+    /// The stream ended: returns the unfinished line, if there is one.
+    pub fn finish(&mut self) -> Pieces<'_> {
+        self.line.out.bytes.clear();
+        self.line.out.ends.clear();
+        if !self.seg.is_empty() || self.line.has_held {
+            let seg = std::mem::take(&mut self.seg);
+            self.line.end_line(&seg);
+        }
+        self.pieces()
+    }
+
+    /// The counts since the last call.
+    pub fn take_counts(&mut self) -> SplitCounts {
+        std::mem::take(&mut self.line.counts)
+    }
+}
+
+/// A piece's text: a line is decoded once, when complete, so a character split across reads
+/// is joined first.
+fn text(bytes: &[u8]) -> Cow<'_, str> {
+    String::from_utf8_lossy(bytes)
+}
+
 pub(crate) struct Reader<R: Runtime> {
     pub bus: EventBus<R>,
     pub process: ProcessRef,
@@ -41,19 +276,28 @@ pub(crate) struct Reader<R: Runtime> {
 }
 
 impl<R: Runtime> Reader<R> {
-    async fn emit(&mut self, mut bytes: &[u8]) {
-        if let [rest @ .., b'\r'] = bytes {
-            bytes = rest;
-        }
-        let line: Arc<str> = match std::str::from_utf8(bytes) {
-            Ok(s) => Arc::from(s),
-            Err(_) => Arc::from(String::from_utf8_lossy(bytes).as_ref()),
-        };
+    async fn emit(&mut self, bytes: &[u8]) {
+        let line: Arc<str> = Arc::from(text(bytes));
         self.lines.inc();
         self.detector.feed_into(&line, self.stream, &mut self.found);
         // A closed bus means brum is shutting down; the rest of the output has nowhere to go.
         let _ = self.bus.publish(Event::LogLine { process: self.process.clone(), stream: self.stream, line }).await;
         self.publish_found().await;
+    }
+
+    /// Detection reads an overdrawn segment; the log does not get it (see the module doc).
+    async fn detect_only(&mut self, bytes: &[u8]) {
+        self.detector.feed_into(&text(bytes), self.stream, &mut self.found);
+        self.publish_found().await;
+    }
+
+    async fn emit_all(&mut self, pieces: Pieces<'_>) {
+        for (kind, bytes) in pieces {
+            match kind {
+                Piece::Line => self.emit(bytes).await,
+                Piece::Overdrawn => self.detect_only(bytes).await,
+            }
+        }
     }
 
     /// Publishes what detection found, after the line that completed it.
@@ -71,8 +315,9 @@ impl<R: Runtime> Reader<R> {
     /// Reads `src` to EOF, publishing every line (a final line without a newline included),
     /// then tells the dispatcher this stream is done.
     pub async fn run(mut self, mut src: impl AsyncRead + Unpin) {
+        let overdrawn = self.bus.metrics().counter("supervisor.lines_overdrawn", &self.process.name);
+        let mut splitter = LineSplitter::new(self.max_line);
         let mut buf = vec![0u8; READ_CHUNK_BYTES];
-        let mut carry: Vec<u8> = Vec::new();
         loop {
             let n = match src.read(&mut buf).await {
                 Ok(0) => break,
@@ -83,47 +328,57 @@ impl<R: Runtime> Reader<R> {
                     break;
                 }
             };
-            let mut chunk = &buf[..n];
-            while let Some(pos) = chunk.iter().position(|b| *b == b'\n') {
-                if carry.is_empty() {
-                    self.emit_split(&chunk[..pos]).await;
-                } else {
-                    carry.extend_from_slice(&chunk[..pos]);
-                    let line = std::mem::take(&mut carry);
-                    self.emit_split(&line).await;
-                }
-                chunk = &chunk[pos + 1..];
-            }
-            carry.extend_from_slice(chunk);
-            while carry.len() > self.max_line {
-                let at = cut(&carry, self.max_line);
-                self.split.inc();
-                let head: Vec<u8> = carry.drain(..at).collect();
-                self.emit(&head).await;
-            }
+            self.emit_all(splitter.push(&buf[..n])).await;
+            let counts = splitter.take_counts();
+            self.split.add(counts.cuts);
+            overdrawn.add(counts.overdrawn);
         }
-        if !carry.is_empty() {
-            self.emit_split(&carry).await;
-        }
+        self.emit_all(splitter.finish()).await;
+        let counts = splitter.take_counts();
+        self.split.add(counts.cuts);
+        overdrawn.add(counts.overdrawn);
         self.found = self.detector.finish();
         self.publish_found().await;
         let _ = self.tx.send(Msg::Eof { id: self.process.id, stream: self.stream }).await;
-    }
-
-    async fn emit_split(&mut self, mut line: &[u8]) {
-        while line.len() > self.max_line {
-            let at = cut(line, self.max_line);
-            self.split.inc();
-            self.emit(&line[..at]).await;
-            line = &line[at..];
-        }
-        self.emit(line).await;
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::cut;
+    use proptest::prelude::*;
+
+    use super::{LineSplitter, Piece, SplitCounts, cut};
+
+    /// Feeds `chunks` (then EOF) through a splitter; returns every piece and the counts.
+    fn split(max_line: usize, chunks: &[&[u8]]) -> (Vec<(Piece, String)>, SplitCounts) {
+        let mut s = LineSplitter::new(max_line);
+        let mut out = Vec::new();
+        let mut counts = SplitCounts::default();
+        let text = |(k, b): (Piece, &[u8])| (k, String::from_utf8_lossy(b).into_owned());
+        for c in chunks {
+            out.extend(s.push(c).map(text));
+            counts = add(counts, s.take_counts());
+        }
+        out.extend(s.finish().map(text));
+        counts = add(counts, s.take_counts());
+        (out, counts)
+    }
+
+    fn add(a: SplitCounts, b: SplitCounts) -> SplitCounts {
+        SplitCounts { cuts: a.cuts + b.cuts, overdrawn: a.overdrawn + b.overdrawn }
+    }
+
+    /// The published lines only.
+    fn lines(max_line: usize, chunks: &[&[u8]]) -> Vec<String> {
+        split(max_line, chunks).0.into_iter().filter(|(k, _)| *k == Piece::Line).map(|(_, l)| l).collect()
+    }
+
+    /// Every way to cut `input` into two chunks, and one chunk per byte.
+    fn chunkings(input: &[u8]) -> Vec<Vec<&[u8]>> {
+        let mut all: Vec<Vec<&[u8]>> = (0..=input.len()).map(|i| vec![&input[..i], &input[i..]]).collect();
+        all.push(input.chunks(1).collect());
+        all
+    }
 
     #[test]
     fn cut_never_splits_a_character() {
@@ -134,5 +389,180 @@ mod tests {
         assert_eq!(cut(s, 3), 3);
         assert_eq!(cut(s, 5), 3);
         assert_eq!(cut(s, 6), 6);
+    }
+
+    #[test]
+    fn lines_end_at_newline_and_the_last_line_needs_none() {
+        assert_eq!(lines(64, &[b"one\ntwo\n\nthree"]), ["one", "two", "", "three"]);
+        assert_eq!(lines(64, &[b"one\r\ntwo\r\n"]), ["one", "two"]);
+        assert_eq!(lines(64, &[b"\n"]), [""]);
+        assert_eq!(lines(64, &[b"\r\n"]), [""]);
+        assert!(lines(64, &[b""]).is_empty());
+        assert!(lines(64, &[]).is_empty());
+    }
+
+    /// Bug: a line of exactly `max_line` bytes followed by CRLF published the line and then an
+    /// empty one (the carry held the line plus the `\r`, one byte over the limit, so it was cut
+    /// into the line and a lone `\r`, stripped to nothing). Every chunking, including the one
+    /// with the `\r` and the `\n` in different reads.
+    #[test]
+    fn line_of_exactly_max_line_then_crlf_is_one_line_not_two() {
+        let input = b"12345678\r\n";
+        for chunks in chunkings(input) {
+            let (pieces, counts) = split(8, &chunks);
+            assert_eq!(pieces, [(Piece::Line, "12345678".to_string())], "chunks {chunks:?}");
+            assert_eq!(counts, SplitCounts::default(), "chunks {chunks:?}");
+        }
+        // The same at EOF without the \n, and with a line after it.
+        assert_eq!(lines(8, &[b"12345678\r"]), ["12345678"]);
+        assert_eq!(lines(8, &[b"12345678\r\nnext\n"]), ["12345678", "next"]);
+    }
+
+    #[test]
+    fn a_line_over_max_line_is_cut_into_pieces_and_the_cuts_counted() {
+        for chunks in chunkings(b"123456789\r\n") {
+            let (pieces, counts) = split(8, &chunks);
+            let want = [(Piece::Line, "12345678".to_string()), (Piece::Line, "9".to_string())];
+            assert_eq!(pieces, want, "chunks {chunks:?}");
+            assert_eq!(counts.cuts, 1);
+        }
+        // Output that never prints a newline is published in pieces as it fills.
+        let mut s = LineSplitter::new(4);
+        let got: Vec<_> = s.push(b"abcdefghij").map(|(_, b)| b.to_vec()).collect();
+        assert_eq!(got, [b"abcd".to_vec(), b"efgh".to_vec()]);
+        assert_eq!(s.take_counts().cuts, 2);
+        let got: Vec<_> = s.finish().map(|(_, b)| b.to_vec()).collect();
+        assert_eq!(got, [b"ij".to_vec()]);
+        // A long segment overdrawing a short one: the short one comes out first (found by the
+        // proptest below).
+        let (pieces, _) = split(4, &["a\r😀😀\r".as_bytes()]);
+        let want = [(Piece::Overdrawn, "a"), (Piece::Line, "😀"), (Piece::Line, "😀")].map(|(k, t)| (k, t.to_string()));
+        assert_eq!(pieces, want);
+    }
+
+    /// Bug: `\r`-only progress (`printf '10%\r20%\r30%\r'`, then silence) was invisible until a
+    /// newline came. The latest redraw is published when the read ends; the ones it overdrew in
+    /// the same read are counted, not published.
+    #[test]
+    fn cr_only_progress_is_shown_before_any_newline() {
+        let mut s = LineSplitter::new(64);
+        let got: Vec<_> =
+            s.push(b"10%\r20%\r30%\r").map(|(k, b)| (k, String::from_utf8_lossy(b).into_owned())).collect();
+        assert_eq!(
+            got,
+            [(Piece::Overdrawn, "10%".into()), (Piece::Overdrawn, "20%".into()), (Piece::Line, "30%".into())]
+        );
+        assert_eq!(s.take_counts(), SplitCounts { cuts: 0, overdrawn: 2 });
+        // A redraw split across reads: the first read shows the last complete one and keeps
+        // the rest as the start of the next.
+        let got: Vec<_> = s.push(b"40%\r5").map(|(k, b)| (k, b.to_vec())).collect();
+        assert_eq!(got, [(Piece::Line, b"40%".to_vec())]);
+        let got: Vec<_> = s.push(b"0%\r").map(|(k, b)| (k, b.to_vec())).collect();
+        assert_eq!(got, [(Piece::Line, b"50%".to_vec())]);
+        // The bar finishes with a newline: the final text is the line, nothing repeats.
+        let got: Vec<_> = s.push(b"done\n").map(|(k, b)| (k, b.to_vec())).collect();
+        assert_eq!(got, [(Piece::Line, b"done".to_vec())]);
+        assert!(s.finish().next().is_none());
+    }
+
+    #[test]
+    fn a_shown_redraw_ended_by_a_newline_in_the_next_read_is_not_repeated() {
+        assert_eq!(lines(64, &[b"100%\r", b"\n", b"next\n"]), ["100%", "next"]);
+        assert_eq!(lines(64, &[b"100%\r", b"\r\n"]), ["100%"]);
+        assert_eq!(lines(64, &[b"100%\r"]), ["100%"], "EOF after a shown redraw adds nothing");
+    }
+
+    #[test]
+    fn a_line_publishes_what_a_terminal_shows_and_detection_reads_the_rest() {
+        let (pieces, counts) = split(64, &[b"abc\rdef\n"]);
+        assert_eq!(pieces, [(Piece::Overdrawn, "abc".to_string()), (Piece::Line, "def".to_string())]);
+        assert_eq!(counts.overdrawn, 1);
+        // Empty segments overdraw nothing: a leading \r, \r\r\n.
+        assert_eq!(lines(64, &[b"\rabc\n"]), ["abc"]);
+        assert_eq!(lines(64, &[b"abc\r\r\n"]), ["abc"]);
+        assert_eq!(lines(64, &[b"\r\r\n"]), [""]);
+        // An error a progress redraw covered still reaches detection.
+        let (pieces, _) = split(64, &[b"error: disk full\r 50% \n"]);
+        assert_eq!(pieces[0], (Piece::Overdrawn, "error: disk full".to_string()));
+        assert_eq!(pieces[1], (Piece::Line, " 50% ".to_string()));
+    }
+
+    #[test]
+    fn characters_split_across_reads_are_joined() {
+        let input = "aé€😀\n€€\n".as_bytes();
+        for chunks in chunkings(input) {
+            assert_eq!(lines(64, &chunks), ["aé€😀", "€€"], "chunks {chunks:?}");
+        }
+        // Cut pieces never split a character either, whatever the reads.
+        let input = "€€€😀😀\n".as_bytes(); // 3+3+3+4+4 bytes
+        for chunks in chunkings(input) {
+            assert_eq!(lines(7, &chunks), ["€€", "€😀", "😀"], "chunks {chunks:?}");
+        }
+    }
+
+    #[test]
+    fn pending_memory_stays_under_max_line_for_endless_output_without_newlines() {
+        let mut s = LineSplitter::new(16);
+        for _ in 0..1000 {
+            let _ = s.push(&[b'x'; 1000]).count();
+            let _ = s.push(b"\rprogress\r").count();
+            assert!(s.seg.len() <= 16 && s.line.held.len() <= 16, "{} {}", s.seg.len(), s.line.held.len());
+        }
+    }
+
+    /// Cuts `input` into chunks at the given (sorted, deduplicated) positions.
+    fn chunk_at<'a>(input: &'a [u8], cuts: &[usize]) -> Vec<&'a [u8]> {
+        let mut at: Vec<usize> = cuts.iter().map(|c| c % (input.len() + 1)).collect();
+        at.sort_unstable();
+        at.dedup();
+        let mut out = Vec::new();
+        let mut start = 0;
+        for a in at {
+            out.push(&input[start..a]);
+            start = a;
+        }
+        out.push(&input[start..]);
+        out
+    }
+
+    proptest! {
+        /// Without `\r`, the lines are `input.split('\n')` (no final empty line after a final
+        /// `\n`), however the reads fall.
+        #[test]
+        fn without_cr_lines_are_split_on_newline_under_any_chunking(
+            input in "[a-z€😀\\n]{0,60}",
+            cuts in proptest::collection::vec(0usize..100, 0..8),
+        ) {
+            let chunks = chunk_at(input.as_bytes(), &cuts);
+            let mut want: Vec<&str> = input.split('\n').collect();
+            if input.is_empty() || input.ends_with('\n') {
+                want.pop();
+            }
+            let (pieces, counts) = split(input.len().max(1), &chunks);
+            prop_assert!(pieces.iter().all(|(k, _)| *k == Piece::Line));
+            prop_assert_eq!(pieces.iter().map(|(_, l)| l.as_str()).collect::<Vec<_>>(), want);
+            prop_assert_eq!(counts, SplitCounts::default());
+        }
+
+        /// With `\r` and a small limit: no byte is lost or repeated (every non-empty segment
+        /// comes out once, published or overdrawn), pieces respect the limit and hold no line
+        /// ending, and what detection reads does not depend on the reads.
+        #[test]
+        fn every_segment_comes_out_once_under_any_chunking(
+            input in "[a-c€😀\\r\\n]{0,60}",
+            cuts in proptest::collection::vec(0usize..100, 0..8),
+            max_line in 4usize..10,
+        ) {
+            let chunks = chunk_at(input.as_bytes(), &cuts);
+            let (pieces, _) = split(max_line, &chunks);
+            let joined: String = pieces.iter().map(|(_, l)| l.as_str()).collect();
+            prop_assert_eq!(joined, input.replace(['\r', '\n'], ""));
+            for (_, l) in &pieces {
+                prop_assert!(l.len() <= max_line && !l.contains(['\r', '\n']), "{:?}", l);
+            }
+            let (whole, _) = split(max_line, &[input.as_bytes()]);
+            let texts = |p: &[(Piece, String)]| p.iter().map(|(_, l)| l.clone()).collect::<Vec<_>>();
+            prop_assert_eq!(texts(&pieces), texts(&whole));
+        }
     }
 }
