@@ -169,17 +169,35 @@ fn ls_without_c_uses_the_current_directory_and_c_works_before_the_subcommand() {
     assert!(stdout(&here).contains("bun run dev"), "{}", stdout(&here));
 }
 
+/// The README promised exit 1 when `brum ls` finds nothing runnable, but an empty folder
+/// exited 0 with the message on stdout.
 #[test]
-fn ls_empty_project_says_so_and_a_project_with_only_errors_exits_1() {
+fn ls_in_an_empty_folder_exits_1_with_no_scripts_found_on_stderr() {
     let tmp = tempfile::tempdir().expect("temp dir");
     let o = brum_in(tmp.path(), &["ls"]);
-    assert_eq!(o.status.code(), Some(0));
-    assert!(stdout(&o).starts_with("no scripts found in . (looked for"), "{}", stdout(&o));
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    assert_eq!(stdout(&o), "");
+    assert!(stderr(&o).starts_with("no scripts found in . (looked for .brum.toml processes, package.json"), "{}", stderr(&o));
+    let o = brum_in(&package_dir(), &["ls", "--json", "-C", &tmp.path().display().to_string()]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert_eq!(json(&o)["sources"], serde_json::json!([]));
+    assert_eq!(stderr(&o), "", "--json keeps stderr for a bad project directory");
+}
 
+#[test]
+fn ls_with_files_that_define_no_scripts_or_only_errors_exits_1() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    std::fs::write(tmp.path().join("package.json"), "{}").expect("write");
+    let o = brum_in(tmp.path(), &["ls"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    assert!(stdout(&o).contains("(no scripts)"), "{}", stdout(&o));
+    assert_eq!(stderr(&o), "no scripts found in .\n");
+
+    std::fs::remove_file(tmp.path().join("package.json")).expect("remove");
     std::fs::write(tmp.path().join("Procfile"), "not a process line\n").expect("write");
     let o = brum_in(tmp.path(), &["ls"]);
     assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
-    assert_eq!(stderr(&o), "error: Procfile:1:1: expected `name: command`\n");
+    assert_eq!(stderr(&o), "error: Procfile:1:1: expected `name: command`\nno scripts found in .\n");
 }
 
 #[test]
