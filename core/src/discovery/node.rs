@@ -99,7 +99,8 @@ pub(crate) fn discover(cx: &mut Cx) -> (Vec<SourceReport>, Option<Workspace>) {
             &declared_in,
             None,
             format!(
-                "the workspace globs cover more than {} directories; packages past them are not listed",
+                "the workspace globs cover more than {} directories (brum's limit, GLOB_DIRS_MAX); packages \
+                 past them are not listed",
                 glob::GLOB_DIRS_MAX
             ),
         );
