@@ -87,7 +87,9 @@ fn workspaces(c: &mut Criterion) {
         assert!(d.errors.is_empty(), "{:?}", d.errors);
         assert_eq!(d.workspace.as_ref().map(|w| w.packages.len()), Some(n));
         g.throughput(Throughput::Elements(n as u64));
-        g.bench_function(BenchmarkId::from_parameter(n), |b| b.iter(|| run(&StdFs, black_box(tmp.path())).sources.len()));
+        g.bench_function(BenchmarkId::from_parameter(n), |b| {
+            b.iter(|| run(&StdFs, black_box(tmp.path())).sources.len())
+        });
     }
     g.finish();
 }

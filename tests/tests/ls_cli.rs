@@ -177,7 +177,11 @@ fn ls_in_an_empty_folder_exits_1_with_no_scripts_found_on_stderr() {
     let o = brum_in(tmp.path(), &["ls"]);
     assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
     assert_eq!(stdout(&o), "");
-    assert!(stderr(&o).starts_with("no scripts found in . (looked for .brum.toml processes, package.json"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).starts_with("no scripts found in . (looked for .brum.toml processes, package.json"),
+        "{}",
+        stderr(&o)
+    );
     let o = brum_in(&package_dir(), &["ls", "--json", "-C", &tmp.path().display().to_string()]);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     assert_eq!(json(&o)["sources"], serde_json::json!([]));

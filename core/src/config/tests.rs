@@ -257,7 +257,10 @@ fn duplicate_key_error_did_not_name_the_key() {
         }]
     );
     insta::assert_snapshot!("duplicate_key", problems[0].to_string());
-    insta::assert_snapshot!("duplicate_table", message("[concurrency]\nurls_max = 3\n\n[concurrency]\nbus_batch = 4\n"));
+    insta::assert_snapshot!(
+        "duplicate_table",
+        message("[concurrency]\nurls_max = 3\n\n[concurrency]\nbus_batch = 4\n")
+    );
     insta::assert_snapshot!(
         "duplicate_process_env_key",
         message("[processes.web]\ncommand = \"vite\"\nenv = { PORT = \"1\", PORT = \"2\" }\n")

@@ -168,7 +168,8 @@ mod tests {
 
     #[test]
     fn keys_values_and_headers_are_named_in_full() {
-        let text = "top = 1\n[concurrency]\nurls_max = 3\n\"quoted key\" = 4\n[processes.web]\nenv = { PORT = 99 }\na.b = 5\n";
+        let text =
+            "top = 1\n[concurrency]\nurls_max = 3\n\"quoted key\" = 4\n[processes.web]\nenv = { PORT = 99 }\na.b = 5\n";
         assert_eq!(at(text, "top", 0), key("top", None));
         assert_eq!(at(text, "urls_max", 0), key("concurrency.urls_max", None));
         assert_eq!(at(text, "3", 0), key("concurrency.urls_max", None));

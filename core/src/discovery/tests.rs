@@ -196,15 +196,12 @@ fn pnpm_workspace_packages_are_addressable_by_short_name() {
 
 /// A pnpm workspace of `n` packages `packages/pkg-NNNNN`, each with a `dev` script.
 fn numbered_workspace(n: usize) -> MemFs {
-    (0..n).fold(
-        fs(&[("package.json", "{}"), ("pnpm-workspace.yaml", "packages:\n  - 'packages/*'\n")]),
-        |fs, i| {
-            fs.file(
-                Path::new(ROOT).join(format!("packages/pkg-{i:05}/package.json")),
-                &format!(r#"{{ "name": "pkg-{i:05}", "scripts": {{ "dev": "echo {i}" }} }}"#),
-            )
-        },
-    )
+    (0..n).fold(fs(&[("package.json", "{}"), ("pnpm-workspace.yaml", "packages:\n  - 'packages/*'\n")]), |fs, i| {
+        fs.file(
+            Path::new(ROOT).join(format!("packages/pkg-{i:05}/package.json")),
+            &format!(r#"{{ "name": "pkg-{i:05}", "scripts": {{ "dev": "echo {i}" }} }}"#),
+        )
+    })
 }
 
 /// Packages past the 1,000th were not listed, so `brum run` on their scripts said `unknown
