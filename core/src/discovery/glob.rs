@@ -3,13 +3,13 @@
 //! Wildcards never enter `node_modules` or hidden directories (unless the pattern segment
 //! itself starts with `.`); literal segments are followed as written.
 //!
-//! Symlinks: `**` matches a symlinked directory but does not walk through it; the rest of the
-//! pattern still applies inside it. That is bash's globstar and the `glob` package npm uses
-//! (it follows no link with a leading `**`, one link otherwise). pnpm's glob follows links, and
-//! a loop there is listed until the system's link limit; here a loop (`packages/a/loop -> ..`)
-//! is entered at most once. When the walk went through a link, a directory reached by two
-//! paths (the link and the real one) is listed once, under the real path if a wildcard reached
-//! it that way.
+//! Symlinks: `**` matches a symlinked directory but does not walk on through it; the rest of
+//! the pattern still applies inside it. That is what bash's globstar does, and the `glob`
+//! package npm expands workspaces with does not crawl symlinked directories under `**` either.
+//! (pnpm expands them with fast-glob, which follows links.) So a loop (`packages/a/loop -> ..`)
+//! is entered at most once instead of walked round to the depth limit. When a wildcard did go
+//! through a link, a directory reached by two paths (through the link and directly) is listed
+//! once, under the path without the link if there is one.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};

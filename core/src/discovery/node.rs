@@ -108,21 +108,22 @@ pub(crate) fn discover(cx: &mut Cx) -> (Vec<SourceReport>, Option<Workspace>) {
     let nx = patterns.tools.contains(&WorkspaceTool::Nx);
     let mut packages = Vec::new();
     for dir in dirs {
+        let Some(package) = read_package_dir(cx, &dir, nx) else { continue };
+        // Counted when a package is found: directories the globs matched that hold no package
+        // (`packages/**` matches every `src`) do not make a full workspace look too big.
         if packages.len() == WORKSPACE_PACKAGES_MAX {
             cx.error(
                 &declared_in,
                 None,
                 format!(
                     "more than {WORKSPACE_PACKAGES_MAX} workspace packages (brum's limit, WORKSPACE_PACKAGES_MAX); \
-                     directories from `{}` on are not read",
+                     `{}` and the packages after it are not listed",
                     dir.display()
                 ),
             );
             break;
         }
-        if let Some(package) = read_package_dir(cx, &dir, nx) {
-            packages.push(package);
-        }
+        packages.push(package);
     }
     let prefixes = prefixes(&packages);
     for (package, prefix) in packages.iter().zip(&prefixes) {

@@ -225,9 +225,19 @@ fn workspace_past_the_package_limit_warns_naming_the_limit() {
         errors(&d),
         vec![format!(
             "pnpm-workspace.yaml:0:0: more than {WORKSPACE_PACKAGES_MAX} workspace packages (brum's limit, \
-             WORKSPACE_PACKAGES_MAX); directories from `packages/pkg-{WORKSPACE_PACKAGES_MAX:05}` on are not read"
+             WORKSPACE_PACKAGES_MAX); `packages/pkg-{WORKSPACE_PACKAGES_MAX:05}` and the packages after it are not listed"
         )]
     );
+}
+
+/// Found by the discovery benchmark: a workspace of exactly the limit warned that packages were
+/// left out when the globs also matched a directory without a package after the last one.
+#[test]
+fn workspace_at_the_package_limit_with_more_matched_directories_does_not_warn() {
+    let fs = numbered_workspace(WORKSPACE_PACKAGES_MAX).dir("/p/packages/zz-no-package");
+    let d = discover(&fs, Path::new(ROOT), &DiscoveryPrefs::default());
+    assert!(d.errors.is_empty(), "{:?}", d.errors);
+    assert_eq!(d.workspace.as_ref().expect("a workspace").packages.len(), WORKSPACE_PACKAGES_MAX);
 }
 
 #[test]
