@@ -25,7 +25,8 @@ pub const GLOB_DEPTH_MAX: usize = 8;
 /// instead of walking it all; the expansion reports that it was cut short. `packages/**` lists
 /// every directory of every package outside `node_modules`: a 2,000-package monorepo with a
 /// handful of source directories each needs over 10,000 (the old limit, which cut it short).
-/// Walking 100,000 directories takes well under a second (BENCHMARKS.md, "discovery").
+/// A `**` gone wrong pays about 1.6 s to walk to this limit on a loaded 2-core machine
+/// (BENCHMARKS.md, "Discovery"): slow enough to notice, bounded, and rare.
 pub const GLOB_DIRS_MAX: usize = 100_000;
 
 /// Directories that wildcards never enter.
