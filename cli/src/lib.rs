@@ -20,8 +20,8 @@ pub const COMMIT: &str = env!("BRUM_COMMIT");
 pub mod exit {
     /// Everything asked for succeeded.
     pub const OK: i32 = 0;
-    /// A scenario failed or a sweep found failures; `brum ls` found nothing runnable and some
-    /// file had errors.
+    /// A scenario failed or a sweep found failures; `brum ls` found nothing runnable (an empty
+    /// folder, files that define no scripts, or files with errors only).
     pub const FAILURE: i32 = 1;
     /// Bad usage, configuration or input (including a missing project directory).
     pub const USAGE: i32 = 2;

@@ -1,8 +1,9 @@
 //! `brum ls [--json]`: the project's scripts, grouped by the file they come from.
 //!
-//! Exit codes: 0 when the listing was made (even with errors in some files, which are printed
-//! after it on stderr), 1 when nothing runnable was found and some file had an error, 2 when
-//! the project directory is missing or not a directory.
+//! Exit codes: 0 when the listing has at least one script (even with errors in some files,
+//! which are printed after it on stderr), 1 when nothing runnable was found (an empty folder,
+//! files that define no scripts, or only files with errors; the text form says `no scripts
+//! found in <dir>` on stderr), 2 when the project directory is missing or not a directory.
 
 use std::io::{self, Write};
 use std::path::Path;
@@ -48,7 +49,7 @@ pub fn run(
         writeln!(out)?;
     } else {
         let shown = project.map_or_else(|| ".".to_owned(), |p| p.display().to_string());
-        write_text(&discovery, &shown, out)?;
+        write_text(&discovery, out)?;
         for rename in &discovery.renames {
             writeln!(
                 err,
@@ -63,8 +64,25 @@ pub fn run(
         for e in &errors {
             writeln!(err, "error: {}", error_text(&root, e))?;
         }
+        if discovery.is_empty() {
+            writeln!(err, "{}", nothing_found(&discovery, &shown))?;
+        }
     }
-    Ok(if discovery.is_empty() && !errors.is_empty() { exit::FAILURE } else { exit::OK })
+    // A script asking "is there anything to run here?" gets its answer from the exit code,
+    // whatever the reason there is nothing.
+    Ok(if discovery.is_empty() { exit::FAILURE } else { exit::OK })
+}
+
+/// What `brum ls` says on stderr when it finds no script in `shown_root`.
+fn nothing_found(d: &Discovery, shown_root: &str) -> String {
+    if d.sources.is_empty() {
+        format!(
+            "no scripts found in {shown_root} (looked for .brum.toml processes, package.json, Procfile, deno.json, \
+             composer.json, pyproject.toml, Cargo.toml, go.mod, Makefile, justfile and .vscode/tasks.json)"
+        )
+    } else {
+        format!("no scripts found in {shown_root}")
+    }
 }
 
 /// A config problem as a discovery error, so it is listed with the others.
@@ -109,14 +127,10 @@ fn error_text(root: &Path, e: &DiscoveryError) -> String {
     format!("{}{position}: {}", relative(root, &e.file), e.message)
 }
 
-fn write_text(d: &Discovery, shown_root: &str, out: &mut dyn Write) -> io::Result<()> {
+/// The listing on stdout; nothing when no file was found (the caller says so on stderr).
+fn write_text(d: &Discovery, out: &mut dyn Write) -> io::Result<()> {
     let count = d.scripts().count();
-    if count == 0 && d.sources.is_empty() {
-        writeln!(
-            out,
-            "no scripts found in {shown_root} (looked for .brum.toml processes, package.json, Procfile, deno.json, \
-             composer.json, pyproject.toml, Cargo.toml, go.mod, Makefile, justfile and .vscode/tasks.json)"
-        )?;
+    if d.sources.is_empty() {
         return Ok(());
     }
     // The package manager is the same for every package.json; it is shown on the first.

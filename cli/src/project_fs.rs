@@ -29,9 +29,13 @@ impl ProjectFs for StdFs {
             } else {
                 file_type.is_dir()
             };
-            entries.push(DirEntry { name, is_dir });
+            entries.push(DirEntry { name, is_dir, is_symlink: file_type.is_symlink() });
         }
         Ok(entries)
+    }
+
+    fn canonicalize(&self, path: &Path) -> io::Result<PathBuf> {
+        std::fs::canonicalize(path)
     }
 }
 

@@ -13,9 +13,14 @@ const FILE_NAME: &str = ".brum.toml";
 /// every directory from the filesystem root down to `project`. A path already listed is not
 /// listed again (when `project` is under `home`, home's file keeps its first place).
 ///
+/// An empty `home` (`HOME=""`) means no home directory, as `None` does: joined with the file
+/// name it would name `.brum.toml` in the current directory, which is not a home layer.
+/// Callers pass `HOME` as they find it, so this is the one place that check lives.
+///
 /// `project` should be absolute; a relative path yields only the directories it names.
 /// Comparison is by path, without resolving symlinks.
 pub fn config_paths(home: Option<&Path>, project: &Path) -> Vec<PathBuf> {
+    let home = home.filter(|h| !h.as_os_str().is_empty());
     let mut paths: Vec<PathBuf> = home.map(|h| h.join(FILE_NAME)).into_iter().collect();
     let mut dirs: Vec<&Path> = project.ancestors().filter(|d| !d.as_os_str().is_empty()).collect();
     dirs.reverse();
@@ -94,6 +99,12 @@ mod tests {
     #[test]
     fn no_home_means_only_the_ancestors() {
         let paths = config_paths(None, Path::new("/a"));
+        assert_eq!(paths, vec![PathBuf::from("/.brum.toml"), PathBuf::from("/a/.brum.toml")]);
+    }
+
+    #[test]
+    fn empty_home_is_no_home_not_the_current_directory() {
+        let paths = config_paths(Some(Path::new("")), Path::new("/a"));
         assert_eq!(paths, vec![PathBuf::from("/.brum.toml"), PathBuf::from("/a/.brum.toml")]);
     }
 

@@ -169,17 +169,39 @@ fn ls_without_c_uses_the_current_directory_and_c_works_before_the_subcommand() {
     assert!(stdout(&here).contains("bun run dev"), "{}", stdout(&here));
 }
 
+/// The README promised exit 1 when `brum ls` finds nothing runnable, but an empty folder
+/// exited 0 with the message on stdout.
 #[test]
-fn ls_empty_project_says_so_and_a_project_with_only_errors_exits_1() {
+fn ls_in_an_empty_folder_exits_1_with_no_scripts_found_on_stderr() {
     let tmp = tempfile::tempdir().expect("temp dir");
     let o = brum_in(tmp.path(), &["ls"]);
-    assert_eq!(o.status.code(), Some(0));
-    assert!(stdout(&o).starts_with("no scripts found in . (looked for"), "{}", stdout(&o));
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    assert_eq!(stdout(&o), "");
+    assert!(
+        stderr(&o).starts_with("no scripts found in . (looked for .brum.toml processes, package.json"),
+        "{}",
+        stderr(&o)
+    );
+    let o = brum_in(&package_dir(), &["ls", "--json", "-C", &tmp.path().display().to_string()]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert_eq!(json(&o)["sources"], serde_json::json!([]));
+    assert_eq!(stderr(&o), "", "--json keeps stderr for a bad project directory");
+}
 
+#[test]
+fn ls_with_files_that_define_no_scripts_or_only_errors_exits_1() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    std::fs::write(tmp.path().join("package.json"), "{}").expect("write");
+    let o = brum_in(tmp.path(), &["ls"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    assert!(stdout(&o).contains("(no scripts)"), "{}", stdout(&o));
+    assert_eq!(stderr(&o), "no scripts found in .\n");
+
+    std::fs::remove_file(tmp.path().join("package.json")).expect("remove");
     std::fs::write(tmp.path().join("Procfile"), "not a process line\n").expect("write");
     let o = brum_in(tmp.path(), &["ls"]);
     assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
-    assert_eq!(stderr(&o), "error: Procfile:1:1: expected `name: command`\n");
+    assert_eq!(stderr(&o), "error: Procfile:1:1: expected `name: command`\nno scripts found in .\n");
 }
 
 #[test]
@@ -203,4 +225,81 @@ fn ls_follows_the_brum_toml_package_manager_and_survives_a_bad_one() {
         stderr(&o),
         "error: .brum.toml:2: invalid value \"pnmp\" for `discovery.package_manager`: expected one of auto, npm, pnpm, yarn, bun; did you mean `pnpm`?\n"
     );
+}
+
+/// Writes an npm workspace (`packages/**`) of `n` packages `packages/pkg-NNNN`, each with a
+/// `hello` script and a few source directories, as a real monorepo has.
+fn numbered_npm_workspace(dir: &Path, n: usize) {
+    std::fs::write(dir.join("package.json"), r#"{ "name": "root", "private": true, "workspaces": ["packages/**"] }"#)
+        .expect("write");
+    for i in 0..n {
+        let pkg = dir.join(format!("packages/pkg-{i:04}"));
+        for sub in ["src/lib", "src/ui", "test"] {
+            std::fs::create_dir_all(pkg.join(sub)).expect("mkdir");
+        }
+        std::fs::write(
+            pkg.join("package.json"),
+            format!(r#"{{ "name": "pkg-{i:04}", "scripts": {{ "hello": "echo ok-{i:04}" }} }}"#),
+        )
+        .expect("write");
+    }
+}
+
+/// Packages past the 1,000th were not listed, so `brum run` on their scripts said `unknown
+/// script`; a real monorepo can have 2,000.
+#[test]
+fn ls_and_run_a_2000_package_workspace_past_the_old_1000_limit() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    numbered_npm_workspace(tmp.path(), 2000);
+    let o = brum_in(tmp.path(), &["ls", "--json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let doc = json(&o);
+    assert_eq!(doc["errors"], serde_json::json!([]));
+    assert_eq!(doc["workspace"]["packages"].as_array().map(Vec::len), Some(2000));
+    let names: Vec<&str> = doc["sources"]
+        .as_array()
+        .expect("sources")
+        .iter()
+        .flat_map(|s| s["scripts"].as_array().expect("scripts"))
+        .filter_map(|s| s["name"].as_str())
+        .collect();
+    let want: Vec<String> = (0..2000).map(|i| format!("pkg-{i:04}:hello")).collect();
+    assert_eq!(names, want);
+
+    let o = brum_in(tmp.path(), &["run", "pkg-1999:hello"]);
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    assert!(stdout(&o).contains("ok-1999"), "npm ran package #1999's script: {}", stdout(&o));
+}
+
+/// A symlink loop under `packages/**` (`packages/a/loop -> ..`) listed two packages 87 times:
+/// the glob walked round the loop until its depth limit.
+#[test]
+fn ls_symlink_loop_in_a_double_star_workspace_lists_each_package_once() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let root = tmp.path();
+    std::fs::write(root.join("package.json"), r#"{ "workspaces": ["packages/**"] }"#).expect("write");
+    for name in ["a", "b"] {
+        std::fs::create_dir_all(root.join("packages").join(name)).expect("mkdir");
+        std::fs::write(
+            root.join("packages").join(name).join("package.json"),
+            format!(r#"{{ "name": "{name}", "scripts": {{ "dev": "echo {name}" }} }}"#),
+        )
+        .expect("write");
+    }
+    std::os::unix::fs::symlink("..", root.join("packages/a/loop")).expect("symlink");
+    std::os::unix::fs::symlink("../a", root.join("packages/b/to-a")).expect("symlink");
+    std::os::unix::fs::symlink("../..", root.join("packages/b/to-root")).expect("symlink");
+    let o = brum_in(root, &["ls", "--json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let doc = json(&o);
+    assert_eq!(doc["workspace"]["packages"], serde_json::json!(["packages/a", "packages/b"]));
+    let names: Vec<&str> = doc["sources"]
+        .as_array()
+        .expect("sources")
+        .iter()
+        .flat_map(|s| s["scripts"].as_array().expect("scripts"))
+        .filter_map(|s| s["name"].as_str())
+        .collect();
+    assert_eq!(names, vec!["a:dev", "b:dev"]);
+    assert_eq!(doc["errors"], serde_json::json!([]));
 }

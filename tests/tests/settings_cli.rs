@@ -41,3 +41,31 @@ fn settings_errors_name_file_line_and_key_and_exit_2() {
     let err = stderr(&o).replace(&tmp.path().display().to_string(), "[TMP]");
     insta::assert_snapshot!(err);
 }
+
+/// `HOME=""` once made `.brum.toml` in the current directory the home layer: an empty path
+/// joined with the file name is a relative path. The project is elsewhere, so nothing from the
+/// current directory may be consulted.
+#[test]
+fn empty_home_does_not_load_the_current_directory_as_home() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cwd = tmp.path().join("cwd");
+    let project = tmp.path().join("project");
+    std::fs::create_dir_all(&cwd).unwrap();
+    std::fs::create_dir_all(&project).unwrap();
+    std::fs::write(cwd.join(".brum.toml"), "[concurrency]\nbus_batch = 77\n").unwrap();
+    let o = Command::new(brum_bin())
+        .arg("--settings")
+        .arg("-C")
+        .arg(&project)
+        .current_dir(&cwd)
+        .env("HOME", "")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = stdout(&o);
+    let consulted: Vec<&str> = text.lines().filter(|l| l.ends_with("(found)") || l.ends_with("(not found)")).collect();
+    assert!(consulted.iter().all(|l| l.starts_with("#   /")), "only absolute project ancestors: {consulted:?}");
+    assert!(!consulted.iter().any(|l| l.contains(&cwd.display().to_string())), "{consulted:?}");
+    let batch = text.lines().find(|l| l.starts_with("bus_batch ")).expect("bus_batch line");
+    assert!(batch.ends_with("# default") && batch.contains("= 256"), "{batch}");
+}

@@ -69,7 +69,16 @@ pub enum ConfigProblem {
     /// The value has the wrong TOML type.
     #[error("{}:{line}: wrong type for `{key}`: expected {expected}, found {found}", path.display())]
     WrongType { path: PathBuf, line: usize, key: String, expected: &'static str, found: String },
-    /// A number or size outside the key's range.
+    /// A key set twice in one file (a table header written twice counts too). `first_line` is
+    /// where it was set first, when that can be told.
+    #[error(
+        "{}:{line}: duplicate key `{key}`: {}",
+        path.display(),
+        first_line.map_or_else(|| "a key may be set once per file".to_owned(), |l| format!("it is already set on line {l}"))
+    )]
+    DuplicateKey { path: PathBuf, line: usize, key: String, first_line: Option<usize> },
+    /// A number or size outside the key's range (an integer too large for TOML's 64 bits
+    /// included).
     #[error("{}:{line}: `{key}` is out of range: {value} is not in {range}", path.display())]
     OutOfRange { path: PathBuf, line: usize, key: String, value: String, range: String },
     /// A string that is not one of the key's allowed values.
@@ -107,6 +116,7 @@ impl ConfigProblem {
             ConfigProblem::Syntax { path, .. }
             | ConfigProblem::UnknownKey { path, .. }
             | ConfigProblem::WrongType { path, .. }
+            | ConfigProblem::DuplicateKey { path, .. }
             | ConfigProblem::OutOfRange { path, .. }
             | ConfigProblem::BadChoice { path, .. }
             | ConfigProblem::BadSize { path, .. }
@@ -121,6 +131,7 @@ impl ConfigProblem {
             ConfigProblem::Syntax { line, .. } => *line,
             ConfigProblem::UnknownKey { line, .. }
             | ConfigProblem::WrongType { line, .. }
+            | ConfigProblem::DuplicateKey { line, .. }
             | ConfigProblem::OutOfRange { line, .. }
             | ConfigProblem::BadChoice { line, .. }
             | ConfigProblem::BadSize { line, .. }

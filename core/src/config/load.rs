@@ -9,6 +9,7 @@ use super::schema::{self, KeySpec, Kind, PROCESSES, SECTIONS, Section, Value};
 use super::settings::Layer;
 use super::size::parse_size;
 use super::suggest::closest;
+use super::toml_key::key_at;
 
 /// A valid key of one layer.
 #[derive(Debug)]
@@ -34,11 +35,7 @@ pub(crate) fn check_layer(layer: &Layer, problems: &mut Vec<ConfigProblem>) -> C
     let doc = match toml_edit::Document::parse(text) {
         Ok(doc) => doc,
         Err(e) => {
-            problems.push(ConfigProblem::Syntax {
-                path: layer.path.clone(),
-                line: e.span().map(|span| line_of(text, span.start)),
-                message: e.message().to_owned(),
-            });
+            problems.push(parse_problem(layer, &e));
             return Checked::default();
         }
     };
@@ -68,6 +65,51 @@ pub(crate) fn check_layer(layer: &Layer, problems: &mut Vec<ConfigProblem>) -> C
         check_section(layer, section, table, &mut checked.assignments, problems);
     }
     checked
+}
+
+/// toml_edit's messages for the two parse errors that are about one key. They carry the key's
+/// (or the value's) position but not its name; `parse_problem` names it. The config tests pin
+/// both, so a toml_edit upgrade that rewords them fails there.
+const DUPLICATE_KEY: &str = "duplicate key";
+const INTEGER_OVERFLOW: &str = "integer number overflowed";
+
+/// A TOML parse error as a problem: a duplicate key or an integer too large for 64 bits names
+/// its key like every other problem; anything else is a syntax error at a line.
+fn parse_problem(layer: &Layer, e: &toml_edit::TomlError) -> ConfigProblem {
+    let text = layer.text.as_str();
+    let path = layer.path.clone();
+    let span = e.span();
+    let found = span.as_ref().and_then(|s| Some((s.clone(), key_at(text, s.start)?)));
+    match (e.message(), found) {
+        (DUPLICATE_KEY, Some((span, at))) => ConfigProblem::DuplicateKey {
+            path,
+            line: line_of(text, span.start),
+            key: at.key,
+            first_line: at.first.map(|f| line_of(text, f)),
+        },
+        (INTEGER_OVERFLOW, Some((span, at))) => {
+            let range = known_key(&at.key).map_or_else(
+                || "-9223372036854775808..=9223372036854775807 (TOML's integers)".to_owned(),
+                |key| key.kind.number_range(),
+            );
+            ConfigProblem::OutOfRange {
+                path,
+                line: line_of(text, span.start),
+                value: text.get(span.clone()).unwrap_or_default().to_owned(),
+                key: at.key,
+                range,
+            }
+        }
+        (message, _) => {
+            ConfigProblem::Syntax { path, line: span.map(|s| line_of(text, s.start)), message: message.to_owned() }
+        }
+    }
+}
+
+/// The schema's key for a dotted `section.key`.
+fn known_key(dotted: &str) -> Option<&'static KeySpec> {
+    let (section, key) = dotted.split_once('.')?;
+    schema::section(section)?.key(key)
 }
 
 fn check_section(

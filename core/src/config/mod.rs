@@ -20,6 +20,7 @@ mod size;
 pub(crate) mod suggest;
 #[cfg(test)]
 mod tests;
+mod toml_key;
 
 pub use error::{ConfigError, ConfigProblem};
 pub use processes::ProcessDecl;

@@ -243,11 +243,50 @@ fn syntax_error_names_file_and_line() {
     insta::assert_snapshot!("syntax", problems[0].to_string());
 }
 
+/// A duplicate key was reported as `invalid TOML: duplicate key`, without saying which key.
 #[test]
-fn duplicate_key_is_a_syntax_error() {
+fn duplicate_key_error_did_not_name_the_key() {
     let problems = problems("[concurrency]\nurls_max = 3\nurls_max = 4\n");
-    assert!(matches!(&problems[..], [ConfigProblem::Syntax { line: Some(3), .. }]), "{problems:?}");
-    insta::assert_snapshot!("syntax_duplicate_key", problems[0].to_string());
+    assert_eq!(
+        problems,
+        vec![ConfigProblem::DuplicateKey {
+            path: PROJECT.into(),
+            line: 3,
+            key: "concurrency.urls_max".into(),
+            first_line: Some(2)
+        }]
+    );
+    insta::assert_snapshot!("duplicate_key", problems[0].to_string());
+    insta::assert_snapshot!(
+        "duplicate_table",
+        message("[concurrency]\nurls_max = 3\n\n[concurrency]\nbus_batch = 4\n")
+    );
+    insta::assert_snapshot!(
+        "duplicate_process_env_key",
+        message("[processes.web]\ncommand = \"vite\"\nenv = { PORT = \"1\", PORT = \"2\" }\n")
+    );
+}
+
+/// An integer too large for TOML's 64 bits was reported as `invalid TOML: integer number
+/// overflowed`, without saying which key.
+#[test]
+fn integer_overflow_error_did_not_name_the_key() {
+    let problems = problems("[concurrency]\nurls_max = 3\nbus_batch = 99999999999999999999\n");
+    assert_eq!(
+        problems,
+        vec![ConfigProblem::OutOfRange {
+            path: PROJECT.into(),
+            line: 3,
+            key: "concurrency.bus_batch".into(),
+            value: "99999999999999999999".into(),
+            range: "1..=65536".into(),
+        }]
+    );
+    insta::assert_snapshot!("integer_overflow", problems[0].to_string());
+    insta::assert_snapshot!(
+        "integer_overflow_process_env",
+        message("[processes.web]\ncommand = \"vite\"\nenv.PORT = -99999999999999999999\n")
+    );
 }
 
 #[test]

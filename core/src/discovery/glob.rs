@@ -2,19 +2,32 @@
 //! tree. `*` and `?` match within one path segment, `**` matches any number of segments.
 //! Wildcards never enter `node_modules` or hidden directories (unless the pattern segment
 //! itself starts with `.`); literal segments are followed as written.
+//!
+//! Symlinks: `**` matches a symlinked directory but does not walk on through it; the rest of
+//! the pattern still applies inside it. That is what bash's globstar does, and the `glob`
+//! package npm expands workspaces with does not crawl symlinked directories under `**` either.
+//! (pnpm expands them with fast-glob, which follows links.) So a loop (`packages/a/loop -> ..`)
+//! is entered at most once instead of walked round to the depth limit. When a wildcard did go
+//! through a link, a directory reached by two paths (through the link and directly) is listed
+//! once, under the path without the link if there is one.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use super::fs::ProjectFs;
 
 /// `**` descends at most this many directories below where it appears: deeper than any real
-/// monorepo layout, shallow enough that a symlink loop ends quickly.
+/// monorepo layout, shallow enough that a `**` over a deep tree ends quickly. (Symlink loops do
+/// not depend on it: `**` does not walk through links.)
 pub const GLOB_DEPTH_MAX: usize = 8;
 
 /// Directories listed while expanding one project's globs. A `**` over a big tree stops here
-/// instead of walking it all; the expansion reports that it was cut short.
-pub const GLOB_DIRS_MAX: usize = 10_000;
+/// instead of walking it all; the expansion reports that it was cut short. `packages/**` lists
+/// every directory of every package outside `node_modules`: a 2,000-package monorepo with a
+/// handful of source directories each needs over 10,000 (the old limit, which cut it short).
+/// A `**` gone wrong pays about 1.6 s to walk to this limit on a loaded 2-core machine
+/// (BENCHMARKS.md, "Discovery"): slow enough to notice, bounded, and rare.
+pub const GLOB_DIRS_MAX: usize = 100_000;
 
 /// Directories that wildcards never enter.
 const SKIPPED_DIRS: &[&str] = &["node_modules"];
@@ -31,20 +44,24 @@ pub(crate) struct Expansion {
 /// Expands `patterns` (a leading `!` excludes) under `root`. Patterns that climb out of the
 /// root (`../x`) or are absolute match nothing.
 pub(crate) fn expand(fs: &dyn ProjectFs, root: &Path, patterns: &[String]) -> Expansion {
-    let mut walker = Walker { fs, root, found: BTreeSet::new(), listed: 0, truncated: false };
+    let mut walker = Walker { fs, root, found: BTreeMap::new(), listed: 0, truncated: false };
     let mut excludes: Vec<Vec<String>> = Vec::new();
     for pattern in patterns {
         match pattern.strip_prefix('!') {
             Some(negated) => excludes.extend(segments(negated)),
             None => {
                 if let Some(segs) = segments(pattern) {
-                    walker.walk(PathBuf::new(), &segs, 0);
+                    walker.walk(PathBuf::new(), &segs, 0, false);
                 }
             }
         }
     }
-    let dirs = walker
-        .found
+    let found = if walker.found.values().any(|via_link| *via_link) {
+        once_each(fs, root, walker.found)
+    } else {
+        walker.found.into_keys().collect()
+    };
+    let dirs = found
         .into_iter()
         .filter(|dir| !dir.as_os_str().is_empty())
         .filter(|dir| {
@@ -68,40 +85,73 @@ fn segments(pattern: &str) -> Option<Vec<String>> {
     if segs.iter().any(|s| s == "..") { None } else { Some(segs) }
 }
 
+/// The directories of `found` (each with whether a wildcard reached it through a symlink),
+/// one per real directory: the first path without a link, else the first path. A link back to
+/// the root is dropped (the root is never a package). Directories that cannot be resolved
+/// (missing, dangling) are kept as they are.
+fn once_each(fs: &dyn ProjectFs, root: &Path, found: BTreeMap<PathBuf, bool>) -> BTreeSet<PathBuf> {
+    let real_root = fs.canonicalize(root).unwrap_or_else(|_| root.to_path_buf());
+    let mut chosen: BTreeMap<PathBuf, (bool, PathBuf)> = BTreeMap::new();
+    for (dir, via_link) in found {
+        let real = fs.canonicalize(&root.join(&dir)).unwrap_or_else(|_| root.join(&dir));
+        if real == real_root {
+            continue;
+        }
+        match chosen.get(&real) {
+            Some((false, _)) => {}
+            Some((true, _)) if via_link => {}
+            _ => {
+                chosen.insert(real, (via_link, dir));
+            }
+        }
+    }
+    chosen.into_values().map(|(_, dir)| dir).collect()
+}
+
 struct Walker<'a> {
     fs: &'a dyn ProjectFs,
     root: &'a Path,
-    found: BTreeSet<PathBuf>,
+    /// Each matched directory, with whether a wildcard reached it through a symlink.
+    found: BTreeMap<PathBuf, bool>,
     listed: usize,
     truncated: bool,
 }
 
 impl Walker<'_> {
-    fn walk(&mut self, dir: PathBuf, segs: &[String], depth: usize) {
+    /// Matches `segs` from `dir`; `via_link` is whether a wildcard reached `dir` through a link.
+    fn walk(&mut self, dir: PathBuf, segs: &[String], depth: usize, via_link: bool) {
         let Some((first, rest)) = segs.split_first() else {
-            self.found.insert(dir);
+            let seen = self.found.entry(dir).or_insert(via_link);
+            *seen &= via_link;
             return;
         };
         if first == "**" {
-            self.walk(dir.clone(), rest, depth);
+            self.walk(dir.clone(), rest, depth, via_link);
             if depth < GLOB_DEPTH_MAX {
-                for name in self.subdirs(&dir, false) {
-                    self.walk(dir.join(name), segs, depth + 1);
+                for (name, is_link) in self.subdirs(&dir, false) {
+                    if is_link {
+                        // Matched, and the rest applies inside, but `**` stops here: walking
+                        // on through links is how a loop lists one package dozens of times.
+                        self.walk(dir.join(name), rest, depth + 1, true);
+                    } else {
+                        self.walk(dir.join(name), segs, depth + 1, via_link);
+                    }
                 }
             }
         } else if first.contains(['*', '?']) {
-            for name in self.subdirs(&dir, first.starts_with('.')) {
+            for (name, is_link) in self.subdirs(&dir, first.starts_with('.')) {
                 if wildcard_match(first, &name) {
-                    self.walk(dir.join(name), rest, depth);
+                    self.walk(dir.join(name), rest, depth, via_link || is_link);
                 }
             }
         } else {
-            self.walk(dir.join(first), rest, depth);
+            self.walk(dir.join(first), rest, depth, via_link);
         }
     }
 
-    /// The subdirectories of `dir` a wildcard may enter, sorted.
-    fn subdirs(&mut self, dir: &Path, hidden_ok: bool) -> Vec<String> {
+    /// The subdirectories of `dir` a wildcard may enter, sorted, each with whether it is a
+    /// symlink.
+    fn subdirs(&mut self, dir: &Path, hidden_ok: bool) -> Vec<(String, bool)> {
         if self.listed >= GLOB_DIRS_MAX {
             self.truncated = true;
             return Vec::new();
@@ -109,13 +159,13 @@ impl Walker<'_> {
         self.listed += 1;
         // A directory that cannot be listed has no packages to offer; the literal paths that
         // matter are reported when their package.json is read.
-        let mut names: Vec<String> = self
+        let mut names: Vec<(String, bool)> = self
             .fs
             .read_dir(&self.root.join(dir))
             .unwrap_or_default()
             .into_iter()
             .filter(|e| e.is_dir && !SKIPPED_DIRS.contains(&e.name.as_str()) && (hidden_ok || !e.name.starts_with('.')))
-            .map(|e| e.name)
+            .map(|e| (e.name, e.is_symlink))
             .collect();
         names.sort();
         names
@@ -231,12 +281,32 @@ mod tests {
         assert!(!match_segments(&["a", "*"], &["a"]));
     }
 
+    /// A symlink loop under `packages/**` listed the same two packages 87 times: `**` walked
+    /// round the loop until the depth limit, each lap a new path.
+    #[test]
+    fn symlink_loop_in_double_star_lists_each_real_directory_once() {
+        let fs = MemFs::new()
+            .file("/p/packages/a/package.json", "{}")
+            .file("/p/packages/b/package.json", "{}")
+            .symlink("/p/packages/a/loop", "..")
+            .symlink("/p/packages/b/root", "/p")
+            .symlink("/p/packages/b/self", ".")
+            .symlink("/p/packages/c", "a");
+        assert_eq!(expand_strs(&fs, &["packages/**"]), vec!["packages", "packages/a", "packages/b"]);
+        // A link a wildcard reaches is still followed one step: a linked package is listed, once.
+        let fs = MemFs::new().file("/p/shared/x/package.json", "{}").symlink("/p/packages/x", "../shared/x");
+        assert_eq!(expand_strs(&fs, &["packages/*"]), vec!["packages/x"]);
+        assert_eq!(expand_strs(&fs, &["packages/**"]), vec!["packages", "packages/x"]);
+        assert_eq!(expand_strs(&fs, &["packages/*", "shared/*"]), vec!["shared/x"]);
+    }
+
     #[test]
     fn a_huge_tree_stops_at_the_listing_limit() {
+        // 50 * 50 * 50 leaves and their parents: more listings than GLOB_DIRS_MAX.
         let mut fs = MemFs::new();
-        for i in 0..40 {
-            for j in 0..40 {
-                for k in 0..8 {
+        for i in 0..50 {
+            for j in 0..50 {
+                for k in 0..50 {
                     fs = fs.dir(format!("/p/d{i}/e{j}/f{k}"));
                 }
             }
@@ -244,6 +314,6 @@ mod tests {
         let expansion = expand(&fs, Path::new("/p"), &["**".to_owned()]);
         assert!(expansion.truncated);
         // Every listed directory and the children of the last ones listed, not the whole tree.
-        assert!(expansion.dirs.len() < 40 * 40 * 8, "{}", expansion.dirs.len());
+        assert!(expansion.dirs.len() < 50 * 50 * 50, "{}", expansion.dirs.len());
     }
 }

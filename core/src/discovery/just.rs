@@ -2,6 +2,8 @@
 //! attribute) are skipped, as `just --list` skips them. The detail is the recipe's first body
 //! line.
 
+use std::collections::BTreeSet;
+
 use super::cx::{Cx, exec, script};
 use super::model::SourceReport;
 use crate::script::SourceKind;
@@ -30,6 +32,9 @@ const KEYWORDS: &[&str] = &["set", "alias", "export", "import", "mod", "unexport
 /// The public recipes in file order, each with its first body line.
 pub(crate) fn recipes(text: &str) -> Vec<(String, Option<String>)> {
     let mut out: Vec<(String, Option<String>)> = Vec::new();
+    // The names in `out`, for the duplicate check: scanning `out` made a long justfile
+    // quadratic.
+    let mut seen: BTreeSet<&str> = BTreeSet::new();
     let mut private_attr = false;
     // Index into `out` of the recipe whose body follows, until its first line is seen.
     let mut open: Option<usize> = None;
@@ -75,7 +80,7 @@ pub(crate) fn recipes(text: &str) -> Vec<(String, Option<String>)> {
         }
         let Some(name) = recipe_name(trimmed) else { continue };
         in_body = true;
-        if was_private || name.starts_with('_') || out.iter().any(|(n, _)| n == name) {
+        if was_private || name.starts_with('_') || !seen.insert(name) {
             continue;
         }
         out.push((name.to_owned(), None));
@@ -155,6 +160,24 @@ test *flags: build
                 ("lint".into(), Some("cargo clippy".into())),
             ]
         );
+    }
+
+    /// Each recipe's duplicate check scanned every earlier recipe: a long justfile was
+    /// quadratic. benches/benches/discovery.rs measures it; this pins the result at 100k.
+    #[test]
+    fn justfile_of_100k_recipes_quadratic_duplicate_check() {
+        const RECIPES: usize = 100_000;
+        let mut text = String::new();
+        for i in 0..RECIPES {
+            // Every tenth recipe repeats an earlier name; the first one is kept.
+            let name = if i % 10 == 9 { i - 5 } else { i };
+            text.push_str(&format!("r{name}:\n    echo {i}\n"));
+        }
+        let got = recipes(&text);
+        assert_eq!(got.len(), RECIPES - RECIPES / 10);
+        assert_eq!(got[0], ("r0".to_owned(), Some("echo 0".to_owned())));
+        assert_eq!(got[4], ("r4".to_owned(), Some("echo 4".to_owned())));
+        assert_eq!(got.last(), Some(&(format!("r{}", RECIPES - 2), Some(format!("echo {}", RECIPES - 2)))));
     }
 
     #[test]

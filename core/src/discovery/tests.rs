@@ -194,6 +194,52 @@ fn pnpm_workspace_packages_are_addressable_by_short_name() {
     assert!(d.errors.is_empty(), "{:?}", d.errors);
 }
 
+/// A pnpm workspace of `n` packages `packages/pkg-NNNNN`, each with a `dev` script.
+fn numbered_workspace(n: usize) -> MemFs {
+    (0..n).fold(fs(&[("package.json", "{}"), ("pnpm-workspace.yaml", "packages:\n  - 'packages/*'\n")]), |fs, i| {
+        fs.file(
+            Path::new(ROOT).join(format!("packages/pkg-{i:05}/package.json")),
+            &format!(r#"{{ "name": "pkg-{i:05}", "scripts": {{ "dev": "echo {i}" }} }}"#),
+        )
+    })
+}
+
+/// Packages past the 1,000th were not listed, so `brum run` on their scripts said `unknown
+/// script`; real monorepos have 2,000.
+#[test]
+fn workspace_of_2000_packages_lists_every_package_past_the_old_1000_limit() {
+    let d = discover(&numbered_workspace(2000), Path::new(ROOT), &DiscoveryPrefs::default());
+    assert!(d.errors.is_empty(), "{:?}", d.errors);
+    assert_eq!(d.workspace.as_ref().expect("a workspace").packages.len(), 2000);
+    assert_eq!(d.scripts().count(), 2000);
+    let last = d.find("pkg-01999:dev").expect("the last package's script resolves");
+    assert_eq!(last.cwd, p("packages/pkg-01999"));
+    assert_eq!(last.detail.as_deref(), Some("echo 1999"));
+}
+
+#[test]
+fn workspace_past_the_package_limit_warns_naming_the_limit() {
+    let d = discover(&numbered_workspace(WORKSPACE_PACKAGES_MAX + 2), Path::new(ROOT), &DiscoveryPrefs::default());
+    assert_eq!(d.workspace.as_ref().expect("a workspace").packages.len(), WORKSPACE_PACKAGES_MAX);
+    assert_eq!(
+        errors(&d),
+        vec![format!(
+            "pnpm-workspace.yaml:0:0: more than {WORKSPACE_PACKAGES_MAX} workspace packages (brum's limit, \
+             WORKSPACE_PACKAGES_MAX); `packages/pkg-{WORKSPACE_PACKAGES_MAX:05}` and the packages after it are not listed"
+        )]
+    );
+}
+
+/// Found by the discovery benchmark: a workspace of exactly the limit warned that packages were
+/// left out when the globs also matched a directory without a package after the last one.
+#[test]
+fn workspace_at_the_package_limit_with_more_matched_directories_does_not_warn() {
+    let fs = numbered_workspace(WORKSPACE_PACKAGES_MAX).dir("/p/packages/zz-no-package");
+    let d = discover(&fs, Path::new(ROOT), &DiscoveryPrefs::default());
+    assert!(d.errors.is_empty(), "{:?}", d.errors);
+    assert_eq!(d.workspace.as_ref().expect("a workspace").packages.len(), WORKSPACE_PACKAGES_MAX);
+}
+
 #[test]
 fn npm_and_yarn_workspaces_in_both_forms() {
     let npm = run(&[
