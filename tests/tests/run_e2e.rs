@@ -230,7 +230,9 @@ fn ctrl_c_leaves_nothing_running_not_even_a_grandchild_ignoring_sigterm() {
     let rest = read_until(&mut out, "exited with");
     let status = child.wait().unwrap();
     assert_eq!(status.code(), Some(130), "Ctrl-C exits 130: {rest:?}");
-    assert!(!alive(gc), "grandchild {gc} survived Ctrl-C");
+    // SIGKILLed, its pipes closed (brum saw EOF): the kernel may still be tearing it down
+    // when brum exits, so look for a bounded moment rather than once.
+    eventually("the grandchild to be gone after Ctrl-C", Duration::from_secs(5), || !alive(gc));
 }
 
 #[test]
