@@ -99,6 +99,10 @@ pub struct SimRunArgs {
     /// Print the metrics snapshot after the trace.
     #[arg(long)]
     pub metrics: bool,
+    /// Switch on a planted bug for this run, to see the scenario's oracle catch it
+    /// (`supervisor.publish_inline`).
+    #[arg(long)]
+    pub mutant: Option<String>,
 }
 
 #[derive(Debug, Args)]

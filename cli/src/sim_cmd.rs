@@ -41,11 +41,14 @@ fn spec(scenario: &str, seed: u64, backend: &str, bus: &str) -> anyhow::Result<R
         seed,
         backend: backend.parse::<Backend>().map_err(anyhow::Error::msg)?,
         bus: bus.parse::<BusKind>().map_err(anyhow::Error::msg)?,
+        mutant: None,
     })
 }
 
 fn run_one(a: SimRunArgs, out: &mut dyn Write) -> anyhow::Result<i32> {
-    print_run(spec(&a.scenario, a.seed, &a.backend, &a.bus)?, a.metrics, out)
+    let mut spec = spec(&a.scenario, a.seed, &a.backend, &a.bus)?;
+    spec.mutant = a.mutant.as_deref().map(harness::mutant_named).transpose()?;
+    print_run(spec, a.metrics, out)
 }
 
 /// Prints a run: a pure function of commit, scenario, seed, backend and bus.

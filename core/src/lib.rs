@@ -11,6 +11,7 @@ pub mod detect;
 pub mod discovery;
 pub mod logs;
 pub mod metrics;
+pub mod mutants;
 pub mod rt;
 pub mod script;
 pub mod supervisor;

@@ -77,6 +77,8 @@ pub struct RunSpec {
     pub seed: u64,
     pub backend: Backend,
     pub bus: BusKind,
+    /// A planted bug switched on for this run (`brum_core::mutants`), or none.
+    pub mutant: Option<&'static str>,
 }
 
 /// One run's outputs.
@@ -100,6 +102,8 @@ pub enum HarnessError {
     MadsimUnavailable,
     #[error("cannot parse failure line `{line}`: {reason}")]
     BadFailureLine { line: String, reason: String },
+    #[error("unknown mutant `{name}`; known: {known}")]
+    UnknownMutant { name: String, known: String },
 }
 
 pub fn scenario(name: &str) -> Result<&'static Scenario, HarnessError> {
@@ -207,13 +211,13 @@ pub fn quiet_intentional_panics() {
 pub fn run(spec: RunSpec) -> Result<RunResult, HarnessError> {
     quiet_intentional_panics();
     let trace = Trace::new();
-    let (outcome, metrics) = match spec.backend {
-        Backend::Turmoil => run_turmoil(spec, trace.clone()),
+    let (outcome, metrics) = brum_core::mutants::with(spec.mutant, || match spec.backend {
+        Backend::Turmoil => Ok(run_turmoil(spec, trace.clone())),
         #[cfg(madsim)]
-        Backend::Madsim => run_madsim(spec, trace.clone()),
+        Backend::Madsim => Ok(run_madsim(spec, trace.clone())),
         #[cfg(not(madsim))]
-        Backend::Madsim => return Err(HarnessError::MadsimUnavailable),
-    };
+        Backend::Madsim => Err(HarnessError::MadsimUnavailable),
+    })?;
     Ok(RunResult { spec, hash: trace.hash(), trace: trace.render(), outcome, metrics })
 }
 
@@ -224,6 +228,9 @@ pub fn replay_command(spec: &RunSpec) -> String {
     if spec.bus != BusKind::Real {
         cmd.push_str(&format!(" --bus {}", spec.bus.name()));
     }
+    if let Some(m) = spec.mutant {
+        cmd.push_str(&format!(" --mutant {m}"));
+    }
     if spec.backend == Backend::Madsim {
         cmd = format!("RUSTFLAGS=\"--cfg madsim\" CARGO_TARGET_DIR=target/madsim cargo run -p brum -- {}", &cmd[5..]);
     }
@@ -232,8 +239,9 @@ pub fn replay_command(spec: &RunSpec) -> String {
 
 /// One line naming a failed run; `brum sim replay` takes it back.
 pub fn failure_line(spec: &RunSpec, commit: &str, why: &str) -> String {
+    let mutant = spec.mutant.map(|m| format!(" mutant={m}")).unwrap_or_default();
     format!(
-        "FAIL {} seed={} backend={} bus={} commit={}: {}",
+        "FAIL {} seed={} backend={} bus={}{mutant} commit={}: {}",
         spec.scenario.name,
         spec.seed,
         spec.backend,
@@ -241,6 +249,14 @@ pub fn failure_line(spec: &RunSpec, commit: &str, why: &str) -> String {
         commit,
         why.replace('\n', " ")
     )
+}
+
+/// The mutant called `name` (see `brum_core::mutants::ALL`).
+pub fn mutant_named(name: &str) -> Result<&'static str, HarnessError> {
+    brum_core::mutants::ALL.iter().copied().find(|m| *m == name).ok_or_else(|| HarnessError::UnknownMutant {
+        name: name.to_string(),
+        known: brum_core::mutants::ALL.join(", "),
+    })
 }
 
 /// Parses a failure line back into a run spec, and the commit it names.
@@ -252,6 +268,7 @@ pub fn parse_failure_line(line: &str) -> Result<(RunSpec, String), HarnessError>
     let name = if first == "FAIL" { words.next().ok_or_else(|| bad("no scenario after FAIL"))? } else { first };
     let scenario = scenario(name).map_err(|e| bad(&e.to_string()))?;
     let (mut seed, mut backend, mut bus, mut commit) = (None, Backend::Turmoil, BusKind::Real, String::from("unknown"));
+    let mut mutant = None;
     for w in words {
         let (k, v) = w.split_once('=').ok_or_else(|| bad(&format!("`{w}` is not key=value")))?;
         match k {
@@ -259,11 +276,12 @@ pub fn parse_failure_line(line: &str) -> Result<(RunSpec, String), HarnessError>
             "backend" => backend = v.parse().map_err(|e: String| bad(&e))?,
             "bus" => bus = v.parse().map_err(|e: String| bad(&e))?,
             "commit" => commit = v.to_string(),
+            "mutant" => mutant = Some(mutant_named(v).map_err(|e| bad(&e.to_string()))?),
             _ => return Err(bad(&format!("unknown field `{k}`"))),
         }
     }
     let seed = seed.ok_or_else(|| bad("no seed=N"))?;
-    Ok((RunSpec { scenario, seed, backend, bus }, commit))
+    Ok((RunSpec { scenario, seed, backend, bus, mutant }, commit))
 }
 
 /// Seeds one sweep may run per scenario: 2^40, about 1.1 * 10^12. The fastest scenario
@@ -390,9 +408,10 @@ pub fn sweep(
     if !backend.available() {
         return Err(HarnessError::MadsimUnavailable);
     }
-    let work = Mutex::new(
-        scenarios.iter().flat_map(move |s| seeds.iter().map(move |seed| RunSpec { scenario: s, seed, backend, bus })),
-    );
+    let work =
+        Mutex::new(scenarios.iter().flat_map(move |s| {
+            seeds.iter().map(move |seed| RunSpec { scenario: s, seed, backend, bus, mutant: None })
+        }));
     let stop = AtomicBool::new(false);
     let runs = AtomicU64::new(0);
     let failures = Mutex::new(Failures::new(SWEEP_FAILURES_KEPT));
@@ -488,8 +507,13 @@ mod tests {
     #[test]
     fn a_sweep_keeps_the_first_failures_by_scenario_and_seed_and_counts_the_rest() {
         let [a, b] = ["S-E4", "S-P3"].map(|n| scenario(n).unwrap());
-        let spec =
-            |s: &'static Scenario, seed| RunSpec { scenario: s, seed, backend: Backend::Turmoil, bus: BusKind::Real };
+        let spec = |s: &'static Scenario, seed| RunSpec {
+            scenario: s,
+            seed,
+            backend: Backend::Turmoil,
+            bus: BusKind::Real,
+            mutant: None,
+        };
         let mut f = Failures::new(3);
         // Arrival order (thread timing) must not matter: later-sorting ones first.
         for (s, seed) in [(b, 1), (a, 9), (b, 0), (a, 7), (a, 8), (a, 2)] {

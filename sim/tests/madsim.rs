@@ -31,7 +31,9 @@ fn every_scenario_passes_and_replays_identically_over_the_seed_range() {
 fn faulty_bus_is_caught_by_the_s_e4_sweep_within_200_seeds() {
     let s = harness::scenario("S-E4").unwrap();
     let first = (0..200).find_map(|seed| {
-        let r = harness::run(RunSpec { scenario: s, seed, backend: Backend::Madsim, bus: BusKind::Faulty }).unwrap();
+        let r =
+            harness::run(RunSpec { scenario: s, seed, backend: Backend::Madsim, bus: BusKind::Faulty, mutant: None })
+                .unwrap();
         r.outcome.err().map(|v| (seed, v))
     });
     let (seed, v) = first.expect("the S-E4 oracle missed the faulty bus on 200 seeds");
@@ -42,7 +44,9 @@ fn faulty_bus_is_caught_by_the_s_e4_sweep_within_200_seeds() {
 fn event_orderings_of_fixed_seeds() {
     for s in SCENARIOS.iter().filter(|s| s.name.starts_with("S-")) {
         for seed in [1u64, 2] {
-            let r = harness::run(RunSpec { scenario: s, seed, backend: Backend::Madsim, bus: BusKind::Real }).unwrap();
+            let r =
+                harness::run(RunSpec { scenario: s, seed, backend: Backend::Madsim, bus: BusKind::Real, mutant: None })
+                    .unwrap();
             assert!(r.outcome.is_ok(), "{} seed {seed}: {:?}", s.name, r.outcome);
             insta::with_settings!({ snapshot_suffix => format!("{}_madsim_seed{seed}", s.name) }, {
                 insta::assert_snapshot!("ordering", r.trace);

@@ -7,8 +7,13 @@ use brum_sim::harness::{self, Backend, RunSpec, Seeds};
 use brum_sim::scenarios::{BusKind, SCENARIOS};
 
 fn run(name: &str, seed: u64) -> harness::RunResult {
-    let spec =
-        RunSpec { scenario: harness::scenario(name).unwrap(), seed, backend: Backend::Turmoil, bus: BusKind::Real };
+    let spec = RunSpec {
+        scenario: harness::scenario(name).unwrap(),
+        seed,
+        backend: Backend::Turmoil,
+        bus: BusKind::Real,
+        mutant: None,
+    };
     harness::run(spec).unwrap()
 }
 

@@ -70,11 +70,29 @@ pub struct SubscribeOptions {
     /// For subscribers that must see every event (the log store, `brum run`'s printer); a
     /// stuck handler then stalls its publishers, which is the point.
     pub lossless: bool,
+    /// Injected fault (simulation only): the handler is never run, as if it hung on its first
+    /// event for ever. Its mailbox fills and its backpressure applies to every publisher.
+    stuck: bool,
 }
 
 impl SubscribeOptions {
     pub fn named(name: impl Into<String>) -> Self {
-        SubscribeOptions { name: name.into(), capacity: None, backpressure: None, kinds: KindSet::ALL, lossless: false }
+        SubscribeOptions {
+            name: name.into(),
+            capacity: None,
+            backpressure: None,
+            kinds: KindSet::ALL,
+            lossless: false,
+            stuck: false,
+        }
+    }
+
+    /// A subscriber whose handler hangs for ever (see the `stuck` field). Only the simulator
+    /// injects this fault: it is compiled with the `sim` feature.
+    #[cfg(feature = "sim")]
+    pub fn stuck(mut self) -> Self {
+        self.stuck = true;
+        self
     }
 
     /// `block` backpressure with no timeout (see [`SubscribeOptions::lossless`]).
@@ -262,6 +280,7 @@ impl<R: Runtime> EventBus<R> {
                 policy: opts.backpressure.unwrap_or(inner.cfg.backpressure),
                 kinds: opts.kinds,
                 lossless: opts.lossless,
+                stuck: opts.stuck,
             },
             Box::new(handler) as Handler,
             inner.rt.metrics(),

@@ -142,6 +142,8 @@ pub(super) struct Subscriber {
     pub policy: Backpressure,
     /// `block` with no timeout.
     pub lossless: bool,
+    /// Injected fault: never scheduled, so its handler never runs (`SubscribeOptions::stuck`).
+    pub stuck: bool,
     pub kinds: super::event::KindSet,
     pub state: Mutex<MailboxState>,
     /// Set by unsubscribe and shutdown; checked before every invocation and every offer.
@@ -170,17 +172,19 @@ pub(super) struct SubscriberSpec {
     pub policy: Backpressure,
     pub kinds: super::event::KindSet,
     pub lossless: bool,
+    pub stuck: bool,
 }
 
 impl Subscriber {
     pub fn new(spec: SubscriberSpec, handler: Handler, metrics: &Metrics) -> Self {
-        let SubscriberSpec { id, name, capacity, policy, kinds, lossless } = spec;
+        let SubscriberSpec { id, name, capacity, policy, kinds, lossless, stuck } = spec;
         let label = format!("{name}#{id}");
         Subscriber {
             id,
             capacity,
             policy,
             lossless,
+            stuck,
             kinds,
             state: Mutex::new(MailboxState {
                 queue: VecDeque::with_capacity(capacity.min(1024)),
@@ -225,7 +229,8 @@ impl Subscriber {
         if st.queue.len() < self.capacity {
             st.queue.push_back(env.clone());
             self.depth.set(st.queue.len() as i64);
-            let schedule = !st.scheduled;
+            // A stuck subscriber stays marked scheduled without ever being queued to run.
+            let schedule = !st.scheduled && !self.stuck;
             st.scheduled = true;
             return Offer::Accepted { schedule };
         }

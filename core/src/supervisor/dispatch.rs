@@ -4,11 +4,14 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::{mpsc, watch};
+use std::collections::VecDeque;
+
+use tokio::sync::{Notify, mpsc, oneshot, watch};
 
 use super::output::Reader;
 use super::{Leftovers, ProcState, ProcessInfo, Reply, Request, Started, SupervisorConfig, SupervisorError, Target};
 use crate::bus::{Event, EventBus, ProcessRef, Stream};
+use crate::metrics::{Counter, Gauge};
 use crate::rt::{ChildProcess, Exit, ProcessSpec, Runtime, Signal, Task, spawn};
 use crate::script::{RestartPolicy, Script};
 
@@ -85,6 +88,84 @@ pub(crate) struct Dispatcher<R: Runtime> {
     shutdown: Option<Vec<Reply<Vec<ProcessInfo>>>>,
     /// Aborted tasks, joined before the dispatcher returns.
     dying: Vec<Task<()>>,
+    /// Lifecycle events on their way to the bus, and the task that publishes them.
+    outbox: Arc<Outbox>,
+    publisher: Option<Task<()>>,
+}
+
+/// An event for the publisher, and the readers to release once it is published.
+struct OutItem {
+    event: Event,
+    then: Vec<oneshot::Sender<()>>,
+}
+
+/// The dispatcher's ordered outbox (see [`super::SUPERVISOR_OUTBOX_MAX`]).
+struct Outbox {
+    state: std::sync::Mutex<OutboxState>,
+    /// Signalled when an item is pushed or the outbox is closed.
+    ready: Notify,
+    /// Signalled once when the publisher has ended.
+    done: Notify,
+    dropped: Counter,
+    undelivered: Counter,
+    depth: Gauge,
+}
+
+#[derive(Default)]
+struct OutboxState {
+    items: VecDeque<OutItem>,
+    closed: bool,
+}
+
+impl Outbox {
+    fn lock(&self) -> std::sync::MutexGuard<'_, OutboxState> {
+        // Only push/pop/close run under this lock: a poisoned one still holds a sound queue.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn push(&self, item: OutItem) {
+        let mut st = self.lock();
+        if st.items.len() >= super::SUPERVISOR_OUTBOX_MAX {
+            self.dropped.inc();
+            return;
+        }
+        st.items.push_back(item);
+        self.depth.set(st.items.len() as i64);
+        drop(st);
+        self.ready.notify_one();
+    }
+
+    fn close(&self) {
+        self.lock().closed = true;
+        self.ready.notify_one();
+    }
+}
+
+/// The publisher task: publishes the outbox in order, then releases the readers waiting on
+/// each event. Ends when the outbox is closed and empty.
+async fn publish_outbox<R: Runtime>(bus: EventBus<R>, outbox: Arc<Outbox>) {
+    loop {
+        let ready = outbox.ready.notified();
+        tokio::pin!(ready);
+        ready.as_mut().enable();
+        let next = {
+            let mut st = outbox.lock();
+            let item = st.items.pop_front();
+            outbox.depth.set(st.items.len() as i64);
+            (item, st.closed)
+        };
+        match next {
+            (Some(item), _) => {
+                let _ = bus.publish(item.event).await;
+                for gate in item.then {
+                    let _ = gate.send(());
+                }
+            }
+            (None, true) => break,
+            (None, false) => ready.await,
+        }
+    }
+    outbox.done.notify_one();
 }
 
 fn stream_index(s: Stream) -> usize {
@@ -102,6 +183,16 @@ impl<R: Runtime> Dispatcher<R> {
         tx: mpsc::Sender<Msg>,
         status: watch::Sender<Arc<Vec<ProcessInfo>>>,
     ) -> Self {
+        let m = rt.metrics();
+        let outbox = Arc::new(Outbox {
+            state: std::sync::Mutex::new(OutboxState::default()),
+            ready: Notify::new(),
+            done: Notify::new(),
+            dropped: m.counter("supervisor.outbox_dropped", ""),
+            undelivered: m.counter("supervisor.outbox_undelivered", ""),
+            depth: m.gauge("supervisor.outbox_depth", ""),
+        });
+        let publisher = spawn(&rt, "supervisor.publish", publish_outbox(bus.clone(), outbox.clone()));
         Dispatcher {
             rt,
             bus,
@@ -114,6 +205,8 @@ impl<R: Runtime> Dispatcher<R> {
             stop_all: Vec::new(),
             shutdown: None,
             dying: Vec::new(),
+            outbox,
+            publisher: Some(publisher),
         }
     }
 
@@ -151,6 +244,41 @@ impl<R: Runtime> Dispatcher<R> {
                 tracing::error!(error = %brum_core_join, "supervisor task panicked");
             }
         }
+        // Publish what is left (the last exits), unless a stuck subscriber holds it up.
+        self.outbox.close();
+        if let Some(mut publisher) = self.publisher.take() {
+            let done = self.outbox.done.notified();
+            tokio::pin!(done);
+            done.as_mut().enable();
+            if !publisher.is_finished() {
+                tokio::select! {
+                    biased;
+                    _ = &mut done => {}
+                    _ = self.rt.sleep(super::SUPERVISOR_OUTBOX_DRAIN) => {
+                        publisher.abort();
+                        let left = self.outbox.lock().items.len() as u64;
+                        self.outbox.undelivered.add(left);
+                        tracing::warn!(events = left, "lifecycle events not published: a subscriber is stuck");
+                    }
+                }
+            }
+            if let Err(e @ crate::rt::JoinError::Panicked { .. }) = publisher.join().await {
+                tracing::error!(error = %e, "supervisor publisher panicked");
+            }
+        }
+    }
+
+    /// Hands a lifecycle event to the publisher (never waits on the bus), to be published in
+    /// order; `then` are released once it is. The `PUBLISH_INLINE` mutant awaits the bus here.
+    async fn emit(&self, event: Event, then: Vec<oneshot::Sender<()>>) {
+        if crate::mutants::active(crate::mutants::PUBLISH_INLINE) {
+            let _ = self.bus.publish(event).await;
+            for gate in then {
+                let _ = gate.send(());
+            }
+            return;
+        }
+        self.outbox.push(OutItem { event, then });
     }
 
     fn infos(&self) -> Vec<ProcessInfo> {
@@ -378,14 +506,14 @@ impl<R: Runtime> Dispatcher<R> {
                 info.ended_ms = Some(now);
                 info.error = Some(err.to_string());
                 self.instances.insert(id, new_instance(info, process.clone(), script));
-                let _ = self.bus.publish(Event::SpawnFailed { process, error: Arc::from(e.to_string()) }).await;
+                self.emit(Event::SpawnFailed { process, error: Arc::from(e.to_string()) }, Vec::new()).await;
                 return Err(err);
             }
         };
         let pid = child.pid();
         info.pid = Some(pid);
         info.state = ProcState::Running;
-        let _ = self.bus.publish(Event::ProcessStarted { process: process.clone(), pid }).await;
+        let mut gates = Vec::new();
         let mut inst = new_instance(info, process.clone(), script);
         let m = self.rt.metrics();
         // One set per instance, shared by its two streams: a URL is announced once.
@@ -406,6 +534,11 @@ impl<R: Runtime> Dispatcher<R> {
                 detector: crate::detect::Detector::new(),
                 urls: urls.clone(),
                 found: Vec::new(),
+                started: {
+                    let (tx, rx) = oneshot::channel();
+                    gates.push(tx);
+                    Some(rx)
+                },
             };
             inst.readers.push(spawn(&self.rt, "supervisor.reader", reader.run(out)));
         }
@@ -417,6 +550,7 @@ impl<R: Runtime> Dispatcher<R> {
             let _ = tx.send(Msg::Waited { id, exit }).await;
         });
         self.instances.insert(id, inst);
+        self.emit(Event::ProcessStarted { process: process.clone(), pid }, gates).await;
         Ok(Started::New(process))
     }
 
@@ -534,7 +668,7 @@ impl<R: Runtime> Dispatcher<R> {
             }
         }
         let info = self.instances.get(&id).map_or(info, |i| i.info.clone());
-        let _ = self.bus.publish(Event::ProcessExited { process, exit }).await;
+        self.emit(Event::ProcessExited { process, exit }, Vec::new()).await;
         if !then_start.is_empty() {
             // The replacement starts before the status is published, for the same reason.
             let res = if self.shutdown.is_some() {

@@ -43,6 +43,20 @@ pub const SUPERVISOR_MAILBOX: usize = 256;
 /// drains a full pipe.
 pub const READ_CHUNK_BYTES: usize = 64 * 1024;
 
+/// Lifecycle events (`ProcessStarted`, `SpawnFailed`, `ProcessExited`) decided by the
+/// dispatcher and not yet published. The dispatcher never waits on the bus: it hands them, in
+/// order, to its publisher task, so a stop is never slower than the slowest subscriber. Three
+/// events per instance at most, so 65,536 is far beyond any backlog short of a subscriber
+/// stuck for tens of thousands of starts; past it the newest events are dropped and counted in
+/// `supervisor.outbox_dropped`.
+pub const SUPERVISOR_OUTBOX_MAX: usize = 65_536;
+
+/// When the dispatcher ends, how long its publisher may take to publish what is left (the
+/// final `ProcessExited`s) before it is stopped and the rest counted in
+/// `supervisor.outbox_undelivered`: the bus's default drain time, so a Ctrl-C still shows every
+/// exit unless a subscriber is stuck.
+pub const SUPERVISOR_OUTBOX_DRAIN: Duration = Duration::from_secs(5);
+
 /// After SIGKILL, how long to wait for the pipes to reach EOF before declaring the instance
 /// ended anyway: a process that left the group (setsid) may hold them open forever.
 pub const EOF_AFTER_KILL: Duration = Duration::from_secs(2);

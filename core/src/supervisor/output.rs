@@ -273,6 +273,9 @@ pub(crate) struct Reader<R: Runtime> {
     /// URLs this instance already announced, on either stream (each is published once).
     pub urls: std::sync::Arc<std::sync::Mutex<UrlSet>>,
     pub found: Vec<Detection>,
+    /// Resolves once the instance's `ProcessStarted` is published: no line may reach the bus
+    /// before it. (A dropped sender also releases the reader.)
+    pub started: Option<tokio::sync::oneshot::Receiver<()>>,
 }
 
 impl<R: Runtime> Reader<R> {
@@ -315,6 +318,9 @@ impl<R: Runtime> Reader<R> {
     /// Reads `src` to EOF, publishing every line (a final line without a newline included),
     /// then tells the dispatcher this stream is done.
     pub async fn run(mut self, mut src: impl AsyncRead + Unpin) {
+        if let Some(started) = self.started.take() {
+            let _ = started.await;
+        }
         let overdrawn = self.bus.metrics().counter("supervisor.lines_overdrawn", &self.process.name);
         let mut splitter = LineSplitter::new(self.max_line);
         let mut buf = vec![0u8; READ_CHUNK_BYTES];

@@ -193,6 +193,12 @@ pub const SCENARIOS: &[Scenario] = &[
         budget: Duration::from_secs(60),
     },
     Scenario {
+        name: "S-P13",
+        race: "stop waits on the slowest subscriber (the dispatcher awaits publish)",
+        summary: "a subscriber stuck for ever, then starts and a stop of every process: the stop completes in bounded virtual time, the stuck backlog and the unpublished lifecycle events are counted",
+        budget: Duration::from_secs(60),
+    },
+    Scenario {
         name: "S-L1",
         race: "timeout-then-fallback double append",
         summary: "four producers through the bus into the log store: every accepted line stored exactly once, in order",
@@ -273,6 +279,7 @@ pub fn body<'a, R: Runtime>(
         "S-P10" => Box::pin(supervisor_races::s_p10(cx, programs)),
         "S-P11" => Box::pin(log_races::s_p11(cx, programs)),
         "S-P12" => Box::pin(supervisor_races::s_p12(cx, programs)),
+        "S-P13" => Box::pin(supervisor_races::s_p13(cx, programs)),
         "S-L1" => Box::pin(log_races::s_l1(cx, programs)),
         "S-L2" => Box::pin(log_races::s_l2(cx, programs)),
         "S-L3" => Box::pin(log_races::s_l3(cx, programs)),

@@ -535,3 +535,74 @@ pub async fn s_p12<R: Runtime>(cx: &Cx<R>, _programs: &Programs) -> Outcome {
     cx.log("scenario", "sessions", format!("lines seen per session: {counts:?}"));
     finish(cx, &sup, task, &bus, &timeline).await
 }
+
+/// S-P13: a subscriber stuck for ever (its handler never returns), then a stop of every
+/// process. The dispatcher hands lifecycle events to its ordered outbox instead of waiting on
+/// the bus, so starts and the stop complete in bounded virtual time, and what the stuck
+/// subscriber holds up is counted: its backlog at bus shutdown, the outbox's unpublished
+/// events at supervisor shutdown. Mutant `supervisor.publish_inline` (the dispatcher awaits
+/// the bus itself) hangs on the third start and exceeds the budget.
+pub async fn s_p13<R: Runtime>(cx: &Cx<R>, programs: &Programs) -> Outcome {
+    use brum_core::bus::Backpressure;
+    const STUCK_CAPACITY: usize = 2;
+    let table = table(programs)?;
+    let (bus, _timeline, sup, task) = setup(cx);
+    bus.subscribe(
+        SubscribeOptions::named("stuck").backpressure(Backpressure::Degrade).capacity(STUCK_CAPACITY).stuck(),
+        |_| {},
+    )
+    .map_err(|_| violation("setup", "bus closed"))?;
+    // Degrade keeps lifecycle events: two Started fill the stuck mailbox; the third cannot
+    // be delivered, ever.
+    let servers = 3 + cx.rt.below(3) as usize;
+    for i in 0..servers {
+        let started = sup.start(script(&format!("srv{i}"), "server", RestartPolicy::Never), false).await;
+        ensure!(matches!(started, Ok(Started::New(_))), "S-P13 starts complete", "srv{i}: {started:?}");
+    }
+    let t0 = cx.rt.now();
+    let stopped = sup.stop_all().await.map_err(|e| violation("stop_all", e.to_string()))?;
+    let took = cx.rt.now().saturating_since(t0);
+    cx.log("scenario", "stop_all", format!("{} stopped in {} ms", stopped.len(), took.as_millis()));
+    let bound = config().stop_grace + brum_core::supervisor::EOF_AFTER_KILL + Duration::from_secs(1);
+    ensure!(took <= bound, "S-P13 stop bounded", "stop_all took {took:?} (bound {bound:?})");
+    ensure!(
+        stopped.len() == servers && stopped.iter().all(|i| i.state.is_terminal()),
+        "S-P13 stop ends every instance",
+        "{:?}",
+        stopped.iter().map(state_line).collect::<Vec<_>>()
+    );
+    let backlog = bus.stats().into_iter().map(|(_, s)| s).find(|s| s.name == "stuck").map(|s| s.queued as u64);
+    ensure!(
+        backlog == Some(STUCK_CAPACITY as u64),
+        "S-P13 stuck backlog visible",
+        "stuck subscriber's queue: {backlog:?}, expected {STUCK_CAPACITY}"
+    );
+    let infos = sup.shutdown().await;
+    task.join().await.map_err(|e| violation("supervisor task", e.to_string()))?;
+    let report = bus.shutdown().await;
+    cx.log("bus", "shutdown", report.to_string());
+    let counted = report.undelivered.iter().find(|u| u.name == "stuck").map(|u| u.count);
+    ensure!(
+        counted == Some(STUCK_CAPACITY as u64),
+        "S-P13 stuck backlog counted at shutdown",
+        "undelivered to stuck: {counted:?}"
+    );
+    let unpublished = match cx.rt.metrics().snapshot().get("supervisor.outbox_undelivered", "") {
+        Some(brum_core::metrics::MetricValue::Counter(n)) => *n,
+        _ => 0,
+    };
+    // Every instance's exit, and the Started of those behind the stuck one, never reached
+    // the bus: all counted.
+    ensure!(
+        unpublished >= servers as u64,
+        "S-P13 unpublished events counted",
+        "supervisor.outbox_undelivered = {unpublished}, expected at least {servers}"
+    );
+    for i in &infos {
+        ensure!(i.state.is_terminal(), "I39 shutdown ends every instance", "#{} is {}", i.id, i.state);
+        cx.log("supervisor", "final", state_line(i));
+    }
+    let live = table.live_pids();
+    ensure!(live.is_empty(), "I11 no orphans after shutdown", "simulated processes still running: {live:?}");
+    Ok(())
+}

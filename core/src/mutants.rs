@@ -1,0 +1,43 @@
+//! Planted bugs: re-creations of races the simulation scenarios must catch. A scenario's
+//! mutant is switched on for one run on the current thread (each simulated run owns its
+//! thread), so a sweep's runs never see each other's mutants. Without the `sim` feature
+//! nothing is compiled in and [`active`] is always false.
+
+/// The dispatcher awaits `bus.publish` of lifecycle events itself (as before the ordered
+/// outbox), so one stuck subscriber stalls every stop. Caught by S-P13.
+pub const PUBLISH_INLINE: &str = "supervisor.publish_inline";
+
+/// Every mutant, for `brum sim` listings and tests.
+pub const ALL: &[&str] = &[PUBLISH_INLINE];
+
+#[cfg(feature = "sim")]
+thread_local! {
+    static ACTIVE: std::cell::Cell<Option<&'static str>> = const { std::cell::Cell::new(None) };
+}
+
+/// Whether mutant `name` is switched on for the run on this thread.
+pub fn active(name: &str) -> bool {
+    #[cfg(feature = "sim")]
+    {
+        ACTIVE.with(|a| a.get() == Some(name))
+    }
+    #[cfg(not(feature = "sim"))]
+    {
+        let _ = name;
+        false
+    }
+}
+
+/// Runs `f` with mutant `name` switched on for this thread (`None`: none), then restores the
+/// previous setting.
+#[cfg(feature = "sim")]
+pub fn with<T>(name: Option<&'static str>, f: impl FnOnce() -> T) -> T {
+    struct Restore(Option<&'static str>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            ACTIVE.with(|a| a.set(self.0));
+        }
+    }
+    let _restore = Restore(ACTIVE.with(|a| a.replace(name)));
+    f()
+}

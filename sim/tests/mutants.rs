@@ -1,0 +1,16 @@
+//! Every planted mutant is caught by its scenario's oracles, on every seed tried.
+
+use brum_sim::harness::{self, Backend, RunSpec};
+use brum_sim::scenarios::BusKind;
+
+#[test]
+fn publish_inline_mutant_is_caught_by_s_p13_and_the_real_dispatcher_passes() {
+    let scenario = harness::scenario("S-P13").unwrap();
+    for seed in 0..5 {
+        let spec = |mutant| RunSpec { scenario, seed, backend: Backend::Turmoil, bus: BusKind::Real, mutant };
+        let real = harness::run(spec(None)).unwrap();
+        assert!(real.outcome.is_ok(), "seed {seed}: the real dispatcher fails S-P13: {:?}", real.outcome);
+        let bad = harness::run(spec(Some(brum_core::mutants::PUBLISH_INLINE))).unwrap();
+        assert!(bad.outcome.is_err(), "seed {seed}: S-P13 did not catch the publish_inline mutant\n{}", bad.trace);
+    }
+}
