@@ -50,7 +50,7 @@ async fn bus_run(subscribers: usize) -> Duration {
         })
         .expect("bus open");
     }
-    let p = ProcessRef { id: 1, name: Arc::from("bench") };
+    let p = ProcessRef::new(1, Arc::from("bench"));
     let line: Arc<str> = Arc::from("GET /api/items 200 3.2ms");
     let start = Instant::now();
     for i in 0..EVENTS {
@@ -63,7 +63,7 @@ async fn bus_run(subscribers: usize) -> Duration {
 }
 
 async fn mpsc_run(subscribers: usize) -> Duration {
-    let p = ProcessRef { id: 1, name: Arc::from("bench") };
+    let p = ProcessRef::new(1, Arc::from("bench"));
     let line: Arc<str> = Arc::from("GET /api/items 200 3.2ms");
     let mut txs = Vec::new();
     let mut consumers = Vec::new();
@@ -81,7 +81,12 @@ async fn mpsc_run(subscribers: usize) -> Duration {
     }
     let start = Instant::now();
     for i in 0..EVENTS {
-        let env = Arc::new(Envelope { id: EventId(i), at: Mono::ZERO, event: event(i, &p, &line) });
+        let env = Arc::new(Envelope {
+            id: EventId(i),
+            at: Mono::ZERO,
+            wall: std::time::SystemTime::UNIX_EPOCH,
+            event: event(i, &p, &line),
+        });
         for tx in &txs {
             tx.send(env.clone()).await.expect("consumer alive");
         }

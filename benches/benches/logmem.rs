@@ -125,7 +125,7 @@ fn mib(bytes: u64) -> f64 {
 
 fn main() {
     let processes: Vec<ProcessRef> =
-        PROCESSES.iter().enumerate().map(|(i, n)| ProcessRef { id: i as u64 + 1, name: Arc::from(*n) }).collect();
+        PROCESSES.iter().enumerate().map(|(i, n)| ProcessRef::new(i as u64 + 1, Arc::from(*n))).collect();
     // RSS is only meaningful for the first run: the allocator keeps freed pages for the next.
     run("every line kept", 1 << 30, &processes, true);
     run("default budget", LOG_STORE_BYTES_DEFAULT, &processes, false);

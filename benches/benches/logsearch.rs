@@ -83,7 +83,7 @@ fn rg_count(args: &[&str], file: &Path) -> (u64, Duration) {
 
 fn main() {
     let processes: Vec<ProcessRef> =
-        PROCESSES.iter().enumerate().map(|(i, n)| ProcessRef { id: i as u64 + 1, name: Arc::from(*n) }).collect();
+        PROCESSES.iter().enumerate().map(|(i, n)| ProcessRef::new(i as u64 + 1, Arc::from(*n))).collect();
     let mut store = LogStore::new(LogStoreConfig { budget_bytes: 1 << 30, max_line_bytes: 64 * 1024 });
     let wall = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
     // Generated first, so the append timing is the store's alone.

@@ -185,7 +185,7 @@ impl LogSink for LogFiles {
             "{} {}#{} {stream} {:<7} {}",
             Rfc3339(entry.wall()),
             process.name,
-            process.id,
+            process.id.0,
             entry.level(),
             entry.plain()
         );
@@ -280,7 +280,7 @@ mod tests {
     }
 
     fn process(id: u64, name: &str) -> ProcessRef {
-        ProcessRef { id, name: Arc::from(name) }
+        ProcessRef::new(id, Arc::from(name))
     }
 
     /// Appends to the store and copies to the sink, as the store's owner does.

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use tokio::signal::unix::{Signal, SignalKind, signal};
 
-use brum_core::bus::{Envelope, Event, EventBus, Stream, SubscribeOptions};
+use brum_core::bus::{Envelope, Event, EventBus, SubscribeOptions};
 use brum_core::config::Settings;
 use brum_core::rt::Exit;
 use brum_core::script::{Command, RestartPolicy, Script, SourceKind};
@@ -123,42 +123,13 @@ impl Printer {
     }
 }
 
+/// One event as a JSON line: the envelope's own serialization (docs/events.md), nothing
+/// assembled by hand.
 fn json_line(env: &Envelope) -> String {
-    let v = match &env.event {
-        Event::LogLine { process, stream, line } => serde_json::json!({
-            "type": "log", "process": &*process.name, "instance": process.id,
-            "stream": if *stream == Stream::Stdout { "stdout" } else { "stderr" }, "line": &**line,
-        }),
-        Event::ProcessStarted { process, pid } => {
-            serde_json::json!({"type": "started", "process": &*process.name, "instance": process.id, "pid": pid})
-        }
-        Event::SpawnFailed { process, error } => serde_json::json!({
-            "type": "spawn_failed", "process": &*process.name, "instance": process.id, "error": &**error,
-        }),
-        Event::ProcessExited { process, exit } => {
-            let (code, signal) = match exit {
-                Exit::Code(c) => (Some(*c), None),
-                Exit::Signaled(s) => (None, Some(*s)),
-            };
-            serde_json::json!({"type": "exited", "process": &*process.name, "instance": process.id, "code": code, "signal": signal})
-        }
-        Event::ErrorDetected { process, kind, message, location } => serde_json::json!({
-            "type": "error", "process": &*process.name, "instance": process.id, "kind": kind, "message": &**message,
-            "file": location.as_ref().map(|l| &*l.file), "line": location.as_ref().and_then(|l| l.line),
-            "column": location.as_ref().and_then(|l| l.column),
-        }),
-        Event::UrlDetected { process, url } => {
-            serde_json::json!({"type": "url", "process": &*process.name, "instance": process.id, "url": &**url})
-        }
-        Event::BuildEvent { process, outcome } => {
-            serde_json::json!({"type": "build", "process": &*process.name, "instance": process.id, "outcome": &**outcome})
-        }
-        Event::TestResult { process, passed, failed } => serde_json::json!({
-            "type": "test", "process": &*process.name, "instance": process.id, "passed": passed, "failed": failed,
-        }),
-        other => serde_json::json!({"type": other.kind().name(), "event": other.to_string()}),
-    };
-    let mut s = v.to_string();
+    let mut s = serde_json::to_string(env).unwrap_or_else(|e| {
+        // Serializing brum's own types cannot fail; say so rather than print nothing.
+        format!("{{\"type\":\"error\",\"serialize_failed\":{:?}}}", e.to_string())
+    });
     s.push('\n');
     s
 }

@@ -12,6 +12,7 @@ pub mod discovery;
 pub mod logs;
 pub mod metrics;
 pub mod mutants;
+pub mod process;
 pub mod rt;
 pub mod script;
 pub mod supervisor;

@@ -68,7 +68,7 @@ impl<R: Runtime> FaultyBus<R> {
 
     pub async fn publish(&self, event: Event) -> EventId {
         let id = EventId(self.inner.next_id.fetch_add(1, Ordering::Relaxed));
-        let env = Arc::new(Envelope { id, at: self.inner.rt.now(), event });
+        let env = Arc::new(Envelope { id, at: self.inner.rt.now(), wall: self.inner.rt.wall(), event });
         let handlers = lock(&self.inner.handlers).clone();
         for h in handlers {
             lock(&self.inner.jobs).push_back((env.clone(), h));

@@ -14,6 +14,7 @@ use brum_core::bus::{
     Backpressure, BusConfig, Closed, DropReason, Envelope, Event, EventBus, Priority, ProcessRef, Stream,
     SubscribeOptions,
 };
+use brum_core::detect::{ErrorGroup, ErrorKind, Url};
 use brum_core::rt::{Exit, Hooks, Runtime, spawn};
 use brum_core::util::yield_now;
 use common::in_turmoil;
@@ -31,7 +32,7 @@ fn cfg(workers: usize, batch: usize) -> BusConfig {
 }
 
 fn proc_ref(id: u64) -> ProcessRef {
-    ProcessRef { id, name: Arc::from(format!("p{id}")) }
+    ProcessRef::new(id, format!("p{id}"))
 }
 
 /// An event of the given shape: 0 = log line, 1 = url (normal), 2 = lifecycle.
@@ -39,16 +40,19 @@ fn event(publisher: u64, seq: u64, shape: u8) -> Event {
     let process = proc_ref(publisher);
     match shape % 3 {
         0 => Event::LogLine { process, stream: Stream::Stdout, line: Arc::from(format!("{seq}")) },
-        1 => Event::UrlDetected { process, url: Arc::from(format!("http://localhost/{seq}")) },
-        _ => Event::ErrorDetected { process, kind: "generic", message: Arc::from(format!("{seq}")), location: None },
+        1 => Event::UrlDetected {
+            process,
+            url: Arc::new(Url::parse_announced(&format!("http://localhost:3000/{seq}")).expect("a URL")),
+        },
+        _ => Event::ErrorDetected { process, error: Arc::new(ErrorGroup::new(ErrorKind::Generic, format!("{seq}"))) },
     }
 }
 
 fn seq_of(e: &Event) -> u64 {
     match e {
         Event::LogLine { line, .. } => line.parse().unwrap(),
-        Event::UrlDetected { url, .. } => url.rsplit('/').next().unwrap().parse().unwrap(),
-        Event::ErrorDetected { message, .. } => message.parse().unwrap(),
+        Event::UrlDetected { url, .. } => url.url.rsplit('/').next().unwrap().parse().unwrap(),
+        Event::ErrorDetected { error, .. } => error.message.parse().unwrap(),
         _ => 0,
     }
 }
@@ -96,7 +100,7 @@ proptest! {
         prop_assert_eq!(sorted, (1..=publishers * each).collect::<Vec<_>>());
         let mut last: BTreeMap<u64, (u64, u64)> = BTreeMap::new();
         for e in &seen {
-            let p = e.event.process().unwrap().id;
+            let p = e.event.process().unwrap().id.0;
             let (prev_id, prev_seq) = last.insert(p, (e.id.0, seq_of(&e.event))).unwrap_or((0, 0));
             prop_assert!(e.id.0 > prev_id && seq_of(&e.event) > prev_seq);
         }

@@ -23,7 +23,7 @@ fn cfg(workers: usize) -> BusConfig {
 
 fn line(p: u64, i: u64) -> Event {
     Event::LogLine {
-        process: ProcessRef { id: p, name: Arc::from("p") },
+        process: ProcessRef::new(p, Arc::from("p")),
         stream: Stream::Stdout,
         line: Arc::from(i.to_string()),
     }
@@ -58,10 +58,10 @@ async fn handlers_never_overlap_themselves_and_the_pool_bounds_concurrency() {
             let Event::LogLine { process, line, .. } = &e.event else { unreachable!() };
             let seq: u64 = line.parse().unwrap();
             let mut l = l2.lock().unwrap();
-            if seq <= l[process.id as usize] {
+            if seq <= l[process.id.0 as usize] {
                 b2.fetch_add(1, Ordering::SeqCst);
             }
-            l[process.id as usize] = seq;
+            l[process.id.0 as usize] = seq;
             drop(l);
             std::hint::black_box(work());
             i2.store(false, Ordering::SeqCst);

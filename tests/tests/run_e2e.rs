@@ -278,7 +278,7 @@ fn a_pnpm_workspace_is_discovered_and_run_with_detections_on_ingest() {
     assert_eq!((test["passed"].as_u64(), test["failed"].as_u64()), (Some(2), Some(0)));
     let err = find("error", "tsc").expect("the TypeScript error");
     assert_eq!(
-        (err["file"].as_str(), err["line"].as_u64(), err["column"].as_u64()),
+        (err["location"]["file"].as_str(), err["location"]["line"].as_u64(), err["location"]["column"].as_u64()),
         (Some("src/app.ts"), Some(3), Some(7))
     );
     // pnpm itself ran the workspace package's script.

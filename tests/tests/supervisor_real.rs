@@ -66,10 +66,10 @@ async fn restart_all_replaces_every_running_instance_and_stop_all_ends_them() {
     let b = sup.start(script("b", "exec sleep 100", RestartPolicy::Never, &[]), false).await.unwrap();
     let restarted = sup.restart_all().await.unwrap();
     assert_eq!(restarted.len(), 2);
-    let new_ids: Vec<u64> = restarted.iter().map(|s| s.process().id).collect();
-    assert!(!new_ids.contains(&a.process().id) && !new_ids.contains(&b.process().id), "{new_ids:?}");
+    let new_ids: Vec<u64> = restarted.iter().map(|s| s.process().id.0).collect();
+    assert!(!new_ids.contains(&a.process().id.0) && !new_ids.contains(&b.process().id.0), "{new_ids:?}");
     let status = sup.status();
-    for old in [a.process().id, b.process().id] {
+    for old in [a.process().id.0, b.process().id.0] {
         let s = status.iter().find(|i| i.id == old).unwrap().state;
         assert!(matches!(s, ProcState::Stopped { .. }), "old instance #{old} is {s}");
     }

@@ -2,7 +2,9 @@
 
 use std::fmt;
 use std::sync::Arc;
+use std::time::SystemTime;
 
+use crate::detect::{Build, Detection, ErrorGroup, TestSummary, Url};
 use crate::rt::{Exit, Mono};
 
 /// An event's id: from the bus's counter, unique and increasing in publish order per bus.
@@ -16,75 +18,88 @@ impl fmt::Display for EventId {
     }
 }
 
-/// A supervised process instance: counter id plus script name.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct ProcessRef {
-    pub id: u64,
-    pub name: Arc<str>,
-}
-
-impl fmt::Display for ProcessRef {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}#{}", self.name, self.id)
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Stream {
-    Stdout,
-    Stderr,
-}
+pub use crate::process::{InstanceId, Location, ProcessRef, Stream};
 
 /// Every event brum publishes. Payloads are immutable once published: subscribers share one
-/// `Arc<Envelope>` (race S-E8 cannot happen).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// `Arc<Envelope>` (race S-E8 cannot happen). They carry brum's own types, and serialize as
+/// one JSON object each (`brum run --json`, MCP): the `type` tag, the process and instance
+/// where there is one, then the payload's fields (see docs/events.md).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
 pub enum Event {
+    #[serde(rename = "started")]
     ProcessStarted {
+        #[serde(flatten)]
         process: ProcessRef,
         pid: u32,
     },
     /// The instance could not be started (no such program, no such working directory, ...).
     SpawnFailed {
+        #[serde(flatten)]
         process: ProcessRef,
         error: Arc<str>,
     },
+    #[serde(rename = "log")]
     LogLine {
+        #[serde(flatten)]
         process: ProcessRef,
         stream: Stream,
         line: Arc<str>,
     },
+    #[serde(rename = "exited")]
     ProcessExited {
+        #[serde(flatten)]
         process: ProcessRef,
+        #[serde(flatten)]
         exit: Exit,
     },
+    /// An error group, with its lines and (when parsed) its stack.
+    #[serde(rename = "error")]
     ErrorDetected {
+        #[serde(flatten)]
         process: ProcessRef,
-        kind: &'static str,
-        message: Arc<str>,
-        location: Option<SourceLocation>,
+        #[serde(flatten)]
+        error: Arc<ErrorGroup>,
     },
+    /// A URL the process announced (once per instance).
+    #[serde(rename = "url")]
     UrlDetected {
+        #[serde(flatten)]
         process: ProcessRef,
-        url: Arc<str>,
+        #[serde(flatten)]
+        url: Arc<Url>,
     },
+    #[serde(rename = "build")]
     BuildEvent {
+        #[serde(flatten)]
         process: ProcessRef,
-        outcome: Arc<str>,
+        #[serde(flatten)]
+        build: Build,
     },
+    /// A test run's closing summary.
+    #[serde(rename = "test")]
     TestResult {
+        #[serde(flatten)]
         process: ProcessRef,
-        passed: u32,
-        failed: u32,
+        #[serde(flatten)]
+        summary: Arc<TestSummary>,
     },
-    ProxyRequest {
-        method: Arc<str>,
-        url: Arc<str>,
-        status: u16,
-    },
-    McpActivity {
-        session: Arc<str>,
-        method: Arc<str>,
-    },
+    #[serde(rename = "request")]
+    ProxyRequest { method: Arc<str>, url: Arc<str>, status: u16 },
+    #[serde(rename = "mcp")]
+    McpActivity { session: Arc<str>, method: Arc<str> },
+}
+
+impl Event {
+    /// The event for what detection found in `process`'s output.
+    pub fn detected(process: ProcessRef, d: Detection) -> Event {
+        match d {
+            Detection::Error(g) => Event::ErrorDetected { process, error: Arc::new(g) },
+            Detection::Url(u) => Event::UrlDetected { process, url: Arc::new(u) },
+            Detection::Build(build) => Event::BuildEvent { process, build },
+            Detection::Test(t) => Event::TestResult { process, summary: Arc::new(t) },
+        }
+    }
 }
 
 /// How much an event matters when a mailbox is full. Only `degrade` backpressure looks at it.
@@ -220,17 +235,17 @@ impl fmt::Display for Event {
                 write!(f, "log {process} {s} {line}")
             }
             Event::ProcessExited { process, exit } => write!(f, "exited {process} {exit}"),
-            Event::ErrorDetected { process, kind, message, location } => {
-                write!(f, "error {process} {kind}")?;
-                if let Some(l) = location {
+            Event::ErrorDetected { process, error } => {
+                write!(f, "error {process} {}", error.kind)?;
+                if let Some(l) = &error.location {
                     write!(f, " {l}")?;
                 }
-                write!(f, " {message}")
+                write!(f, " {}", error.message)
             }
-            Event::UrlDetected { process, url } => write!(f, "url {process} {url}"),
-            Event::BuildEvent { process, outcome } => write!(f, "build {process} {outcome}"),
-            Event::TestResult { process, passed, failed } => {
-                write!(f, "test {process} passed={passed} failed={failed}")
+            Event::UrlDetected { process, url } => write!(f, "url {process} {}", url.browse),
+            Event::BuildEvent { process, build } => write!(f, "build {process} {build}"),
+            Event::TestResult { process, summary } => {
+                write!(f, "test {process} passed={} failed={}", summary.passed.unwrap_or(0), summary.failed)
             }
             Event::ProxyRequest { method, url, status } => write!(f, "request {method} {url} {status}"),
             Event::McpActivity { session, method } => write!(f, "mcp {session} {method}"),
@@ -238,31 +253,107 @@ impl fmt::Display for Event {
     }
 }
 
-/// Where an error points: file, and line and column when the tool printed them.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SourceLocation {
-    pub file: Arc<str>,
-    pub line: Option<u32>,
-    pub column: Option<u32>,
-}
-
-impl fmt::Display for SourceLocation {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.file)?;
-        if let Some(l) = self.line {
-            write!(f, ":{l}")?;
-            if let Some(c) = self.column {
-                write!(f, ":{c}")?;
-            }
-        }
-        Ok(())
-    }
-}
-
-/// An event as delivered: its id, the runtime time it was published at, and the event.
+/// An event as delivered: its sequence number, the runtime's monotonic time and the wall
+/// time it was published at, and the event.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Envelope {
     pub id: EventId,
     pub at: Mono,
+    pub wall: SystemTime,
     pub event: Event,
+}
+
+impl serde::Serialize for Envelope {
+    /// `{"seq": 7, "time_ms": 1234, "wall_ms": 1764536400000, "type": ..., ...}`: the event's
+    /// own fields follow the three the bus adds.
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        #[derive(serde::Serialize)]
+        struct Flat<'a> {
+            seq: u64,
+            time_ms: u64,
+            wall_ms: u64,
+            #[serde(flatten)]
+            event: &'a Event,
+        }
+        let wall_ms = self.wall.duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64);
+        Flat { seq: self.id.0, time_ms: self.at.as_millis() as u64, wall_ms, event: &self.event }.serialize(s)
+    }
+}
+
+/// One event of every kind, as `brum run --json` prints them; docs/events.md embeds these
+/// lines (a test checks), and an insta snapshot pins them.
+#[cfg(test)]
+pub(crate) fn json_samples() -> String {
+    use crate::detect::{BuildOutcome, BuildTool, ErrorKind, Frame, TestFramework};
+    use crate::process::Location;
+    let p = ProcessRef::new(3, "web");
+    let loc = Location { file: "src/app.ts".into(), line: Some(3), column: Some(7) };
+    let error = ErrorGroup {
+        kind: ErrorKind::NodeStack,
+        message: "TypeError: x is undefined".into(),
+        location: Some(loc.clone()),
+        lines: vec!["TypeError: x is undefined".into(), "    at render (src/app.ts:3:7)".into()],
+        lines_dropped: 0,
+        stream: Stream::Stderr,
+        frames: vec![Frame { location: loc, function: Some("render".into()), own: true }],
+    };
+    let url = Url::parse_announced("http://0.0.0.0:5173/app").expect("a URL");
+    let summary = TestSummary {
+        framework: TestFramework::Vitest,
+        passed: Some(41),
+        failed: 1,
+        skipped: Some(2),
+        total: Some(44),
+        suite: None,
+        failures: vec![crate::detect::FailedTest {
+            name: "cart > adds an item".into(),
+            location: Some(Location { file: "src/cart.test.ts".into(), line: Some(12), column: Some(5) }),
+            message: Some("expected 2 to be 3".into()),
+        }],
+    };
+    let events = vec![
+        Event::ProcessStarted { process: p.clone(), pid: 4242 },
+        Event::LogLine { process: p.clone(), stream: Stream::Stdout, line: Arc::from("ready in 312 ms") },
+        Event::UrlDetected { process: p.clone(), url: Arc::new(url) },
+        Event::ErrorDetected { process: p.clone(), error: Arc::new(error) },
+        Event::BuildEvent {
+            process: p.clone(),
+            build: crate::detect::Build { outcome: BuildOutcome::Failed, tool: BuildTool::Vite },
+        },
+        Event::TestResult { process: p.clone(), summary: Arc::new(summary) },
+        Event::ProcessExited { process: p.clone(), exit: Exit::Code(1) },
+        Event::ProcessExited { process: ProcessRef::new(4, "api"), exit: Exit::Signaled(15) },
+        Event::SpawnFailed {
+            process: ProcessRef::new(5, "docs"),
+            error: Arc::from("program `mkdocs` not found (is it installed and on PATH?)"),
+        },
+        Event::ProxyRequest {
+            method: Arc::from("GET"),
+            url: Arc::from("http://localhost:5173/api/items"),
+            status: 200,
+        },
+        Event::McpActivity { session: Arc::from("s1"), method: Arc::from("tools/call") },
+    ];
+    let start = SystemTime::UNIX_EPOCH + std::time::Duration::from_millis(1_764_536_400_000);
+    let mut out = String::new();
+    for (i, event) in events.into_iter().enumerate() {
+        let at = std::time::Duration::from_millis(1200 + 10 * i as u64);
+        let env = Envelope { id: EventId(i as u64 + 1), at: Mono::ZERO + at, wall: start + at, event };
+        out.push_str(&serde_json::to_string(&env).expect("events serialize"));
+        out.push('\n');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_event_kind_serializes_as_documented() {
+        let samples = super::json_samples();
+        insta::assert_snapshot!("event_json_samples", samples);
+        let doc = include_str!("../../../docs/events.md");
+        for line in samples.lines() {
+            assert!(doc.contains(line), "docs/events.md lacks this sample line:\n{line}");
+        }
+    }
 }

@@ -341,7 +341,7 @@ impl<R: Runtime> EventBus<R> {
         }
         let id = EventId(inner.next_event.fetch_add(1, Ordering::Relaxed));
         let kind = event.kind();
-        let env = Arc::new(Envelope { id, at: inner.rt.now(), event });
+        let env = Arc::new(Envelope { id, at: inner.rt.now(), wall: inner.rt.wall(), event });
         inner.published.inc();
         let subs = lock(&inner.subs).clone();
         for sub in subs.iter() {

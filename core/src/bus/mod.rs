@@ -16,6 +16,6 @@ mod event;
 mod eventbus;
 mod mailbox;
 
-pub use event::{Envelope, Event, EventId, EventKind, KindSet, Priority, ProcessRef, SourceLocation, Stream};
+pub use event::{Envelope, Event, EventId, EventKind, InstanceId, KindSet, Location, Priority, ProcessRef, Stream};
 pub use eventbus::{BusConfig, Closed, EventBus, ShutdownReport, SubscribeOptions, SubscriptionId, Undelivered};
 pub use mailbox::{Backpressure, DropReason, SubscriberStats};

@@ -8,7 +8,7 @@ use super::outcome::{self, BuildLine, GoTally, Probe};
 use super::scan::blank;
 use super::url;
 use crate::ansi;
-use crate::bus::Stream;
+use crate::process::Stream;
 
 /// After `Failed to compile.`, the location line (`./app/page.tsx:5:9`) must come within this
 /// many lines (Next.js and create-react-app print one blank line between).

@@ -9,7 +9,7 @@ use super::scan::{
     js_frame, leading_num, num, skip_log_prefix, truncate,
 };
 use super::{GROUP_LINES_MAX, LINE_BYTES_MAX, MESSAGE_BYTES_MAX};
-use crate::bus::Stream;
+use crate::process::Stream;
 
 /// The most lines a Node uncaught-exception header (`file:line`, source, caret, blank) may wait
 /// for its error line before it is given up as not an error.
@@ -226,7 +226,15 @@ impl Open {
         while lines.last().is_some_and(|l| blank(l)) {
             lines.pop();
         }
-        Some(ErrorGroup { kind, message, location, lines, lines_dropped: self.lines_dropped, stream: self.stream })
+        Some(ErrorGroup {
+            kind,
+            message,
+            location,
+            lines,
+            lines_dropped: self.lines_dropped,
+            stream: self.stream,
+            frames: Vec::new(),
+        })
     }
 }
 

@@ -18,7 +18,8 @@ mod tests;
 
 pub use detector::{Detector, DetectorStats};
 pub use model::{
-    Build, BuildOutcome, BuildTool, Detection, ErrorGroup, ErrorKind, Location, TestFramework, TestSummary, Url,
+    Build, BuildOutcome, BuildTool, Detection, ErrorGroup, ErrorKind, FailedTest, Frame, Location, TestFramework,
+    TestSummary, Url,
 };
 pub use url::{URLS_PER_LINE_MAX, URLS_PER_PROCESS_MAX, UrlSet};
 

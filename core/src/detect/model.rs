@@ -3,12 +3,12 @@
 //! Every type renders to one stable line with `Display` (traces, snapshots, `ErrorDetected`).
 
 use std::fmt;
-use std::sync::Arc;
 
-use crate::bus::{Event, ProcessRef, Stream};
+use crate::process::Stream;
 
 /// Which tool's format an error group was recognised in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum ErrorKind {
     /// `tsc`: `src/a.ts(4,26): error TS2339: ...` or the pretty `src/a.ts:4:26 - error TS2339: ...`.
     Typescript,
@@ -78,31 +78,20 @@ impl fmt::Display for ErrorKind {
     }
 }
 
-/// Where an error points: a file as the tool printed it (a `file://` prefix removed), with a
-/// line and column when the tool gave them. Lines and columns are the tool's own numbering
-/// (webpack's columns are 0-based, everyone else's 1-based).
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Location {
-    pub file: String,
-    pub line: Option<u32>,
-    pub column: Option<u32>,
-}
+pub use crate::process::Location;
 
-impl fmt::Display for Location {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.file)?;
-        if let Some(line) = self.line {
-            write!(f, ":{line}")?;
-            if let Some(col) = self.column {
-                write!(f, ":{col}")?;
-            }
-        }
-        Ok(())
-    }
+/// One frame of a stack: where, in which function, and whether it is the project's own code.
+/// (Detection fills these in as it learns each runtime's stack format.)
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+pub struct Frame {
+    pub location: Location,
+    pub function: Option<String>,
+    /// The project's own code, not a dependency, the standard library or the runtime.
+    pub own: bool,
 }
 
 /// One error as the tool printed it: possibly many lines, grouped.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct ErrorGroup {
     pub kind: ErrorKind,
     /// The error's one-line message (`TypeError: x is undefined`), at most
@@ -117,6 +106,23 @@ pub struct ErrorGroup {
     pub lines_dropped: u32,
     /// The stream of the group's first line. Recorded, never used to decide anything.
     pub stream: Stream,
+    /// The stack, innermost first, where the tool printed one and detection parsed it.
+    pub frames: Vec<Frame>,
+}
+
+impl ErrorGroup {
+    /// A group of one message, with no location, lines or frames (tests and scenarios).
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        ErrorGroup {
+            kind,
+            message: message.into(),
+            location: None,
+            lines: Vec::new(),
+            lines_dropped: 0,
+            stream: Stream::Stdout,
+            frames: Vec::new(),
+        }
+    }
 }
 
 impl fmt::Display for ErrorGroup {
@@ -133,14 +139,27 @@ impl fmt::Display for ErrorGroup {
 }
 
 /// A URL a dev server announced (`Local: http://localhost:5173/`).
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
 pub struct Url {
     /// As announced, ANSI and trailing punctuation removed.
     pub url: String,
     /// The same URL with a wildcard host (`0.0.0.0`, `[::]`) replaced by `localhost`: what a
     /// browser or the proxy should open.
     pub browse: String,
+    /// `http` or `https`.
+    pub scheme: String,
+    /// As announced: `localhost`, `127.0.0.1`, `0.0.0.0`, `[::]`, a LAN address.
+    pub host: String,
     pub port: u16,
+    /// The path after the port, `/` when there is none.
+    pub path: String,
+}
+
+impl Url {
+    /// A URL from its parts as announced (tests and scenarios; detection parses them).
+    pub fn parse_announced(text: &str) -> Option<Url> {
+        super::url::parse_one(text)
+    }
 }
 
 impl fmt::Display for Url {
@@ -153,7 +172,8 @@ impl fmt::Display for Url {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum BuildOutcome {
     /// The process's first build finished without errors.
     Compiled,
@@ -173,7 +193,8 @@ impl BuildOutcome {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum BuildTool {
     Cargo,
     Tsc,
@@ -194,7 +215,7 @@ impl BuildTool {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
 pub struct Build {
     pub outcome: BuildOutcome,
     pub tool: BuildTool,
@@ -206,11 +227,13 @@ impl fmt::Display for Build {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum TestFramework {
     Jest,
     Vitest,
     Cargo,
+    #[serde(rename = "go")]
     GoTest,
     Pytest,
 }
@@ -229,7 +252,15 @@ impl TestFramework {
 
 /// A test run's closing counts. `None` where the runner did not say (`go test` without `-v`
 /// names only its failures).
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+/// A test that failed: its name, and where and why, as far as the runner said.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+pub struct FailedTest {
+    pub name: String,
+    pub location: Option<Location>,
+    pub message: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
 pub struct TestSummary {
     pub framework: TestFramework,
     pub passed: Option<u32>,
@@ -240,6 +271,8 @@ pub struct TestSummary {
     pub total: Option<u32>,
     /// The suite, where the runner names one per summary (`go test`'s package).
     pub suite: Option<String>,
+    /// The failing tests the runner named (detection fills these in runner by runner).
+    pub failures: Vec<FailedTest>,
 }
 
 impl fmt::Display for TestSummary {
@@ -280,33 +313,6 @@ impl fmt::Display for Detection {
             Detection::Url(u) => write!(f, "url {u}"),
             Detection::Build(b) => write!(f, "build {b}"),
             Detection::Test(t) => write!(f, "test {t}"),
-        }
-    }
-}
-
-impl Detection {
-    /// The bus event for this detection, from `process`.
-    ///
-    /// The event payloads are the bus's current ones (strings and counts), so the mapping is
-    /// lossy: `ErrorDetected` carries the kind, message and location but not the group's lines, `UrlDetected::url` is the [`Url::browse`] form (what the proxy and a browser
-    /// connect to), `BuildEvent::outcome` is `tool outcome`, and `TestResult` carries `passed`
-    /// (0 when the runner did not say) and `failed`. The full `Detection` stays with the
-    /// caller (the log store keeps it for queries).
-    pub fn to_event(&self, process: ProcessRef) -> Event {
-        match self {
-            Detection::Error(g) => Event::ErrorDetected {
-                process,
-                kind: g.kind.name(),
-                message: Arc::from(g.message.as_str()),
-                location: g.location.as_ref().map(|l| crate::bus::SourceLocation {
-                    file: Arc::from(l.file.as_str()),
-                    line: l.line,
-                    column: l.column,
-                }),
-            },
-            Detection::Url(u) => Event::UrlDetected { process, url: Arc::from(u.browse.as_str()) },
-            Detection::Build(b) => Event::BuildEvent { process, outcome: Arc::from(b.to_string()) },
-            Detection::Test(t) => Event::TestResult { process, passed: t.passed.unwrap_or(0), failed: t.failed },
         }
     }
 }

@@ -167,6 +167,7 @@ impl Counts {
             skipped: Some(self.skipped),
             total,
             suite: None,
+            failures: Vec::new(),
         })
     }
 }
@@ -291,6 +292,7 @@ impl GoTally {
                     skipped: exact.then_some(tally.skipped),
                     total: exact.then_some(tally.passed.saturating_add(tally.failed).saturating_add(tally.skipped)),
                     suite: Some(suite.to_string()),
+                    failures: Vec::new(),
                 });
             }
             _ => {}

@@ -4,7 +4,7 @@
 use proptest::prelude::*;
 
 use super::*;
-use crate::bus::Stream;
+use crate::process::Stream;
 
 /// Feeds `text` line by line (all on stderr, which must not matter) and renders what is found.
 fn run(text: &str) -> Vec<String> {
@@ -459,11 +459,11 @@ fn test_summaries_from_the_detector() {
 fn detections_map_to_one_line_bus_events() {
     use crate::bus::{Event, ProcessRef};
     use std::sync::Arc;
-    let p = ProcessRef { id: 3, name: Arc::from("web") };
+    let p = ProcessRef::new(3, Arc::from("web"));
     let found = detections(
         "Local: http://0.0.0.0:3000/\nsrc/a.ts(1,2): error TS2322: x\nFound 1 error.\nTests:       1 failed, 2 passed, 3 total",
     );
-    let events: Vec<String> = found.iter().map(|d| d.to_event(p.clone()).to_string()).collect();
+    let events: Vec<String> = found.iter().map(|d| Event::detected(p.clone(), d.clone()).to_string()).collect();
     assert_eq!(
         events,
         [
@@ -473,7 +473,7 @@ fn detections_map_to_one_line_bus_events() {
             "test web#3 passed=2 failed=1",
         ]
     );
-    assert!(matches!(found[1].to_event(p), Event::ErrorDetected { .. }));
+    assert!(matches!(Event::detected(p, found[1].clone()), Event::ErrorDetected { .. }));
 }
 
 #[test]

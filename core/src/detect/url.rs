@@ -105,8 +105,19 @@ impl Parsed<'_> {
         } else {
             self.text.to_string()
         };
-        Url { url: self.text.to_string(), browse, port: self.port }
+        let scheme = self.text.get(..self.scheme_len).unwrap_or("http://").trim_end_matches("://").to_string();
+        let after = self.text.get(self.host_end..).unwrap_or("");
+        let path = match after.find('/') {
+            Some(i) => after[i..].to_string(),
+            None => "/".to_string(),
+        };
+        Url { url: self.text.to_string(), browse, scheme, host: self.host.to_string(), port: self.port, path }
     }
+}
+
+/// The URL at the start of `text`, if `text` starts with one.
+pub(crate) fn parse_one(text: &str) -> Option<Url> {
+    parse_url(text).map(|(p, _)| p.into_url())
 }
 
 /// Parses `http(s)://host:port[/path]` at the start of `s`; returns it and its length.

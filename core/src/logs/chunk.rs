@@ -15,7 +15,7 @@
 
 use std::ops::Range;
 
-use crate::bus::Stream;
+use crate::process::Stream;
 
 use super::level::Level;
 

@@ -10,7 +10,7 @@ use super::entry::{EntryId, EntryRef};
 use super::level::Level;
 use super::query::{Filter, PAGE_ENTRIES_MAX};
 use super::store::LogStore;
-use crate::bus::{ProcessRef, Stream};
+use crate::process::{ProcessRef, Stream};
 use crate::rt::Mono;
 
 /// When one occurrence of a collapsed line was stored.

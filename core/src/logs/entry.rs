@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use super::chunk::{Chunk, Record};
 use super::level::Level;
 use super::store::LogStore;
-use crate::bus::{ProcessRef, Stream};
+use crate::process::{ProcessRef, Stream};
 use crate::rt::Mono;
 
 /// An entry's id: from the store's counter, starting at 1, increasing in append order and never

@@ -93,11 +93,11 @@ impl<R: Runtime> LogService<R> {
             move |env| {
                 let Event::LogLine { process, stream, line } = &env.event else { return };
                 let mut st = lock(&s);
-                if st.cleared_through.get(&*process.name).is_some_and(|g| process.id <= *g) {
+                if st.cleared_through.get(&*process.name).is_some_and(|g| process.id.0 <= *g) {
                     late.inc();
                     return;
                 }
-                st.instances.entry(process.name.to_string()).or_default().insert(process.id);
+                st.instances.entry(process.name.to_string()).or_default().insert(process.id.0);
                 match st.store.append(process, *stream, env.at, rt.wall(), line) {
                     Ok(id) => {
                         let State { store, sink, .. } = &mut *st;

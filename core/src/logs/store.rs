@@ -8,7 +8,7 @@ use super::chunk::{Chunk, Record, SLOT_MAX};
 use super::entry::{EntryId, EntryRef, LogEntry, mono_to_nanos, wall_to_nanos};
 use super::level::guess_level;
 use super::query::{Filter, ResolvedFilter};
-use crate::bus::{ProcessRef, Stream};
+use crate::process::{ProcessRef, Stream};
 use crate::rt::Mono;
 
 /// The default byte budget, the schema default of `concurrency.log_store_bytes` (a test checks):

@@ -13,14 +13,14 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use proptest::prelude::*;
 
 use super::*;
-use crate::bus::{ProcessRef, Stream};
+use crate::process::{ProcessRef, Stream};
 use crate::rt::Mono;
 
 fn processes() -> Vec<ProcessRef> {
     // `web` runs twice (a restart): same name, new id.
     [(1, "web"), (2, "api"), (3, "web"), (4, "worker")]
         .into_iter()
-        .map(|(id, name)| ProcessRef { id, name: Arc::from(name) })
+        .map(|(id, name)| ProcessRef::new(id, Arc::from(name)))
         .collect()
 }
 
@@ -324,7 +324,7 @@ fn naive_collapsed(store: &LogStore, filter: &Filter, n: usize) -> Vec<(EntryId,
     let mut rows: Vec<(EntryId, EntryId, u64, String, Stream)> = Vec::new();
     let mut current: std::collections::BTreeMap<u64, usize> = std::collections::BTreeMap::new();
     for e in naive(store, filter) {
-        let key = e.process().id;
+        let key = e.process().id.0;
         if let Some(&r) = current.get(&key) {
             let row = &mut rows[r];
             if row.3 == e.text() && row.4 == e.stream() {
@@ -679,7 +679,7 @@ fn get_finds_entries_when_the_newest_chunk_is_empty() {
     store.append(web, Stream::Stdout, mono(0), wall(0), &("é".repeat(61) + "xxx")).expect("open");
     store.append(web, Stream::Stdout, mono(0), wall(0), "/api/users").expect("open");
     assert_eq!(store.stats().chunks, 2, "the third line opens a second chunk");
-    assert_eq!(store.clear(Some(&ProcessFilter::Id(web.id))), 2);
+    assert_eq!(store.clear(Some(&ProcessFilter::Id(web.id.0))), 2);
     assert_eq!(store.get(first).map(|e| e.process().id), Some(api.id));
     store.check_invariants();
 }

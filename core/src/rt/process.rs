@@ -61,6 +61,7 @@ impl Signal {
 pub enum Exit {
     Code(i32),
     /// Killed by a signal; the raw number, since a child may die of one brum never sends.
+    #[serde(rename = "signal")]
     Signaled(i32),
 }
 

@@ -476,7 +476,7 @@ impl<R: Runtime> Dispatcher<R> {
         }
         let id = self.next_id;
         self.next_id += 1;
-        let process = ProcessRef { id, name: Arc::from(script.name.as_str()) };
+        let process = ProcessRef::new(id, script.name.as_str());
         let (program, args) = script.command.argv();
         let mut env = Vec::new();
         if self.cfg.force_colour {

@@ -311,7 +311,7 @@ impl<R: Runtime> Reader<R> {
             {
                 continue;
             }
-            let _ = self.bus.publish(d.to_event(self.process.clone())).await;
+            let _ = self.bus.publish(Event::detected(self.process.clone(), d)).await;
         }
     }
 
@@ -345,7 +345,7 @@ impl<R: Runtime> Reader<R> {
         overdrawn.add(counts.overdrawn);
         self.found = self.detector.finish();
         self.publish_found().await;
-        let _ = self.tx.send(Msg::Eof { id: self.process.id, stream: self.stream }).await;
+        let _ = self.tx.send(Msg::Eof { id: self.process.id.0, stream: self.stream }).await;
     }
 }
 

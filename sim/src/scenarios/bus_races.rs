@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 use brum_core::bus::{
     Backpressure, Closed, Envelope, Event, EventBus, EventKind, ProcessRef, Stream, SubscribeOptions,
 };
+use brum_core::detect::{ErrorGroup, ErrorKind, Url};
 use brum_core::metrics::{MetricValue, Metrics};
 use brum_core::rt::{Exit, Runtime, spawn};
 use brum_core::util::yield_now;
@@ -51,7 +52,7 @@ fn recording<R: Runtime>(cx: &Cx<R>, name: &'static str, rec: &Arc<Recorder>, tr
 }
 
 fn process(id: u64) -> ProcessRef {
-    ProcessRef { id, name: Arc::from(format!("p{id}")) }
+    ProcessRef::new(id, format!("p{id}"))
 }
 
 fn line(p: &ProcessRef, text: String) -> Event {
@@ -196,7 +197,7 @@ pub async fn s_e4<R: Runtime>(cx: &Cx<R>) -> Outcome {
             let p = p.clone();
             let rt = cx.rt.clone();
             spawn(&cx.rt, "scenario.publisher", async move {
-                bus.publish(Event::ProcessStarted { process: p.clone(), pid: 100 + p.id as u32 }).await;
+                bus.publish(Event::ProcessStarted { process: p.clone(), pid: 100 + p.id.0 as u32 }).await;
                 for i in 1..=LINES {
                     bus.publish(line(&p, format!("line {i}"))).await;
                     if i % 4 == 0 {
@@ -269,10 +270,8 @@ pub async fn s_e2<R: Runtime>(cx: &Cx<R>) -> Outcome {
                 bus.publish(line(&p, format!("line {i}"))).await.ok();
                 published += 1;
                 if i % 250 == 0 {
-                    let message = Arc::from(format!("error after line {i}"));
-                    bus.publish(Event::ErrorDetected { process: p.clone(), kind: "generic", message, location: None })
-                        .await
-                        .ok();
+                    let error = Arc::new(ErrorGroup::new(ErrorKind::Generic, format!("error after line {i}")));
+                    bus.publish(Event::ErrorDetected { process: p.clone(), error }).await.ok();
                     published += 1;
                     queued.extend(bus.stats().into_iter().map(|(_, s)| (s.name, s.queued)));
                     rt.checkpoint("scenario.burst").await;
@@ -556,7 +555,8 @@ pub async fn s_e7<R: Runtime>(cx: &Cx<R>) -> Outcome {
             let (bus, rt) = (bus.clone(), cx.rt.clone());
             spawn(&cx.rt, "scenario.publisher", async move {
                 for i in 1..=EACH {
-                    let url = Arc::from(format!("http://127.0.0.1:{}/{i}", 3000 + k));
+                    let url =
+                        Arc::new(Url::parse_announced(&format!("http://127.0.0.1:{}/{i}", 3000 + k)).expect("a URL"));
                     bus.publish(Event::UrlDetected { process: process(k), url }).await.expect("bus open");
                     rt.checkpoint("scenario.publisher").await;
                 }
@@ -603,7 +603,7 @@ pub async fn s_e7<R: Runtime>(cx: &Cx<R>) -> Outcome {
     );
     let mut last: BTreeMap<u64, u64> = BTreeMap::new();
     for e in &seen {
-        let p = e.event.process().map(|p| p.id).unwrap_or(0);
+        let p = e.event.process().map(|p| p.id.0).unwrap_or(0);
         let prev = last.insert(p, e.id.0).unwrap_or(0);
         ensure!(e.id.0 > prev, "I6 ids increase in publish order", "publisher {p}: {} after e{prev}", e.id);
     }

@@ -14,7 +14,7 @@ use crate::conformance::Programs;
 use crate::ensure;
 
 fn process(id: u64) -> ProcessRef {
-    ProcessRef { id, name: Arc::from(format!("p{id}")) }
+    ProcessRef::new(id, format!("p{id}"))
 }
 
 fn line(p: &ProcessRef, i: u64) -> Event {
@@ -55,7 +55,7 @@ fn held(service: &LogService<impl Runtime>) -> BTreeMap<u64, Vec<u64>> {
     let mut by: BTreeMap<u64, Vec<u64>> = BTreeMap::new();
     for e in service.entries() {
         let n = e.text.rsplit(' ').next().and_then(|n| n.parse().ok()).unwrap_or(0);
-        by.entry(e.process.id).or_default().push(n);
+        by.entry(e.process.id.0).or_default().push(n);
     }
     by
 }
@@ -212,8 +212,8 @@ pub async fn s_p11<R: Runtime>(cx: &Cx<R>, _programs: &Programs) -> Outcome {
     let bus = EventBus::new(cx.rt.clone(), cx.bus_config());
     let service =
         LogService::attach(cx.rt.clone(), &bus, budget_all()).map_err(|_| violation("setup", "bus closed"))?;
-    let old = ProcessRef { id: 1, name: Arc::from("dev") };
-    let new = ProcessRef { id: 2, name: Arc::from("dev") };
+    let old = ProcessRef::new(1, Arc::from("dev"));
+    let new = ProcessRef::new(2, Arc::from("dev"));
     // The old generation still has lines in flight when the new one starts and the clear
     // lands; the order of the three is up to the schedule.
     let old_tail = {
@@ -248,8 +248,8 @@ pub async fn s_p11<R: Runtime>(cx: &Cx<R>, _programs: &Programs) -> Outcome {
     for _ in 0..cx.rt.below(30) {
         yield_now().await;
     }
-    let cleared = service.clear_generations("dev", old.id);
-    cx.log("logs", "clear", format!("cleared {cleared} lines of generation {}", old.id));
+    let cleared = service.clear_generations("dev", old.id.0);
+    cx.log("logs", "clear", format!("cleared {cleared} lines of generation {}", old.id.0));
     old_tail.join().await.map_err(|e| violation("old", e.to_string()))?;
     new_gen.join().await.map_err(|e| violation("new", e.to_string()))?;
     bus.shutdown().await;

@@ -124,7 +124,7 @@ impl Timeline {
         let mut per: BTreeMap<u64, Vec<EventKind>> = BTreeMap::new();
         for e in self.events() {
             if let Some(p) = e.event.process() {
-                per.entry(p.id).or_default().push(e.event.kind());
+                per.entry(p.id.0).or_default().push(e.event.kind());
             }
         }
         for (id, kinds) in &per {
@@ -217,10 +217,10 @@ pub async fn s_p3<R: Runtime>(cx: &Cx<R>, _programs: &Programs) -> Outcome {
     let started = sup.start(script("quick", "quick-exit", RestartPolicy::Never), false).await;
     let Ok(Started::New(p)) = started else { return Err(violation("start", format!("{started:?}"))) };
     cx.rt.sleep(Duration::from_millis(cx.rt.below(25))).await;
-    let stopped = sup.stop(Target::Id(p.id)).await;
+    let stopped = sup.stop(Target::Id(p.id.0)).await;
     let info = stopped.map_err(|e| violation("I12 stop of an ended process is not an error", e.to_string()))?;
     cx.log("scenario", "stopped", state_line(&info));
-    let exit = timeline.await_exit(p.id).await;
+    let exit = timeline.await_exit(p.id.0).await;
     let ok = match info.state {
         ProcState::Stopped { exit: e } => e == exit,
         ProcState::Failed { exit: Some(Exit::Code(3)) } => exit == Some(Exit::Code(3)),
@@ -232,7 +232,7 @@ pub async fn s_p3<R: Runtime>(cx: &Cx<R>, _programs: &Programs) -> Outcome {
         "final {} but ProcessExited said {exit:?}",
         info.state
     );
-    let again = sup.stop(Target::Id(p.id)).await.map_err(|e| violation("stop twice", e.to_string()))?;
+    let again = sup.stop(Target::Id(p.id.0)).await.map_err(|e| violation("stop twice", e.to_string()))?;
     ensure!(again.state == info.state, "I12 terminal states are absorbing", "{} became {}", info.state, again.state);
     finish(cx, &sup, task, &bus, &timeline).await
 }
@@ -245,9 +245,9 @@ pub async fn s_p4<R: Runtime>(cx: &Cx<R>, _programs: &Programs) -> Outcome {
     let (Ok(Started::New(a)), Ok(Started::New(b))) = (a, b) else {
         return Err(violation("start", "could not start the tail scripts"));
     };
-    timeline.await_exit(a.id).await;
-    timeline.await_exit(b.id).await;
-    let lines = timeline.lines_of(a.id);
+    timeline.await_exit(a.id.0).await;
+    timeline.await_exit(b.id.0).await;
+    let lines = timeline.lines_of(a.id.0);
     let want: Vec<String> = (1..=200).map(|i| format!("out {i}")).chain(["err 1".into(), "err 2".into()]).collect();
     let mut sorted_out: Vec<&String> = lines.iter().filter(|l| l.starts_with("out ")).collect();
     sorted_out.dedup();
@@ -257,7 +257,7 @@ pub async fn s_p4<R: Runtime>(cx: &Cx<R>, _programs: &Programs) -> Outcome {
         "I15 per-stream order",
         "tail stdout out of order"
     );
-    let gc = timeline.lines_of(b.id);
+    let gc = timeline.lines_of(b.id.0);
     ensure!(gc.len() == 51, "I15 grandchild lines before exit", "gc: {} of 51 lines before ProcessExited", gc.len());
     cx.log("scenario", "lines", format!("tail={} gc={}", lines.len(), gc.len()));
     finish(cx, &sup, task, &bus, &timeline).await
@@ -309,7 +309,7 @@ pub async fn s_p5<R: Runtime>(cx: &Cx<R>, _programs: &Programs) -> Outcome {
     ensure!(distinct.len() == ids.len(), "I10 unique process ids", "{ids:?}");
     let running = sup.status().iter().filter(|i| i.state == ProcState::Running).count();
     ensure!(running == 4, "I11 every started child is tracked", "{running} running, 4 started");
-    cx.log("scenario", "ids", format!("{ids:?}"));
+    cx.log("scenario", "ids", format!("{:?}", ids.iter().map(|i| i.0).collect::<Vec<_>>()));
     finish(cx, &sup, task, &bus, &timeline).await
 }
 
@@ -452,12 +452,12 @@ pub async fn s_p10<R: Runtime>(cx: &Cx<R>, programs: &Programs) -> Outcome {
     let Ok(Started::New(g2)) = g2 else { return Err(violation("restart", format!("{g2:?}"))) };
     // Generation 2 exits on SIGTERM; stop it, start generation 3 at once, then let every
     // timer of the earlier generations fire.
-    let g2_pid = sup.status().iter().find(|i| i.id == g2.id).and_then(|i| i.pid);
-    let g3 = sup.restart(Target::Id(g2.id)).await;
+    let g2_pid = sup.status().iter().find(|i| i.id == g2.id.0).and_then(|i| i.pid);
+    let g3 = sup.restart(Target::Id(g2.id.0)).await;
     let Ok(Started::New(g3)) = g3 else { return Err(violation("restart", format!("{g3:?}"))) };
     cx.rt.sleep(config().stop_grace * 3 + Duration::from_millis(cx.rt.below(50))).await;
     let status = sup.status();
-    let g3_info = status.iter().find(|i| i.id == g3.id).cloned();
+    let g3_info = status.iter().find(|i| i.id == g3.id.0).cloned();
     ensure!(
         g3_info.as_ref().is_some_and(|i| i.state == ProcState::Running),
         "I17 a late kill never hits a restarted process",
@@ -467,9 +467,9 @@ pub async fn s_p10<R: Runtime>(cx: &Cx<R>, programs: &Programs) -> Outcome {
     let g3_pid = g3_info.and_then(|i| i.pid).unwrap_or(0);
     let hits: Vec<(u32, Signal)> = table.signal_log().into_iter().filter(|(pg, _)| *pg == g3_pid).collect();
     ensure!(hits.is_empty(), "I17 generation-scoped signals", "generation 3 (pgid {g3_pid}) received {hits:?}");
-    let g1_exit = timeline.await_exit(g1.id).await;
+    let g1_exit = timeline.await_exit(g1.id.0).await;
     ensure!(g1_exit == Some(Exit::Signaled(9)), "stop escalates to SIGKILL", "generation 1 ended {g1_exit:?}");
-    cx.log("scenario", "generations", format!("g1={} g2={} (pid {g2_pid:?}) g3={} alive", g1.id, g2.id, g3.id));
+    cx.log("scenario", "generations", format!("g1={} g2={} (pid {g2_pid:?}) g3={} alive", g1.id.0, g2.id.0, g3.id.0));
     finish(cx, &sup, task, &bus, &timeline).await
 }
 
