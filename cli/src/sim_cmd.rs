@@ -36,8 +36,12 @@ pub fn run(cmd: SimCommand, out: &mut dyn Write) -> anyhow::Result<i32> {
 }
 
 fn run_one(a: SimRunArgs, out: &mut dyn Write) -> anyhow::Result<i32> {
-    let spec =
-        RunSpec { scenario: harness::scenario(&a.scenario)?, seed: a.seed, backend: a.backend.into(), bus: a.bus.into() };
+    let spec = RunSpec {
+        scenario: harness::scenario(&a.scenario)?,
+        seed: a.seed,
+        backend: a.backend.into(),
+        bus: a.bus.into(),
+    };
     print_run(spec, a.metrics, out)
 }
 

@@ -206,9 +206,11 @@ mod tests {
         for (kind, name) in kinds {
             assert_eq!(kind.name(), name);
         }
-        for (policy, name) in
-            [(RestartPolicy::Never, "never"), (RestartPolicy::OnFailure, "on-failure"), (RestartPolicy::Always, "always")]
-        {
+        for (policy, name) in [
+            (RestartPolicy::Never, "never"),
+            (RestartPolicy::OnFailure, "on-failure"),
+            (RestartPolicy::Always, "always"),
+        ] {
             assert_eq!(policy.name(), name);
             assert_eq!(RestartPolicy::parse(name), Some(policy));
         }
