@@ -2,7 +2,9 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use brum_sim::harness::Backend;
+use brum_sim::scenarios::BusKind;
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// brum: run a project's dev processes, watch their output, and serve it all to AI agents.
 #[derive(Debug, Parser)]
@@ -91,11 +93,11 @@ pub struct SimRunArgs {
     pub scenario: String,
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    #[arg(long, default_value = "turmoil", value_parser = ["turmoil", "madsim"])]
-    pub backend: String,
+    #[arg(long, value_enum, default_value_t)]
+    pub backend: BackendArg,
     /// `faulty` swaps in Brummer's shared-queue bus, to see an oracle fail.
-    #[arg(long, default_value = "real", value_parser = ["real", "faulty"])]
-    pub bus: String,
+    #[arg(long, value_enum, default_value_t)]
+    pub bus: BusArg,
     /// Print the metrics snapshot after the trace.
     #[arg(long)]
     pub metrics: bool,
@@ -119,11 +121,45 @@ pub struct SweepArgs {
     /// Run each seed twice and compare the traces byte for byte.
     #[arg(long)]
     pub check_determinism: bool,
-    #[arg(long, default_value = "turmoil", value_parser = ["turmoil", "madsim"])]
-    pub backend: String,
-    #[arg(long, default_value = "real", value_parser = ["real", "faulty"])]
-    pub bus: String,
+    #[arg(long, value_enum, default_value_t)]
+    pub backend: BackendArg,
+    #[arg(long, value_enum, default_value_t)]
+    pub bus: BusArg,
     /// Worker threads (default: the number of cores; madsim sweeps always use one).
     #[arg(long)]
     pub jobs: Option<usize>,
+}
+
+/// `--backend`: the simulator's [`Backend`], as clap spells it (`turmoil`, `madsim`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum BackendArg {
+    #[default]
+    Turmoil,
+    Madsim,
+}
+
+impl From<BackendArg> for Backend {
+    fn from(arg: BackendArg) -> Backend {
+        match arg {
+            BackendArg::Turmoil => Backend::Turmoil,
+            BackendArg::Madsim => Backend::Madsim,
+        }
+    }
+}
+
+/// `--bus`: the simulation's [`BusKind`] (`real`, `faulty`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum BusArg {
+    #[default]
+    Real,
+    Faulty,
+}
+
+impl From<BusArg> for BusKind {
+    fn from(arg: BusArg) -> BusKind {
+        match arg {
+            BusArg::Real => BusKind::Real,
+            BusArg::Faulty => BusKind::Faulty,
+        }
+    }
 }

@@ -14,7 +14,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
 use brum_core::bus::Stream;
 use brum_core::config::Settings;
@@ -183,7 +183,7 @@ impl LogSink for LogFiles {
         let process = entry.process();
         let mut line = format!(
             "{} {}#{} {stream} {:<7} {}",
-            Rfc3339(entry.wall()),
+            rfc3339(entry.wall()),
             process.name,
             process.id.0,
             entry.level(),
@@ -230,44 +230,17 @@ pub fn file_stem(name: &str) -> String {
     stem
 }
 
-/// `2026-11-27T08:00:00.250Z`.
-struct Rfc3339(SystemTime);
-
-impl std::fmt::Display for Rfc3339 {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let since = self.0.duration_since(UNIX_EPOCH).unwrap_or_default();
-        let secs = since.as_secs();
-        let (year, month, day) = civil_from_days(secs / 86_400);
-        let s = secs % 86_400;
-        write!(
-            f,
-            "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
-            s / 3600,
-            s / 60 % 60,
-            s % 60,
-            since.subsec_millis()
-        )
-    }
-}
-
-/// The proleptic Gregorian date of a day count since 1970-01-01 (Howard Hinnant's algorithm).
-fn civil_from_days(days: u64) -> (u64, u64, u64) {
-    let z = days + 719_468;
-    let era = z / 146_097;
-    let doe = z % 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + u64::from(month <= 2);
-    (year, month, day)
+/// `2026-11-27T08:00:00.250Z`. An entry's wall time lies in 1970..=2554 (`wall_from_nanos`
+/// saturates), inside the years humantime formats (1970..=9999), so this neither panics nor
+/// fails.
+fn rfc3339(wall: SystemTime) -> humantime::Rfc3339Timestamp {
+    humantime::format_rfc3339_millis(wall)
 }
 
 #[cfg(test)]
 mod tests {
     use std::sync::Arc;
-    use std::time::Duration;
+    use std::time::{Duration, UNIX_EPOCH};
 
     use brum_core::bus::ProcessRef;
     use brum_core::logs::{LogStore, LogStoreConfig};
@@ -399,12 +372,14 @@ mod tests {
 
     #[test]
     fn dates_are_gregorian() {
-        assert_eq!(Rfc3339(UNIX_EPOCH).to_string(), "1970-01-01T00:00:00.000Z");
+        assert_eq!(rfc3339(UNIX_EPOCH).to_string(), "1970-01-01T00:00:00.000Z");
         assert_eq!(
-            Rfc3339(UNIX_EPOCH + Duration::from_millis(951_782_400_123)).to_string(),
+            rfc3339(UNIX_EPOCH + Duration::from_millis(951_782_400_123)).to_string(),
             "2000-02-29T00:00:00.123Z"
         );
-        assert_eq!(Rfc3339(at(250)).to_string(), "2027-01-15T08:00:00.250Z");
-        assert_eq!(Rfc3339(UNIX_EPOCH + Duration::from_secs(4_102_444_799)).to_string(), "2099-12-31T23:59:59.000Z");
+        assert_eq!(rfc3339(at(250)).to_string(), "2027-01-15T08:00:00.250Z");
+        assert_eq!(rfc3339(UNIX_EPOCH + Duration::from_secs(4_102_444_799)).to_string(), "2099-12-31T23:59:59.000Z");
+        // The latest wall time an entry can hold formats too.
+        assert_eq!(rfc3339(UNIX_EPOCH + Duration::from_nanos(u64::MAX)).to_string(), "2554-07-21T23:34:33.709Z");
     }
 }

@@ -35,19 +35,14 @@ pub fn run(cmd: SimCommand, out: &mut dyn Write) -> anyhow::Result<i32> {
     }
 }
 
-fn spec(scenario: &str, seed: u64, backend: &str, bus: &str) -> anyhow::Result<RunSpec> {
-    Ok(RunSpec {
-        scenario: harness::scenario(scenario)?,
-        seed,
-        backend: backend.parse::<Backend>().map_err(anyhow::Error::msg)?,
-        bus: bus.parse::<BusKind>().map_err(anyhow::Error::msg)?,
-        mutant: None,
-    })
-}
-
 fn run_one(a: SimRunArgs, out: &mut dyn Write) -> anyhow::Result<i32> {
-    let mut spec = spec(&a.scenario, a.seed, &a.backend, &a.bus)?;
-    spec.mutant = a.mutant.as_deref().map(harness::mutant_named).transpose()?;
+    let spec = RunSpec {
+        scenario: harness::scenario(&a.scenario)?,
+        seed: a.seed,
+        backend: a.backend.into(),
+        bus: a.bus.into(),
+        mutant: a.mutant.as_deref().map(harness::mutant_named).transpose()?,
+    };
     print_run(spec, a.metrics, out)
 }
 
@@ -87,8 +82,8 @@ fn sweep(a: SweepArgs, out: &mut dyn Write) -> anyhow::Result<i32> {
     // Checked before anything runs: a range past u64::MAX would wrap, and a huge count would
     // run until killed.
     let seeds = Seeds::new(a.from, a.seeds)?;
-    let backend = a.backend.parse::<Backend>().map_err(anyhow::Error::msg)?;
-    let bus = a.bus.parse::<BusKind>().map_err(anyhow::Error::msg)?;
+    let backend = Backend::from(a.backend);
+    let bus = BusKind::from(a.bus);
     let scenarios: Vec<_> = if a.scenario.eq_ignore_ascii_case("all") {
         SCENARIOS.iter().collect()
     } else {

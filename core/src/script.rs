@@ -8,13 +8,17 @@ use std::time::Duration;
 /// Where a script was found. The variants are in discovery's precedence order: when two
 /// scripts want the same name, the one from the earlier source keeps it (see
 /// `discovery::discover`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, strum::IntoStaticStr)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum SourceKind {
     /// `[processes.NAME]` in `.brum.toml`.
+    #[strum(serialize = "brum.toml")]
     BrumToml,
+    #[strum(serialize = "package.json")]
     PackageJson,
     /// An nx `project.json` target of a workspace package.
+    #[strum(serialize = "nx")]
     NxProject,
     Procfile,
     Deno,
@@ -24,25 +28,13 @@ pub enum SourceKind {
     Go,
     Makefile,
     Justfile,
+    #[strum(serialize = "vscode")]
     VscodeTasks,
 }
 
 impl SourceKind {
     pub fn name(self) -> &'static str {
-        match self {
-            SourceKind::BrumToml => "brum.toml",
-            SourceKind::PackageJson => "package.json",
-            SourceKind::NxProject => "nx",
-            SourceKind::Procfile => "procfile",
-            SourceKind::Deno => "deno",
-            SourceKind::Composer => "composer",
-            SourceKind::Pyproject => "pyproject",
-            SourceKind::Cargo => "cargo",
-            SourceKind::Go => "go",
-            SourceKind::Makefile => "makefile",
-            SourceKind::Justfile => "justfile",
-            SourceKind::VscodeTasks => "vscode",
-        }
+        self.into()
     }
 }
 
@@ -131,8 +123,22 @@ impl fmt::Display for Command {
 }
 
 /// When the supervisor restarts a process that ended on its own.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, serde::Serialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Default,
+    serde::Serialize,
+    strum::IntoStaticStr,
+    strum::EnumString,
+)]
 #[serde(rename_all = "kebab-case")]
+#[strum(serialize_all = "kebab-case")]
 pub enum RestartPolicy {
     #[default]
     Never,
@@ -142,15 +148,11 @@ pub enum RestartPolicy {
 
 impl RestartPolicy {
     pub fn name(self) -> &'static str {
-        match self {
-            RestartPolicy::Never => "never",
-            RestartPolicy::OnFailure => "on-failure",
-            RestartPolicy::Always => "always",
-        }
+        self.into()
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        [RestartPolicy::Never, RestartPolicy::OnFailure, RestartPolicy::Always].into_iter().find(|p| p.name() == s)
+        s.parse().ok()
     }
 }
 
@@ -183,6 +185,38 @@ pub struct Script {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The names `brum ls` shows and agents filter by; strum derives them from the attributes.
+    #[test]
+    fn source_kind_and_restart_policy_names_are_the_documented_ones() {
+        let kinds = [
+            (SourceKind::BrumToml, "brum.toml"),
+            (SourceKind::PackageJson, "package.json"),
+            (SourceKind::NxProject, "nx"),
+            (SourceKind::Procfile, "procfile"),
+            (SourceKind::Deno, "deno"),
+            (SourceKind::Composer, "composer"),
+            (SourceKind::Pyproject, "pyproject"),
+            (SourceKind::Cargo, "cargo"),
+            (SourceKind::Go, "go"),
+            (SourceKind::Makefile, "makefile"),
+            (SourceKind::Justfile, "justfile"),
+            (SourceKind::VscodeTasks, "vscode"),
+        ];
+        for (kind, name) in kinds {
+            assert_eq!(kind.name(), name);
+        }
+        for (policy, name) in [
+            (RestartPolicy::Never, "never"),
+            (RestartPolicy::OnFailure, "on-failure"),
+            (RestartPolicy::Always, "always"),
+        ] {
+            assert_eq!(policy.name(), name);
+            assert_eq!(RestartPolicy::parse(name), Some(policy));
+        }
+        assert_eq!(RestartPolicy::parse("on_failure"), None);
+        assert_eq!(RestartPolicy::parse("Never"), None);
+    }
 
     #[test]
     fn passthrough_args_are_quoted_onto_shell_lines_and_follow_dashdash_for_npm() {

@@ -5,6 +5,7 @@
 use std::path::PathBuf;
 
 use toml_edit::{Item, TableLike};
+use toml_writer::{ToTomlKey as _, ToTomlValue as _};
 
 use super::error::ConfigProblem;
 use super::load::{convert, describe, key_line};
@@ -209,29 +210,50 @@ fn bad_process_name(name: &str) -> Option<&'static str> {
     }
 }
 
-/// A key as TOML would need it written: bare when it can be, else quoted.
+/// A key as TOML would need it written: bare when it can be, else a basic string.
 pub(crate) fn quote_key(key: &str) -> String {
-    if !key.is_empty() && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
-        key.to_owned()
-    } else {
-        toml_string(key)
-    }
+    let builder = toml_writer::TomlKeyBuilder::new(key);
+    builder.as_unquoted().unwrap_or_else(|| builder.as_basic()).to_toml_key()
 }
 
-/// `s` as a TOML basic string.
+/// `s` as a one-line TOML basic string: `"`, `\` and control characters are escaped (the C0
+/// ones and DEL; C1 controls, being non-ASCII, are written as they are, as TOML allows).
 pub(crate) fn toml_string(s: &str) -> String {
-    let mut out = String::from("\"");
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            '\r' => out.push_str("\\r"),
-            c if c.is_control() => out.push_str(&format!("\\u{:04X}", u32::from(c))),
-            c => out.push(c),
+    toml_writer::TomlStringBuilder::new(s).as_basic().to_toml_value()
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    #[test]
+    fn keys_are_bare_when_they_can_be() {
+        assert_eq!(quote_key("web-2_a"), "web-2_a");
+        assert_eq!(quote_key("web.api"), "\"web.api\"");
+        assert_eq!(quote_key(""), "\"\"");
+        assert_eq!(quote_key("é"), "\"é\"");
+        assert_eq!(quote_key("say \"hi\""), r#""say \"hi\"""#);
+    }
+
+    #[test]
+    fn strings_are_one_line_basic_strings() {
+        assert_eq!(toml_string("vite --port 3000"), "\"vite --port 3000\"");
+        assert_eq!(toml_string("echo \"a\\b\""), r#""echo \"a\\b\"""#);
+        assert_eq!(toml_string("a\nb\tc\r\u{1b}[0m\u{7f}"), r#""a\nb\tc\r\u001B[0m\u007F""#);
+    }
+
+    proptest! {
+        /// What `brum --settings` writes reads back as the same string and key.
+        #[test]
+        fn quoted_strings_and_keys_read_back(s in "\\PC*|[\\x00-\\x7f]*") {
+            let text = format!("{} = {}\n", quote_key(&s), toml_string(&s));
+            prop_assert!(!toml_string(&s).contains('\n'));
+            let doc = toml_edit::Document::parse(text.as_str()).map_err(|e| TestCaseError::fail(format!("{e}: {text}")))?;
+            let (key, item) = doc.as_table().iter().next().ok_or_else(|| TestCaseError::fail("no key"))?;
+            prop_assert_eq!(key, s.as_str());
+            prop_assert_eq!(item.as_str(), Some(s.as_str()));
         }
     }
-    out.push('"');
-    out
 }

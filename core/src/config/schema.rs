@@ -6,6 +6,7 @@
 //! `Settings`. Sections whose table names are open (`[processes.NAME]`) need their own branch
 //! in the loader's top-level dispatch (`load::check_layer`).
 
+use super::processes::toml_string;
 use super::size::{GIB, KIB, MIB, format_size};
 use crate::bus::BusConfig;
 
@@ -79,10 +80,10 @@ impl Value {
     /// strings quoted. Parsing it back yields the same value.
     pub(crate) fn to_toml(self, kind: Kind) -> String {
         match (self, kind) {
-            (Value::Integer(n), Kind::Bytes { .. }) => format!("\"{}\"", format_size(n)),
+            (Value::Integer(n), Kind::Bytes { .. }) => toml_string(&format_size(n)),
             (Value::Integer(n), _) => n.to_string(),
-            (Value::Choice(s), _) => format!("\"{s}\""),
-            (Value::Auto, _) => "\"auto\"".to_owned(),
+            (Value::Choice(s), _) => toml_string(s),
+            (Value::Auto, _) => toml_string("auto"),
             (Value::Bool(b), _) => b.to_string(),
         }
     }

@@ -4,12 +4,11 @@
 /// typo: at most one edit per three characters of input, and at least one. Ties go to the
 /// earlier candidate, so the answer is deterministic.
 pub(crate) fn closest<'a>(input: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
-    let input: Vec<char> = input.to_lowercase().chars().collect();
-    let limit = (input.len() / 3).max(1);
+    let input = input.to_lowercase();
+    let limit = (input.chars().count() / 3).max(1);
     let mut best: Option<(usize, &'a str)> = None;
     for candidate in candidates {
-        let lowered: Vec<char> = candidate.to_lowercase().chars().collect();
-        let distance = edit_distance(&input, &lowered);
+        let distance = edit_distance(&input, &candidate.to_lowercase());
         if distance <= limit && best.is_none_or(|(d, _)| distance < d) {
             best = Some((distance, candidate));
         }
@@ -17,27 +16,10 @@ pub(crate) fn closest<'a>(input: &str, candidates: impl IntoIterator<Item = &'a 
     best.map(|(_, candidate)| candidate)
 }
 
-/// Optimal string alignment distance: insertions, deletions, substitutions and transpositions of
-/// adjacent characters each cost one (`bsu` to `bus` is one edit).
-pub(crate) fn edit_distance(a: &[char], b: &[char]) -> usize {
-    // rows[i][j] = distance between a[..i] and b[..j]; three rolling rows suffice.
-    let mut before: Vec<usize> = vec![0; b.len() + 1];
-    let mut previous: Vec<usize> = (0..=b.len()).collect();
-    let mut current: Vec<usize> = vec![0; b.len() + 1];
-    for i in 1..=a.len() {
-        current[0] = i;
-        for j in 1..=b.len() {
-            let cost = usize::from(a[i - 1] != b[j - 1]);
-            let mut d = (previous[j] + 1).min(current[j - 1] + 1).min(previous[j - 1] + cost);
-            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
-                d = d.min(before[j - 2] + 1);
-            }
-            current[j] = d;
-        }
-        std::mem::swap(&mut before, &mut previous);
-        std::mem::swap(&mut previous, &mut current);
-    }
-    previous[b.len()]
+/// Optimal string alignment distance, in characters: insertions, deletions, substitutions and
+/// transpositions of adjacent characters each cost one (`bsu` to `bus` is one edit).
+pub(crate) fn edit_distance(a: &str, b: &str) -> usize {
+    strsim::osa_distance(a, b)
 }
 
 #[cfg(test)]
@@ -45,7 +27,7 @@ mod tests {
     use super::*;
 
     fn distance(a: &str, b: &str) -> usize {
-        edit_distance(&a.chars().collect::<Vec<_>>(), &b.chars().collect::<Vec<_>>())
+        edit_distance(a, b)
     }
 
     #[test]
@@ -57,6 +39,8 @@ mod tests {
         assert_eq!(distance("bus_wrokers", "bus_workers"), 1);
         assert_eq!(distance("bsu", "bus"), 1);
         assert_eq!(distance("bus_worker", "bus_workers"), 1);
+        // Characters, not bytes: one substitution.
+        assert_eq!(distance("café", "cafe"), 1);
     }
 
     #[test]

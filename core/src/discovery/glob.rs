@@ -1,7 +1,13 @@
-//! Workspace package globs (`apps/*`, `packages/**`, `!**/test/**`) expanded against the project
-//! tree. `*` and `?` match within one path segment, `**` matches any number of segments.
+//! Workspace package globs (`apps/*`, `packages/{ui,api}`, `apps/[ab]*`, `!**/test/**`) expanded
+//! against the project tree. `**` matches any number of segments (none included); every other
+//! segment with a wildcard (`*`, `?`, `[...]`, `{a,b}`) matches one directory name, with
+//! globset's syntax. The walk is brum's own, one segment at a time, so it lists only the
+//! directories a pattern can reach and keeps the limits below; globset only matches names.
 //! Wildcards never enter `node_modules` or hidden directories (unless the pattern segment
-//! itself starts with `.`); literal segments are followed as written.
+//! itself starts with `.`); literal segments are followed as written. A segment that is not a
+//! valid glob (`[abc` with no `]`) is taken as before globset: its `*` and `?` are wildcards,
+//! the rest literal. A brace alternative with a `/` in it (`{apps/web,tools}`) cannot match one
+//! name: only its one-segment alternatives do.
 //!
 //! Symlinks: `**` matches a symlinked directory but does not walk on through it; the rest of
 //! the pattern still applies inside it. That is what bash's globstar does, and the `glob`
@@ -13,6 +19,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
+
+use globset::{GlobBuilder, GlobMatcher};
 
 use super::fs::ProjectFs;
 
@@ -45,7 +53,7 @@ pub(crate) struct Expansion {
 /// root (`../x`) or are absolute match nothing.
 pub(crate) fn expand(fs: &dyn ProjectFs, root: &Path, patterns: &[String]) -> Expansion {
     let mut walker = Walker { fs, root, found: BTreeMap::new(), listed: 0, truncated: false };
-    let mut excludes: Vec<Vec<String>> = Vec::new();
+    let mut excludes: Vec<Vec<Segment>> = Vec::new();
     for pattern in patterns {
         match pattern.strip_prefix('!') {
             Some(negated) => excludes.extend(segments(negated)),
@@ -66,23 +74,106 @@ pub(crate) fn expand(fs: &dyn ProjectFs, root: &Path, patterns: &[String]) -> Ex
         .filter(|dir| !dir.as_os_str().is_empty())
         .filter(|dir| {
             let parts: Vec<&str> = dir.iter().filter_map(|c| c.to_str()).collect();
-            !excludes.iter().any(|ex| {
-                let ex: Vec<&str> = ex.iter().map(String::as_str).collect();
-                match_segments(&ex, &parts)
-            })
+            !excludes.iter().any(|ex| match_segments(ex, &parts))
         })
         .collect();
     Expansion { dirs, truncated: walker.truncated }
 }
 
+/// One `/`-separated segment of a pattern.
+#[derive(Debug)]
+enum Segment {
+    /// `**`: any number of directories, none included.
+    AnyDirs,
+    /// A name followed as written.
+    Literal(String),
+    /// A name pattern (`*`, `w?b`, `[ab]*`, `{ui,api}`).
+    Wild {
+        matcher: NameMatcher,
+        /// The segment starts with `.`, so it may match hidden directories.
+        hidden_ok: bool,
+    },
+}
+
+#[derive(Debug)]
+enum NameMatcher {
+    /// Only `*` and `?`: matched character by character ([`wildcard_match`]). globset matches
+    /// bytes, so its `?` would not match a non-ASCII name like `é`; this keeps `?` one
+    /// character, as it was and as npm's glob has it.
+    Simple(String),
+    /// Classes and braces, compiled by globset once per expansion.
+    Glob(GlobMatcher),
+}
+
+impl NameMatcher {
+    fn is_match(&self, name: &str) -> bool {
+        match self {
+            NameMatcher::Simple(pattern) => wildcard_match(pattern, name),
+            NameMatcher::Glob(matcher) => matcher.is_match(name),
+        }
+    }
+}
+
+impl Segment {
+    fn parse(text: &str) -> Segment {
+        if text == "**" {
+            return Segment::AnyDirs;
+        }
+        let hidden_ok = text.starts_with('.');
+        if text.contains(['[', '{']) {
+            // `literal_separator`: `*` never matches a `/` (names have none; it keeps `{a/b,c}`
+            // from matching across segments). `empty_alternates`: `{,-legacy}` as in bash.
+            let glob = GlobBuilder::new(text).literal_separator(true).empty_alternates(true).build();
+            if let Ok(glob) = glob {
+                return Segment::Wild { matcher: NameMatcher::Glob(glob.compile_matcher()), hidden_ok };
+            }
+        }
+        if text.contains(['*', '?']) {
+            return Segment::Wild { matcher: NameMatcher::Simple(text.to_owned()), hidden_ok };
+        }
+        Segment::Literal(text.to_owned())
+    }
+
+    /// Whether the directory name `name` matches this one-name segment (`**` matches any).
+    fn matches(&self, name: &str) -> bool {
+        match self {
+            Segment::AnyDirs => true,
+            Segment::Literal(literal) => literal == name,
+            Segment::Wild { matcher, .. } => matcher.is_match(name),
+        }
+    }
+}
+
 /// The segments of a pattern: `./apps/*/` is `["apps", "*"]`. `None` for patterns that leave
-/// the root.
-fn segments(pattern: &str) -> Option<Vec<String>> {
+/// the root. A `/` inside `{...}` or `[...]` does not split.
+fn segments(pattern: &str) -> Option<Vec<Segment>> {
     if pattern.starts_with('/') {
         return None;
     }
-    let segs: Vec<String> = pattern.split('/').filter(|s| !s.is_empty() && *s != ".").map(str::to_owned).collect();
-    if segs.iter().any(|s| s == "..") { None } else { Some(segs) }
+    let texts = split_segments(pattern);
+    let texts: Vec<&str> = texts.into_iter().filter(|s| !s.is_empty() && *s != ".").collect();
+    if texts.contains(&"..") { None } else { Some(texts.into_iter().map(Segment::parse).collect()) }
+}
+
+/// `pattern` split at each `/` outside braces and brackets.
+fn split_segments(pattern: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let (mut braces, mut in_class, mut start) = (0usize, false, 0);
+    for (i, c) in pattern.char_indices() {
+        match c {
+            '[' if !in_class => in_class = true,
+            ']' if in_class => in_class = false,
+            '{' if !in_class => braces += 1,
+            '}' if !in_class => braces = braces.saturating_sub(1),
+            '/' if braces == 0 && !in_class => {
+                out.push(&pattern[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    out.push(&pattern[start..]);
+    out
 }
 
 /// The directories of `found` (each with whether a wildcard reached it through a symlink),
@@ -119,33 +210,35 @@ struct Walker<'a> {
 
 impl Walker<'_> {
     /// Matches `segs` from `dir`; `via_link` is whether a wildcard reached `dir` through a link.
-    fn walk(&mut self, dir: PathBuf, segs: &[String], depth: usize, via_link: bool) {
+    fn walk(&mut self, dir: PathBuf, segs: &[Segment], depth: usize, via_link: bool) {
         let Some((first, rest)) = segs.split_first() else {
             let seen = self.found.entry(dir).or_insert(via_link);
             *seen &= via_link;
             return;
         };
-        if first == "**" {
-            self.walk(dir.clone(), rest, depth, via_link);
-            if depth < GLOB_DEPTH_MAX {
-                for (name, is_link) in self.subdirs(&dir, false) {
-                    if is_link {
-                        // Matched, and the rest applies inside, but `**` stops here: walking
-                        // on through links is how a loop lists one package dozens of times.
-                        self.walk(dir.join(name), rest, depth + 1, true);
-                    } else {
-                        self.walk(dir.join(name), segs, depth + 1, via_link);
+        match first {
+            Segment::AnyDirs => {
+                self.walk(dir.clone(), rest, depth, via_link);
+                if depth < GLOB_DEPTH_MAX {
+                    for (name, is_link) in self.subdirs(&dir, false) {
+                        if is_link {
+                            // Matched, and the rest applies inside, but `**` stops here: walking
+                            // on through links is how a loop lists one package dozens of times.
+                            self.walk(dir.join(name), rest, depth + 1, true);
+                        } else {
+                            self.walk(dir.join(name), segs, depth + 1, via_link);
+                        }
                     }
                 }
             }
-        } else if first.contains(['*', '?']) {
-            for (name, is_link) in self.subdirs(&dir, first.starts_with('.')) {
-                if wildcard_match(first, &name) {
-                    self.walk(dir.join(name), rest, depth, via_link || is_link);
+            Segment::Wild { matcher, hidden_ok } => {
+                for (name, is_link) in self.subdirs(&dir, *hidden_ok) {
+                    if matcher.is_match(&name) {
+                        self.walk(dir.join(name), rest, depth, via_link || is_link);
+                    }
                 }
             }
-        } else {
-            self.walk(dir.join(first), rest, depth, via_link);
+            Segment::Literal(name) => self.walk(dir.join(name), rest, depth, via_link),
         }
     }
 
@@ -173,18 +266,16 @@ impl Walker<'_> {
 }
 
 /// Whether the path `parts` matches the pattern `pattern` segment by segment.
-pub(crate) fn match_segments(pattern: &[&str], parts: &[&str]) -> bool {
+fn match_segments(pattern: &[Segment], parts: &[&str]) -> bool {
     match pattern.split_first() {
         None => parts.is_empty(),
-        Some((&"**", rest)) => (0..=parts.len()).any(|i| match_segments(rest, &parts[i..])),
-        Some((seg, rest)) => {
-            parts.split_first().is_some_and(|(p, tail)| wildcard_match(seg, p) && match_segments(rest, tail))
-        }
+        Some((Segment::AnyDirs, rest)) => (0..=parts.len()).any(|i| match_segments(rest, &parts[i..])),
+        Some((seg, rest)) => parts.split_first().is_some_and(|(p, tail)| seg.matches(p) && match_segments(rest, tail)),
     }
 }
 
 /// `*` matches any run of characters, `?` exactly one; everything else matches itself.
-pub(crate) fn wildcard_match(pattern: &str, name: &str) -> bool {
+fn wildcard_match(pattern: &str, name: &str) -> bool {
     let p: Vec<char> = pattern.chars().collect();
     let n: Vec<char> = name.chars().collect();
     let (mut pi, mut ni) = (0, 0);
@@ -266,6 +357,14 @@ mod tests {
         assert!(expand_strs(&tree(), &["../other/*", "/abs/*"]).is_empty());
     }
 
+    fn name_matches(segment: &str, name: &str) -> bool {
+        Segment::parse(segment).matches(name)
+    }
+
+    fn path_matches(pattern: &str, path: &[&str]) -> bool {
+        match_segments(&segments(pattern).expect("inside the root"), path)
+    }
+
     #[test]
     fn wildcards_match_within_a_segment() {
         assert!(wildcard_match("*", "web"));
@@ -276,9 +375,56 @@ mod tests {
         assert!(wildcard_match("", ""));
         assert!(!wildcard_match("", "a"));
         assert!(wildcard_match("?", "é"));
-        assert!(match_segments(&["**", "test", "**"], &["a", "test", "b", "c"]));
-        assert!(match_segments(&["**"], &[]));
-        assert!(!match_segments(&["a", "*"], &["a"]));
+        assert!(name_matches("w?b", "wéb"));
+        assert!(path_matches("**/test/**", &["a", "test", "b", "c"]));
+        assert!(path_matches("**/test/**", &["a", "test"]));
+        assert!(path_matches("**", &[]));
+        assert!(!path_matches("a/*", &["a"]));
+    }
+
+    #[test]
+    fn braces_and_classes_match_within_a_segment() {
+        assert!(name_matches("{a,b}", "a"));
+        assert!(name_matches("{a,b}", "b"));
+        assert!(!name_matches("{a,b}", "c"));
+        assert!(!name_matches("{a,b}", "{a,b}"));
+        assert!(name_matches("[ab]*", "api"));
+        assert!(!name_matches("[ab]*", "web"));
+        assert!(name_matches("[!a]*", "web"));
+        assert!(!name_matches("[!a]*", "api"));
+        assert!(name_matches("pkg-[0-9]", "pkg-7"));
+        assert!(name_matches("web{,-legacy}", "web"));
+        assert!(name_matches("web{,-legacy}", "web-legacy"));
+        // `*` within a brace stays within the name.
+        assert!(name_matches("{ui,tools-*}", "tools-lint"));
+        // Not a valid glob: the segment is a literal name, as npm's glob takes it.
+        assert!(name_matches("[abc", "[abc"));
+        assert!(!name_matches("[abc", "a"));
+        assert!(name_matches("[abc*", "[abcd"));
+    }
+
+    #[test]
+    fn packages_in_braces_expand_to_each_alternative() {
+        let fs = MemFs::new()
+            .file("/p/packages/a/package.json", "{}")
+            .file("/p/packages/b/package.json", "{}")
+            .file("/p/packages/c/package.json", "{}");
+        assert_eq!(expand_strs(&fs, &["packages/{a,b}"]), vec!["packages/a", "packages/b"]);
+        assert_eq!(expand_strs(&fs, &["packages/*", "!packages/{a,c}"]), vec!["packages/b"]);
+        // Braces may hold a whole path; only the one-segment alternatives can match a name.
+        assert_eq!(expand_strs(&fs, &["{packages/a,packages}/{c,x}"]), vec!["packages/c"]);
+    }
+
+    #[test]
+    fn a_class_picks_directories_by_their_first_letter() {
+        let fs = MemFs::new()
+            .file("/p/apps/api/package.json", "{}")
+            .file("/p/apps/admin/package.json", "{}")
+            .file("/p/apps/blog/package.json", "{}")
+            .file("/p/apps/web/package.json", "{}")
+            .file("/p/apps/.beta/package.json", "{}");
+        assert_eq!(expand_strs(&fs, &["apps/[ab]*"]), vec!["apps/admin", "apps/api", "apps/blog"]);
+        assert_eq!(expand_strs(&fs, &["apps/*", "!apps/[!w]*"]), vec!["apps/web"]);
     }
 
     /// A symlink loop under `packages/**` listed the same two packages 87 times: `**` walked

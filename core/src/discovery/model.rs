@@ -9,8 +9,22 @@ use crate::config::{ProcessDecl, Settings};
 use crate::script::{Command, Script, SourceKind};
 
 /// A JavaScript package manager: how package.json scripts are run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    serde::Serialize,
+    strum::IntoStaticStr,
+    strum::EnumString,
+    strum::VariantArray,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum PackageManager {
     Npm,
     Pnpm,
@@ -19,20 +33,14 @@ pub enum PackageManager {
 }
 
 impl PackageManager {
-    pub const ALL: [PackageManager; 4] =
-        [PackageManager::Npm, PackageManager::Pnpm, PackageManager::Yarn, PackageManager::Bun];
+    pub const ALL: &[PackageManager] = <PackageManager as strum::VariantArray>::VARIANTS;
 
     pub fn name(self) -> &'static str {
-        match self {
-            PackageManager::Npm => "npm",
-            PackageManager::Pnpm => "pnpm",
-            PackageManager::Yarn => "yarn",
-            PackageManager::Bun => "bun",
-        }
+        self.into()
     }
 
     pub fn parse(name: &str) -> Option<PackageManager> {
-        PackageManager::ALL.into_iter().find(|m| m.name() == name)
+        name.parse().ok()
     }
 
     /// `<manager> run <script>`, the same form for all four.
@@ -283,7 +291,7 @@ mod tests {
         assert_eq!(PackageManager::Pnpm.exec("nx", &["run", "a:b"]).to_string(), "pnpm exec nx run a:b");
         assert_eq!(PackageManager::Yarn.exec("nx", &["run", "a:b"]).to_string(), "yarn nx run a:b");
         assert_eq!(PackageManager::Bun.exec("nx", &["run", "a:b"]).to_string(), "bunx nx run a:b");
-        for m in PackageManager::ALL {
+        for &m in PackageManager::ALL {
             assert_eq!(PackageManager::parse(m.name()), Some(m));
         }
         assert_eq!(PackageManager::parse("deno"), None);

@@ -17,8 +17,7 @@ pub const SUGGESTIONS_MAX: usize = 5;
 /// Deterministic: the answer depends only on the arguments.
 pub fn suggest_script(names: &[&str], wanted: &str) -> Vec<String> {
     let lowered = wanted.to_lowercase();
-    let wanted_chars: Vec<char> = lowered.chars().collect();
-    let limit = (wanted_chars.len() / 3).max(1);
+    let limit = (lowered.chars().count() / 3).max(1);
     let mut out: Vec<String> = Vec::new();
     let push = |name: &str, out: &mut Vec<String>| {
         if name != wanted && !out.iter().any(|n| n == name) {
@@ -41,8 +40,7 @@ pub fn suggest_script(names: &[&str], wanted: &str) -> Vec<String> {
         .iter()
         .enumerate()
         .filter_map(|(i, name)| {
-            let chars: Vec<char> = name.to_lowercase().chars().collect();
-            let d = edit_distance(&wanted_chars, &chars);
+            let d = edit_distance(&lowered, &name.to_lowercase());
             (d <= limit).then_some((d, i, *name))
         })
         .collect();

@@ -194,6 +194,19 @@ fn pnpm_workspace_packages_are_addressable_by_short_name() {
     assert!(d.errors.is_empty(), "{:?}", d.errors);
 }
 
+/// pnpm and npm expand braces and classes in workspace globs; brum listed no package for them.
+#[test]
+fn workspace_globs_with_braces_and_classes_find_their_packages() {
+    let mut files = pnpm_monorepo();
+    files.retain(|(path, _)| *path != "pnpm-workspace.yaml");
+    files.push(("pnpm-workspace.yaml", "packages:\n  - 'apps/[aw]*'\n  - 'packages/{ui,config}'\n"));
+    let d = run(&files);
+    let ws = d.workspace.as_ref().expect("a workspace");
+    let packages: Vec<_> = ws.packages.iter().map(|p| p.display().to_string()).collect();
+    assert_eq!(packages, vec!["apps/api", "apps/web", "packages/ui"]);
+    assert!(d.errors.is_empty(), "{:?}", d.errors);
+}
+
 /// A pnpm workspace of `n` packages `packages/pkg-NNNNN`, each with a `dev` script.
 fn numbered_workspace(n: usize) -> MemFs {
     (0..n).fold(fs(&[("package.json", "{}"), ("pnpm-workspace.yaml", "packages:\n  - 'packages/*'\n")]), |fs, i| {

@@ -81,8 +81,9 @@ pub struct SupervisorConfig {
 /// shell script started with `&` and redirected away from brum's pipes. Members that still
 /// hold the pipes keep the instance running (their output is still shown) until they exit
 /// or the instance is stopped.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, strum::IntoStaticStr, strum::EnumString)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum Leftovers {
     /// SIGTERM to the group, SIGKILL after the stop grace: nothing a script started outlives it.
     #[default]
@@ -93,14 +94,11 @@ pub enum Leftovers {
 
 impl Leftovers {
     pub fn name(self) -> &'static str {
-        match self {
-            Leftovers::Stop => "stop",
-            Leftovers::Keep => "keep",
-        }
+        self.into()
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        [Leftovers::Stop, Leftovers::Keep].into_iter().find(|l| l.name() == s)
+        s.parse().ok()
     }
 }
 
