@@ -68,4 +68,9 @@ impl SimBackend for Madsim {
     fn connect(&self, addr: SocketAddr) -> impl Future<Output = io::Result<Self::Stream>> + Send {
         madsim::net::TcpStream::connect(addr)
     }
+
+    /// madsim's DNS table (`NetSim::add_dns_record`).
+    async fn resolve(&self, host: &str, port: u16) -> io::Result<Vec<SocketAddr>> {
+        Ok(madsim::net::lookup_host((host, port)).await?.collect())
+    }
 }
