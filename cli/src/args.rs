@@ -93,7 +93,8 @@ pub struct SimRunArgs {
     pub seed: u64,
     #[arg(long, default_value = "turmoil", value_parser = ["turmoil", "madsim"])]
     pub backend: String,
-    /// `faulty` swaps in Brummer's shared-queue bus, to see an oracle fail.
+    /// `faulty` plants the scenario's mutant, to see an oracle fail: Brummer's shared-queue
+    /// bus, or for C-http a server that drops the echoed body.
     #[arg(long, default_value = "real", value_parser = ["real", "faulty"])]
     pub bus: String,
     /// Print the metrics snapshot after the trace.
