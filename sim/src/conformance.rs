@@ -5,8 +5,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use brum_core::rt::{
-    ChildProcess, Exit, HYPER_IO_READ_CHUNK, HyperExecutor, HyperIo, JoinError, Listener, ProcessSpec,
-    Runtime, Signal, spawn,
+    ChildProcess, Exit, HYPER_IO_READ_CHUNK, HyperExecutor, HyperIo, JoinError, Listener, ProcessSpec, Runtime, Signal,
+    spawn,
 };
 use brum_core::util::yield_now;
 use http_body_util::{BodyExt, Full};
@@ -333,13 +333,19 @@ pub async fn http_roundtrip<R: Runtime>(cx: &Cx<R>) -> Outcome {
         let client_conn = spawn(&cx.rt, "conformance.http-client-conn", conn);
         for (method, path, body, close) in requests {
             let (status, got) = http_call(&mut sender, http_request(method.clone(), path, body.clone(), close)).await?;
-            cx.log("http", "response", format!("conn {conn_no} {method} {path}: {} ({} bytes)", status.as_u16(), got.len()));
+            cx.log(
+                "http",
+                "response",
+                format!("conn {conn_no} {method} {path}: {} ({} bytes)", status.as_u16(), got.len()),
+            );
             seen.push((method, path, status, body, got));
         }
         drop(sender);
-        client_conn.join().await.map_err(|e| io_violation("client connection task", e))?.map_err(|e| {
-            io_violation("client connection", e)
-        })?;
+        client_conn
+            .join()
+            .await
+            .map_err(|e| io_violation("client connection task", e))?
+            .map_err(|e| io_violation("client connection", e))?;
     }
     server.join().await.map_err(|e| io_violation("server task", e))?.map_err(|e| io_violation("server accept", e))?;
 

@@ -33,11 +33,7 @@ pub trait Network: Send + Sync + 'static {
     ///
     /// No timeout: a caller that needs one races this against `Clock::sleep` in a `biased`
     /// `select!` (docs/design/seam.md).
-    fn connect_host(
-        &self,
-        host: &str,
-        port: u16,
-    ) -> impl Future<Output = Result<Self::Stream, ConnectError>> + Send {
+    fn connect_host(&self, host: &str, port: u16) -> impl Future<Output = Result<Self::Stream, ConnectError>> + Send {
         async move {
             let addrs = match host_addrs(host, port) {
                 Some(addrs) => addrs,
