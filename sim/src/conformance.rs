@@ -258,7 +258,7 @@ async fn http_call(
     req: Request<HttpBody>,
 ) -> Result<(StatusCode, Bytes), crate::scenarios::Violation> {
     sender.ready().await.map_err(|e| io_violation("client ready", e))?;
-    let resp = sender.send_request(req).await.map_err(|e| io_violation("send request", e))?;
+    let resp = sender.send_request(req).await.map_err(|e| io_violation("send request", format!("{e:?}")))?;
     let status = resp.status();
     let body = resp.into_body().collect().await.map_err(|e| io_violation("response body", e))?.to_bytes();
     Ok((status, body))
@@ -300,7 +300,7 @@ pub async fn http_roundtrip<R: Runtime>(cx: &Cx<R>) -> Outcome {
                     .serve_connection(HyperIo::new(stream), service_fn(move |req| http_route(req, drop_body)));
                 hyper::rt::Executor::execute(&conns, async move {
                     if let Err(e) = conn.await {
-                        errors.lock().unwrap_or_else(|e| e.into_inner()).push(e.to_string());
+                        errors.lock().unwrap_or_else(|e| e.into_inner()).push(format!("{e:?}"));
                     }
                 });
             }
@@ -332,7 +332,23 @@ pub async fn http_roundtrip<R: Runtime>(cx: &Cx<R>) -> Outcome {
             .map_err(|e| io_violation("client handshake", e))?;
         let client_conn = spawn(&cx.rt, "conformance.http-client-conn", conn);
         for (method, path, body, close) in requests {
-            let (status, got) = http_call(&mut sender, http_request(method.clone(), path, body.clone(), close)).await?;
+            let (status, got) =
+                match http_call(&mut sender, http_request(method.clone(), path, body.clone(), close)).await {
+                    Ok(r) => r,
+                    // hyper reports a dead connection as a closed channel; its task knows why.
+                    Err(v) => {
+                        let why = match client_conn.join().await {
+                            Ok(Ok(())) => "the connection ended cleanly".to_string(),
+                            Ok(Err(e)) => format!("the connection failed: {e:?}"),
+                            Err(e) => e.to_string(),
+                        };
+                        let server = server_errors.lock().unwrap_or_else(|e| e.into_inner()).clone();
+                        return Err(violation(
+                            v.oracle,
+                            format!("{method} {path}: {} ({why}; server errors so far: {server:?})", v.message),
+                        ));
+                    }
+                };
             cx.log(
                 "http",
                 "response",
