@@ -95,7 +95,8 @@ pub struct SimRunArgs {
     pub seed: u64,
     #[arg(long, value_enum, default_value_t)]
     pub backend: BackendArg,
-    /// `faulty` swaps in Brummer's shared-queue bus, to see an oracle fail.
+    /// `faulty` plants the scenario's mutant, to see an oracle fail: Brummer's shared-queue
+    /// bus, or for C-http a server that drops the echoed body.
     #[arg(long, value_enum, default_value_t)]
     pub bus: BusArg,
     /// Print the metrics snapshot after the trace.

@@ -131,6 +131,11 @@ impl Network for TokioRuntime {
     fn connect(&self, addr: SocketAddr) -> impl Future<Output = io::Result<Self::Stream>> + Send {
         tokio::net::TcpStream::connect(addr)
     }
+
+    /// The OS resolver (getaddrinfo on a blocking thread), in its order.
+    async fn resolve(&self, host: &str, port: u16) -> io::Result<Vec<SocketAddr>> {
+        Ok(tokio::net::lookup_host((host, port)).await?.collect())
+    }
 }
 
 /// A real child, leader of its own process group.

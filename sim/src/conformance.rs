@@ -4,13 +4,20 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use brum_core::rt::{ChildProcess, Exit, JoinError, Listener, ProcessSpec, Runtime, Signal, spawn};
+use brum_core::rt::{
+    ChildProcess, Exit, HYPER_IO_READ_CHUNK, HyperExecutor, HyperIo, JoinError, Listener, ProcessSpec, Runtime, Signal,
+    spawn,
+};
 use brum_core::util::yield_now;
+use http_body_util::{BodyExt, Full};
+use hyper::body::{Bytes, Incoming};
+use hyper::service::service_fn;
+use hyper::{Method, Request, Response, StatusCode};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 
 use crate::ensure;
 use crate::procs::{Program, SimProcessTable, Step};
-use crate::scenarios::{Cx, Outcome, violation};
+use crate::scenarios::{BusKind, Cx, Outcome, violation};
 
 /// The programs the child scenarios run, per backend.
 #[derive(Debug, Clone)]
@@ -208,5 +215,192 @@ pub async fn child_killed_by_signal<R: Runtime>(cx: &Cx<R>, programs: &Programs)
     let exit = stubborn.wait().await;
     cx.log("conformance", "kill", format!("term-ignorer: {exit:?}"));
     ensure!(matches!(exit, Ok(Exit::Signaled(9))), "SIGKILL ends a child ignoring SIGTERM", "exit {exit:?}");
+    Ok(())
+}
+
+/// The C-http mutant's bug, planted when the scenario runs with `--bus faulty`: the server
+/// answers `/echo` with `200 OK` and an empty body, as a proxy that drops request bodies would.
+fn http_mutant<R: Runtime>(cx: &Cx<R>) -> bool {
+    cx.bus == BusKind::Faulty
+}
+
+/// Bytes the C-http client posts to `/echo`: more than one [`HYPER_IO_READ_CHUNK`], so the
+/// adapter's reads are cut and hyper reassembles them; seeded, so a lost or reordered byte
+/// cannot go unnoticed.
+const HTTP_ECHO_BYTES: usize = HYPER_IO_READ_CHUNK + HYPER_IO_READ_CHUNK / 2 + 7;
+
+/// Connections the C-http server accepts: a keep-alive one carrying three requests, then one
+/// closed by the client's `Connection: close`.
+const HTTP_CONNECTIONS: usize = 2;
+
+type HttpBody = Full<Bytes>;
+
+/// The C-http server's routes.
+async fn http_route(req: Request<Incoming>, drop_body: bool) -> Result<Response<HttpBody>, hyper::Error> {
+    let reply = |status: StatusCode, body: Bytes| {
+        let mut resp = Response::new(Full::new(body));
+        *resp.status_mut() = status;
+        resp
+    };
+    Ok(match (req.method(), req.uri().path()) {
+        (&Method::GET, "/hello") => reply(StatusCode::OK, Bytes::from_static(b"hello from brum")),
+        (&Method::POST, "/echo") => {
+            let body = req.into_body().collect().await?.to_bytes();
+            reply(StatusCode::OK, if drop_body { Bytes::new() } else { body })
+        }
+        _ => reply(StatusCode::NOT_FOUND, Bytes::from_static(b"no route")),
+    })
+}
+
+/// One request over `sender`: the status and the whole body.
+async fn http_call(
+    sender: &mut hyper::client::conn::http1::SendRequest<HttpBody>,
+    req: Request<HttpBody>,
+) -> Result<(StatusCode, Bytes), crate::scenarios::Violation> {
+    sender.ready().await.map_err(|e| io_violation("client ready", e))?;
+    let resp = sender.send_request(req).await.map_err(|e| io_violation("send request", format!("{e:?}")))?;
+    let status = resp.status();
+    let body = resp.into_body().collect().await.map_err(|e| io_violation("response body", e))?.to_bytes();
+    Ok((status, body))
+}
+
+fn http_request(method: Method, path: &str, body: Bytes, close: bool) -> Request<HttpBody> {
+    let mut b = Request::builder().method(method).uri(path).header(hyper::header::HOST, "localhost");
+    if close {
+        b = b.header(hyper::header::CONNECTION, "close");
+    }
+    b.body(Full::new(body)).expect("a request built from literals")
+}
+
+/// A hyper HTTP/1 server and client over the seam: the server binds 127.0.0.1 through
+/// `Network::bind` and serves each accepted connection on a [`HyperExecutor`] task; the client
+/// dials `localhost` through `Network::connect_host` (so `[::1]` is tried and refused first)
+/// and sends three requests on one keep-alive connection, then one on a connection it closes.
+/// Oracle: every status and body is the expected one (the echo returns the seeded bytes
+/// posted), neither side reports a protocol error, and every connection task ends.
+pub async fn http_roundtrip<R: Runtime>(cx: &Cx<R>) -> Outcome {
+    let listener =
+        cx.rt.bind("127.0.0.1:0".parse().expect("literal address")).await.map_err(|e| io_violation("bind", e))?;
+    let port = listener.local_addr().map_err(|e| io_violation("local_addr", e))?.port();
+    let conns = HyperExecutor::new(cx.rt.clone(), "conformance.http-conn");
+    let server_errors = Arc::new(Mutex::new(Vec::<String>::new()));
+    let drop_body = http_mutant(cx);
+    let server = {
+        let (conns, errors) = (conns.clone(), server_errors.clone());
+        spawn(&cx.rt, "conformance.http-server", async move {
+            for _ in 0..HTTP_CONNECTIONS {
+                let (stream, _) = listener.accept().await?;
+                let errors = errors.clone();
+                let conn = hyper::server::conn::http1::Builder::new()
+                    // hyper would stamp a `Date` from std's `SystemTime::now`, which no
+                    // simulator controls, and would time header reads with a hyper `Timer`,
+                    // which the seam does not provide.
+                    .auto_date_header(false)
+                    .header_read_timeout(None)
+                    .serve_connection(HyperIo::new(stream), service_fn(move |req| http_route(req, drop_body)));
+                hyper::rt::Executor::execute(&conns, async move {
+                    if let Err(e) = conn.await {
+                        errors.lock().unwrap_or_else(|e| e.into_inner()).push(format!("{e:?}"));
+                    }
+                });
+            }
+            Ok::<(), std::io::Error>(())
+        })
+    };
+
+    let mut payload = vec![0u8; HTTP_ECHO_BYTES];
+    for chunk in payload.chunks_mut(8) {
+        let n = cx.rt.next_u64().to_le_bytes();
+        chunk.copy_from_slice(&n[..chunk.len()]);
+    }
+    let payload = Bytes::from(payload);
+    let mut seen = Vec::new();
+    for (conn_no, requests) in [
+        vec![
+            (Method::GET, "/hello", Bytes::new(), false),
+            (Method::POST, "/echo", payload.clone(), false),
+            (Method::GET, "/missing", Bytes::new(), false),
+        ],
+        vec![(Method::GET, "/hello", Bytes::new(), true)],
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let stream = cx.rt.connect_host("localhost", port).await.map_err(|e| io_violation("connect localhost", e))?;
+        let (mut sender, conn) = hyper::client::conn::http1::handshake(HyperIo::new(stream))
+            .await
+            .map_err(|e| io_violation("client handshake", e))?;
+        let client_conn = spawn(&cx.rt, "conformance.http-client-conn", conn);
+        for (method, path, body, close) in requests {
+            let (status, got) =
+                match http_call(&mut sender, http_request(method.clone(), path, body.clone(), close)).await {
+                    Ok(r) => r,
+                    // hyper reports a dead connection as a closed channel; its task knows why.
+                    Err(v) => {
+                        let why = match client_conn.join().await {
+                            Ok(Ok(())) => "the connection ended cleanly".to_string(),
+                            Ok(Err(e)) => format!("the connection failed: {e:?}"),
+                            Err(e) => e.to_string(),
+                        };
+                        let server = server_errors.lock().unwrap_or_else(|e| e.into_inner()).clone();
+                        return Err(violation(
+                            v.oracle,
+                            format!("{method} {path}: {} ({why}; server errors so far: {server:?})", v.message),
+                        ));
+                    }
+                };
+            cx.log(
+                "http",
+                "response",
+                format!("conn {conn_no} {method} {path}: {} ({} bytes)", status.as_u16(), got.len()),
+            );
+            seen.push((method, path, status, body, got));
+        }
+        drop(sender);
+        client_conn
+            .join()
+            .await
+            .map_err(|e| io_violation("client connection task", e))?
+            .map_err(|e| io_violation("client connection", e))?;
+    }
+    server.join().await.map_err(|e| io_violation("server task", e))?.map_err(|e| io_violation("server accept", e))?;
+
+    // The server's connection tasks end once their clients are gone; give them a bounded
+    // stretch of virtual (or real) time to see the end of stream.
+    let live = cx.rt.metrics().gauge("tasks.live", "conformance.http-conn");
+    for _ in 0..1000 {
+        if live.get() == 0 {
+            break;
+        }
+        cx.rt.sleep(Duration::from_millis(1)).await;
+    }
+    ensure!(live.get() == 0, "H3 http connections end", "{} server connection tasks still live", live.get());
+    let spawned = cx.rt.metrics().counter("tasks.spawned", "conformance.http-conn").get();
+    ensure!(
+        spawned == HTTP_CONNECTIONS as u64,
+        "H3 http connections end",
+        "the executor spawned {spawned} connection tasks for {HTTP_CONNECTIONS} connections"
+    );
+    let errors = server_errors.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    ensure!(errors.is_empty(), "H2 no protocol errors", "server connections failed: {errors:?}");
+
+    for (method, path, status, sent, got) in seen {
+        let (want_status, want_body) = match path {
+            "/hello" => (StatusCode::OK, Bytes::from_static(b"hello from brum")),
+            "/echo" => (StatusCode::OK, sent),
+            _ => (StatusCode::NOT_FOUND, Bytes::from_static(b"no route")),
+        };
+        ensure!(
+            status == want_status && got == want_body,
+            "H1 http round trip",
+            "{method} {path}: got {} with {} bytes, expected {} with {} bytes{}",
+            status.as_u16(),
+            got.len(),
+            want_status.as_u16(),
+            want_body.len(),
+            if got.len() == want_body.len() && got != want_body { " (same length, different bytes)" } else { "" }
+        );
+    }
+    cx.log("http", "done", format!("{HTTP_CONNECTIONS} connections, 4 requests, echo of {HTTP_ECHO_BYTES} bytes"));
     Ok(())
 }

@@ -71,6 +71,9 @@ fn core_clippy_bans_fire() {
         "tokio::time::sleep",
         "tokio::net::TcpListener",
         "tokio::process::Command",
+        "tokio::net::lookup_host",
+        "std::net::ToSocketAddrs::to_socket_addrs",
+        "std::net::TcpStream",
     ] {
         assert!(err.contains(&format!("`{banned}`")), "the ban on `{banned}` did not fire:\n{err}");
     }

@@ -7,6 +7,7 @@
 mod clock;
 mod entropy;
 mod hooks;
+mod http;
 mod net;
 mod process;
 mod task;
@@ -14,7 +15,8 @@ mod task;
 pub use clock::{Clock, Mono};
 pub use entropy::{Entropy, SeededRng};
 pub use hooks::Hooks;
-pub use net::{Listener, Network};
+pub use http::{HYPER_IO_READ_CHUNK, HyperExecutor, HyperIo};
+pub use net::{Attempt, ConnectError, Listener, Network, loopback_addrs};
 pub use process::{ChildProcess, Exit, ProcessSpec, Processes, Signal};
 pub use task::{AbortHandle, BoxFuture, JoinError, Spawner, Task, spawn};
 

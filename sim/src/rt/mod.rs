@@ -38,6 +38,8 @@ pub trait SimBackend: Send + Sync + 'static {
     fn spawn(&self, fut: BoxFuture) -> AbortHandle;
     fn bind(&self, addr: SocketAddr) -> impl Future<Output = io::Result<Self::Listener>> + Send;
     fn connect(&self, addr: SocketAddr) -> impl Future<Output = io::Result<Self::Stream>> + Send;
+    /// The simulator's own host names (`localhost` and IP literals never get here).
+    fn resolve(&self, host: &str, port: u16) -> impl Future<Output = io::Result<Vec<SocketAddr>>> + Send;
 }
 
 /// How much seeded scheduling noise to add. turmoil never reorders tasks within a host, so
@@ -176,6 +178,10 @@ impl<B: SimBackend> Network for SimRuntime<B> {
 
     fn connect(&self, addr: SocketAddr) -> impl Future<Output = io::Result<Self::Stream>> + Send {
         self.shared.backend.connect(addr)
+    }
+
+    fn resolve(&self, host: &str, port: u16) -> impl Future<Output = io::Result<Vec<SocketAddr>>> + Send {
+        self.shared.backend.resolve(host, port)
     }
 }
 

@@ -65,4 +65,11 @@ impl SimBackend for Turmoil {
     fn connect(&self, addr: SocketAddr) -> impl Future<Output = io::Result<Self::Stream>> + Send {
         turmoil::net::TcpStream::connect(addr)
     }
+
+    /// turmoil's table of host names (`sim.host("name", ..)`): one address per host, and a
+    /// `NotFound` error for a name that is not a host. (`turmoil::lookup` would instead invent
+    /// an address for an unknown name.)
+    async fn resolve(&self, host: &str, port: u16) -> io::Result<Vec<SocketAddr>> {
+        Ok(turmoil::net::lookup_host((host, port)).await?.collect())
+    }
 }
