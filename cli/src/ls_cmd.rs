@@ -10,10 +10,9 @@ use std::path::Path;
 
 use brum_core::config::{ConfigError, ConfigProblem};
 use brum_core::discovery::{
-    Discovery, DiscoveryError, DiscoveryPrefs, ManagerChoice, ManagerReason, SourceReport, discover,
+    Discovery, DiscoveryError, DiscoveryPrefs, ManagerChoice, ManagerReason, SourceReport, WorkspaceTool, discover,
 };
-use brum_core::script::{Command, Script};
-use serde_json::{Value, json};
+use brum_core::script::{Command, RestartPolicy, Script, SourceKind};
 
 use crate::args::LsArgs;
 use crate::exit;
@@ -44,7 +43,9 @@ pub fn run(
     let discovery = discover(&StdFs, &root, &prefs);
     errors.extend(discovery.errors.iter().cloned());
     if args.json {
-        let doc = to_json(&discovery, &errors);
+        // Through a `Value`, whose objects keep their keys sorted: the document's layout
+        // does not depend on the order fields are declared in.
+        let doc = serde_json::to_value(to_json(&discovery, &errors))?;
         serde_json::to_writer_pretty(&mut *out, &doc)?;
         writeln!(out)?;
     } else {
@@ -207,65 +208,104 @@ fn row_extras(d: &Discovery, report: &SourceReport, s: &Script) -> String {
     out
 }
 
-/// The `--json` document. Paths inside the project are relative to `root`.
-fn to_json(d: &Discovery, errors: &[DiscoveryError]) -> Value {
+/// The `--json` document: discovery's own types, serialized, with paths inside the project
+/// made relative to `root` and each script's command also shown as one line (`display`).
+#[derive(serde::Serialize)]
+struct LsJson<'a> {
+    root: String,
+    workspace: Option<WorkspaceJson<'a>>,
+    sources: Vec<SourceJson<'a>>,
+    renames: Vec<RenameJson<'a>>,
+    errors: Vec<ErrorJson<'a>>,
+}
+
+#[derive(serde::Serialize)]
+struct WorkspaceJson<'a> {
+    tools: &'a [WorkspaceTool],
+    patterns: &'a [String],
+    packages: Vec<String>,
+}
+
+#[derive(serde::Serialize)]
+struct SourceJson<'a> {
+    kind: SourceKind,
+    file: String,
+    package_manager: &'a Option<ManagerChoice>,
+    scripts: Vec<ScriptJson<'a>>,
+}
+
+#[derive(serde::Serialize)]
+struct ScriptJson<'a> {
+    name: &'a str,
+    source: SourceKind,
+    file: String,
+    command: &'a Command,
+    display: String,
+    cwd: String,
+    env: std::collections::BTreeMap<&'a str, &'a str>,
+    restart: RestartPolicy,
+    detail: &'a Option<String>,
+}
+
+#[derive(serde::Serialize)]
+struct RenameJson<'a> {
+    original: &'a str,
+    name: &'a str,
+    file: String,
+    taken_by: String,
+}
+
+#[derive(serde::Serialize)]
+struct ErrorJson<'a> {
+    file: String,
+    line: Option<usize>,
+    column: Option<usize>,
+    message: &'a str,
+}
+
+fn to_json<'a>(d: &'a Discovery, errors: &'a [DiscoveryError]) -> LsJson<'a> {
     let rel = |p: &Path| relative(&d.root, p);
-    let sources: Vec<Value> = d
-        .sources
-        .iter()
-        .map(|r| {
-            let scripts: Vec<Value> = r
-                .scripts
-                .iter()
-                .map(|s| {
-                    let command = match &s.command {
-                        Command::Shell { line } => json!({ "kind": "shell", "line": line }),
-                        Command::Exec { program, args } => json!({ "kind": "exec", "program": program, "args": args }),
-                    };
-                    let env: serde_json::Map<String, Value> =
-                        s.env.iter().map(|(k, v)| (k.clone(), json!(v))).collect();
-                    json!({
-                        "name": s.name,
-                        "source": s.source,
-                        "file": rel(&s.file),
-                        "command": command,
-                        "display": s.command.to_string(),
-                        "cwd": rel(&s.cwd),
-                        "env": env,
-                        "restart": s.restart,
-                        "detail": s.detail,
-                    })
-                })
-                .collect();
-            json!({
-                "kind": r.kind,
-                "file": rel(&r.file),
-                "package_manager": r.package_manager,
-                "scripts": scripts,
+    let script = |s: &'a Script| ScriptJson {
+        name: &s.name,
+        source: s.source,
+        file: rel(&s.file),
+        command: &s.command,
+        display: s.command.to_string(),
+        cwd: rel(&s.cwd),
+        env: s.env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect(),
+        restart: s.restart,
+        detail: &s.detail,
+    };
+    LsJson {
+        root: d.root.display().to_string(),
+        workspace: d.workspace.as_ref().map(|w| WorkspaceJson {
+            tools: &w.tools,
+            patterns: &w.patterns,
+            packages: w.packages.iter().map(|p| p.display().to_string()).collect(),
+        }),
+        sources: d
+            .sources
+            .iter()
+            .map(|r| SourceJson {
+                kind: r.kind,
+                file: rel(&r.file),
+                package_manager: &r.package_manager,
+                scripts: r.scripts.iter().map(script).collect(),
             })
-        })
-        .collect();
-    let workspace = d.workspace.as_ref().map(|w| {
-        json!({
-            "tools": w.tools,
-            "patterns": w.patterns,
-            "packages": w.packages.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
-        })
-    });
-    let renames: Vec<Value> = d
-        .renames
-        .iter()
-        .map(|r| json!({ "original": r.original, "name": r.name, "file": rel(&r.file), "taken_by": rel(&r.taken_by) }))
-        .collect();
-    let errors: Vec<Value> = errors
-        .iter()
-        .map(|e| json!({ "file": rel(&e.file), "line": e.line, "column": e.column, "message": e.message }))
-        .collect();
-    json!({
-        "root": d.root.display().to_string(),
-        "workspace": workspace,
-        "sources": sources,
-        "renames": renames,
-        "errors": errors,
-    })
+            .collect(),
+        renames: d
+            .renames
+            .iter()
+            .map(|r| RenameJson {
+                original: &r.original,
+                name: &r.name,
+                file: rel(&r.file),
+                taken_by: rel(&r.taken_by),
+            })
+            .collect(),
+        errors: errors
+            .iter()
+            .map(|e| ErrorJson { file: rel(&e.file), line: e.line, column: e.column, message: &e.message })
+            .collect(),
+    }
 }
