@@ -9,6 +9,7 @@ pub mod bus;
 pub mod config;
 pub mod detect;
 pub mod discovery;
+pub mod findings;
 pub mod logs;
 pub mod metrics;
 pub mod mutants;

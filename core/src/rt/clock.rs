@@ -35,3 +35,10 @@ pub trait Clock: Send + Sync + 'static {
     /// Completes after `d` of this runtime's time has passed.
     fn sleep(&self, d: Duration) -> impl Future<Output = ()> + Send + 'static;
 }
+
+impl serde::Serialize for Mono {
+    /// Milliseconds since the runtime started, as the JSON event stream's `time_ms`.
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u64(self.as_millis() as u64)
+    }
+}
