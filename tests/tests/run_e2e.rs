@@ -240,7 +240,7 @@ fn sigkill_of_brum_leaves_nothing_running() {
     let (_dir, mut child, _out, gc) = start_stubborn_family();
     signal(child.id(), rustix::process::Signal::KILL);
     child.wait().unwrap();
-    // The guardian sees brum's pipe close, sends SIGTERM (ignored), waits the 300 ms grace,
+    // The guardian sees brum's end of its socket close, sends SIGTERM (ignored), waits the 300 ms grace,
     // then SIGKILLs the group. The grandchild is not our child, so its death can only be
     // observed by looking: a bounded poll of /proc.
     eventually("the guardian to kill the grandchild", Duration::from_secs(10), || !alive(gc));

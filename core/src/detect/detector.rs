@@ -37,7 +37,8 @@ pub struct DetectorStats {
     pub warnings_suppressed: u64,
 }
 
-/// Detection state for one process's output (both streams, in arrival order).
+/// Detection state for one output stream of a process, in arrival order (the supervisor runs
+/// one per stream).
 ///
 /// Feed every line with [`Detector::feed`]; call [`Detector::finish`] at EOF so a group still
 /// open is reported. A group closes on the first line that does not continue it (or a blank

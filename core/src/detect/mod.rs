@@ -1,7 +1,7 @@
 //! Detection on ingest: error groups with file:line:col, URLs that dev servers announce,
 //! build outcomes and test summaries, read from each line a process prints.
 //!
-//! Pure and synchronous: no I/O, no clock. One [`Detector`] per process holds the state of a
+//! Pure and synchronous: no I/O, no clock. One [`Detector`] per output stream holds the state of a
 //! multi-line group; every buffer it keeps has a named limit below and a counter in
 //! [`DetectorStats`]. `docs/design/detection.md` lists each format with an example, the
 //! grouping rules and the corpus precision and recall.

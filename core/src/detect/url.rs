@@ -209,7 +209,8 @@ fn is_local(host: &str) -> bool {
 /// remembering them all would let one process grow memory without bound.
 pub const URLS_PER_PROCESS_MAX: usize = 64;
 
-/// Per-process dedupe for announced URLs (the caller owns one per process). Two URLs are the
+/// Per-instance dedupe for announced URLs (the supervisor owns one per instance, shared by its
+/// two streams). Two URLs are the
 /// same if their browse forms match without a trailing `/`: `http://0.0.0.0:3000` and
 /// `http://localhost:3000/` are one server.
 #[derive(Debug, Default, Clone)]

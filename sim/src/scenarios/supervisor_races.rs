@@ -1,4 +1,4 @@
-//! Process-supervisor races S-P3, S-P4, S-P5, S-P8, S-P9, S-P10 and S-P12.
+//! Process-supervisor races S-P3, S-P4, S-P5, S-P8, S-P9, S-P10, S-P12 and S-P13.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
