@@ -106,7 +106,8 @@ fn localhost_under_madsim_refuses_ipv6_and_reaches_the_ipv4_listener() {
 fn known_gap_c_http_under_madsim_resets_the_first_request() {
     let s = harness::scenario("C-http").unwrap();
     for seed in 0..3 {
-        let r = harness::run(RunSpec { scenario: s, seed, backend: Backend::Madsim, bus: BusKind::Real }).unwrap();
+        let r = harness::run(RunSpec { scenario: s, seed, backend: Backend::Madsim, bus: BusKind::Real, mutant: None })
+            .unwrap();
         let v = r.outcome.expect_err("C-http passes under madsim now: remove the known gap");
         assert!(v.message.contains("GET /hello") && v.message.contains("ConnectionReset"), "seed {seed}: {v}");
     }
