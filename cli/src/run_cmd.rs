@@ -7,10 +7,12 @@ use std::sync::Arc;
 
 use tokio::signal::unix::{Signal, SignalKind, signal};
 
-use brum_core::bus::{Envelope, Event, EventBus, SubscribeOptions};
+use brum_core::bus::{Envelope, Event, SubscribeOptions};
 use brum_core::config::Settings;
+use brum_core::findings::FindingsConfig;
 use brum_core::rt::Exit;
 use brum_core::script::{Command, RestartPolicy, Script, SourceKind};
+use brum_core::session::{Session, SessionConfig};
 use brum_core::supervisor::{ProcState, ProcessInfo, Supervisor, SupervisorConfig, SupervisorError};
 
 use crate::args::RunArgs;
@@ -304,25 +306,30 @@ async fn run_scripts(
     // first spawn.
     let guardian = Guardian::spawn(grace)?;
     let rt = TokioRuntime::with_guardian(guardian);
-    let bus = EventBus::new(rt.clone(), settings.bus_config(cores));
-    let names: Vec<&str> = scripts.iter().map(|s| s.name.as_str()).collect();
-    let out = Arc::new(Stdout::start()?);
-    let printer = Printer::new(&names, args.json, colour, out.clone());
-    bus.subscribe(SubscribeOptions::named("printer").lossless().capacity(PRINTER_MAILBOX), move |e| printer.print(e))?;
     // With `log_persist`, every line is also indexed and copied to `.brum/logs`.
     let logs = if settings.log_persist() {
         let files =
             crate::log_files::LogFiles::create(&project, crate::log_files::LogFilesConfig::from_settings(&settings))?;
-        Some(brum_core::logs::LogService::attach_with_sink(
-            rt.clone(),
-            &bus,
-            settings.log_store_config(),
-            Some(Box::new(files)),
-        )?)
+        Some((settings.log_store_config(), Some(Box::new(files) as Box<dyn brum_core::logs::LogSink + Send>)))
     } else {
         None
     };
-    let (sup, dispatcher) = Supervisor::new(rt.clone(), bus.clone(), supervisor_config(&settings, colour));
+    let session = Session::new(
+        rt.clone(),
+        SessionConfig {
+            bus: settings.bus_config(cores),
+            supervisor: supervisor_config(&settings, colour),
+            logs,
+            findings: FindingsConfig::from_settings(&settings),
+        },
+    )?;
+    let names: Vec<&str> = scripts.iter().map(|s| s.name.as_str()).collect();
+    let out = Arc::new(Stdout::start()?);
+    let printer = Printer::new(&names, args.json, colour, out.clone());
+    session.bus().subscribe(SubscribeOptions::named("printer").lossless().capacity(PRINTER_MAILBOX), move |e| {
+        printer.print(e)
+    })?;
+    let sup = session.supervisor().clone();
     let mut first_failure: Option<i32> = None;
     let mut starting = Some(Box::pin(start_all(sup.clone(), scripts)));
     let mut watch = sup.clone();
@@ -389,12 +396,8 @@ async fn run_scripts(
             changed = watch.changed() => if !changed { break },
         }
     }
-    sup.shutdown().await;
-    let _ = dispatcher.join().await;
-    bus.shutdown().await;
-    if let Some(logs) = logs {
-        logs.close().await;
-    }
+    // Supervisor, then bus, then log files: every accepted line reaches the printer.
+    session.shutdown().await;
     let report = out.finish();
     if report.dropped_lines > 0 && !report.closed {
         crate::output::stderr_line(&format!(

@@ -16,5 +16,6 @@ pub mod mutants;
 pub mod process;
 pub mod rt;
 pub mod script;
+pub mod session;
 pub mod supervisor;
 pub mod util;

@@ -7,8 +7,12 @@
 /// outbox), so one stuck subscriber stalls every stop. Caught by S-P13.
 pub const PUBLISH_INLINE: &str = "supervisor.publish_inline";
 
+/// The session shuts the bus down before the supervisor, as a naive teardown would: the last
+/// lines and every `ProcessExited` are lost. Caught by S-S1.
+pub const SESSION_BUS_FIRST: &str = "session.bus_first";
+
 /// Every mutant, for `brum sim` listings and tests.
-pub const ALL: &[&str] = &[PUBLISH_INLINE];
+pub const ALL: &[&str] = &[PUBLISH_INLINE, SESSION_BUS_FIRST];
 
 #[cfg(feature = "sim")]
 thread_local! {

@@ -14,3 +14,15 @@ fn publish_inline_mutant_is_caught_by_s_p13_and_the_real_dispatcher_passes() {
         assert!(bad.outcome.is_err(), "seed {seed}: S-P13 did not catch the publish_inline mutant\n{}", bad.trace);
     }
 }
+
+#[test]
+fn session_bus_first_mutant_is_caught_by_s_s1_and_the_real_session_passes() {
+    let scenario = harness::scenario("S-S1").unwrap();
+    for seed in 0..5 {
+        let spec = |mutant| RunSpec { scenario, seed, backend: Backend::Turmoil, bus: BusKind::Real, mutant };
+        let real = harness::run(spec(None)).unwrap();
+        assert!(real.outcome.is_ok(), "seed {seed}: the real session fails S-S1: {:?}", real.outcome);
+        let bad = harness::run(spec(Some(brum_core::mutants::SESSION_BUS_FIRST))).unwrap();
+        assert!(bad.outcome.is_err(), "seed {seed}: S-S1 did not catch the bus_first mutant\n{}", bad.trace);
+    }
+}

@@ -210,6 +210,12 @@ pub const SCENARIOS: &[Scenario] = &[
         budget: Duration::from_secs(60),
     },
     Scenario {
+        name: "S-S1",
+        race: "shutdown order loses the tail (the bus closed before the processes stopped)",
+        summary: "brum run's shape on the session: a lossless printer, floods, Ctrl-C at a seeded moment: every accepted line printed in order, one exit each after its last line, nothing left running",
+        budget: Duration::from_secs(60),
+    },
+    Scenario {
         name: "S-L1",
         race: "timeout-then-fallback double append",
         summary: "four producers through the bus into the log store: every accepted line stored exactly once, in order",
@@ -297,6 +303,7 @@ pub fn body<'a, R: Runtime>(
         "S-P11" => Box::pin(log_races::s_p11(cx, programs)),
         "S-P12" => Box::pin(supervisor_races::s_p12(cx, programs)),
         "S-P13" => Box::pin(supervisor_races::s_p13(cx, programs)),
+        "S-S1" => Box::pin(supervisor_races::s_s1(cx, programs)),
         "S-L1" => Box::pin(log_races::s_l1(cx, programs)),
         "S-L2" => Box::pin(log_races::s_l2(cx, programs)),
         "S-L3" => Box::pin(log_races::s_l3(cx, programs)),

@@ -1,4 +1,5 @@
-//! Process-supervisor races S-P3, S-P4, S-P5, S-P8, S-P9, S-P10, S-P12 and S-P13.
+//! Process-supervisor races S-P3, S-P4, S-P5, S-P8, S-P9, S-P10, S-P12 and S-P13, and the
+//! session's shutdown, S-S1.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -16,6 +17,9 @@ use super::{Cx, Outcome, violation};
 use crate::conformance::Programs;
 use crate::ensure;
 use crate::procs::{Program, SimProcessTable, Step};
+
+const FLOOD_BURSTS: u32 = 30;
+const FLOOD_BURST_LINES: u32 = 100;
 
 /// Registers the scripted programs these scenarios run.
 pub fn register_programs(t: &SimProcessTable) {
@@ -41,6 +45,14 @@ pub fn register_programs(t: &SimProcessTable) {
     t.register("server", Program::new(vec![Step::Out("listening on http://localhost:3000".into()), Step::Hang]));
     t.register("stubborn", Program::new(vec![Step::Out("ready".into()), Step::Hang]).ignoring_term());
     t.register("crasher", Program::new(vec![Step::Jitter(ms(5)), Step::Err("boom".into()), Step::Exit(1)]));
+    // 30 bursts of 100 lines, a millisecond apart: a Ctrl-C in the first 15 ms lands mid-flood.
+    let mut flood = vec![Step::Jitter(ms(3)), Step::Out("listening on http://localhost:4000".into())];
+    for b in 0..FLOOD_BURSTS {
+        flood.push(Step::OutMany { prefix: format!("b{b}"), n: FLOOD_BURST_LINES });
+        flood.push(Step::Sleep(ms(1)));
+    }
+    flood.push(Step::Hang);
+    t.register("flood", Program::new(flood));
 }
 
 fn script(name: &str, program: &str, restart: RestartPolicy) -> Script {
@@ -604,5 +616,95 @@ pub async fn s_p13<R: Runtime>(cx: &Cx<R>, programs: &Programs) -> Outcome {
     }
     let live = table.live_pids();
     ensure!(live.is_empty(), "I11 no orphans after shutdown", "simulated processes still running: {live:?}");
+    Ok(())
+}
+
+/// What the printer stand-in of S-S1 saw of one instance.
+#[derive(Debug, Default)]
+struct Printed {
+    lines: Vec<String>,
+    exits: u32,
+    after_exit: u32,
+}
+
+/// S-S1: `brum run`'s shape on the session: a lossless printer, three processes flooding, and
+/// Ctrl-C (the shutdown future) at a seeded moment in the middle of the flood. Every line the
+/// bus accepted is printed, in order, each instance's exit after its last line, exactly one exit
+/// each, nothing left running, no task outliving the session (the harness's I40). Mutant
+/// `session.bus_first` (the bus shut down before the supervisor) loses the exits.
+pub async fn s_s1<R: Runtime>(cx: &Cx<R>, programs: &Programs) -> Outcome {
+    use brum_core::findings::FindingsConfig;
+    use brum_core::logs::LogStoreConfig;
+    use brum_core::session::{Session, SessionConfig};
+    let table = table(programs)?;
+    let session = Session::new(
+        cx.rt.clone(),
+        SessionConfig {
+            bus: cx.bus_config(),
+            supervisor: config(),
+            logs: Some((LogStoreConfig { budget_bytes: 64 * 1024 * 1024, max_line_bytes: 4096 }, None)),
+            findings: FindingsConfig { errors_max: 16, urls_max: 16 },
+        },
+    )
+    .map_err(|_| violation("setup", "bus closed"))?;
+    let printed: Arc<Mutex<BTreeMap<u64, Printed>>> = Arc::default();
+    let p = printed.clone();
+    session
+        .bus()
+        .subscribe(SubscribeOptions::named("printer").lossless().capacity(64), move |e| {
+            let mut p = p.lock().unwrap_or_else(|e| e.into_inner());
+            match &e.event {
+                Event::LogLine { process, line, .. } => {
+                    let entry = p.entry(process.id.0).or_default();
+                    if entry.exits > 0 {
+                        entry.after_exit += 1;
+                    }
+                    entry.lines.push(line.to_string());
+                }
+                Event::ProcessExited { process, .. } => p.entry(process.id.0).or_default().exits += 1,
+                _ => {}
+            }
+        })
+        .map_err(|_| violation("setup", "bus closed"))?;
+    let n = 2 + cx.rt.below(2) as usize;
+    for i in 0..n {
+        let started =
+            session.supervisor().start(script(&format!("flood{i}"), "flood", RestartPolicy::Never), false).await;
+        ensure!(matches!(started, Ok(Started::New(_))), "S-S1 starts", "flood{i}: {started:?}");
+    }
+    let urls_before = session.findings(|f| f.urls(None).len());
+    let delay = Duration::from_millis(1 + cx.rt.below(15));
+    let rt = cx.rt.clone();
+    let report = session.run(async move { rt.sleep(delay).await }).await;
+    cx.log("session", "shutdown", format!("after {} ms: {}", delay.as_millis(), report.bus));
+    let printed = std::mem::take(&mut *printed.lock().unwrap_or_else(|e| e.into_inner()));
+    ensure!(
+        report.processes.len() == n && report.processes.iter().all(|i| i.state.is_terminal()),
+        "I39 shutdown ends every instance",
+        "{:?}",
+        report.processes.iter().map(state_line).collect::<Vec<_>>()
+    );
+    for info in &report.processes {
+        let seen = printed.get(&info.id);
+        let (lines, exits, after) = seen.map_or((0, 0, 0), |s| (s.lines.len(), s.exits, s.after_exit));
+        cx.log("session", "printed", format!("#{} {lines} lines, {exits} exit", info.id));
+        ensure!(exits == 1, "S-S1 one exit each, printed", "#{} printed {exits} exits", info.id);
+        ensure!(after == 0, "I14 exit after the last line", "#{}: {after} lines after its exit", info.id);
+        if let Some(s) = seen {
+            let expected = (0..FLOOD_BURSTS).flat_map(|b| (1..=FLOOD_BURST_LINES).map(move |i| format!("b{b} {i}")));
+            let in_order = s.lines.iter().skip(1).zip(expected).all(|(l, e)| *l == e);
+            ensure!(
+                in_order,
+                "S-S1 every accepted line printed in order",
+                "#{}: {:?}",
+                info.id,
+                &s.lines[..s.lines.len().min(4)]
+            );
+        }
+    }
+    ensure!(report.bus.undelivered.is_empty(), "S-S1 nothing left undelivered", "{}", report.bus);
+    let live = table.live_pids();
+    ensure!(live.is_empty(), "I11 no orphans after shutdown", "simulated processes still running: {live:?}");
+    cx.log("session", "urls", format!("{urls_before} URLs while running"));
     Ok(())
 }
