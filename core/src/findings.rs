@@ -217,6 +217,9 @@ impl Findings {
     }
 
     fn ended(&mut self, id: InstanceId) {
+        if crate::mutants::active(crate::mutants::FINDINGS_KEEP_URLS) {
+            return;
+        }
         for key in self.urls_of.remove(&id).unwrap_or_default() {
             if self.urls.remove(&key).is_some() {
                 self.stats.urls_ended += 1;

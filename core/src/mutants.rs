@@ -11,8 +11,12 @@ pub const PUBLISH_INLINE: &str = "supervisor.publish_inline";
 /// lines and every `ProcessExited` are lost. Caught by S-S1.
 pub const SESSION_BUS_FIRST: &str = "session.bus_first";
 
+/// The findings store ignores instance ends, so an exited server's URL stays listed. Caught by
+/// S-F1.
+pub const FINDINGS_KEEP_URLS: &str = "findings.keep_urls";
+
 /// Every mutant, for `brum sim` listings and tests.
-pub const ALL: &[&str] = &[PUBLISH_INLINE, SESSION_BUS_FIRST];
+pub const ALL: &[&str] = &[PUBLISH_INLINE, SESSION_BUS_FIRST, FINDINGS_KEEP_URLS];
 
 #[cfg(feature = "sim")]
 thread_local! {

@@ -26,3 +26,15 @@ fn session_bus_first_mutant_is_caught_by_s_s1_and_the_real_session_passes() {
         assert!(bad.outcome.is_err(), "seed {seed}: S-S1 did not catch the bus_first mutant\n{}", bad.trace);
     }
 }
+
+#[test]
+fn findings_keep_urls_mutant_is_caught_by_s_f1_and_the_real_store_passes() {
+    let scenario = harness::scenario("S-F1").unwrap();
+    for seed in 0..5 {
+        let spec = |mutant| RunSpec { scenario, seed, backend: Backend::Turmoil, bus: BusKind::Real, mutant };
+        let real = harness::run(spec(None)).unwrap();
+        assert!(real.outcome.is_ok(), "seed {seed}: the real store fails S-F1: {:?}", real.outcome);
+        let bad = harness::run(spec(Some(brum_core::mutants::FINDINGS_KEEP_URLS))).unwrap();
+        assert!(bad.outcome.is_err(), "seed {seed}: S-F1 did not catch the keep_urls mutant\n{}", bad.trace);
+    }
+}

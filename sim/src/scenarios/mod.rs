@@ -216,6 +216,12 @@ pub const SCENARIOS: &[Scenario] = &[
         budget: Duration::from_secs(60),
     },
     Scenario {
+        name: "S-F1",
+        race: "findings outlive their process (URLs of dead servers listed, groups unbounded)",
+        summary: "six servers announce a URL and an error and exit at seeded times, one keeps running: findings stay bounded, one group per signature, no URL of an ended instance",
+        budget: Duration::from_secs(60),
+    },
+    Scenario {
         name: "S-L1",
         race: "timeout-then-fallback double append",
         summary: "four producers through the bus into the log store: every accepted line stored exactly once, in order",
@@ -304,6 +310,7 @@ pub fn body<'a, R: Runtime>(
         "S-P12" => Box::pin(supervisor_races::s_p12(cx, programs)),
         "S-P13" => Box::pin(supervisor_races::s_p13(cx, programs)),
         "S-S1" => Box::pin(supervisor_races::s_s1(cx, programs)),
+        "S-F1" => Box::pin(supervisor_races::s_f1(cx, programs)),
         "S-L1" => Box::pin(log_races::s_l1(cx, programs)),
         "S-L2" => Box::pin(log_races::s_l2(cx, programs)),
         "S-L3" => Box::pin(log_races::s_l3(cx, programs)),

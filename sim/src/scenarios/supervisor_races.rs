@@ -1,5 +1,5 @@
 //! Process-supervisor races S-P3, S-P4, S-P5, S-P8, S-P9, S-P10, S-P12 and S-P13, and the
-//! session's shutdown, S-S1.
+//! session's shutdown, S-S1, and its findings, S-F1.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -18,6 +18,7 @@ use crate::conformance::Programs;
 use crate::ensure;
 use crate::procs::{Program, SimProcessTable, Step};
 
+const ANNOUNCERS: u32 = 6;
 const FLOOD_BURSTS: u32 = 30;
 const FLOOD_BURST_LINES: u32 = 100;
 
@@ -53,6 +54,19 @@ pub fn register_programs(t: &SimProcessTable) {
     }
     flood.push(Step::Hang);
     t.register("flood", Program::new(flood));
+    // Servers that announce a URL and an error, then exit at a seeded time (S-F1).
+    for k in 0..ANNOUNCERS {
+        t.register(
+            &format!("announcer{k}"),
+            Program::new(vec![
+                Step::Jitter(ms(5)),
+                Step::Out(format!("Local: http://localhost:{}/", 5173 + k)),
+                Step::Err(format!("error: build failed in module {}", k % 3)),
+                Step::Jitter(ms(20)),
+                Step::Exit(1),
+            ]),
+        );
+    }
 }
 
 fn script(name: &str, program: &str, restart: RestartPolicy) -> Script {
@@ -707,4 +721,84 @@ pub async fn s_s1<R: Runtime>(cx: &Cx<R>, programs: &Programs) -> Outcome {
     ensure!(live.is_empty(), "I11 no orphans after shutdown", "simulated processes still running: {live:?}");
     cx.log("session", "urls", format!("{urls_before} URLs while running"));
     Ok(())
+}
+
+/// S-F1: the findings store under the session: six servers announce a URL and an error each
+/// and exit at seeded times, one server keeps running. Oracles, checked after every exit and at
+/// the end: the store stays within `errors_max`, holds one group per signature (three distinct
+/// errors, six occurrences), and lists no URL of an instance that ended; the running server's
+/// URL is there. Mutant `findings.keep_urls` (instance ends ignored) leaves the exited servers'
+/// URLs listed.
+pub async fn s_f1<R: Runtime>(cx: &Cx<R>, programs: &Programs) -> Outcome {
+    use brum_core::findings::{ErrorFilter, FindingsConfig};
+    use brum_core::session::{Session, SessionConfig};
+    let table = table(programs)?;
+    const ERRORS_MAX: usize = 2;
+    let session = Session::new(
+        cx.rt.clone(),
+        SessionConfig {
+            bus: cx.bus_config(),
+            supervisor: config(),
+            logs: None,
+            findings: FindingsConfig { errors_max: ERRORS_MAX, urls_max: 16 },
+        },
+    )
+    .map_err(|_| violation("setup", "bus closed"))?;
+    let timeline = Timeline::attach(session.bus(), &cx.trace);
+    let sup = session.supervisor().clone();
+    let server = match sup.start(script("server", "server", RestartPolicy::Never), false).await {
+        Ok(Started::New(p)) => p,
+        other => return Err(violation("setup", format!("server: {other:?}"))),
+    };
+    let mut announcers = Vec::new();
+    for k in 0..ANNOUNCERS {
+        match sup.start(script(&format!("a{k}"), &format!("announcer{k}"), RestartPolicy::Never), false).await {
+            Ok(Started::New(p)) => announcers.push(p),
+            other => return Err(violation("setup", format!("a{k}: {other:?}"))),
+        }
+    }
+    for p in &announcers {
+        timeline.await_exit(p.id.0).await;
+    }
+    // The findings subscription may trail the timeline's: wait until it has seen every exit
+    // (a lossless mailbox, so it will), bounded by the scenario's budget.
+    let ended: std::collections::BTreeSet<u64> = announcers.iter().map(|p| p.id.0).collect();
+    loop {
+        let (urls, groups) = session.findings(|f| (f.urls(None), f.group_count()));
+        ensure!(groups <= ERRORS_MAX, "S-F1 findings bounded", "{groups} groups, errors_max {ERRORS_MAX}");
+        let stale: Vec<String> =
+            urls.iter().filter(|u| ended.contains(&u.process.id.0)).map(|u| u.process.to_string()).collect();
+        let errors_seen = session.findings(|f| f.stats().errors_seen);
+        if errors_seen == u64::from(ANNOUNCERS) && session.bus().stats().iter().all(|(_, s)| s.queued == 0) {
+            ensure!(stale.is_empty(), "S-F1 no URL outlives its instance", "still listed: {stale:?}");
+            ensure!(
+                urls.iter().any(|u| u.process == server),
+                "S-F1 a running server's URL is listed",
+                "{:?}",
+                urls.iter().map(|u| u.url.url.clone()).collect::<Vec<_>>()
+            );
+            break;
+        }
+        cx.rt.sleep(Duration::from_millis(1)).await;
+    }
+    let page = session.findings(|f| f.errors(&ErrorFilter::default(), None, 100));
+    let messages: Vec<String> = page.groups.iter().map(|g| format!("{} x{}", g.latest.message, g.count)).collect();
+    let distinct: std::collections::BTreeSet<_> = page.groups.iter().map(|g| g.latest.message.clone()).collect();
+    ensure!(distinct.len() == page.groups.len(), "S-F1 one group per signature", "{messages:?}");
+    let evicted = session.findings(|f| f.stats().groups_evicted);
+    cx.log("findings", "errors", format!("{messages:?}, {evicted} evicted"));
+    ensure!(
+        page.groups.len() + evicted as usize >= 3,
+        "S-F1 three distinct errors accounted for",
+        "{messages:?} and {evicted} evicted"
+    );
+    let report = session.shutdown().await;
+    ensure!(
+        report.processes.iter().all(|i| i.state.is_terminal()),
+        "I39 shutdown ends every instance",
+        "not all ended"
+    );
+    let live = table.live_pids();
+    ensure!(live.is_empty(), "I11 no orphans after shutdown", "simulated processes still running: {live:?}");
+    timeline.check_bracketing()
 }
