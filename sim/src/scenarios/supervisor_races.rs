@@ -57,7 +57,7 @@ pub fn register_programs(t: &SimProcessTable) {
     // Servers that announce a URL and an error, then exit at a seeded time (S-F1).
     for k in 0..ANNOUNCERS {
         t.register(
-            &format!("announcer{k}"),
+            format!("announcer{k}"),
             Program::new(vec![
                 Step::Jitter(ms(5)),
                 Step::Out(format!("Local: http://localhost:{}/", 5173 + k)),
