@@ -15,8 +15,12 @@ pub const SESSION_BUS_FIRST: &str = "session.bus_first";
 /// S-F1.
 pub const FINDINGS_KEEP_URLS: &str = "findings.keep_urls";
 
+/// The catalogue takes a new discovery without announcing it: front ends never learn of an
+/// edited manifest. Caught by S-S2.
+pub const CATALOGUE_SILENT: &str = "catalogue.silent";
+
 /// Every mutant, for `brum sim` listings and tests.
-pub const ALL: &[&str] = &[PUBLISH_INLINE, SESSION_BUS_FIRST, FINDINGS_KEEP_URLS];
+pub const ALL: &[&str] = &[PUBLISH_INLINE, SESSION_BUS_FIRST, FINDINGS_KEEP_URLS, CATALOGUE_SILENT];
 
 #[cfg(feature = "sim")]
 thread_local! {

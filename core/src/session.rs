@@ -12,23 +12,34 @@
 //! Like mini-redis's `run(listener, shutdown)`, [`Session::run`] takes the shutdown signal as a
 //! future, so the real binary passes Ctrl-C and a simulation passes a timer.
 //!
-//! Not here yet: the script catalogue (discovery refreshed when a manifest changes, with a
-//! `ScriptsChanged` event). Front ends resolve scripts themselves and hand them to the
-//! supervisor.
+//! The script catalogue is the session's too: [`Session::refresh`] replaces it with a new
+//! discovery and publishes `ScriptsChanged` when scripts were added, removed or changed, and
+//! [`Session::watch`] re-runs discovery every [`CATALOGUE_POLL`] (through the runtime's clock
+//! and a [`ProjectFs`], so a simulation can edit a manifest and see the event).
 
+use std::collections::BTreeMap;
 use std::future::Future;
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
 
+use crate::bus::Event;
 use crate::bus::{Backpressure, BusConfig, Closed, EventBus, EventKind, KindSet, ShutdownReport, SubscribeOptions};
+use crate::discovery::{Discovery, DiscoveryPrefs, ProjectFs, discover};
 use crate::findings::{Findings, FindingsConfig};
 use crate::logs::{LogService, LogSink, LogStoreConfig};
 use crate::rt::{Runtime, Task};
+use crate::script::Script;
 use crate::supervisor::{ProcessInfo, Supervisor, SupervisorConfig};
 
 /// Mailbox of the findings subscription: findings are few next to log lines (the kinds it
 /// takes exclude `LogLine`), and its handler is a few map operations, so a thousand events
 /// absorbs any burst; lossless, because a lost `ProcessExited` would leave a URL behind.
 pub const FINDINGS_MAILBOX: usize = 1024;
+
+/// How often a watched catalogue re-runs discovery: a manifest edit shows within a second,
+/// and discovery of even a 2,000-package workspace (about 0.2 s) leaves the core mostly idle.
+pub const CATALOGUE_POLL: Duration = Duration::from_secs(1);
 
 /// How a session is put together.
 pub struct SessionConfig {
@@ -55,6 +66,9 @@ pub struct Session<R: Runtime> {
     dispatcher: Task<()>,
     logs: Option<LogService<R>>,
     findings: Arc<Mutex<Findings>>,
+    catalogue: Arc<Mutex<Arc<Discovery>>>,
+    watcher: Mutex<Option<Task<()>>>,
+    rt: R,
 }
 
 impl<R: Runtime> std::fmt::Debug for Session<R> {
@@ -91,8 +105,17 @@ impl<R: Runtime> Session<R> {
             Some((store, sink)) => Some(LogService::attach_with_sink(rt.clone(), &bus, store, sink)?),
             None => None,
         };
-        let (supervisor, dispatcher) = Supervisor::new(rt, bus.clone(), cfg.supervisor);
-        Ok(Session { bus, supervisor, dispatcher, logs, findings })
+        let (supervisor, dispatcher) = Supervisor::new(rt.clone(), bus.clone(), cfg.supervisor);
+        Ok(Session {
+            bus,
+            supervisor,
+            dispatcher,
+            logs,
+            findings,
+            catalogue: Arc::new(Mutex::new(Arc::new(Discovery::default()))),
+            watcher: Mutex::new(None),
+            rt,
+        })
     }
 
     pub fn bus(&self) -> &EventBus<R> {
@@ -112,6 +135,34 @@ impl<R: Runtime> Session<R> {
         read(&lock(&self.findings))
     }
 
+    /// The current script catalogue.
+    pub fn catalogue(&self) -> Arc<Discovery> {
+        lock_catalogue(&self.catalogue).clone()
+    }
+
+    /// Makes `found` the catalogue; publishes `ScriptsChanged` when a script was added,
+    /// removed or changed (the first catalogue counts as all added). Returns the change.
+    pub async fn refresh(&self, found: Discovery) -> Option<ScriptsDiff> {
+        replace_catalogue(&self.catalogue, &self.bus, found).await
+    }
+
+    /// Re-runs discovery of `root` through `fs` every `every` (see [`CATALOGUE_POLL`]) and
+    /// refreshes the catalogue; stopped by [`Session::shutdown`]. A second call replaces the
+    /// first watcher.
+    pub fn watch(&self, fs: Arc<dyn ProjectFs + Send + Sync>, root: PathBuf, prefs: DiscoveryPrefs, every: Duration) {
+        let (rt, bus, catalogue) = (self.rt.clone(), self.bus.clone(), self.catalogue.clone());
+        let task = crate::rt::spawn(&self.rt, "session.catalogue", async move {
+            loop {
+                rt.sleep(every).await;
+                let found = discover(&*fs, &root, &prefs);
+                replace_catalogue(&catalogue, &bus, found).await;
+            }
+        });
+        if let Some(old) = self.watcher.lock().unwrap_or_else(|e| e.into_inner()).replace(task) {
+            old.abort();
+        }
+    }
+
     /// Waits for `shutdown`, then shuts down in order (see the module documentation).
     pub async fn run(self, shutdown: impl Future<Output = ()>) -> SessionReport {
         shutdown.await;
@@ -121,6 +172,11 @@ impl<R: Runtime> Session<R> {
     /// The ordered shutdown: supervisor, then bus, then log service. The mutant
     /// `session.bus_first` closes the bus first, as a naive teardown would, losing the tail.
     pub async fn shutdown(self) -> SessionReport {
+        let watcher = self.watcher.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(w) = watcher {
+            w.abort();
+            let _ = w.join().await;
+        }
         let bus_first = crate::mutants::active(crate::mutants::SESSION_BUS_FIRST);
         let early = if bus_first { Some(self.bus.shutdown().await) } else { None };
         let processes = self.supervisor.shutdown().await;
@@ -136,6 +192,65 @@ impl<R: Runtime> Session<R> {
         }
         SessionReport { processes, bus }
     }
+}
+
+/// What changed between two catalogues, by script name (each list sorted).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ScriptsDiff {
+    pub added: Vec<String>,
+    pub removed: Vec<String>,
+    pub changed: Vec<String>,
+}
+
+impl ScriptsDiff {
+    pub fn between(old: &Discovery, new: &Discovery) -> ScriptsDiff {
+        let index =
+            |d: &Discovery| -> BTreeMap<String, Script> { d.scripts().map(|s| (s.name.clone(), s.clone())).collect() };
+        let (old, new) = (index(old), index(new));
+        let mut diff = ScriptsDiff::default();
+        for (name, script) in &new {
+            match old.get(name) {
+                None => diff.added.push(name.clone()),
+                Some(before) if before != script => diff.changed.push(name.clone()),
+                Some(_) => {}
+            }
+        }
+        diff.removed = old.keys().filter(|n| !new.contains_key(*n)).cloned().collect();
+        diff
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.added.is_empty() && self.removed.is_empty() && self.changed.is_empty()
+    }
+}
+
+/// Swaps the catalogue (never holding its lock across the publish) and announces the change.
+async fn replace_catalogue<R: Runtime>(
+    catalogue: &Mutex<Arc<Discovery>>,
+    bus: &EventBus<R>,
+    found: Discovery,
+) -> Option<ScriptsDiff> {
+    let diff = {
+        let mut current = lock_catalogue(catalogue);
+        let diff = ScriptsDiff::between(&current, &found);
+        *current = Arc::new(found);
+        diff
+    };
+    if diff.is_empty() || crate::mutants::active(crate::mutants::CATALOGUE_SILENT) {
+        return (!diff.is_empty()).then_some(diff);
+    }
+    let event = Event::ScriptsChanged {
+        added: diff.added.clone(),
+        removed: diff.removed.clone(),
+        changed: diff.changed.clone(),
+    };
+    let _ = bus.publish(event).await;
+    Some(diff)
+}
+
+fn lock_catalogue(m: &Mutex<Arc<Discovery>>) -> MutexGuard<'_, Arc<Discovery>> {
+    // Only a swap and a clone run under this lock.
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 fn lock(m: &Mutex<Findings>) -> MutexGuard<'_, Findings> {

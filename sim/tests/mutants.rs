@@ -38,3 +38,15 @@ fn findings_keep_urls_mutant_is_caught_by_s_f1_and_the_real_store_passes() {
         assert!(bad.outcome.is_err(), "seed {seed}: S-F1 did not catch the keep_urls mutant\n{}", bad.trace);
     }
 }
+
+#[test]
+fn catalogue_silent_mutant_is_caught_by_s_s2_and_the_real_catalogue_passes() {
+    let scenario = harness::scenario("S-S2").unwrap();
+    for seed in 0..3 {
+        let spec = |mutant| RunSpec { scenario, seed, backend: Backend::Turmoil, bus: BusKind::Real, mutant };
+        let real = harness::run(spec(None)).unwrap();
+        assert!(real.outcome.is_ok(), "seed {seed}: the real catalogue fails S-S2: {:?}", real.outcome);
+        let bad = harness::run(spec(Some(brum_core::mutants::CATALOGUE_SILENT))).unwrap();
+        assert!(bad.outcome.is_err(), "seed {seed}: S-S2 did not catch the silent mutant\n{}", bad.trace);
+    }
+}

@@ -84,6 +84,9 @@ pub enum Event {
         #[serde(flatten)]
         summary: Arc<TestSummary>,
     },
+    /// The script catalogue changed (a manifest or `.brum.toml` was edited): script names
+    /// added, removed, and changed (another command, directory, environment or policy).
+    ScriptsChanged { added: Vec<String>, removed: Vec<String>, changed: Vec<String> },
     #[serde(rename = "request")]
     ProxyRequest { method: Arc<str>, url: Arc<str>, status: u16 },
     #[serde(rename = "mcp")]
@@ -126,10 +129,11 @@ pub enum EventKind {
     ProxyRequest,
     McpActivity,
     SpawnFailed,
+    ScriptsChanged,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 10] = [
+    pub const ALL: [EventKind; 11] = [
         EventKind::ProcessStarted,
         EventKind::LogLine,
         EventKind::ProcessExited,
@@ -140,6 +144,7 @@ impl EventKind {
         EventKind::ProxyRequest,
         EventKind::McpActivity,
         EventKind::SpawnFailed,
+        EventKind::ScriptsChanged,
     ];
 
     pub fn name(self) -> &'static str {
@@ -154,6 +159,7 @@ impl EventKind {
             EventKind::ProxyRequest => "request",
             EventKind::McpActivity => "mcp",
             EventKind::SpawnFailed => "spawn_failed",
+            EventKind::ScriptsChanged => "scripts_changed",
         }
     }
 
@@ -191,6 +197,7 @@ impl Event {
             Event::ProxyRequest { .. } => EventKind::ProxyRequest,
             Event::McpActivity { .. } => EventKind::McpActivity,
             Event::SpawnFailed { .. } => EventKind::SpawnFailed,
+            Event::ScriptsChanged { .. } => EventKind::ScriptsChanged,
         }
     }
 
@@ -203,6 +210,7 @@ impl Event {
             | Event::ProxyRequest { .. } => Priority::Normal,
             Event::ProcessStarted { .. }
             | Event::SpawnFailed { .. }
+            | Event::ScriptsChanged { .. }
             | Event::ProcessExited { .. }
             | Event::ErrorDetected { .. } => Priority::Lifecycle,
         }
@@ -219,7 +227,7 @@ impl Event {
             | Event::UrlDetected { process, .. }
             | Event::BuildEvent { process, .. }
             | Event::TestResult { process, .. } => Some(process),
-            Event::ProxyRequest { .. } | Event::McpActivity { .. } => None,
+            Event::ProxyRequest { .. } | Event::McpActivity { .. } | Event::ScriptsChanged { .. } => None,
         }
     }
 }
@@ -246,6 +254,9 @@ impl fmt::Display for Event {
             Event::BuildEvent { process, build } => write!(f, "build {process} {build}"),
             Event::TestResult { process, summary } => {
                 write!(f, "test {process} passed={} failed={}", summary.passed.unwrap_or(0), summary.failed)
+            }
+            Event::ScriptsChanged { added, removed, changed } => {
+                write!(f, "scripts_changed added={added:?} removed={removed:?} changed={changed:?}")
             }
             Event::ProxyRequest { method, url, status } => write!(f, "request {method} {url} {status}"),
             Event::McpActivity { session, method } => write!(f, "mcp {session} {method}"),
@@ -327,6 +338,7 @@ pub(crate) fn json_samples() -> String {
             process: ProcessRef::new(5, "docs"),
             error: Arc::from("program `mkdocs` not found (is it installed and on PATH?)"),
         },
+        Event::ScriptsChanged { added: vec!["lint".into()], removed: vec![], changed: vec!["dev".into()] },
         Event::ProxyRequest {
             method: Arc::from("GET"),
             url: Arc::from("http://localhost:5173/api/items"),

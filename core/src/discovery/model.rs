@@ -196,7 +196,7 @@ pub struct Rename {
 }
 
 /// Everything discovery found in a project.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Discovery {
     pub root: PathBuf,
     /// One per file that was found, in precedence order (see [`super::discover`]).

@@ -216,6 +216,12 @@ pub const SCENARIOS: &[Scenario] = &[
         budget: Duration::from_secs(60),
     },
     Scenario {
+        name: "S-S2",
+        race: "script list goes stale (manifest edits never reach the front ends)",
+        summary: "the session watches package.json while it is edited at seeded moments: one ScriptsChanged per edit naming what was added, removed and changed, and the catalogue follows",
+        budget: Duration::from_secs(60),
+    },
+    Scenario {
         name: "S-F1",
         race: "findings outlive their process (URLs of dead servers listed, groups unbounded)",
         summary: "six servers announce a URL and an error and exit at seeded times, one keeps running: findings stay bounded, one group per signature, no URL of an ended instance",
@@ -311,6 +317,7 @@ pub fn body<'a, R: Runtime>(
         "S-P13" => Box::pin(supervisor_races::s_p13(cx, programs)),
         "S-S1" => Box::pin(supervisor_races::s_s1(cx, programs)),
         "S-F1" => Box::pin(supervisor_races::s_f1(cx, programs)),
+        "S-S2" => Box::pin(supervisor_races::s_s2(cx, programs)),
         "S-L1" => Box::pin(log_races::s_l1(cx, programs)),
         "S-L2" => Box::pin(log_races::s_l2(cx, programs)),
         "S-L3" => Box::pin(log_races::s_l3(cx, programs)),

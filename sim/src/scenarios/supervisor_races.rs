@@ -802,3 +802,98 @@ pub async fn s_f1<R: Runtime>(cx: &Cx<R>, programs: &Programs) -> Outcome {
     ensure!(live.is_empty(), "I11 no orphans after shutdown", "simulated processes still running: {live:?}");
     timeline.check_bracketing()
 }
+
+/// A project directory the scenario can edit while the session watches it.
+#[derive(Default)]
+struct EditableFs(Mutex<brum_core::discovery::MemFs>);
+
+impl EditableFs {
+    fn set(&self, fs: brum_core::discovery::MemFs) {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = fs;
+    }
+
+    fn fs(&self) -> brum_core::discovery::MemFs {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+}
+
+impl brum_core::discovery::ProjectFs for EditableFs {
+    fn read_to_string(&self, path: &std::path::Path) -> std::io::Result<String> {
+        self.fs().read_to_string(path)
+    }
+
+    fn read_dir(&self, path: &std::path::Path) -> std::io::Result<Vec<brum_core::discovery::DirEntry>> {
+        self.fs().read_dir(path)
+    }
+
+    fn canonicalize(&self, path: &std::path::Path) -> std::io::Result<PathBuf> {
+        self.fs().canonicalize(path)
+    }
+}
+
+/// S-S2: the session watches the project's manifests; the scenario edits package.json at
+/// seeded moments (adds a script and changes one, then removes one). Each edit is announced
+/// by one `ScriptsChanged` naming exactly what changed, and the catalogue follows. Mutant
+/// `catalogue.silent` (a new catalogue taken without the event) leaves the front ends blind:
+/// the wait for the event runs out the budget.
+pub async fn s_s2<R: Runtime>(cx: &Cx<R>, _programs: &Programs) -> Outcome {
+    use brum_core::discovery::{DiscoveryPrefs, MemFs};
+    use brum_core::findings::FindingsConfig;
+    use brum_core::session::{Session, SessionConfig};
+    let root = PathBuf::from("/work/app");
+    let manifest =
+        |scripts: &str| MemFs::new().file(root.join("package.json"), &format!("{{\"scripts\": {{{scripts}}}}}"));
+    let fs = Arc::new(EditableFs::default());
+    fs.set(manifest(r#""dev": "vite""#));
+    let session = Session::new(
+        cx.rt.clone(),
+        SessionConfig {
+            bus: cx.bus_config(),
+            supervisor: config(),
+            logs: None,
+            findings: FindingsConfig { errors_max: 8, urls_max: 8 },
+        },
+    )
+    .map_err(|_| violation("setup", "bus closed"))?;
+    let timeline = Timeline::attach(session.bus(), &cx.trace);
+    let first = session.refresh(brum_core::discovery::discover(&*fs, &root, &DiscoveryPrefs::default())).await;
+    ensure!(first.as_ref().is_some_and(|d| d.added == ["dev"]), "S-S2 the first catalogue is announced", "{first:?}");
+    session.watch(fs.clone(), root.clone(), DiscoveryPrefs::default(), Duration::from_millis(100));
+    /// An edit of the scripts object, and the names it adds, removes and changes.
+    type Edit<'a> = (&'a str, &'a [&'a str], &'a [&'a str], &'a [&'a str]);
+    let edits: [Edit<'_>; 2] = [
+        (r#""dev": "vite --host", "test": "vitest""#, &["test"], &[], &["dev"]),
+        (r#""dev": "vite --host""#, &[], &["test"], &[]),
+    ];
+    for (seen, (scripts, added, removed, changed)) in (1..).zip(edits) {
+        cx.rt.sleep(Duration::from_millis(cx.rt.below(250))).await;
+        fs.set(manifest(scripts));
+        let event = loop {
+            let arrived = timeline.arrived.notified();
+            tokio::pin!(arrived);
+            arrived.as_mut().enable();
+            let changes: Vec<Event> = timeline
+                .events()
+                .iter()
+                .filter(|e| matches!(e.event, Event::ScriptsChanged { .. }))
+                .map(|e| e.event.clone())
+                .collect();
+            if changes.len() > seen {
+                ensure!(changes.len() == seen + 1, "S-S2 one event per edit", "{changes:?}");
+                break changes[seen].clone();
+            }
+            arrived.await;
+        };
+        let Event::ScriptsChanged { added: a, removed: r, changed: c } = &event else { unreachable!("filtered above") };
+        ensure!(
+            a == added && r == removed && c == changed,
+            "S-S2 the event names what changed",
+            "expected +{added:?} -{removed:?} ~{changed:?}, got {event}"
+        );
+        let names: Vec<String> = session.catalogue().scripts().map(|s| s.name.clone()).collect();
+        cx.log("session", "catalogue", format!("{names:?}"));
+    }
+    ensure!(session.catalogue().find("test").is_err(), "S-S2 a removed script is gone", "test still listed");
+    session.shutdown().await;
+    Ok(())
+}
