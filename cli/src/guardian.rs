@@ -117,8 +117,7 @@ pub fn register_self(channel: &UnixStream) {
 }
 
 fn group_alive(pgid: u32) -> bool {
-    let Some(pid) = i32::try_from(pgid).ok().and_then(rustix::process::Pid::from_raw) else { return false };
-    rustix::process::test_kill_process_group(pid).is_ok()
+    crate::rt::group_alive(pgid)
 }
 
 /// The guardian process's main loop; returns its exit code.

@@ -200,10 +200,25 @@ fn explain_spawn_error(e: io::Error, spec: &ProcessSpec) -> io::Error {
     io::Error::new(e.kind(), msg)
 }
 
-/// Whether process group `pgid` has a member (`kill(-pgid, 0)`).
+/// Whether process group `pgid` has a live member. `kill(-pgid, 0)` answers "no" cheaply; its
+/// "yes" also counts zombies, which a container whose PID 1 does not reap keeps for ever (a
+/// shell's killed child, reparented to init), so a "yes" is confirmed in `/proc`: some process
+/// of the group that is not a zombie.
 pub fn group_alive(pgid: u32) -> bool {
     let Some(pid) = i32::try_from(pgid).ok().and_then(rustix::process::Pid::from_raw) else { return false };
-    rustix::process::test_kill_process_group(pid).is_ok()
+    if rustix::process::test_kill_process_group(pid).is_err() {
+        return false;
+    }
+    let Ok(entries) = std::fs::read_dir("/proc") else { return true };
+    entries.flatten().any(|e| {
+        let Some(n) = e.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else { return false };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{n}/stat")) else { return false };
+        // After the command name's closing parenthesis: state, ppid, pgrp.
+        let mut rest = stat.rsplit_once(')').map_or("", |(_, r)| r).split_whitespace();
+        let state = rest.next().unwrap_or("Z");
+        let group = rest.nth(1).and_then(|g| g.parse::<u32>().ok());
+        group == Some(pgid) && state != "Z" && state != "X"
+    })
 }
 
 /// Sends `sig` to process group `pgid`.
