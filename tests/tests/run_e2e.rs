@@ -5,7 +5,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use brum_tests::{brum, brum_bin, stderr, stdout};
+use brum_tests::{alive, brum, brum_bin, eventually, read_until, signal, stderr, stdout};
 
 /// A project directory whose `.brum.toml` makes stops quick.
 fn project() -> tempfile::TempDir {
@@ -25,46 +25,6 @@ fn spawn_brum(dir: &Path, args: &[&str]) -> Child {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap()
-}
-
-/// Alive means running or sleeping; a zombie (exited, not yet reaped by its new parent)
-/// counts as dead.
-fn alive(pid: i32) -> bool {
-    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Ok(s) => {
-            let state = s.rsplit(')').next().and_then(|r| r.split_whitespace().next()).unwrap_or("X");
-            state != "Z" && state != "X"
-        }
-        Err(_) => false,
-    }
-}
-
-/// Waits (bounded) for `cond`, checking every few milliseconds.
-fn eventually(what: &str, limit: Duration, mut cond: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !cond() {
-        assert!(start.elapsed() < limit, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(10));
-    }
-}
-
-fn signal(pid: u32, sig: rustix::process::Signal) {
-    let pid = rustix::process::Pid::from_raw(pid as i32).unwrap();
-    rustix::process::kill_process(pid, sig).unwrap();
-}
-
-/// Reads stdout lines until one contains `marker`; returns them.
-fn read_until(out: &mut impl BufRead, marker: &str) -> Vec<String> {
-    let mut lines = Vec::new();
-    loop {
-        let mut l = String::new();
-        assert!(out.read_line(&mut l).unwrap() > 0, "stdout closed before `{marker}`: {lines:?}");
-        let done = l.contains(marker);
-        lines.push(l);
-        if done {
-            return lines;
-        }
-    }
 }
 
 /// Reads stdout lines until one contains `marker`; returns them. Fails if `limit` passes
