@@ -584,7 +584,10 @@ pub async fn s_p13<R: Runtime>(cx: &Cx<R>, programs: &Programs) -> Outcome {
     for i in 0..servers {
         let started = sup.start(script(&format!("srv{i}"), "server", RestartPolicy::Never), false).await;
         ensure!(matches!(started, Ok(Started::New(_))), "S-P13 starts complete", "srv{i}: {started:?}");
+        // Seeded gaps: starts, output and the stuck point interleave differently per seed.
+        cx.rt.sleep(Duration::from_millis(cx.rt.below(3))).await;
     }
+    cx.rt.sleep(Duration::from_millis(cx.rt.below(10))).await;
     let t0 = cx.rt.now();
     let stopped = sup.stop_all().await.map_err(|e| violation("stop_all", e.to_string()))?;
     let took = cx.rt.now().saturating_since(t0);
@@ -633,6 +636,29 @@ pub async fn s_p13<R: Runtime>(cx: &Cx<R>, programs: &Programs) -> Outcome {
     Ok(())
 }
 
+/// A session on the scenario's runtime with the scenarios' supervisor config; with a log
+/// store (no files) if `logs`, and findings bounded at `errors_max` groups (16 URLs).
+fn session<R: Runtime>(
+    cx: &Cx<R>,
+    logs: bool,
+    errors_max: usize,
+) -> Result<brum_core::session::Session<R>, super::Violation> {
+    use brum_core::findings::FindingsConfig;
+    use brum_core::logs::LogStoreConfig;
+    use brum_core::session::{Session, SessionConfig};
+    let logs = logs.then(|| (LogStoreConfig { budget_bytes: 64 * 1024 * 1024, max_line_bytes: 4096 }, None));
+    Session::new(
+        cx.rt.clone(),
+        SessionConfig {
+            bus: cx.bus_config(),
+            supervisor: config(),
+            logs,
+            findings: FindingsConfig { errors_max, urls_max: 16 },
+        },
+    )
+    .map_err(|_| violation("setup", "bus closed"))
+}
+
 /// What the printer stand-in of S-S1 saw of one instance.
 #[derive(Debug, Default)]
 struct Printed {
@@ -647,20 +673,8 @@ struct Printed {
 /// each, nothing left running, no task outliving the session (the harness's I40). Mutant
 /// `session.bus_first` (the bus shut down before the supervisor) loses the exits.
 pub async fn s_s1<R: Runtime>(cx: &Cx<R>, programs: &Programs) -> Outcome {
-    use brum_core::findings::FindingsConfig;
-    use brum_core::logs::LogStoreConfig;
-    use brum_core::session::{Session, SessionConfig};
     let table = table(programs)?;
-    let session = Session::new(
-        cx.rt.clone(),
-        SessionConfig {
-            bus: cx.bus_config(),
-            supervisor: config(),
-            logs: Some((LogStoreConfig { budget_bytes: 64 * 1024 * 1024, max_line_bytes: 4096 }, None)),
-            findings: FindingsConfig { errors_max: 16, urls_max: 16 },
-        },
-    )
-    .map_err(|_| violation("setup", "bus closed"))?;
+    let session = session(cx, true, 16)?;
     let printed: Arc<Mutex<BTreeMap<u64, Printed>>> = Arc::default();
     let p = printed.clone();
     session
@@ -730,20 +744,10 @@ pub async fn s_s1<R: Runtime>(cx: &Cx<R>, programs: &Programs) -> Outcome {
 /// URL is there. Mutant `findings.keep_urls` (instance ends ignored) leaves the exited servers'
 /// URLs listed.
 pub async fn s_f1<R: Runtime>(cx: &Cx<R>, programs: &Programs) -> Outcome {
-    use brum_core::findings::{ErrorFilter, FindingsConfig};
-    use brum_core::session::{Session, SessionConfig};
+    use brum_core::findings::ErrorFilter;
     let table = table(programs)?;
     const ERRORS_MAX: usize = 2;
-    let session = Session::new(
-        cx.rt.clone(),
-        SessionConfig {
-            bus: cx.bus_config(),
-            supervisor: config(),
-            logs: None,
-            findings: FindingsConfig { errors_max: ERRORS_MAX, urls_max: 16 },
-        },
-    )
-    .map_err(|_| violation("setup", "bus closed"))?;
+    let session = session(cx, false, ERRORS_MAX)?;
     let timeline = Timeline::attach(session.bus(), &cx.trace);
     let sup = session.supervisor().clone();
     let server = match sup.start(script("server", "server", RestartPolicy::Never), false).await {
@@ -838,23 +842,12 @@ impl brum_core::discovery::ProjectFs for EditableFs {
 /// the wait for the event runs out the budget.
 pub async fn s_s2<R: Runtime>(cx: &Cx<R>, _programs: &Programs) -> Outcome {
     use brum_core::discovery::{DiscoveryPrefs, MemFs};
-    use brum_core::findings::FindingsConfig;
-    use brum_core::session::{Session, SessionConfig};
     let root = PathBuf::from("/work/app");
     let manifest =
         |scripts: &str| MemFs::new().file(root.join("package.json"), &format!("{{\"scripts\": {{{scripts}}}}}"));
     let fs = Arc::new(EditableFs::default());
     fs.set(manifest(r#""dev": "vite""#));
-    let session = Session::new(
-        cx.rt.clone(),
-        SessionConfig {
-            bus: cx.bus_config(),
-            supervisor: config(),
-            logs: None,
-            findings: FindingsConfig { errors_max: 8, urls_max: 8 },
-        },
-    )
-    .map_err(|_| violation("setup", "bus closed"))?;
+    let session = session(cx, false, 8)?;
     let timeline = Timeline::attach(session.bus(), &cx.trace);
     let first = session.refresh(brum_core::discovery::discover(&*fs, &root, &DiscoveryPrefs::default())).await;
     ensure!(first.as_ref().is_some_and(|d| d.added == ["dev"]), "S-S2 the first catalogue is announced", "{first:?}");
