@@ -19,8 +19,12 @@ pub const FINDINGS_KEEP_URLS: &str = "findings.keep_urls";
 /// edited manifest. Caught by S-S2.
 pub const CATALOGUE_SILENT: &str = "catalogue.silent";
 
+/// Readers publish without waiting for their instance's `ProcessStarted` to leave the
+/// outbox: a line can reach subscribers before its start. Caught by S-P4 (I14).
+pub const READERS_UNGATED: &str = "supervisor.readers_ungated";
+
 /// Every mutant, for `brum sim` listings and tests.
-pub const ALL: &[&str] = &[PUBLISH_INLINE, SESSION_BUS_FIRST, FINDINGS_KEEP_URLS, CATALOGUE_SILENT];
+pub const ALL: &[&str] = &[PUBLISH_INLINE, SESSION_BUS_FIRST, FINDINGS_KEEP_URLS, CATALOGUE_SILENT, READERS_UNGATED];
 
 #[cfg(feature = "sim")]
 thread_local! {

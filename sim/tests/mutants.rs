@@ -50,3 +50,19 @@ fn catalogue_silent_mutant_is_caught_by_s_s2_and_the_real_catalogue_passes() {
         assert!(bad.outcome.is_err(), "seed {seed}: S-S2 did not catch the silent mutant\n{}", bad.trace);
     }
 }
+
+#[test]
+fn readers_ungated_mutant_is_caught_by_s_p4_within_100_seeds() {
+    let scenario = harness::scenario("S-P4").unwrap();
+    let caught = (0..100).find(|&seed| {
+        let spec = RunSpec {
+            scenario,
+            seed,
+            backend: Backend::Turmoil,
+            bus: BusKind::Real,
+            mutant: Some(brum_core::mutants::READERS_UNGATED),
+        };
+        harness::run(spec).unwrap().outcome.is_err()
+    });
+    assert!(caught.is_some(), "S-P4 never caught a line published before its ProcessStarted in 100 seeds");
+}
