@@ -18,6 +18,7 @@ use brum::rt::TokioRuntime;
 use brum_core::bus::{
     Backpressure, BusConfig, Envelope, Event, EventBus, EventId, ProcessRef, Stream, SubscribeOptions,
 };
+use brum_core::lines::LineBatch;
 use brum_core::rt::Mono;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 
@@ -28,9 +29,9 @@ fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("tokio runtime")
 }
 
-fn event(i: u64, p: &ProcessRef, line: &Arc<str>) -> Event {
+fn event(i: u64, p: &ProcessRef, line: &Arc<LineBatch>) -> Event {
     let _ = i;
-    Event::LogLine { process: p.clone(), stream: Stream::Stdout, line: line.clone() }
+    Event::LogLines { process: p.clone(), stream: Stream::Stdout, lines: line.clone() }
 }
 
 async fn bus_run(subscribers: usize) -> Duration {
@@ -51,7 +52,7 @@ async fn bus_run(subscribers: usize) -> Duration {
         .expect("bus open");
     }
     let p = ProcessRef::new(1, Arc::from("bench"));
-    let line: Arc<str> = Arc::from("GET /api/items 200 3.2ms");
+    let line = Arc::new(LineBatch::one("GET /api/items 200 3.2ms"));
     let start = Instant::now();
     for i in 0..EVENTS {
         bus.publish(event(i, &p, &line)).await.expect("bus open");
@@ -64,7 +65,7 @@ async fn bus_run(subscribers: usize) -> Duration {
 
 async fn mpsc_run(subscribers: usize) -> Duration {
     let p = ProcessRef::new(1, Arc::from("bench"));
-    let line: Arc<str> = Arc::from("GET /api/items 200 3.2ms");
+    let line = Arc::new(LineBatch::one("GET /api/items 200 3.2ms"));
     let mut txs = Vec::new();
     let mut consumers = Vec::new();
     for _ in 0..subscribers {

@@ -138,6 +138,9 @@ impl Network for TokioRuntime {
     }
 }
 
+/// The size asked for each of a child's output pipes (Linux's default is 64 KiB).
+pub const CHILD_PIPE_BYTES: usize = 1024 * 1024;
+
 /// A real child, leader of its own process group.
 #[derive(Debug)]
 pub struct OsChild {
@@ -265,6 +268,15 @@ impl Processes for TokioRuntime {
             // The child registered itself before exec; this line also tells brum whether the
             // guardian is still there (a warning if not).
             g.track(pid);
+        }
+        // Deeper pipes for the child's output: a child blocks less while brum is busy, and
+        // each read takes up to `READ_CHUNK_BYTES` at once. Pipe pages are allocated only as
+        // they fill, so a quiet child costs nothing. Best effort: a lower system limit
+        // (`/proc/sys/fs/pipe-max-size`) keeps the default 64 KiB.
+        use std::os::fd::AsFd;
+        let fds = [child.stdout.as_ref().map(|p| p.as_fd()), child.stderr.as_ref().map(|p| p.as_fd())];
+        for fd in fds.into_iter().flatten() {
+            let _ = rustix::pipe::fcntl_setpipe_size(fd, CHILD_PIPE_BYTES);
         }
         let stdin = child.stdin.take();
         Ok(OsChild { child, pid, _stdin: stdin })

@@ -2,11 +2,13 @@
 //! names, and exit with the code of the first one that failed (concurrently-style).
 
 use std::collections::BTreeMap;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use tokio::signal::unix::{Signal, SignalKind, signal};
 
+use brum_core::ansi;
 use brum_core::bus::{Envelope, Event, SubscribeOptions};
 use brum_core::config::Settings;
 use brum_core::findings::FindingsConfig;
@@ -20,11 +22,12 @@ use crate::guardian::Guardian;
 use crate::output::Stdout;
 use crate::rt::TokioRuntime;
 
-/// Mailbox of the printer subscription: deep, and lossless (`block` with no timeout), so no
-/// line is ever dropped while brum runs; a slow terminal slows the children instead (through
-/// their pipes). Once brum is stopping, a stdout nobody reads is given up on (see
-/// `output::Stdout`), so this never holds up a shutdown.
-const PRINTER_MAILBOX: usize = 8192;
+/// Mailbox of the printer subscription, in events (a batch of lines is one event, at most
+/// `BATCH_BYTES_MAX` of text, so this holds at most 16 MiB): lossless (`block` with no
+/// timeout), so no line is ever dropped while brum runs; a slow terminal slows the children
+/// instead (through their pipes). Once brum is stopping, a stdout nobody reads is given up on
+/// (see `output::Stdout`), so this never holds up a shutdown.
+const PRINTER_MAILBOX: usize = 256;
 
 const PALETTE: [&str; 10] = ["36", "35", "33", "32", "34", "96", "95", "93", "92", "94"];
 
@@ -96,45 +99,54 @@ impl Printer {
         }
     }
 
-    fn render(&self, env: &Envelope) -> Option<String> {
-        if self.json {
-            return Some(json_line(env));
-        }
-        match &env.event {
-            Event::LogLine { process, line, .. } => Some(format!("{}{}\n", self.prefix(&process.name), line)),
-            Event::ProcessExited { process, exit } => {
-                Some(format!("{}exited with {exit}\n", self.prefix(&process.name)))
-            }
-            _ => None,
-        }
-    }
-
+    /// Prints one event with one append to the outbox: a batch of lines is one write of all
+    /// its lines.
     fn print(&self, env: &Envelope) {
-        // The hot path, a plain log line: no formatting, three copies into the outbox.
-        if let (false, Event::LogLine { process, line, .. }) = (self.json, &env.event) {
-            let prefix = self.prefix(&process.name);
-            self.out.append(1, |buf| {
-                buf.extend_from_slice(prefix.as_bytes());
-                buf.extend_from_slice(line.as_bytes());
-                buf.push(b'\n');
+        if self.json {
+            let lines = env.event.width();
+            self.out.append(lines, |buf| {
+                if let Err(e) = env.write_json(buf) {
+                    // Serializing brum's own types cannot fail; say so rather than print nothing.
+                    let _ = writeln!(buf, "{{\"type\":\"error\",\"serialize_failed\":{:?}}}", e.to_string());
+                }
             });
             return;
         }
-        let Some(text) = self.render(env) else { return };
-        self.out.append(1, |buf| buf.extend_from_slice(text.as_bytes()));
+        match &env.event {
+            Event::LogLines { process, lines, .. } => {
+                let prefix = self.prefix(&process.name);
+                self.out.append(lines.len() as u64, |buf| {
+                    for line in lines.iter() {
+                        buf.extend_from_slice(prefix.as_bytes());
+                        if line.styled {
+                            // Escapes that would move the cursor or clear the screen are
+                            // dropped: one process must not wipe the others' lines.
+                            let (text, sgr) = ansi::for_prefixed_view(line.text);
+                            buf.extend_from_slice(text.as_bytes());
+                            if sgr {
+                                buf.extend_from_slice(SGR_RESET);
+                            }
+                        } else {
+                            buf.extend_from_slice(line.text.as_bytes());
+                        }
+                        buf.push(b'\n');
+                    }
+                });
+            }
+            Event::ProcessExited { process, exit } => {
+                let prefix = self.prefix(&process.name);
+                self.out.append(1, |buf| {
+                    let _ = writeln!(buf, "{prefix}exited with {exit}");
+                });
+            }
+            _ => {}
+        }
     }
 }
 
-/// One event as a JSON line: the envelope's own serialization (docs/events.md), nothing
-/// assembled by hand.
-fn json_line(env: &Envelope) -> String {
-    let mut s = serde_json::to_string(env).unwrap_or_else(|e| {
-        // Serializing brum's own types cannot fail; say so rather than print nothing.
-        format!("{{\"type\":\"error\",\"serialize_failed\":{:?}}}", e.to_string())
-    });
-    s.push('\n');
-    s
-}
+/// Resets colours and attributes after a line that set some, so they cannot bleed into the
+/// next line's prefix.
+const SGR_RESET: &[u8] = b"\x1b[0m";
 
 /// The exit code `brum run` reports for an instance that failed, if it failed.
 fn failure_code(i: &ProcessInfo) -> Option<i32> {

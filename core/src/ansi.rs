@@ -1,11 +1,14 @@
 //! ANSI escape sequences: kept for display, stripped for search and detection.
 
+use std::borrow::Cow;
+
 /// Removes ANSI escape sequences (CSI `ESC [ ... final`, OSC `ESC ] ... BEL|ESC \`, and
-/// two-byte `ESC x` forms) and carriage-return overdraws (`a\rb` keeps `b`). Borrows when
-/// there is nothing to strip, which is the common case.
-pub fn strip(s: &str) -> std::borrow::Cow<'_, str> {
-    if !s.bytes().any(|b| b == 0x1b || b == b'\r') {
-        return std::borrow::Cow::Borrowed(s);
+/// two-byte `ESC x` forms), carriage-return overdraws (`a\rb` keeps `b`) and the other C0
+/// controls but tab and newline (backspace, bell, form feed). Borrows when there is nothing
+/// to strip, which is the common case.
+pub fn strip(s: &str) -> Cow<'_, str> {
+    if !has_controls(s.as_bytes()) {
+        return Cow::Borrowed(s);
     }
     let mut out = String::with_capacity(s.len());
     let mut chars = s.chars().peekable();
@@ -50,15 +53,142 @@ pub fn strip(s: &str) -> std::borrow::Cow<'_, str> {
                     out.clear();
                 }
             }
+            c if c < '\u{20}' && c != '\t' && c != '\n' => {}
             c => out.push(c),
         }
     }
-    std::borrow::Cow::Owned(out)
+    Cow::Owned(out)
+}
+
+/// A C0 control other than tab and newline: what [`strip`] removes or starts a sequence with.
+fn is_control(b: u8) -> bool {
+    (b < 0x20) & (b != b'\t') & (b != b'\n')
+}
+
+/// Whether `s` holds a byte [`strip`] would act on. Every line ingested is checked, and almost
+/// none has one: the check runs over blocks of 32 bytes without an early exit inside a block,
+/// which the compiler turns into vector compares.
+fn has_controls(s: &[u8]) -> bool {
+    let mut blocks = s.chunks_exact(32);
+    for block in &mut blocks {
+        if block.iter().fold(false, |any, &b| any | is_control(b)) {
+            return true;
+        }
+    }
+    blocks.remainder().iter().any(|&b| is_control(b))
+}
+
+/// The text search, level detection and detection see: [`strip`] (escapes and carriage-return
+/// overdraws removed), with any newline turned into a space so that a stored line is one line.
+/// Borrows when there is nothing to change.
+pub fn plain(raw: &str) -> Cow<'_, str> {
+    match strip(raw) {
+        Cow::Borrowed(s) if !s.contains('\n') => Cow::Borrowed(s),
+        Cow::Borrowed(s) => Cow::Owned(s.replace('\n', " ")),
+        Cow::Owned(s) if s.contains('\n') => Cow::Owned(s.replace('\n', " ")),
+        owned => owned,
+    }
+}
+
+/// A line as brum's prefixed view prints it, after another process's prefix: what could move
+/// the cursor, clear the screen or the line, or reset the terminal is removed, so one process
+/// cannot wipe or overwrite the others' lines (`tsc --watch` clears the screen every round).
+/// Kept: SGR (`ESC [ ... m`: colours, bold), OSC (`ESC ] ...`: hyperlinks, titles) and tabs.
+/// Removed: every other CSI sequence (cursor moves, `ESC [2J`, `ESC [K`, scrolling), two-byte
+/// escapes (`ESC c` reset, `ESC 7`/`ESC 8` cursor save and restore), and the C0 controls
+/// other than tab (backspace, form feed, a bare carriage return).
+///
+/// The second value says whether the kept text has an SGR sequence: the printer then resets
+/// the attributes after the line, so a colour left on cannot bleed into the next prefix.
+pub fn for_prefixed_view(s: &str) -> (Cow<'_, str>, bool) {
+    let unsafe_byte = |b: u8| b < 0x20 && b != b'\t';
+    if !s.bytes().any(unsafe_byte) {
+        return (Cow::Borrowed(s), false);
+    }
+    let mut out = String::with_capacity(s.len());
+    let mut sgr = false;
+    let mut rest = s;
+    while let Some(i) = rest.bytes().position(unsafe_byte) {
+        out.push_str(&rest[..i]);
+        let tail = &rest[i..];
+        let b = tail.as_bytes();
+        if b[0] != 0x1b {
+            rest = &tail[1..];
+            continue;
+        }
+        let taken = match b.get(1) {
+            Some(b'[') => {
+                // Parameters and intermediates (0x20..=0x3f), then one final byte (0x40..=0x7e).
+                let end = b[2..].iter().position(|c| !(0x20..=0x3f).contains(c)).map(|p| p + 2);
+                match end {
+                    Some(e) if (0x40..=0x7e).contains(&b[e]) => {
+                        if b[e] == b'm' {
+                            out.push_str(&tail[..=e]);
+                            sgr = true;
+                        }
+                        e + 1
+                    }
+                    // Malformed or cut short: drop the introducer only.
+                    _ => 2,
+                }
+            }
+            Some(b']') => {
+                // Up to BEL or ESC \ (kept whole); unterminated, it is dropped to the end.
+                let mut end = None;
+                for (j, &c) in b.iter().enumerate().skip(2) {
+                    if c == 0x07 {
+                        end = Some(j + 1);
+                        break;
+                    }
+                    if c == 0x1b && b.get(j + 1) == Some(&b'\\') {
+                        end = Some(j + 2);
+                        break;
+                    }
+                }
+                match end {
+                    Some(e) => {
+                        out.push_str(&tail[..e]);
+                        e
+                    }
+                    None => tail.len(),
+                }
+            }
+            // Character-set designations take one more byte: ESC ( B.
+            Some(b'(' | b')' | b'*' | b'+') => 3.min(tail.len()),
+            // Two-byte escapes; the second byte is ASCII, or the escape ends the text.
+            Some(c) if c.is_ascii() => 2,
+            _ => 1,
+        };
+        rest = &tail[taken..];
+    }
+    out.push_str(rest);
+    (Cow::Owned(out), sgr)
 }
 
 #[cfg(test)]
 mod tests {
-    use super::strip;
+    use super::{for_prefixed_view, strip};
+
+    #[test]
+    fn the_prefixed_view_keeps_colours_and_links_and_drops_what_moves_or_clears() {
+        let view = |s| for_prefixed_view(s);
+        assert!(matches!(view("plain\ttext"), (std::borrow::Cow::Borrowed("plain\ttext"), false)));
+        // tsc --watch clears the screen and homes the cursor before each round.
+        assert_eq!(view("\u{1b}[2J\u{1b}[3J\u{1b}[H12:00:00 - Starting compilation"), ("12:00:00 - Starting compilation".into(), false));
+        assert_eq!(view("\u{1b}cReset"), ("Reset".into(), false));
+        assert_eq!(view("\u{1b}[2K\u{1b}[1Gdone\u{1b}[K"), ("done".into(), false));
+        assert_eq!(view("\u{1b}[1A\u{1b}[10;5Hup\u{1b}7\u{1b}8\u{8}\u{c}!"), ("up!".into(), false));
+        assert_eq!(view("\u{1b}[31merror\u{1b}[0m: x"), ("\u{1b}[31merror\u{1b}[0m: x".into(), true));
+        assert_eq!(view("\u{1b}[1;38;5;196mb\u{1b}[2Jc"), ("\u{1b}[1;38;5;196mbc".into(), true));
+        let link = "\u{1b}]8;;http://x\u{7}link\u{1b}]8;;\u{1b}\\";
+        assert_eq!(view(link), (link.into(), false));
+        // Cut short or malformed: nothing of it is printed raw, the text around it is kept.
+        assert_eq!(view("a\u{1b}[12"), ("a12".into(), false));
+        assert_eq!(view("a\u{1b}"), ("a".into(), false));
+        assert_eq!(view("a\u{1b}]0;title"), ("a".into(), false));
+        assert_eq!(view("é\u{1b}(Bè"), ("éè".into(), false));
+        assert_eq!(view("\u{1b}é"), ("é".into(), false));
+    }
 
     #[test]
     fn strips_colours_cursor_moves_osc_links_and_overdraws() {
@@ -71,5 +201,6 @@ mod tests {
         assert_eq!(strip("10%\r50%\r100%"), "100%");
         assert_eq!(strip("line\r"), "line");
         assert_eq!(strip("\u{1b}(Bx"), "x");
+        assert_eq!(strip("a\u{8}\u{7}\u{c}b\tc"), "ab\tc");
     }
 }

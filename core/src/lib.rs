@@ -10,6 +10,7 @@ pub mod config;
 pub mod detect;
 pub mod discovery;
 pub mod findings;
+pub mod lines;
 pub mod logs;
 pub mod metrics;
 pub mod mutants;

@@ -39,7 +39,7 @@ fn proc_ref(id: u64) -> ProcessRef {
 fn event(publisher: u64, seq: u64, shape: u8) -> Event {
     let process = proc_ref(publisher);
     match shape % 3 {
-        0 => Event::LogLine { process, stream: Stream::Stdout, line: Arc::from(format!("{seq}")) },
+        0 => Event::log_line(process, Stream::Stdout, &format!("{seq}")),
         1 => Event::UrlDetected {
             process,
             url: Arc::new(Url::parse_announced(&format!("http://localhost:3000/{seq}")).expect("a URL")),
@@ -50,7 +50,7 @@ fn event(publisher: u64, seq: u64, shape: u8) -> Event {
 
 fn seq_of(e: &Event) -> u64 {
     match e {
-        Event::LogLine { line, .. } => line.parse().unwrap(),
+        Event::LogLines { lines, .. } => lines.get(0).unwrap().text.parse().unwrap(),
         Event::UrlDetected { url, .. } => url.url.rsplit('/').next().unwrap().parse().unwrap(),
         Event::ErrorDetected { error, .. } => error.message.parse().unwrap(),
         _ => 0,

@@ -22,11 +22,7 @@ fn cfg(workers: usize) -> BusConfig {
 }
 
 fn line(p: u64, i: u64) -> Event {
-    Event::LogLine {
-        process: ProcessRef::new(p, Arc::from("p")),
-        stream: Stream::Stdout,
-        line: Arc::from(i.to_string()),
-    }
+    Event::log_line(ProcessRef::new(p, Arc::from("p")), Stream::Stdout, &i.to_string())
 }
 
 /// Burns a little CPU so invocations overlap in time if the bus lets them.
@@ -55,8 +51,8 @@ async fn handlers_never_overlap_themselves_and_the_pool_bounds_concurrency() {
             if i2.swap(true, Ordering::SeqCst) {
                 o2.fetch_add(1, Ordering::SeqCst);
             }
-            let Event::LogLine { process, line, .. } = &e.event else { unreachable!() };
-            let seq: u64 = line.parse().unwrap();
+            let Event::LogLines { process, lines, .. } = &e.event else { unreachable!() };
+            let seq: u64 = lines.get(0).unwrap().text.parse().unwrap();
             let mut l = l2.lock().unwrap();
             if seq <= l[process.id.0 as usize] {
                 b2.fetch_add(1, Ordering::SeqCst);

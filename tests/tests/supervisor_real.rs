@@ -42,8 +42,8 @@ fn capture(bus: &EventBus<TokioRuntime>) -> Arc<Mutex<Vec<(String, String)>>> {
     let lines: Arc<Mutex<Vec<(String, String)>>> = Arc::default();
     let l = lines.clone();
     bus.subscribe(SubscribeOptions::named("capture").backpressure(brum_core::bus::Backpressure::Block), move |e| {
-        if let Event::LogLine { process, line, .. } = &e.event {
-            l.lock().unwrap().push((process.name.to_string(), line.to_string()));
+        if let Event::LogLines { process, lines, .. } = &e.event {
+            l.lock().unwrap().extend(lines.iter().map(|line| (process.name.to_string(), line.text.to_string())));
         }
     })
     .unwrap();

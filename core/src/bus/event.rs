@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use crate::detect::{Build, Detection, ErrorGroup, TestSummary, Url};
+use crate::lines::LineBatch;
 use crate::rt::{Exit, Mono};
 
 /// An event's id: from the bus's counter, unique and increasing in publish order per bus.
@@ -39,12 +40,14 @@ pub enum Event {
         process: ProcessRef,
         error: Arc<str>,
     },
+    /// Lines one read of one stream completed, in order (see [`crate::lines`]). Each line has
+    /// its own sequence number ([`Envelope::seq`]); JSON prints one `log` object per line.
     #[serde(rename = "log")]
-    LogLine {
+    LogLines {
         #[serde(flatten)]
         process: ProcessRef,
         stream: Stream,
-        line: Arc<str>,
+        lines: Arc<LineBatch>,
     },
     #[serde(rename = "exited")]
     ProcessExited {
@@ -94,6 +97,20 @@ pub enum Event {
 }
 
 impl Event {
+    /// A batch of one line.
+    pub fn log_line(process: ProcessRef, stream: Stream, text: &str) -> Event {
+        Event::LogLines { process, stream, lines: Arc::new(LineBatch::one(text)) }
+    }
+
+    /// Sequence numbers the event takes: one per line of a batch (at least one), one for any
+    /// other event.
+    pub fn width(&self) -> u64 {
+        match self {
+            Event::LogLines { lines, .. } => lines.len().max(1) as u64,
+            _ => 1,
+        }
+    }
+
     /// The event for what detection found in `process`'s output.
     pub fn detected(process: ProcessRef, d: Detection) -> Event {
         match d {
@@ -120,7 +137,7 @@ pub enum Priority {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum EventKind {
     ProcessStarted,
-    LogLine,
+    LogLines,
     ProcessExited,
     ErrorDetected,
     UrlDetected,
@@ -135,7 +152,7 @@ pub enum EventKind {
 impl EventKind {
     pub const ALL: [EventKind; 11] = [
         EventKind::ProcessStarted,
-        EventKind::LogLine,
+        EventKind::LogLines,
         EventKind::ProcessExited,
         EventKind::ErrorDetected,
         EventKind::UrlDetected,
@@ -150,7 +167,7 @@ impl EventKind {
     pub fn name(self) -> &'static str {
         match self {
             EventKind::ProcessStarted => "started",
-            EventKind::LogLine => "log",
+            EventKind::LogLines => "log",
             EventKind::ProcessExited => "exited",
             EventKind::ErrorDetected => "error",
             EventKind::UrlDetected => "url",
@@ -188,7 +205,7 @@ impl Event {
     pub fn kind(&self) -> EventKind {
         match self {
             Event::ProcessStarted { .. } => EventKind::ProcessStarted,
-            Event::LogLine { .. } => EventKind::LogLine,
+            Event::LogLines { .. } => EventKind::LogLines,
             Event::ProcessExited { .. } => EventKind::ProcessExited,
             Event::ErrorDetected { .. } => EventKind::ErrorDetected,
             Event::UrlDetected { .. } => EventKind::UrlDetected,
@@ -203,7 +220,7 @@ impl Event {
 
     pub fn priority(&self) -> Priority {
         match self {
-            Event::LogLine { .. } | Event::McpActivity { .. } => Priority::Low,
+            Event::LogLines { .. } | Event::McpActivity { .. } => Priority::Low,
             Event::UrlDetected { .. }
             | Event::BuildEvent { .. }
             | Event::TestResult { .. }
@@ -221,7 +238,7 @@ impl Event {
         match self {
             Event::ProcessStarted { process, .. }
             | Event::SpawnFailed { process, .. }
-            | Event::LogLine { process, .. }
+            | Event::LogLines { process, .. }
             | Event::ProcessExited { process, .. }
             | Event::ErrorDetected { process, .. }
             | Event::UrlDetected { process, .. }
@@ -238,9 +255,14 @@ impl fmt::Display for Event {
         match self {
             Event::ProcessStarted { process, pid } => write!(f, "started {process} pid={pid}"),
             Event::SpawnFailed { process, error } => write!(f, "spawn_failed {process} {error}"),
-            Event::LogLine { process, stream, line } => {
+            Event::LogLines { process, stream, lines } => {
                 let s = if *stream == Stream::Stdout { "out" } else { "err" };
-                write!(f, "log {process} {s} {line}")
+                write!(f, "log {process} {s} ")?;
+                for (i, l) in lines.iter().enumerate() {
+                    let sep = if i == 0 { "" } else { " \u{23ce} " };
+                    write!(f, "{sep}{}", l.text)?;
+                }
+                Ok(())
             }
             Event::ProcessExited { process, exit } => write!(f, "exited {process} {exit}"),
             Event::ErrorDetected { process, error } => {
@@ -274,10 +296,17 @@ pub struct Envelope {
     pub event: Event,
 }
 
-impl serde::Serialize for Envelope {
-    /// `{"seq": 7, "time_ms": 1234, "wall_ms": 1764536400000, "type": ..., ...}`: the event's
-    /// own fields follow the three the bus adds.
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+impl Envelope {
+    /// The sequence number of line `i` of a batch (the envelope's id is its first line's);
+    /// for any other event, `seq(0)` is the id.
+    pub fn seq(&self, i: usize) -> u64 {
+        self.id.0 + i as u64
+    }
+
+    /// Appends the event as JSON lines (docs/events.md): one object per line of a batch,
+    /// one for any other event. `{"seq": 7, "time_ms": 1234, "wall_ms": 1764536400000,
+    /// "type": ..., ...}`: the event's own fields follow the three the bus adds.
+    pub fn write_json(&self, out: &mut Vec<u8>) -> serde_json::Result<()> {
         #[derive(serde::Serialize)]
         struct Flat<'a> {
             seq: u64,
@@ -286,8 +315,42 @@ impl serde::Serialize for Envelope {
             #[serde(flatten)]
             event: &'a Event,
         }
+        #[derive(serde::Serialize)]
+        struct LineJson<'a> {
+            seq: u64,
+            time_ms: u64,
+            wall_ms: u64,
+            #[serde(rename = "type")]
+            kind: &'static str,
+            #[serde(flatten)]
+            process: &'a ProcessRef,
+            stream: Stream,
+            line: &'a str,
+        }
+        let time_ms = self.at.as_millis() as u64;
         let wall_ms = self.wall.duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64);
-        Flat { seq: self.id.0, time_ms: self.at.as_millis() as u64, wall_ms, event: &self.event }.serialize(s)
+        match &self.event {
+            Event::LogLines { process, stream, lines } => {
+                for (i, l) in lines.iter().enumerate() {
+                    let line = LineJson {
+                        seq: self.seq(i),
+                        time_ms,
+                        wall_ms,
+                        kind: EventKind::LogLines.name(),
+                        process,
+                        stream: *stream,
+                        line: l.text,
+                    };
+                    serde_json::to_writer(&mut *out, &line)?;
+                    out.push(b'\n');
+                }
+            }
+            event => {
+                serde_json::to_writer(&mut *out, &Flat { seq: self.id.0, time_ms, wall_ms, event })?;
+                out.push(b'\n');
+            }
+        }
+        Ok(())
     }
 }
 
@@ -324,7 +387,11 @@ pub(crate) fn json_samples() -> String {
     };
     let events = vec![
         Event::ProcessStarted { process: p.clone(), pid: 4242 },
-        Event::LogLine { process: p.clone(), stream: Stream::Stdout, line: Arc::from("ready in 312 ms") },
+        Event::LogLines {
+            process: p.clone(),
+            stream: Stream::Stdout,
+            lines: Arc::new(LineBatch::of(["vite v7.1.2 dev server", "ready in 312 ms"])),
+        },
         Event::UrlDetected { process: p.clone(), url: Arc::new(url) },
         Event::ErrorDetected { process: p.clone(), error: Arc::new(error) },
         Event::BuildEvent {
@@ -347,14 +414,16 @@ pub(crate) fn json_samples() -> String {
         Event::McpActivity { session: Arc::from("s1"), method: Arc::from("tools/call") },
     ];
     let start = SystemTime::UNIX_EPOCH + std::time::Duration::from_millis(1_764_536_400_000);
-    let mut out = String::new();
+    let mut out = Vec::new();
+    let mut seq = 1;
     for (i, event) in events.into_iter().enumerate() {
         let at = std::time::Duration::from_millis(1200 + 10 * i as u64);
-        let env = Envelope { id: EventId(i as u64 + 1), at: Mono::ZERO + at, wall: start + at, event };
-        out.push_str(&serde_json::to_string(&env).expect("events serialize"));
-        out.push('\n');
+        let width = event.width();
+        let env = Envelope { id: EventId(seq), at: Mono::ZERO + at, wall: start + at, event };
+        env.write_json(&mut out).expect("events serialize");
+        seq += width;
     }
-    out
+    String::from_utf8(out).expect("JSON is UTF-8")
 }
 
 #[cfg(test)]

@@ -339,7 +339,8 @@ impl<R: Runtime> EventBus<R> {
         if inner.state.load(Ordering::SeqCst) != OPEN {
             return Err(Closed);
         }
-        let id = EventId(inner.next_event.fetch_add(1, Ordering::Relaxed));
+        // A batch of lines takes one sequence number per line (its id is its first line's).
+        let id = EventId(inner.next_event.fetch_add(event.width(), Ordering::Relaxed));
         let kind = event.kind();
         let env = Arc::new(Envelope { id, at: inner.rt.now(), wall: inner.rt.wall(), event });
         inner.published.inc();

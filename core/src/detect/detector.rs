@@ -73,9 +73,14 @@ impl Detector {
 
     /// [`Detector::feed`] into a caller's buffer (appends).
     pub fn feed_into(&mut self, line: &str, stream: Stream, out: &mut Vec<Detection>) {
+        self.feed_plain(&ansi::strip(line), stream, out);
+    }
+
+    /// [`Detector::feed_into`] for a line already stripped of its escapes (the plain text of a
+    /// [`crate::lines::LineBatch`] line): the ingest path strips each line once.
+    pub fn feed_plain(&mut self, line: &str, stream: Stream, out: &mut Vec<Detection>) {
         self.stats.lines += 1;
-        let clean = ansi::strip(line);
-        let line = clean.trim_end_matches(['\n', '\r']);
+        let line = line.trim_end_matches(['\n', '\r']);
         if let Some(mut g) = self.open.take() {
             match group::step(&mut g, line) {
                 Step::Take => {

@@ -41,9 +41,9 @@ pub struct LogEntry {
 }
 
 impl LogEntry {
-    /// The text search runs over: [`super::plain_text`] of [`LogEntry::text`].
+    /// The text search runs over: [`crate::ansi::plain`] of [`LogEntry::text`].
     pub fn plain(&self) -> std::borrow::Cow<'_, str> {
-        super::plain_text(&self.text)
+        crate::ansi::plain(&self.text)
     }
 }
 

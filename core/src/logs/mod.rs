@@ -40,16 +40,3 @@ pub use store::{
     ARENA_BYTES_PER_RECORD_MIN, AppendError, CHUNK_BYTES_MAX, CHUNK_BYTES_MIN, CHUNKS_PER_BUDGET,
     LOG_MAX_LINE_BYTES_DEFAULT, LOG_STORE_BYTES_DEFAULT, LOG_STORE_BYTES_MIN, LogStore, LogStoreConfig, LogStoreStats,
 };
-
-use std::borrow::Cow;
-
-/// The text search and level detection see: [`crate::ansi::strip`] (escapes and carriage-return
-/// overdraws removed), with any newline turned into a space so that a stored line is one line.
-pub fn plain_text(raw: &str) -> Cow<'_, str> {
-    match crate::ansi::strip(raw) {
-        Cow::Borrowed(s) if !s.contains('\n') => Cow::Borrowed(s),
-        Cow::Borrowed(s) => Cow::Owned(s.replace('\n', " ")),
-        Cow::Owned(s) if s.contains('\n') => Cow::Owned(s.replace('\n', " ")),
-        owned => owned,
-    }
-}

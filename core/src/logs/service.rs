@@ -1,5 +1,5 @@
 //! The log store fed from the bus: a lossless subscription (`block` with no timeout) appends
-//! every `LogLine`, so no accepted line is lost: a slow store slows the readers, and through
+//! every `LogLines` batch, so no accepted line is lost: a slow store slows the readers, and through
 //! their pipes the children. Readers query the same store. The store sits behind a mutex held
 //! only for one synchronous append or query, never across an await or a send. The one call
 //! made under it is the persistence sink's `write` (a buffered file write; a named exception in
@@ -15,9 +15,11 @@ use crate::bus::{Closed, Event, EventBus, EventKind, KindSet, SubscribeOptions, 
 use crate::metrics::Counter;
 use crate::rt::Runtime;
 
-/// Mailbox of the store's subscription: lines waiting to be appended. Deep enough to ride out
-/// a search holding the lock for a few milliseconds during a flood.
-pub const LOG_SERVICE_MAILBOX: usize = 16 * 1024;
+/// Mailbox of the store's subscription: batches of lines waiting to be appended (each at most
+/// [`crate::lines::BATCH_BYTES_MAX`] of text, so at most 16 MiB in all). Deep enough to ride
+/// out a search holding the lock for a few milliseconds during a flood (a flood's batches are
+/// about a thousand lines each).
+pub const LOG_SERVICE_MAILBOX: usize = 64;
 
 struct State {
     store: LogStore,
@@ -89,26 +91,28 @@ impl<R: Runtime> LogService<R> {
             SubscribeOptions::named("logstore")
                 .lossless()
                 .capacity(LOG_SERVICE_MAILBOX)
-                .kinds(KindSet::of(&[EventKind::LogLine])),
+                .kinds(KindSet::of(&[EventKind::LogLines])),
             move |env| {
-                let Event::LogLine { process, stream, line } = &env.event else { return };
+                let Event::LogLines { process, stream, lines } = &env.event else { return };
                 let mut st = lock(&s);
                 if st.cleared_through.get(&*process.name).is_some_and(|g| process.id.0 <= *g) {
-                    late.inc();
+                    late.add(lines.len() as u64);
                     return;
                 }
                 st.instances.entry(process.name.to_string()).or_default().insert(process.id.0);
-                match st.store.append(process, *stream, env.at, rt.wall(), line) {
-                    Ok(id) => {
-                        let State { store, sink, .. } = &mut *st;
-                        if let (Some(sink), Some(entry)) = (sink.as_mut(), store.get(id))
-                            && sink.write(&entry).is_err()
-                        {
-                            sink_errors.inc();
-                        }
+                let State { store, sink, .. } = &mut *st;
+                // The whole batch under this one lock; each line keeps its own entry.
+                let appended = store.append_batch(process, *stream, env.at, rt.wall(), lines, |entry| {
+                    if let Some(sink) = sink.as_mut()
+                        && sink.write(entry).is_err()
+                    {
+                        sink_errors.inc();
                     }
-                    Err(AppendError::Closed) => rejected.inc(),
-                    Err(AppendError::TooManyProcesses { .. }) => too_many.inc(),
+                });
+                match appended {
+                    Ok(_) => {}
+                    Err(AppendError::Closed) => rejected.add(lines.len() as u64),
+                    Err(AppendError::TooManyProcesses { .. }) => too_many.add(lines.len() as u64),
                 }
             },
         )?;

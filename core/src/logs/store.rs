@@ -1,11 +1,13 @@
 //! [`LogStore`]: the byte-budgeted, single-writer store of captured lines.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, VecDeque};
 use std::ops::ControlFlow;
 use std::time::SystemTime;
 
 use super::chunk::{Chunk, Record, SLOT_MAX};
 use super::entry::{EntryId, EntryRef, LogEntry, mono_to_nanos, wall_to_nanos};
+use crate::lines::LineBatch;
 use super::level::guess_level;
 use super::query::{Filter, ResolvedFilter};
 use crate::process::{ProcessRef, Stream};
@@ -205,13 +207,56 @@ impl LogStore {
         wall: SystemTime,
         text: &str,
     ) -> Result<EntryId, AppendError> {
+        self.append_line(process, stream, mono, wall, text, None)
+    }
+
+    /// Stores every line of `batch` in order, as [`LogStore::append`] would one by one, using
+    /// the plain text the batch already holds (each line is stripped once, by the reader).
+    /// Calls `stored` with each entry right after it is stored (the persistence sink).
+    /// Returns the id of the last line stored; on an error the lines before it are stored.
+    pub fn append_batch(
+        &mut self,
+        process: &ProcessRef,
+        stream: Stream,
+        mono: Mono,
+        wall: SystemTime,
+        batch: &LineBatch,
+        mut stored: impl FnMut(&EntryRef<'_>),
+    ) -> Result<Option<EntryId>, AppendError> {
+        let mut last = None;
+        for line in batch {
+            let plain = if line.styled { Some(line.plain) } else { None };
+            let id = self.append_line(process, stream, mono, wall, line.text, Some(plain))?;
+            if let Some(entry) = self.get(id) {
+                stored(&entry);
+            }
+            last = Some(id);
+        }
+        Ok(last)
+    }
+
+    /// `plain`: the line's plain text when the caller has it (`Some(None)`: the same as
+    /// `text`); used unless the line is truncated.
+    fn append_line(
+        &mut self,
+        process: &ProcessRef,
+        stream: Stream,
+        mono: Mono,
+        wall: SystemTime,
+        text: &str,
+        plain: Option<Option<&str>>,
+    ) -> Result<EntryId, AppendError> {
         if self.closed {
             self.stats.rejected_closed += 1;
             return Err(AppendError::Closed);
         }
         let raw = truncate(text, self.max_line_bytes);
         let truncated = raw.len() < text.len();
-        let plain = super::plain_text(raw);
+        let plain: Cow<'_, str> = match plain {
+            Some(Some(p)) if !truncated => Cow::Borrowed(p),
+            Some(None) if !truncated => Cow::Borrowed(raw),
+            _ => crate::ansi::plain(raw),
+        };
         let has_raw = plain != raw;
         let need = plain.len() + 1 + if has_raw { raw.len() + 1 } else { 0 };
         let level = guess_level(&plain);

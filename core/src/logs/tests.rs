@@ -221,8 +221,8 @@ impl Model {
             assert_eq!(got.process(), &self.processes[e.process]);
             assert_eq!(got.stream(), e.stream);
             assert_eq!(got.text(), e.text, "display text of {}", e.id);
-            assert_eq!(got.plain(), plain_text(&e.text), "plain text of {}", e.id);
-            assert_eq!(got.level(), guess_level(&plain_text(&e.text)));
+            assert_eq!(got.plain(), crate::ansi::plain(&e.text), "plain text of {}", e.id);
+            assert_eq!(got.level(), guess_level(&crate::ansi::plain(&e.text)));
             assert_eq!(got.truncated(), e.truncated);
             assert_eq!((got.mono(), got.wall()), (e.mono, e.wall));
             assert_eq!(got.to_entry().plain(), got.plain());

@@ -539,6 +539,7 @@ impl<R: Runtime> Dispatcher<R> {
                     gates.push(tx);
                     Some(rx)
                 },
+                batch: crate::lines::LineBatch::new(),
             };
             inst.readers.push(spawn(&self.rt, "supervisor.reader", reader.run(out)));
         }

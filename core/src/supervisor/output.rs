@@ -40,6 +40,7 @@ use super::READ_CHUNK_BYTES;
 use super::dispatch::Msg;
 use crate::bus::{Event, EventBus, ProcessRef, Stream};
 use crate::detect::{Detection, Detector, UrlSet};
+use crate::lines::LineBatch;
 use crate::metrics::Counter;
 use crate::rt::Runtime;
 
@@ -255,9 +256,13 @@ impl LineSplitter {
 }
 
 /// A piece's text: a line is decoded once, when complete, so a character split across reads
-/// is joined first.
+/// is joined first. Valid UTF-8 (the common case) is checked with the fast validator and
+/// borrowed.
 fn text(bytes: &[u8]) -> Cow<'_, str> {
-    String::from_utf8_lossy(bytes)
+    match std::str::from_utf8(bytes) {
+        Ok(s) => Cow::Borrowed(s),
+        Err(_) => String::from_utf8_lossy(bytes),
+    }
 }
 
 pub(crate) struct Reader<R: Runtime> {
@@ -276,30 +281,44 @@ pub(crate) struct Reader<R: Runtime> {
     /// Resolves once the instance's `ProcessStarted` is published: no line may reach the bus
     /// before it. (A dropped sender also releases the reader.)
     pub started: Option<tokio::sync::oneshot::Receiver<()>>,
+    /// The lines split but not yet published (see [`Reader::emit_all`]).
+    pub batch: LineBatch,
 }
 
 impl<R: Runtime> Reader<R> {
-    async fn emit(&mut self, bytes: &[u8]) {
-        let line: Arc<str> = Arc::from(text(bytes));
-        self.lines.inc();
-        self.detector.feed_into(&line, self.stream, &mut self.found);
-        // A closed bus means brum is shutting down; the rest of the output has nowhere to go.
-        let _ = self.bus.publish(Event::LogLine { process: self.process.clone(), stream: self.stream, line }).await;
-        self.publish_found().await;
-    }
-
-    /// Detection reads an overdrawn segment; the log does not get it (see the module doc).
-    async fn detect_only(&mut self, bytes: &[u8]) {
-        self.detector.feed_into(&text(bytes), self.stream, &mut self.found);
-        self.publish_found().await;
-    }
-
+    /// Publishes the lines of one read as batches: a batch ends when the read's pieces end,
+    /// when it is full ([`LineBatch::is_full`]), and right after a line that completed a
+    /// detection, which is published next, so a detection always follows the line that
+    /// completed it and precedes the lines after it. Each line is stripped once, in the batch,
+    /// and detection reads that plain text.
     async fn emit_all(&mut self, pieces: Pieces<'_>) {
         for (kind, bytes) in pieces {
             match kind {
-                Piece::Line => self.emit(bytes).await,
-                Piece::Overdrawn => self.detect_only(bytes).await,
+                Piece::Line => {
+                    let line = self.batch.push(&text(bytes));
+                    self.detector.feed_plain(line.plain, self.stream, &mut self.found);
+                }
+                // Detection reads an overdrawn segment; the log does not get it (see the
+                // module doc).
+                Piece::Overdrawn => self.detector.feed_into(&text(bytes), self.stream, &mut self.found),
             }
+            if !self.found.is_empty() || self.batch.is_full() {
+                self.flush().await;
+            }
+        }
+        self.flush().await;
+    }
+
+    /// Publishes the pending lines as one event, then what detection found after them.
+    async fn flush(&mut self) {
+        if !self.batch.is_empty() {
+            let lines = Arc::new(self.batch.take());
+            self.lines.add(lines.len() as u64);
+            // A closed bus means brum is shutting down; the rest of the output has nowhere to go.
+            let _ = self.bus.publish(Event::LogLines { process: self.process.clone(), stream: self.stream, lines }).await;
+        }
+        if !self.found.is_empty() {
+            self.publish_found().await;
         }
     }
 
@@ -346,7 +365,7 @@ impl<R: Runtime> Reader<R> {
         self.split.add(counts.cuts);
         overdrawn.add(counts.overdrawn);
         self.found = self.detector.finish();
-        self.publish_found().await;
+        self.flush().await;
         let _ = self.tx.send(Msg::Eof { id: self.process.id.0, stream: self.stream }).await;
     }
 }

@@ -56,7 +56,7 @@ fn process(id: u64) -> ProcessRef {
 }
 
 fn line(p: &ProcessRef, text: String) -> Event {
-    Event::LogLine { process: p.clone(), stream: Stream::Stdout, line: Arc::from(text) }
+    Event::log_line(p.clone(), Stream::Stdout, &text)
 }
 
 /// Sum of a counter over the labels that start with `label_prefix`.
@@ -103,11 +103,11 @@ fn check_bracketing(who: &str, seen: &[Arc<Envelope>], procs: &[ProcessRef], n: 
         let mine: Vec<String> = seen
             .iter()
             .filter(|e| e.event.process() == Some(p))
-            .map(|e| match &e.event {
-                Event::ProcessStarted { .. } => "started".to_string(),
-                Event::LogLine { line, .. } => line.to_string(),
-                Event::ProcessExited { .. } => "exited".to_string(),
-                other => other.kind().name().to_string(),
+            .flat_map(|e| match &e.event {
+                Event::ProcessStarted { .. } => vec!["started".to_string()],
+                Event::LogLines { lines, .. } => lines.iter().map(|l| l.text.to_string()).collect(),
+                Event::ProcessExited { .. } => vec!["exited".to_string()],
+                other => vec![other.kind().name().to_string()],
             })
             .collect();
         let mut want = vec!["started".to_string()];
@@ -340,7 +340,7 @@ pub async fn s_e2<R: Runtime>(cx: &Cx<R>) -> Outcome {
                 ensure!(dropped == 0, "block loses nothing while the handler keeps up", "{name} dropped {dropped}");
             }
             Backpressure::Degrade => {
-                let lifecycle = seen.iter().filter(|e| e.event.kind() != EventKind::LogLine).count();
+                let lifecycle = seen.iter().filter(|e| e.event.kind() != EventKind::LogLines).count();
                 ensure!(
                     lifecycle == 12,
                     "degrade never drops lifecycle events",

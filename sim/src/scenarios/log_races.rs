@@ -18,7 +18,7 @@ fn process(id: u64) -> ProcessRef {
 }
 
 fn line(p: &ProcessRef, i: u64) -> Event {
-    Event::LogLine { process: p.clone(), stream: Stream::Stdout, line: Arc::from(format!("{} line {i}", p.name)) }
+    Event::log_line(p.clone(), Stream::Stdout, &format!("{} line {i}", p.name))
 }
 
 /// Publishes `each` lines for each of `producers` processes concurrently, yielding at seeded
@@ -231,11 +231,7 @@ pub async fn s_p11<R: Runtime>(cx: &Cx<R>, _programs: &Programs) -> Outcome {
         let (bus, new, rt) = (bus.clone(), new.clone(), cx.rt.clone());
         spawn(&cx.rt, "scenario.new", async move {
             let _ = bus
-                .publish(Event::LogLine {
-                    process: new.clone(),
-                    stream: Stream::Stdout,
-                    line: Arc::from("listening on http://localhost:3000"),
-                })
+                .publish(Event::log_line(new.clone(), Stream::Stdout, "listening on http://localhost:3000"))
                 .await;
             for i in 1..=40 {
                 let _ = bus.publish(line(&new, i)).await;

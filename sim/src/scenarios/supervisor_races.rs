@@ -109,6 +109,22 @@ struct Timeline {
     arrived: tokio::sync::Notify,
 }
 
+/// Writes `e` into the trace: one entry per event, and one per line of a batch (kind `log` for
+/// a batch's first line, `log+` for the lines after it in the same batch), each with its own
+/// sequence number, so a trace pins both the order of the lines and how they were batched.
+fn record_event(trace: &crate::trace::Trace, e: &Envelope) {
+    match &e.event {
+        Event::LogLines { process, stream, lines } => {
+            let s = if *stream == brum_core::process::Stream::Stdout { "out" } else { "err" };
+            for (i, l) in lines.iter().enumerate() {
+                let kind = if i == 0 { "log" } else { "log+" };
+                trace.record(e.at, "event", kind, format!("e{} log {process} {s} {}", e.seq(i), l.text));
+            }
+        }
+        event => trace.record(e.at, "event", event.kind().name(), format!("{} {event}", e.id)),
+    }
+}
+
 impl Timeline {
     /// Subscribes a recorder that also writes every event into the scenario's trace, so a
     /// failing run's trace shows the ordering that broke.
@@ -118,7 +134,7 @@ impl Timeline {
         bus.subscribe(
             SubscribeOptions::named("timeline").backpressure(brum_core::bus::Backpressure::Block).capacity(256),
             move |e| {
-                trace.record(e.at, "event", e.event.kind().name(), format!("{} {}", e.id, e.event));
+                record_event(&trace, e);
                 t2.events.lock().unwrap_or_else(|p| p.into_inner()).push(e.clone());
                 t2.arrived.notify_waiters();
             },
@@ -189,9 +205,11 @@ impl Timeline {
     fn lines_of(&self, id: u64) -> Vec<String> {
         self.events()
             .iter()
-            .filter_map(|e| match &e.event {
-                Event::LogLine { process, line, .. } if process.id == id => Some(line.to_string()),
-                _ => None,
+            .flat_map(|e| match &e.event {
+                Event::LogLines { process, lines, .. } if process.id == id => {
+                    lines.iter().map(|l| l.text.to_string()).collect()
+                }
+                _ => Vec::new(),
             })
             .collect()
     }
@@ -513,7 +531,7 @@ pub async fn s_p12<R: Runtime>(cx: &Cx<R>, _programs: &Programs) -> Outcome {
                 let (tx, mut rx) = tokio::sync::mpsc::channel::<Arc<Envelope>>(512);
                 let closed = Arc::new(AtomicBool::new(false));
                 let (c2, v2) = (closed.clone(), v.clone());
-                let kinds = KindSet::of(&[EventKind::LogLine, EventKind::ProcessExited]);
+                let kinds = KindSet::of(&[EventKind::LogLines, EventKind::ProcessExited]);
                 let id = bus
                     .subscribe(SubscribeOptions::named(format!("session{s}")).kinds(kinds).capacity(512), move |e| {
                         if c2.load(Ordering::SeqCst) {
@@ -527,8 +545,8 @@ pub async fn s_p12<R: Runtime>(cx: &Cx<R>, _programs: &Programs) -> Outcome {
                 let _ = ready.send(()).await;
                 let mut lines = 0;
                 while let Some(e) = rx.recv().await {
-                    match e.event {
-                        Event::LogLine { .. } => lines += 1,
+                    match &e.event {
+                        Event::LogLines { lines: batch, .. } => lines += batch.len(),
                         Event::ProcessExited { .. } => break,
                         _ => {}
                     }
@@ -682,12 +700,12 @@ pub async fn s_s1<R: Runtime>(cx: &Cx<R>, programs: &Programs) -> Outcome {
         .subscribe(SubscribeOptions::named("printer").lossless().capacity(64), move |e| {
             let mut p = p.lock().unwrap_or_else(|e| e.into_inner());
             match &e.event {
-                Event::LogLine { process, line, .. } => {
+                Event::LogLines { process, lines, .. } => {
                     let entry = p.entry(process.id.0).or_default();
                     if entry.exits > 0 {
-                        entry.after_exit += 1;
+                        entry.after_exit += lines.len() as u32;
                     }
-                    entry.lines.push(line.to_string());
+                    entry.lines.extend(lines.iter().map(|l| l.text.to_string()));
                 }
                 Event::ProcessExited { process, .. } => p.entry(process.id.0).or_default().exits += 1,
                 _ => {}
