@@ -344,6 +344,40 @@ fn naive_collapsed(store: &LogStore, filter: &Filter, n: usize) -> Vec<(EntryId,
 proptest! {
     #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
 
+    /// A batch appended under one call stores exactly what appending its lines one by one
+    /// stores: the same entries (text, plain text, level, truncation, ids), the same evictions
+    /// and the same accounting, with the plain text taken from the batch instead of stripped
+    /// again. Lines over the line limit (truncated, so stripped again) included.
+    #[test]
+    fn a_batch_stores_what_its_lines_appended_one_by_one_store(
+        budget in 4096u64..40_000,
+        max_line in prop_oneof![Just(LOG_MAX_LINE_BYTES_DEFAULT), 4usize..40],
+        batches in prop::collection::vec((0usize..4, any::<bool>(), prop::collection::vec(line(), 1..20)), 1..30),
+    ) {
+        let cfg = LogStoreConfig { budget_bytes: budget, max_line_bytes: max_line };
+        let (mut one, mut batched) = (LogStore::new(cfg), LogStore::new(cfg));
+        let ps = processes();
+        let mut stored = Vec::new();
+        for (i, (p, stderr, lines)) in batches.iter().enumerate() {
+            let stream = if *stderr { Stream::Stderr } else { Stream::Stdout };
+            let at = mono(i as u64);
+            for l in lines {
+                one.append(&ps[*p], stream, at, wall(i as u64), l).unwrap();
+            }
+            let batch = crate::lines::LineBatch::of(lines.iter().map(String::as_str));
+            batched
+                .append_batch(&ps[*p], stream, at, wall(i as u64), &batch, |e| stored.push(e.id()))
+                .unwrap();
+        }
+        let entries = |s: &LogStore| s.iter().map(|e| (e.to_entry(), e.plain().to_string(), e.level())).collect::<Vec<_>>();
+        prop_assert_eq!(entries(&batched), entries(&one));
+        prop_assert_eq!(batched.stats(), one.stats());
+        // The callback saw every stored line, in order.
+        let appended = one.stats().appended as usize;
+        prop_assert_eq!(stored.len(), appended);
+        prop_assert!(stored.windows(2).all(|w| w[0] < w[1]));
+    }
+
     /// I20, I21, I22, I26: every accepted line is held (in append order, so per-process FIFO,
     /// with the id `append` returned, exactly once) or counted evicted, and the evicted ones
     /// are exactly the oldest.
