@@ -84,7 +84,7 @@ fn workspaces(c: &mut Criterion) {
         let tmp = tempfile::tempdir().expect("temp dir");
         workspace(tmp.path(), n);
         let d = run(&StdFs, tmp.path());
-        assert!(d.errors.is_empty(), "{:?}", d.errors);
+        assert!(d.diagnostics.is_empty(), "{:?}", d.diagnostics);
         assert_eq!(d.workspace.as_ref().map(|w| w.packages.len()), Some(n));
         g.throughput(Throughput::Elements(n as u64));
         g.bench_function(BenchmarkId::from_parameter(n), |b| {
@@ -106,11 +106,11 @@ fn glob_limit(c: &mut Criterion) {
         }
     }
     let d = run(&StdFs, tmp.path());
-    assert!(d.errors.iter().any(|e| e.message.contains("GLOB_DIRS_MAX")), "{:?}", d.errors);
+    assert!(d.diagnostics.iter().any(|e| e.message.contains("GLOB_DIRS_MAX")), "{:?}", d.diagnostics);
     let mut g = c.benchmark_group("glob_limit");
     g.sample_size(10).measurement_time(Duration::from_secs(10)).warm_up_time(Duration::from_secs(1));
     g.throughput(Throughput::Elements(GLOB_DIRS_MAX as u64));
-    g.bench_function("100k_dirs", |b| b.iter(|| run(&StdFs, black_box(tmp.path())).errors.len()));
+    g.bench_function("100k_dirs", |b| b.iter(|| run(&StdFs, black_box(tmp.path())).diagnostics.len()));
     g.finish();
 }
 

@@ -2,6 +2,8 @@
 //! `main.rs` only wires these together.
 
 pub mod args;
+pub mod diagnostics;
+pub mod errors;
 pub mod guardian;
 pub mod log_files;
 pub mod ls_cmd;
@@ -16,56 +18,28 @@ pub mod sim_cmd;
 /// The commit this binary was built from (`unknown` outside a git checkout).
 pub const COMMIT: &str = env!("BRUM_COMMIT");
 
-/// Documented exit codes.
-pub mod exit {
-    /// Everything asked for succeeded.
-    pub const OK: i32 = 0;
-    /// A scenario failed or a sweep found failures; `brum ls` found nothing runnable (an empty
-    /// folder, files that define no scripts, or files with errors only).
-    pub const FAILURE: i32 = 1;
-    /// Bad usage, configuration or input (including a missing project directory).
-    pub const USAGE: i32 = 2;
-}
+pub use errors::{CliError, exit};
 
-/// Runs the parsed command line; returns the exit code.
-pub fn dispatch(cli: args::Cli, out: &mut dyn std::io::Write) -> anyhow::Result<i32> {
+/// Runs the parsed command line; returns the exit code (see [`exit`]).
+pub fn dispatch(cli: args::Cli, out: &mut dyn std::io::Write) -> Result<i32, CliError> {
     if cli.settings {
-        let project = match cli.project {
-            Some(p) => std::path::absolute(&p)?,
-            None => std::env::current_dir()?,
-        };
+        let project = project_fs::project_dir(cli.project.as_deref())?;
         let home = std::env::var_os("HOME").map(std::path::PathBuf::from);
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-        return match settings::render(home.as_deref(), &project, cores) {
-            Ok(text) => {
-                out.write_all(text.as_bytes())?;
-                Ok(exit::OK)
-            }
-            Err(e) => {
-                let mut msg = e.to_string();
-                let mut source = std::error::Error::source(&e);
-                while let Some(s) = source {
-                    msg.push_str(&format!(": {s}"));
-                    source = s.source();
-                }
-                eprintln!("error: {msg}");
-                Ok(exit::USAGE)
-            }
-        };
+        let text = settings::render(home.as_deref(), &project, cores)?;
+        out.write_all(text.as_bytes())?;
+        return Ok(exit::OK);
     }
     match cli.command {
         Some(args::Command::Guardian { grace_ms }) => Ok(guardian::run(std::time::Duration::from_millis(grace_ms))),
         Some(args::Command::Ls(ls)) => {
             let home = std::env::var_os("HOME").map(std::path::PathBuf::from);
-            Ok(ls_cmd::run(&ls, cli.project.as_deref(), home.as_deref(), out, &mut std::io::stderr().lock())?)
+            ls_cmd::run(&ls, cli.project.as_deref(), home.as_deref(), out, &mut std::io::stderr().lock())
         }
         Some(args::Command::Sim(cmd)) => sim_cmd::run(cmd, out),
         Some(args::Command::Run(a)) => {
             use std::io::IsTerminal;
-            let project = match &cli.project {
-                Some(p) => p.clone(),
-                None => std::env::current_dir()?,
-            };
+            let project = project_fs::project_dir(cli.project.as_deref())?;
             out.flush()?;
             run_cmd::run(a, &project, std::io::stdout().is_terminal())
         }

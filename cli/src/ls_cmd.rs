@@ -1,52 +1,49 @@
 //! `brum ls [--json]`: the project's scripts, grouped by the file they come from.
 //!
-//! Exit codes: 0 when the listing has at least one script (even with errors in some files,
-//! which are printed after it on stderr), 1 when nothing runnable was found (an empty folder,
-//! files that define no scripts, or only files with errors; the text form says `no scripts
-//! found in <dir>` on stderr), 2 when the project directory is missing or not a directory.
+//! Exit codes: `OK` when the listing has at least one script (even with problems in some
+//! files, which are printed after it on stderr), `FAILURE` when nothing runnable was found (an
+//! empty folder, files that define no scripts, or only files with errors; the text form says
+//! `no scripts found in <dir>` on stderr), `USAGE` when the project directory is missing or
+//! not a directory.
 
 use std::io::{self, Write};
 use std::path::Path;
 
-use brum_core::config::{ConfigError, ConfigProblem};
+use brum_core::diagnostic::{Diagnostic, Severity};
 use brum_core::discovery::{
-    Discovery, DiscoveryError, DiscoveryPrefs, ManagerChoice, ManagerReason, SourceReport, WorkspaceTool, discover,
+    Discovery, DiscoveryPrefs, ManagerChoice, ManagerReason, SourceReport, WorkspaceTool, discover,
 };
 use brum_core::script::{Command, RestartPolicy, Script, SourceKind};
 
 use crate::args::LsArgs;
-use crate::exit;
+use crate::diagnostics;
+use crate::errors::{CliError, exit};
 use crate::project_fs::{StdFs, project_dir};
 use crate::settings;
 
 /// Runs `brum ls` for the project `project` (`-C`, default the current directory), with config
-/// from `home` and the project's ancestors. Writes the listing to `out` and problems to `err`.
+/// from `home` and the project's ancestors. Writes the listing to `out` and problems to `err`;
+/// fails only when there is no project directory to list (or the output cannot be written).
 pub fn run(
     args: &LsArgs,
     project: Option<&Path>,
     home: Option<&Path>,
     out: &mut dyn Write,
     err: &mut dyn Write,
-) -> io::Result<i32> {
-    let root = match project_dir(project) {
-        Ok(root) => root,
-        Err(e) => {
-            writeln!(err, "error: {e}")?;
-            return Ok(exit::USAGE);
-        }
-    };
-    let (prefs, mut errors) = match settings::load(home, &root) {
+) -> Result<i32, CliError> {
+    let root = project_dir(project)?;
+    let (prefs, mut problems) = match settings::load(home, &root) {
         Ok((settings, _)) => (DiscoveryPrefs::from_settings(&settings), Vec::new()),
-        // A bad config file is one more file with errors: list the rest with the defaults.
-        Err(e) => (DiscoveryPrefs::default(), config_errors(&e)),
+        // A bad config file is one more file with problems: list the rest with the defaults.
+        Err(e) => (DiscoveryPrefs::default(), e.diagnostics()),
     };
     let discovery = discover(&StdFs, &root, &prefs);
-    errors.extend(discovery.errors.iter().cloned());
+    problems.extend(discovery.diagnostics.iter().cloned());
     if args.json {
         // Through a `Value`, whose objects keep their keys sorted: the document's layout
         // does not depend on the order fields are declared in.
-        let doc = serde_json::to_value(to_json(&discovery, &errors))?;
-        serde_json::to_writer_pretty(&mut *out, &doc)?;
+        let doc = serde_json::to_value(to_json(&discovery, &problems)).map_err(io::Error::from)?;
+        serde_json::to_writer_pretty(&mut *out, &doc).map_err(io::Error::from)?;
         writeln!(out)?;
     } else {
         let shown = project.map_or_else(|| ".".to_owned(), |p| p.display().to_string());
@@ -62,9 +59,7 @@ pub fn run(
                 rename.original
             )?;
         }
-        for e in &errors {
-            writeln!(err, "error: {}", error_text(&root, e))?;
-        }
+        diagnostics::write(err, &root, &problems)?;
         if discovery.is_empty() {
             writeln!(err, "{}", nothing_found(&discovery, &shown))?;
         }
@@ -86,30 +81,6 @@ fn nothing_found(d: &Discovery, shown_root: &str) -> String {
     }
 }
 
-/// A config problem as a discovery error, so it is listed with the others.
-fn config_errors(e: &ConfigError) -> Vec<DiscoveryError> {
-    match e {
-        ConfigError::Read { path, source } => {
-            vec![DiscoveryError {
-                file: path.clone(),
-                line: None,
-                column: None,
-                message: format!("cannot read the file: {source}"),
-            }]
-        }
-        ConfigError::Invalid { problems } => problems.iter().map(problem_error).collect(),
-    }
-}
-
-fn problem_error(p: &ConfigProblem) -> DiscoveryError {
-    // The problem's message starts with `path:line: `; keep what follows.
-    let text = p.to_string();
-    let prefix = format!("{}:{}: ", p.path().display(), p.line().map(|l| l.to_string()).unwrap_or_default());
-    let message =
-        text.strip_prefix(&prefix).or_else(|| text.strip_prefix(&format!("{}: ", p.path().display()))).unwrap_or(&text);
-    DiscoveryError { file: p.path().to_path_buf(), line: p.line(), column: None, message: message.to_owned() }
-}
-
 /// `path` relative to `root` when it is inside it (`.` for the root), else as it is.
 fn relative(root: &Path, path: &Path) -> String {
     match path.strip_prefix(root) {
@@ -117,15 +88,6 @@ fn relative(root: &Path, path: &Path) -> String {
         Ok(rel) => rel.display().to_string(),
         Err(_) => path.display().to_string(),
     }
-}
-
-fn error_text(root: &Path, e: &DiscoveryError) -> String {
-    let position = match (e.line, e.column) {
-        (Some(l), Some(c)) => format!(":{l}:{c}"),
-        (Some(l), None) => format!(":{l}"),
-        _ => String::new(),
-    };
-    format!("{}{position}: {}", relative(root, &e.file), e.message)
 }
 
 /// The listing on stdout; nothing when no file was found (the caller says so on stderr).
@@ -255,15 +217,18 @@ struct RenameJson<'a> {
     taken_by: String,
 }
 
+/// A config or discovery [`Diagnostic`], listed under `errors` whatever its severity.
 #[derive(serde::Serialize)]
 struct ErrorJson<'a> {
+    severity: Severity,
     file: String,
     line: Option<usize>,
     column: Option<usize>,
     message: &'a str,
+    hint: &'a Option<String>,
 }
 
-fn to_json<'a>(d: &'a Discovery, errors: &'a [DiscoveryError]) -> LsJson<'a> {
+fn to_json<'a>(d: &'a Discovery, problems: &'a [Diagnostic]) -> LsJson<'a> {
     let rel = |p: &Path| relative(&d.root, p);
     let script = |s: &'a Script| ScriptJson {
         name: &s.name,
@@ -303,9 +268,16 @@ fn to_json<'a>(d: &'a Discovery, errors: &'a [DiscoveryError]) -> LsJson<'a> {
                 taken_by: rel(&r.taken_by),
             })
             .collect(),
-        errors: errors
+        errors: problems
             .iter()
-            .map(|e| ErrorJson { file: rel(&e.file), line: e.line, column: e.column, message: &e.message })
+            .map(|e| ErrorJson {
+                severity: e.severity,
+                file: rel(&e.file),
+                line: e.line,
+                column: e.column,
+                message: &e.message,
+                hint: &e.hint,
+            })
             .collect(),
     }
 }

@@ -20,16 +20,12 @@ fn main() -> ExitCode {
     let mut out = std::io::stdout();
     let code = match brum::dispatch(cli, &mut out) {
         Ok(code) => code,
+        // A closed pipe (`brum sim list | head`) is not an error.
+        Err(e) if e.is_broken_pipe() => return ExitCode::SUCCESS,
         Err(e) => {
-            // A closed pipe (`brum sim list | head`) is not an error.
-            if e.chain().any(|c| {
-                c.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
-            }) {
-                return ExitCode::SUCCESS;
-            }
             let _ = out.flush();
-            brum::output::stderr_line(&format!("error: {e:#}"));
-            brum::exit::USAGE
+            brum::output::stderr_line(&format!("error: {}", e.chain()));
+            e.exit_code()
         }
     };
     let _ = out.flush();

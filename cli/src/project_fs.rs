@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 
 use brum_core::discovery::{DirEntry, ProjectFs};
 
+use crate::errors::CliError;
+
 /// `std::fs`, read-only.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct StdFs;
@@ -39,41 +41,22 @@ impl ProjectFs for StdFs {
     }
 }
 
-/// Why the project directory cannot be used.
-#[derive(Debug, thiserror::Error)]
-pub enum ProjectDirError {
-    #[error("no such project directory `{}`", path.display())]
-    Missing { path: PathBuf },
-    #[error("project path `{}` is not a directory", path.display())]
-    NotADirectory { path: PathBuf },
-    #[error("cannot open project directory `{}`", path.display())]
-    Unreadable {
-        path: PathBuf,
-        #[source]
-        source: io::Error,
-    },
-    #[error("cannot determine the current directory")]
-    CurrentDir {
-        #[source]
-        source: io::Error,
-    },
-}
-
-/// The absolute project directory: `given` (`-C DIR`) or the current directory. Errors name the
-/// path as the user wrote it.
-pub fn project_dir(given: Option<&Path>) -> Result<PathBuf, ProjectDirError> {
+/// The absolute project directory: `given` (`-C DIR`) or the current directory, checked to be
+/// a directory. Every command resolves its project here. Errors name the path as the user
+/// wrote it.
+pub fn project_dir(given: Option<&Path>) -> Result<PathBuf, CliError> {
     let (shown, absolute) = match given {
-        Some(p) => (p.to_path_buf(), std::path::absolute(p).map_err(|source| ProjectDirError::CurrentDir { source })?),
+        Some(p) => (p.to_path_buf(), std::path::absolute(p).map_err(|source| CliError::CurrentDir { source })?),
         None => {
-            let cwd = std::env::current_dir().map_err(|source| ProjectDirError::CurrentDir { source })?;
+            let cwd = std::env::current_dir().map_err(|source| CliError::CurrentDir { source })?;
             (cwd.clone(), cwd)
         }
     };
     match std::fs::metadata(&absolute) {
         Ok(m) if m.is_dir() => Ok(absolute),
-        Ok(_) => Err(ProjectDirError::NotADirectory { path: shown }),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Err(ProjectDirError::Missing { path: shown }),
-        Err(source) => Err(ProjectDirError::Unreadable { path: shown, source }),
+        Ok(_) => Err(CliError::NotADirectory { path: shown }),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Err(CliError::NoProjectDir { path: shown }),
+        Err(source) => Err(CliError::ProjectDirUnreadable { path: shown, source }),
     }
 }
 
@@ -104,7 +87,7 @@ mod tests {
         std::fs::write(tmp.path().join("Makefile"), "build:\n\tcc main.c\n").expect("write");
         let d = discover(&StdFs, tmp.path(), &DiscoveryPrefs::default());
         assert_eq!(d.scripts().map(|s| s.name.as_str()).collect::<Vec<_>>(), vec!["make:build"]);
-        assert!(d.errors.is_empty(), "{:?}", d.errors);
+        assert!(d.diagnostics.is_empty(), "{:?}", d.diagnostics);
     }
 
     #[test]
@@ -114,9 +97,9 @@ mod tests {
         std::fs::write(tmp.path().join("Procfile"), "web: ./server\n").expect("write");
         let d = discover(&StdFs, tmp.path(), &DiscoveryPrefs::default());
         assert_eq!(d.scripts().map(|s| s.name.as_str()).collect::<Vec<_>>(), vec!["web"]);
-        assert_eq!(d.errors.len(), 1);
-        assert_eq!(d.errors[0].file, tmp.path().join("package.json"));
-        assert_eq!(d.errors[0].message, "cannot read the file: it is not UTF-8 text");
+        assert_eq!(d.diagnostics.len(), 1);
+        assert_eq!(d.diagnostics[0].file, tmp.path().join("package.json"));
+        assert_eq!(d.diagnostics[0].message, "cannot read the file: it is not UTF-8 text");
     }
 
     #[test]
@@ -125,10 +108,13 @@ mod tests {
         let missing = tmp.path().join("nope");
         let err = project_dir(Some(&missing)).expect_err("missing");
         assert_eq!(err.to_string(), format!("no such project directory `{}`", missing.display()));
+        let relative = Path::new("no/such/dir");
+        let err = project_dir(Some(relative)).expect_err("missing");
+        assert_eq!(err.to_string(), "no such project directory `no/such/dir`", "named as given, not made absolute");
         let file = tmp.path().join("file");
         std::fs::write(&file, "").expect("write");
         let err = project_dir(Some(&file)).expect_err("a file");
-        assert!(matches!(err, ProjectDirError::NotADirectory { .. }), "{err:?}");
+        assert!(matches!(err, CliError::NotADirectory { .. }), "{err:?}");
         assert_eq!(project_dir(Some(tmp.path())).expect("a dir"), tmp.path());
     }
 }

@@ -18,6 +18,7 @@ use brum_core::session::{Session, SessionConfig};
 use brum_core::supervisor::{ProcState, ProcessInfo, Supervisor, SupervisorConfig, SupervisorError};
 
 use crate::args::RunArgs;
+use crate::errors::{CliError, exit, system};
 use crate::guardian::Guardian;
 use crate::output::Stdout;
 use crate::rt::TokioRuntime;
@@ -30,40 +31,6 @@ use crate::rt::TokioRuntime;
 const PRINTER_MAILBOX: usize = 256;
 
 const PALETTE: [&str; 10] = ["36", "35", "33", "32", "34", "96", "95", "93", "92", "94"];
-
-/// Why `brum run` could not start.
-#[derive(Debug, thiserror::Error)]
-pub enum RunError {
-    #[error("no such project directory `{}`", path.display())]
-    NoProject { path: PathBuf },
-    #[error("unknown script `{name}`{}", hint(suggestions))]
-    UnknownScript { name: String, suggestions: Vec<String> },
-    #[error("bad --cmd `{arg}`: expected NAME=COMMAND")]
-    BadCommand { arg: String },
-    #[error("bad --cmd name {name:?}: a name may not contain spaces or control characters")]
-    BadName { name: String },
-    #[error("script `{name}` is named twice; each name runs once (give ad-hoc commands different names)")]
-    DuplicateName { name: String },
-    #[error(
-        "arguments after `--` go to one script, but {count} were named; use `brum run SCRIPT -- {}`",
-        args.join(" ")
-    )]
-    PassthroughNeedsOne { count: usize, args: Vec<String> },
-    #[error("nothing to run: name scripts (see `brum ls`) or give --cmd NAME=COMMAND")]
-    Nothing,
-    #[error(transparent)]
-    Config(#[from] brum_core::config::ConfigError),
-}
-
-fn hint(s: &[String]) -> String {
-    match s {
-        [] => String::new(),
-        [one] => format!("; did you mean `{one}`?"),
-        many => {
-            format!("; did you mean one of {}?", many.iter().map(|s| format!("`{s}`")).collect::<Vec<_>>().join(", "))
-        }
-    }
-}
 
 /// Formats events for the terminal or as JSON lines, into brum's stdout outbox.
 struct Printer {
@@ -152,23 +119,23 @@ const SGR_RESET: &[u8] = b"\x1b[0m";
 fn failure_code(i: &ProcessInfo) -> Option<i32> {
     match i.state {
         ProcState::Failed { exit: Some(Exit::Code(c)) } => Some(c),
-        ProcState::Failed { exit: Some(Exit::Signaled(s)) } => Some(128 + s),
-        ProcState::Failed { exit: None } => Some(127),
+        ProcState::Failed { exit: Some(Exit::Signaled(s)) } => Some(exit::SIGNAL_BASE + s),
+        ProcState::Failed { exit: None } => Some(exit::SPAWN_FAILED),
         _ => None,
     }
 }
 
 /// Ad-hoc `--cmd NAME=COMMAND` scripts.
-fn ad_hoc(cmds: &[String], project: &Path) -> Result<Vec<Script>, RunError> {
+fn ad_hoc(cmds: &[String], project: &Path) -> Result<Vec<Script>, CliError> {
     cmds.iter()
         .map(|c| {
-            let (name, line) = c.split_once('=').ok_or_else(|| RunError::BadCommand { arg: c.clone() })?;
+            let (name, line) = c.split_once('=').ok_or_else(|| CliError::BadCommand { arg: c.clone() })?;
             if name.trim().is_empty() || line.trim().is_empty() {
-                return Err(RunError::BadCommand { arg: c.clone() });
+                return Err(CliError::BadCommand { arg: c.clone() });
             }
             let name = name.trim();
             if name.chars().any(|ch| ch.is_control() || ch.is_whitespace()) {
-                return Err(RunError::BadName { name: name.to_string() });
+                return Err(CliError::BadName { name: name.to_string() });
             }
             Ok(Script {
                 name: name.trim().to_string(),
@@ -227,20 +194,21 @@ impl Signals {
     }
 }
 
-/// `brum run`.
-pub fn run(args: RunArgs, project: &Path, out_is_terminal: bool) -> anyhow::Result<i32> {
+/// `brum run` in `project`, an existing directory (see `project_fs::project_dir`).
+pub fn run(args: RunArgs, project: &Path, out_is_terminal: bool) -> Result<i32, CliError> {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     // At least two threads, so a handler waiting on a slow terminal never stalls everything.
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(cores.max(2)).enable_all().build()?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(cores.max(2))
+        .enable_all()
+        .build()
+        .map_err(system("start the async runtime"))?;
     rt.block_on(async move {
         // First of all: a signal during startup must find brum's handlers, not the default
         // action (which would leave whatever was being spawned running).
-        let signals = Signals::install()?;
-        if !project.is_dir() {
-            return Err(RunError::NoProject { path: project.to_path_buf() }.into());
-        }
+        let signals = Signals::install().map_err(system("install the signal handlers"))?;
         let home = std::env::var_os("HOME").filter(|h| !h.is_empty()).map(PathBuf::from);
-        let (settings, _) = crate::settings::load(home.as_deref(), project).map_err(RunError::from)?;
+        let (settings, _) = crate::settings::load(home.as_deref(), project)?;
         let scripts = collect(&args, project, &settings)?;
         let colour = !args.json && out_is_terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
         run_scripts(scripts, args, settings, colour, cores, project.to_path_buf(), signals).await
@@ -249,9 +217,9 @@ pub fn run(args: RunArgs, project: &Path, out_is_terminal: bool) -> anyhow::Resu
 
 /// The scripts to run: the named ones (with the arguments after `--`), then the ad-hoc ones;
 /// each name once.
-fn collect(args: &RunArgs, project: &Path, settings: &Settings) -> Result<Vec<Script>, RunError> {
+fn collect(args: &RunArgs, project: &Path, settings: &Settings) -> Result<Vec<Script>, CliError> {
     if !args.passthrough.is_empty() && args.scripts.len() + args.cmd.len() != 1 {
-        return Err(RunError::PassthroughNeedsOne {
+        return Err(CliError::PassthroughNeedsOne {
             count: args.scripts.len() + args.cmd.len(),
             args: args.passthrough.clone(),
         });
@@ -259,7 +227,7 @@ fn collect(args: &RunArgs, project: &Path, settings: &Settings) -> Result<Vec<Sc
     let mut scripts = crate::scripts::resolve(project, &args.scripts, settings)?;
     scripts.extend(ad_hoc(&args.cmd, project)?);
     if scripts.is_empty() {
-        return Err(RunError::Nothing);
+        return Err(CliError::NothingToRun);
     }
     for s in &mut scripts {
         s.command = s.command.with_args(&args.passthrough);
@@ -267,7 +235,7 @@ fn collect(args: &RunArgs, project: &Path, settings: &Settings) -> Result<Vec<Sc
     let mut seen = std::collections::BTreeSet::new();
     for s in &scripts {
         if !seen.insert(s.name.as_str()) {
-            return Err(RunError::DuplicateName { name: s.name.clone() });
+            return Err(CliError::DuplicateName { name: s.name.clone() });
         }
     }
     Ok(scripts)
@@ -292,7 +260,7 @@ async fn start_all(sup: Supervisor<TokioRuntime>, scripts: Vec<Script>) -> Optio
         if let Err(e) = sup.start(s, false).await {
             crate::output::stderr_line(&format!("error: {e}"));
             if let SupervisorError::Spawn { .. } = e {
-                failure.get_or_insert(127);
+                failure.get_or_insert(exit::SPAWN_FAILED);
             }
         }
     }
@@ -312,16 +280,17 @@ async fn run_scripts(
     cores: usize,
     project: PathBuf,
     mut signals: Signals,
-) -> anyhow::Result<i32> {
+) -> Result<i32, CliError> {
     let grace = settings.process_stop_grace();
     // The guardian, then the runtime that registers every child with it: both before the
     // first spawn.
-    let guardian = Guardian::spawn(grace)?;
+    let guardian = Guardian::spawn(grace).map_err(system("start the orphan guardian"))?;
     let rt = TokioRuntime::with_guardian(guardian);
     // With `log_persist`, every line is also indexed and copied to `.brum/logs`.
     let logs = if settings.log_persist() {
         let files =
-            crate::log_files::LogFiles::create(&project, crate::log_files::LogFilesConfig::from_settings(&settings))?;
+            crate::log_files::LogFiles::create(&project, crate::log_files::LogFilesConfig::from_settings(&settings))
+                .map_err(system("create the log directory .brum/logs"))?;
         Some((settings.log_store_config(), Some(Box::new(files) as Box<dyn brum_core::logs::LogSink + Send>)))
     } else {
         None
@@ -336,7 +305,7 @@ async fn run_scripts(
         },
     )?;
     let names: Vec<&str> = scripts.iter().map(|s| s.name.as_str()).collect();
-    let out = Arc::new(Stdout::start()?);
+    let out = Arc::new(Stdout::start().map_err(system("start the stdout writer"))?);
     let printer = Printer::new(&names, args.json, colour, out.clone());
     session.bus().subscribe(SubscribeOptions::named("printer").lossless().capacity(PRINTER_MAILBOX), move |e| {
         printer.print(e)
@@ -419,8 +388,8 @@ async fn run_scripts(
     }
     Ok(match (first_failure, stop) {
         (Some(c), _) => c,
-        (None, Some(StopReason::Signal(signo))) => 128 + signo,
-        (None, _) => 0,
+        (None, Some(StopReason::Signal(signo))) => exit::SIGNAL_BASE + signo,
+        (None, _) => exit::OK,
     })
 }
 

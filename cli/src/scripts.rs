@@ -6,12 +6,14 @@ use brum_core::config::Settings;
 use brum_core::discovery::{DiscoveryPrefs, discover};
 use brum_core::script::Script;
 
+use crate::diagnostics;
+use crate::errors::CliError;
 use crate::project_fs::StdFs;
-use crate::run_cmd::RunError;
 
-/// The scripts named `names` in the project at `project`, in the order given. Files that
-/// could not be read or parsed are reported on stderr; the rest of the project still counts.
-pub fn resolve(project: &Path, names: &[String], settings: &Settings) -> Result<Vec<Script>, RunError> {
+/// The scripts named `names` in the project at `project`, in the order given. When a name is
+/// unknown, the problems discovery found (a malformed file may be why) are printed on stderr
+/// before the error is returned.
+pub fn resolve(project: &Path, names: &[String], settings: &Settings) -> Result<Vec<Script>, CliError> {
     if names.is_empty() {
         return Ok(Vec::new());
     }
@@ -21,10 +23,10 @@ pub fn resolve(project: &Path, names: &[String], settings: &Settings) -> Result<
         match found.find(name) {
             Ok(s) => scripts.push(s.clone()),
             Err(unknown) => {
-                for e in &found.errors {
-                    eprintln!("warning: {e}");
+                for d in &found.diagnostics {
+                    crate::output::stderr_line(&diagnostics::line(project, d));
                 }
-                return Err(RunError::UnknownScript { name: unknown.name, suggestions: unknown.suggestions });
+                return Err(CliError::UnknownScript(unknown));
             }
         }
     }

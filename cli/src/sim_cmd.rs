@@ -7,11 +7,12 @@ use std::time::Instant;
 use brum_sim::harness::{self, Backend, RunResult, RunSpec, Seeds};
 use brum_sim::scenarios::{BusKind, SCENARIOS};
 
+use crate::COMMIT;
 use crate::args::{SimCommand, SimRunArgs, SweepArgs};
-use crate::{COMMIT, exit};
+use crate::errors::{CliError, exit};
 
 /// Runs a `brum sim` command, writing to `out`; returns the exit code.
-pub fn run(cmd: SimCommand, out: &mut dyn Write) -> anyhow::Result<i32> {
+pub fn run(cmd: SimCommand, out: &mut dyn Write) -> Result<i32, CliError> {
     match cmd {
         SimCommand::List => {
             for s in SCENARIOS {
@@ -35,7 +36,7 @@ pub fn run(cmd: SimCommand, out: &mut dyn Write) -> anyhow::Result<i32> {
     }
 }
 
-fn run_one(a: SimRunArgs, out: &mut dyn Write) -> anyhow::Result<i32> {
+fn run_one(a: SimRunArgs, out: &mut dyn Write) -> Result<i32, CliError> {
     let spec = RunSpec {
         scenario: harness::scenario(&a.scenario)?,
         seed: a.seed,
@@ -47,7 +48,7 @@ fn run_one(a: SimRunArgs, out: &mut dyn Write) -> anyhow::Result<i32> {
 }
 
 /// Prints a run: a pure function of commit, scenario, seed, backend and bus.
-fn print_run(spec: RunSpec, metrics: bool, out: &mut dyn Write) -> anyhow::Result<i32> {
+fn print_run(spec: RunSpec, metrics: bool, out: &mut dyn Write) -> Result<i32, CliError> {
     let r: RunResult = harness::run(spec)?;
     let s = r.spec;
     writeln!(
@@ -78,7 +79,7 @@ fn print_run(spec: RunSpec, metrics: bool, out: &mut dyn Write) -> anyhow::Resul
     }
 }
 
-fn sweep(a: SweepArgs, out: &mut dyn Write) -> anyhow::Result<i32> {
+fn sweep(a: SweepArgs, out: &mut dyn Write) -> Result<i32, CliError> {
     // Checked before anything runs: a range past u64::MAX would wrap, and a huge count would
     // run until killed.
     let seeds = Seeds::new(a.from, a.seeds)?;

@@ -8,6 +8,7 @@ pub mod ansi;
 pub mod bus;
 pub mod config;
 pub mod detect;
+pub mod diagnostic;
 pub mod discovery;
 pub mod findings;
 pub mod lines;

@@ -142,7 +142,14 @@ fn ls_broken_json_carries_the_errors() {
     let doc = json(&o);
     assert_eq!(
         doc["errors"][0],
-        serde_json::json!({ "file": "package.json", "line": 5, "column": 5, "message": "expected `,` or `}` after an object member, found `\"`" })
+        serde_json::json!({
+            "severity": "error",
+            "file": "package.json",
+            "line": 5,
+            "column": 5,
+            "message": "expected `,` or `}` after an object member, found `\"`",
+            "hint": null,
+        })
     );
     assert_eq!(doc["errors"][1]["file"], "Procfile");
     with_stable_paths(|| insta::assert_snapshot!(stdout(&o)));

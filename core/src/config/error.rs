@@ -1,10 +1,12 @@
 //! Configuration errors: one [`ConfigProblem`] per bad key or file, gathered into a
-//! [`ConfigError`] so a user sees every problem at once.
+//! [`ConfigError`] so a user sees every problem at once. Each is also a
+//! [`Diagnostic`], the type discovery reports its problems with.
 
 use std::fmt;
 use std::path::PathBuf;
 
 use super::size::SizeError;
+use crate::diagnostic::Diagnostic;
 
 /// Why configuration could not be loaded.
 #[derive(Debug, thiserror::Error)]
@@ -24,6 +26,17 @@ pub enum ConfigError {
 }
 
 impl ConfigError {
+    /// Every problem as a [`Diagnostic`]: one for a file that cannot be read, one per problem
+    /// of invalid files.
+    pub fn diagnostics(&self) -> Vec<Diagnostic> {
+        match self {
+            ConfigError::Read { path, source } => {
+                vec![Diagnostic::error(path.clone(), format!("cannot read the file: {source}"))]
+            }
+            ConfigError::Invalid { problems } => problems.iter().map(ConfigProblem::diagnostic).collect(),
+        }
+    }
+
     /// The problems of an [`ConfigError::Invalid`]; empty for a read error.
     pub fn problems(&self) -> &[ConfigProblem] {
         match self {
@@ -47,14 +60,13 @@ impl fmt::Display for Problems<'_> {
 }
 
 /// One problem in one config file. `key` is the full dotted key (`concurrency.bus_workers`);
-/// `line` is 1-based.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+/// `line` is 1-based. It displays as its [`ConfigProblem::diagnostic`] does:
+/// `file:line: message; hint`.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ConfigProblem {
     /// The file is not valid TOML. `line` is `None` only if the parser gave no position.
-    #[error("{}{}: invalid TOML: {message}", path.display(), at_line(*.line))]
     Syntax { path: PathBuf, line: Option<usize>, message: String },
     /// A key or table brum does not know.
-    #[error("{}:{line}: unknown key `{key}`; {}", path.display(), unknown_key_help(*.section, suggestion.as_deref(), valid))]
     UnknownKey {
         path: PathBuf,
         line: usize,
@@ -67,27 +79,14 @@ pub enum ConfigProblem {
         valid: Vec<&'static str>,
     },
     /// The value has the wrong TOML type.
-    #[error("{}:{line}: wrong type for `{key}`: expected {expected}, found {found}", path.display())]
     WrongType { path: PathBuf, line: usize, key: String, expected: &'static str, found: String },
     /// A key set twice in one file (a table header written twice counts too). `first_line` is
     /// where it was set first, when that can be told.
-    #[error(
-        "{}:{line}: duplicate key `{key}`: {}",
-        path.display(),
-        first_line.map_or_else(|| "a key may be set once per file".to_owned(), |l| format!("it is already set on line {l}"))
-    )]
     DuplicateKey { path: PathBuf, line: usize, key: String, first_line: Option<usize> },
     /// A number or size outside the key's range (an integer too large for TOML's 64 bits
     /// included).
-    #[error("{}:{line}: `{key}` is out of range: {value} is not in {range}", path.display())]
     OutOfRange { path: PathBuf, line: usize, key: String, value: String, range: String },
     /// A string that is not one of the key's allowed values.
-    #[error(
-        "{}:{line}: invalid value {value:?} for `{key}`: expected one of {}{}",
-        path.display(),
-        allowed.join(", "),
-        suggestion.map(|s| format!("; did you mean `{s}`?")).unwrap_or_default()
-    )]
     BadChoice {
         path: PathBuf,
         line: usize,
@@ -97,19 +96,63 @@ pub enum ConfigProblem {
         suggestion: Option<&'static str>,
     },
     /// A size string that does not parse.
-    #[error("{}:{line}: invalid size {value:?} for `{key}`: {reason}", path.display())]
     BadSize { path: PathBuf, line: usize, key: String, value: String, reason: SizeError },
     /// A required key is absent (`command` of a `[processes.NAME]` table). `line` is the
     /// table's.
-    #[error("{}:{line}: missing key `{key}`: {why}", path.display())]
     MissingKey { path: PathBuf, line: usize, key: String, why: &'static str },
     /// A table or key name that cannot be used as one (a process name with spaces, an
     /// environment variable name with `=`).
-    #[error("{}:{line}: invalid name {name:?} in `{key}`: {reason}", path.display())]
     InvalidName { path: PathBuf, line: usize, key: String, name: String, reason: &'static str },
 }
 
 impl ConfigProblem {
+    /// The problem as a [`Diagnostic`] (always an error), as discovery reports its own.
+    pub fn diagnostic(&self) -> Diagnostic {
+        let message = match self {
+            ConfigProblem::Syntax { message, .. } => format!("invalid TOML: {message}"),
+            ConfigProblem::UnknownKey { key, .. } => format!("unknown key `{key}`"),
+            ConfigProblem::WrongType { key, expected, found, .. } => {
+                format!("wrong type for `{key}`: expected {expected}, found {found}")
+            }
+            ConfigProblem::DuplicateKey { key, first_line, .. } => format!(
+                "duplicate key `{key}`: {}",
+                first_line.map_or_else(
+                    || "a key may be set once per file".to_owned(),
+                    |l| format!("it is already set on line {l}")
+                )
+            ),
+            ConfigProblem::OutOfRange { key, value, range, .. } => {
+                format!("`{key}` is out of range: {value} is not in {range}")
+            }
+            ConfigProblem::BadChoice { key, value, allowed, .. } => {
+                format!("invalid value {value:?} for `{key}`: expected one of {}", allowed.join(", "))
+            }
+            ConfigProblem::BadSize { key, value, reason, .. } => {
+                format!("invalid size {value:?} for `{key}`: {reason}")
+            }
+            ConfigProblem::MissingKey { key, why, .. } => format!("missing key `{key}`: {why}"),
+            ConfigProblem::InvalidName { key, name, reason, .. } => {
+                format!("invalid name {name:?} in `{key}`: {reason}")
+            }
+        };
+        let hint = match self {
+            ConfigProblem::UnknownKey { section, suggestion, valid, .. } => {
+                Some(unknown_key_help(*section, suggestion.as_deref(), valid))
+            }
+            ConfigProblem::BadChoice { suggestion, .. } => suggestion.map(|s| format!("did you mean `{s}`?")),
+            _ => None,
+        };
+        let d = Diagnostic::error(self.path(), message);
+        let d = match self.line() {
+            Some(line) => d.at_line(line),
+            None => d,
+        };
+        match hint {
+            Some(hint) => d.with_hint(hint),
+            None => d,
+        }
+    }
+
     /// The file the problem is in.
     pub fn path(&self) -> &std::path::Path {
         match self {
@@ -141,9 +184,13 @@ impl ConfigProblem {
     }
 }
 
-fn at_line(line: Option<usize>) -> String {
-    line.map(|l| format!(":{l}")).unwrap_or_default()
+impl fmt::Display for ConfigProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.diagnostic().fmt(f)
+    }
 }
+
+impl std::error::Error for ConfigProblem {}
 
 fn unknown_key_help(section: Option<&str>, suggestion: Option<&str>, valid: &[&str]) -> String {
     match (suggestion, section) {

@@ -1,13 +1,14 @@
 //! The state one discovery run threads through the source parsers: the file system, the
-//! root's listing, the preferences, and the errors found so far.
+//! root's listing, the preferences, and the diagnostics so far.
 
 use std::collections::BTreeSet;
 use std::io;
 use std::path::{Path, PathBuf};
 
 use super::fs::ProjectFs;
-use super::model::{DiscoveryError, DiscoveryPrefs};
+use super::model::DiscoveryPrefs;
 use super::text::line_col;
+use crate::diagnostic::Diagnostic;
 use crate::script::{Command, RestartPolicy, Script, SourceKind};
 
 pub(crate) struct Cx<'a> {
@@ -16,12 +17,12 @@ pub(crate) struct Cx<'a> {
     pub(crate) prefs: &'a DiscoveryPrefs,
     /// Names of the regular files in the root.
     pub(crate) root_files: BTreeSet<String>,
-    pub(crate) errors: Vec<DiscoveryError>,
+    pub(crate) diagnostics: Vec<Diagnostic>,
 }
 
 impl<'a> Cx<'a> {
     pub(crate) fn new(fs: &'a dyn ProjectFs, root: &'a Path, prefs: &'a DiscoveryPrefs) -> Cx<'a> {
-        Cx { fs, root, prefs, root_files: BTreeSet::new(), errors: Vec::new() }
+        Cx { fs, root, prefs, root_files: BTreeSet::new(), diagnostics: Vec::new() }
     }
 
     /// Whether the root has a file named exactly `name`.
@@ -59,9 +60,18 @@ impl<'a> Cx<'a> {
         (dirs.into_iter().map(|e| e.name).collect(), files.into_iter().map(|e| e.name).collect())
     }
 
+    /// An error in `file`, at `(line, column)` when given.
     pub(crate) fn error(&mut self, file: &Path, line_column: Option<(usize, usize)>, message: impl Into<String>) {
-        let (line, column) = line_column.map_or((None, None), |(l, c)| (Some(l), Some(c)));
-        self.errors.push(DiscoveryError { file: file.to_path_buf(), line, column, message: message.into() });
+        let d = Diagnostic::error(file, message);
+        self.diagnostics.push(match line_column {
+            Some((line, column)) => d.at(line, column),
+            None => d,
+        });
+    }
+
+    /// A warning about the whole of `file`: it is fine, but brum did not use all of it.
+    pub(crate) fn warning(&mut self, file: &Path, message: impl Into<String>) {
+        self.diagnostics.push(Diagnostic::warning(file, message));
     }
 
     /// An error at byte `offset` of `text`, the contents of `file`.

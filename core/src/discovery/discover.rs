@@ -19,8 +19,9 @@ use super::{brum_toml, cargo, composer, deno, go, just, make, names, node, procf
 /// 4. deno.json / deno.jsonc, composer.json, pyproject.toml, Cargo.toml, go.mod, the makefile,
 ///    the justfile, .vscode/tasks.json (their scripts carry a prefix, so they rarely collide).
 ///
-/// A file that is absent is skipped; a file that is malformed adds a [`super::DiscoveryError`]
-/// naming its position, and the other files are still read. Never panics on file contents.
+/// A file that is absent is skipped; a file that is malformed adds an error
+/// [`Diagnostic`](crate::diagnostic::Diagnostic) naming its position, and the other files are
+/// still read. Never panics on file contents.
 /// Deterministic: the result depends only on the files, not on listing order.
 pub fn discover(fs: &dyn ProjectFs, root: &Path, prefs: &DiscoveryPrefs) -> Discovery {
     let mut cx = Cx::new(fs, root, prefs);
@@ -42,5 +43,5 @@ pub fn discover(fs: &dyn ProjectFs, root: &Path, prefs: &DiscoveryPrefs) -> Disc
     sources.extend(just::discover(&mut cx));
     sources.extend(vscode::discover(&mut cx, manager));
     let renames = names::resolve(&mut sources);
-    Discovery { root: root.to_path_buf(), sources, errors: cx.errors, workspace, renames }
+    Discovery { root: root.to_path_buf(), sources, diagnostics: cx.diagnostics, workspace, renames }
 }

@@ -4,8 +4,8 @@
 //!
 //! Pure: [`discover`] reads through a [`ProjectFs`] (the CLI passes `std::fs`, tests pass
 //! [`MemFs`]) and returns a [`Discovery`]: one [`SourceReport`] per file with its
-//! [`Script`](crate::script::Script)s, and a [`DiscoveryError`] (file, line, column) for each
-//! malformed file, without stopping at the first. docs/design/discovery.md describes every
+//! [`Script`](crate::script::Script)s, and a [`Diagnostic`](crate::diagnostic::Diagnostic)
+//! (file, line, column) for each malformed file, without stopping at the first. docs/design/discovery.md describes every
 //! source, the naming rules and the package-manager detection order.
 
 mod brum_toml;
@@ -38,8 +38,8 @@ pub use fs::{DirEntry, MemFs, ProjectFs};
 pub use glob::{GLOB_DEPTH_MAX, GLOB_DIRS_MAX};
 pub use json::JSON_DEPTH_MAX;
 pub use model::{
-    Discovery, DiscoveryError, DiscoveryPrefs, ManagerChoice, ManagerReason, PackageManager, Rename, SourceReport,
-    UnknownScript, Workspace, WorkspaceTool,
+    Discovery, DiscoveryPrefs, ManagerChoice, ManagerReason, PackageManager, Rename, SourceReport, UnknownScript,
+    Workspace, WorkspaceTool,
 };
 pub use names::qualifier;
 pub use node::{LOCKFILES, WORKSPACE_PACKAGES_MAX};

@@ -1,11 +1,12 @@
 //! What discovery produces: [`Discovery`], one [`SourceReport`] per file, the
-//! [`DiscoveryError`]s of malformed files, and the package manager it chose.
+//! [`Diagnostic`]s of malformed files, and the package manager it chose.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
 
 use super::suggest::suggest_script;
 use crate::config::{ProcessDecl, Settings};
+use crate::diagnostic::Diagnostic;
 use crate::script::{Command, Script, SourceKind};
 
 /// A JavaScript package manager: how package.json scripts are run.
@@ -159,28 +160,6 @@ pub struct SourceReport {
     pub package_manager: Option<ManagerChoice>,
 }
 
-/// A problem with one file. Discovery goes on with the other files (and with the rest of this
-/// one where it can).
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, thiserror::Error)]
-#[error("{}{}: {message}", file.display(), position(*.line, *.column))]
-pub struct DiscoveryError {
-    pub file: PathBuf,
-    /// 1-based; `None` when the problem is the whole file (it could not be read).
-    pub line: Option<usize>,
-    /// 1-based, in characters; `None` when only the line is known.
-    pub column: Option<usize>,
-    /// A lowercase fragment: ``expected `,` or `}` after an object member, found `"` ``.
-    pub message: String,
-}
-
-fn position(line: Option<usize>, column: Option<usize>) -> String {
-    match (line, column) {
-        (Some(l), Some(c)) => format!(":{l}:{c}"),
-        (Some(l), None) => format!(":{l}"),
-        _ => String::new(),
-    }
-}
-
 /// A script listed under another name because an earlier source has its name (see
 /// docs/design/discovery.md, "Name collisions").
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -201,8 +180,10 @@ pub struct Discovery {
     pub root: PathBuf,
     /// One per file that was found, in precedence order (see [`super::discover`]).
     pub sources: Vec<SourceReport>,
-    /// Problems, in the order the files were read.
-    pub errors: Vec<DiscoveryError>,
+    /// Problems with files (errors, and warnings where a limit cut a listing short), in the
+    /// order the files were read. Discovery goes on past each (with the other files, and with
+    /// the rest of the same file where it can).
+    pub diagnostics: Vec<Diagnostic>,
     pub workspace: Option<Workspace>,
     pub renames: Vec<Rename>,
 }
@@ -274,14 +255,6 @@ impl DiscoveryPrefs {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn errors_print_file_and_position() {
-        let e = |line, column| DiscoveryError { file: "/p/package.json".into(), line, column, message: "bad".into() };
-        assert_eq!(e(Some(3), Some(7)).to_string(), "/p/package.json:3:7: bad");
-        assert_eq!(e(Some(3), None).to_string(), "/p/package.json:3: bad");
-        assert_eq!(e(None, None).to_string(), "/p/package.json: bad");
-    }
 
     #[test]
     fn managers_run_scripts_and_binaries() {

@@ -95,9 +95,8 @@ pub(crate) fn discover(cx: &mut Cx) -> (Vec<SourceReport>, Option<Workspace>) {
     dirs.extend(patterns.explicit.iter().cloned());
     let declared_in = patterns.declared_in.clone().unwrap_or_else(|| root_file.clone());
     if expansion.truncated {
-        cx.error(
+        cx.warning(
             &declared_in,
-            None,
             format!(
                 "the workspace globs cover more than {} directories (brum's limit, GLOB_DIRS_MAX); packages \
                  past them are not listed",
@@ -112,9 +111,8 @@ pub(crate) fn discover(cx: &mut Cx) -> (Vec<SourceReport>, Option<Workspace>) {
         // Counted when a package is found: directories the globs matched that hold no package
         // (`packages/**` matches every `src`) do not make a full workspace look too big.
         if packages.len() == WORKSPACE_PACKAGES_MAX {
-            cx.error(
+            cx.warning(
                 &declared_in,
-                None,
                 format!(
                     "more than {WORKSPACE_PACKAGES_MAX} workspace packages (brum's limit, WORKSPACE_PACKAGES_MAX); \
                      `{}` and the packages after it are not listed",

@@ -85,12 +85,12 @@ mod tests {
         let d = discover(&fs, Path::new("/p"), &DiscoveryPrefs::default());
         let scripts: Vec<_> = d.scripts().collect();
         assert_eq!(scripts.len(), ENTRIES - ENTRIES / 10);
-        assert_eq!(d.errors.len(), ENTRIES / 10);
+        assert_eq!(d.diagnostics.len(), ENTRIES / 10);
         assert_eq!(scripts[0].name, "p0");
         let last = scripts.last().expect("scripts");
         assert_eq!(last.name, format!("p{}", ENTRIES - 2));
         assert_eq!(last.command, Command::Shell { line: format!("./serve --port {}", ENTRIES - 2) });
-        let e = d.errors.last().expect("errors");
+        let e = d.diagnostics.last().expect("errors");
         assert_eq!(e.line, Some(ENTRIES));
         assert_eq!(
             e.message,

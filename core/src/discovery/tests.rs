@@ -7,6 +7,7 @@ use proptest::prelude::*;
 
 use super::*;
 use crate::config::ProcessDecl;
+use crate::diagnostic::Severity;
 use crate::script::{Command, RestartPolicy, Script, SourceKind};
 
 const ROOT: &str = "/p";
@@ -40,13 +41,15 @@ fn p(rel: &str) -> PathBuf {
     if rel.is_empty() { PathBuf::from(ROOT) } else { Path::new(ROOT).join(rel) }
 }
 
-/// `file:line:column: message` for every error, the file relative to the root.
+/// `file:line:column: message` for every diagnostic (`warning: ` first for a warning), the
+/// file relative to the root.
 fn errors(d: &Discovery) -> Vec<String> {
-    d.errors
+    d.diagnostics
         .iter()
         .map(|e| {
             let file = e.file.strip_prefix(ROOT).unwrap_or(&e.file).display().to_string();
-            format!("{file}:{}:{}: {}", e.line.unwrap_or(0), e.column.unwrap_or(0), e.message)
+            let severity = if e.severity == Severity::Warning { "warning: " } else { "" };
+            format!("{severity}{file}:{}:{}: {}", e.line.unwrap_or(0), e.column.unwrap_or(0), e.message)
         })
         .collect()
 }
@@ -72,7 +75,7 @@ fn package_json_scripts_run_through_npm_by_default() {
     assert_eq!(dev.detail.as_deref(), Some("vite"));
     assert_eq!(dev.command, Command::Exec { program: "npm".into(), args: vec!["run".into(), "dev".into()] });
     assert_eq!(manager(&d), (PackageManager::Npm, ManagerReason::Default));
-    assert!(d.errors.is_empty() && d.workspace.is_none() && d.renames.is_empty());
+    assert!(d.diagnostics.is_empty() && d.workspace.is_none() && d.renames.is_empty());
 }
 
 #[test]
@@ -191,7 +194,7 @@ fn pnpm_workspace_packages_are_addressable_by_short_name() {
     assert_eq!(packages, vec!["apps/api", "apps/web", "packages/config/eslint", "packages/ui"]);
     assert_eq!(manager(&d), (PackageManager::Pnpm, ManagerReason::Lockfile { file: "pnpm-lock.yaml".into() }));
     assert!(d.sources.iter().all(|s| s.package_manager.as_ref().map(|c| c.manager) == Some(PackageManager::Pnpm)));
-    assert!(d.errors.is_empty(), "{:?}", d.errors);
+    assert!(d.diagnostics.is_empty(), "{:?}", d.diagnostics);
 }
 
 /// pnpm and npm expand braces and classes in workspace globs; brum listed no package for them.
@@ -204,7 +207,7 @@ fn workspace_globs_with_braces_and_classes_find_their_packages() {
     let ws = d.workspace.as_ref().expect("a workspace");
     let packages: Vec<_> = ws.packages.iter().map(|p| p.display().to_string()).collect();
     assert_eq!(packages, vec!["apps/api", "apps/web", "packages/ui"]);
-    assert!(d.errors.is_empty(), "{:?}", d.errors);
+    assert!(d.diagnostics.is_empty(), "{:?}", d.diagnostics);
 }
 
 /// A pnpm workspace of `n` packages `packages/pkg-NNNNN`, each with a `dev` script.
@@ -222,7 +225,7 @@ fn numbered_workspace(n: usize) -> MemFs {
 #[test]
 fn workspace_of_2000_packages_lists_every_package_past_the_old_1000_limit() {
     let d = discover(&numbered_workspace(2000), Path::new(ROOT), &DiscoveryPrefs::default());
-    assert!(d.errors.is_empty(), "{:?}", d.errors);
+    assert!(d.diagnostics.is_empty(), "{:?}", d.diagnostics);
     assert_eq!(d.workspace.as_ref().expect("a workspace").packages.len(), 2000);
     assert_eq!(d.scripts().count(), 2000);
     let last = d.find("pkg-01999:dev").expect("the last package's script resolves");
@@ -237,7 +240,7 @@ fn workspace_past_the_package_limit_warns_naming_the_limit() {
     assert_eq!(
         errors(&d),
         vec![format!(
-            "pnpm-workspace.yaml:0:0: more than {WORKSPACE_PACKAGES_MAX} workspace packages (brum's limit, \
+            "warning: pnpm-workspace.yaml:0:0: more than {WORKSPACE_PACKAGES_MAX} workspace packages (brum's limit, \
              WORKSPACE_PACKAGES_MAX); `packages/pkg-{WORKSPACE_PACKAGES_MAX:05}` and the packages after it are not listed"
         )]
     );
@@ -249,7 +252,7 @@ fn workspace_past_the_package_limit_warns_naming_the_limit() {
 fn workspace_at_the_package_limit_with_more_matched_directories_does_not_warn() {
     let fs = numbered_workspace(WORKSPACE_PACKAGES_MAX).dir("/p/packages/zz-no-package");
     let d = discover(&fs, Path::new(ROOT), &DiscoveryPrefs::default());
-    assert!(d.errors.is_empty(), "{:?}", d.errors);
+    assert!(d.diagnostics.is_empty(), "{:?}", d.diagnostics);
     assert_eq!(d.workspace.as_ref().expect("a workspace").packages.len(), WORKSPACE_PACKAGES_MAX);
 }
 
@@ -580,7 +583,7 @@ fn vscode_tasks_with_comments_variables_and_types() {
     assert_eq!(api.env, vec![("RUST_LOG".to_owned(), "debug".to_owned())]);
     assert_eq!(api.file, p(".vscode/tasks.json"));
     assert_eq!(get(&d, "vscode:npm: dev").cwd, p("apps/web"));
-    assert!(d.errors.is_empty(), "{:?}", d.errors);
+    assert!(d.diagnostics.is_empty(), "{:?}", d.diagnostics);
     let d = run(&[(".vscode/tasks.json", "{ \"tasks\": [ { \"type\": \"shell\", \"command\": \"x\" } ] }")]);
     assert_eq!(errors(&d), vec![".vscode/tasks.json:1:14: a task needs a `label`"]);
 }
@@ -673,7 +676,10 @@ fn a_malformed_package_json_still_lists_the_makefile() {
     ]);
     assert_eq!(names(&d), vec!["make:test"]);
     assert_eq!(errors(&d), vec!["package.json:4:5: expected `,` or `}` after an object member, found `\"`"]);
-    assert_eq!(d.errors[0].to_string(), "/p/package.json:4:5: expected `,` or `}` after an object member, found `\"`");
+    assert_eq!(
+        d.diagnostics[0].to_string(),
+        "/p/package.json:4:5: expected `,` or `}` after an object member, found `\"`"
+    );
 }
 
 #[test]
@@ -689,14 +695,14 @@ fn a_missing_root_is_an_error_but_brum_toml_processes_remain() {
     let prefs = DiscoveryPrefs { package_manager: None, processes: vec![process("x", "true", "/home/u/.brum.toml")] };
     let d = discover(&MemFs::new(), Path::new("/nope"), &prefs);
     assert_eq!(names(&d), vec!["x"]);
-    assert_eq!(d.errors.len(), 1);
-    assert!(d.errors[0].message.starts_with("cannot list the project directory"), "{:?}", d.errors);
+    assert_eq!(d.diagnostics.len(), 1);
+    assert!(d.diagnostics[0].message.starts_with("cannot list the project directory"), "{:?}", d.diagnostics);
 }
 
 #[test]
 fn an_empty_project_has_nothing() {
     let d = run(&[("README.md", "hi")]);
-    assert!(d.is_empty() && d.sources.is_empty() && d.errors.is_empty());
+    assert!(d.is_empty() && d.sources.is_empty() && d.diagnostics.is_empty());
 }
 
 #[test]
@@ -753,7 +759,7 @@ proptest! {
     ) {
         let files: Vec<(&str, &str)> = KNOWN_FILES.iter().copied().zip(texts.iter().map(String::as_str)).collect();
         let d = run(&files);
-        for e in &d.errors {
+        for e in &d.diagnostics {
             let rel = e.file.strip_prefix(ROOT).expect("errors name files in the project");
             let text = files.iter().find(|(f, _)| Path::new(f) == rel).map(|(_, t)| *t).unwrap_or("");
             if let Some(line) = e.line {
