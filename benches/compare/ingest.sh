@@ -38,7 +38,7 @@ if [ ! -x "$node_dir/node_modules/.bin/concurrently" ]; then
 fi
 concurrently=$PWD/$node_dir/node_modules/.bin/concurrently
 
-hyperfine --warmup 1 --runs 5 --export-json "$work/ingest.json" \
+hyperfine --warmup 2 --runs 10 --export-json "$work/ingest.json" \
   -n "bare pipe (cat > /dev/null)" "cat $flood > /dev/null" \
   -n "brum run" "$brum run -c 'flood=cat $flood' > /dev/null" \
   -n "concurrently" "$concurrently --raw=false 'cat $flood' > /dev/null"

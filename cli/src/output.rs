@@ -116,6 +116,12 @@ struct State {
     done: bool,
     /// Lines dropped because stdout was closed or stalled.
     dropped_lines: u64,
+    /// The writer waits on `more`: an append must wake it. (Waking it only then, and `room`
+    /// only when someone waits there, saves a futex call per batch on each side: perf showed
+    /// this handshake as most of a flood's context switches.)
+    writer_waiting: bool,
+    /// Threads waiting on `room` (appenders with a full outbox, and `finish`).
+    room_waiters: u32,
 }
 
 #[derive(Debug)]
@@ -178,9 +184,9 @@ impl Stdout {
                 return;
             }
             if st.buf.len() < OUTBOX_BYTES_MAX {
-                let was_empty = st.buf.is_empty();
                 fill(&mut st.buf);
-                if was_empty {
+                if st.writer_waiting {
+                    st.writer_waiting = false;
                     self.shared.more.notify_one();
                 }
                 return;
@@ -194,7 +200,7 @@ impl Stdout {
         let shared = &self.shared;
         if st.finishing {
             let before = shared.written.load(Ordering::Acquire);
-            let (mut st, timeout) = shared.room.wait_timeout(st, STALL_AFTER).unwrap_or_else(|e| e.into_inner());
+            let (mut st, timeout) = room_wait_timeout(shared, st, STALL_AFTER);
             if timeout.timed_out()
                 && shared.written.load(Ordering::Acquire) == before
                 && st.buf.len() >= OUTBOX_BYTES_MAX
@@ -205,7 +211,13 @@ impl Stdout {
         }
         // Off the runtime's workers: tokio moves this worker's other tasks to a new thread,
         // so signal handling and supervision keep running while the terminal is slow.
-        let wait = move || shared.room.wait(st).unwrap_or_else(|e| e.into_inner());
+        let wait = move || {
+            let mut st = st;
+            st.room_waiters += 1;
+            let mut st = shared.room.wait(st).unwrap_or_else(|e| e.into_inner());
+            st.room_waiters -= 1;
+            st
+        };
         match tokio::runtime::Handle::try_current() {
             Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
                 tokio::task::block_in_place(wait)
@@ -241,7 +253,7 @@ impl Stdout {
         shared.room.notify_all();
         while !st.closed && !st.stalled && (st.writing || !st.buf.is_empty()) {
             let before = shared.written.load(Ordering::Acquire);
-            let (next, timeout) = shared.room.wait_timeout(st, STALL_AFTER).unwrap_or_else(|e| e.into_inner());
+            let (next, timeout) = room_wait_timeout(shared, st, STALL_AFTER);
             st = next;
             if timeout.timed_out() && shared.written.load(Ordering::Acquire) == before {
                 st.stalled = true;
@@ -270,10 +282,12 @@ fn writer(shared: &Shared) {
         {
             let mut st = shared.lock();
             st.writing = false;
-            shared.room.notify_all();
+            wake_room(shared, &st);
             while st.buf.is_empty() && !st.done && !st.closed {
+                st.writer_waiting = true;
                 let (next, timeout) = shared.more.wait_timeout(st, IDLE_CHECK).unwrap_or_else(|e| e.into_inner());
                 st = next;
+                st.writer_waiting = false;
                 if timeout.timed_out() && st.buf.is_empty() && reader_gone(fd) {
                     mark_closed(shared, &mut st);
                 }
@@ -283,7 +297,7 @@ fn writer(shared: &Shared) {
             }
             std::mem::swap(&mut st.buf, &mut block);
             st.writing = true;
-            shared.room.notify_all();
+            wake_room(shared, &st);
         }
         let mut rest = &block[..];
         let mut failed = false;
@@ -316,6 +330,25 @@ fn writer(shared: &Shared) {
         }
         block.clear();
     }
+}
+
+/// Wakes whoever waits for room, if anyone does.
+fn wake_room(shared: &Shared, st: &State) {
+    if st.room_waiters > 0 {
+        shared.room.notify_all();
+    }
+}
+
+/// Waits on `room` for at most `wait`, counted in `room_waiters` so the writer wakes it.
+fn room_wait_timeout<'a>(
+    shared: &'a Shared,
+    mut st: MutexGuard<'a, State>,
+    wait: Duration,
+) -> (MutexGuard<'a, State>, std::sync::WaitTimeoutResult) {
+    st.room_waiters += 1;
+    let (mut st, timeout) = shared.room.wait_timeout(st, wait).unwrap_or_else(|e| e.into_inner());
+    st.room_waiters -= 1;
+    (st, timeout)
 }
 
 fn mark_closed(shared: &Shared, st: &mut State) {

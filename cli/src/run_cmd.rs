@@ -9,7 +9,7 @@ use std::sync::Arc;
 use tokio::signal::unix::{Signal, SignalKind, signal};
 
 use brum_core::ansi;
-use brum_core::bus::{Envelope, Event, SubscribeOptions};
+use brum_core::bus::{Envelope, Event, EventKind, KindSet, SubscribeOptions};
 use brum_core::config::Settings;
 use brum_core::findings::FindingsConfig;
 use brum_core::rt::Exit;
@@ -23,12 +23,12 @@ use crate::guardian::Guardian;
 use crate::output::Stdout;
 use crate::rt::TokioRuntime;
 
-/// Mailbox of the printer subscription, in events (a batch of lines is one event, at most
-/// `BATCH_BYTES_MAX` of text, so this holds at most 16 MiB): lossless (`block` with no
+/// Mailbox of the printer subscription, in events (a batch of lines is one event, about
+/// `BATCH_BYTES_MAX` of text at most, so this holds about 16 MiB at most): lossless (`block` with no
 /// timeout), so no line is ever dropped while brum runs; a slow terminal slows the children
 /// instead (through their pipes). Once brum is stopping, a stdout nobody reads is given up on
 /// (see `output::Stdout`), so this never holds up a shutdown.
-const PRINTER_MAILBOX: usize = 256;
+const PRINTER_MAILBOX: usize = 128;
 
 const PALETTE: [&str; 10] = ["36", "35", "33", "32", "34", "96", "95", "93", "92", "94"];
 
@@ -160,6 +160,7 @@ pub fn supervisor_config(settings: &Settings, force_colour: bool) -> SupervisorC
             backoff_max: settings.process_restart_backoff_max(),
         },
         max_line_bytes: usize::try_from(settings.log_max_line_bytes()).unwrap_or(usize::MAX),
+        batch_lines: settings.log_batch_lines(),
         force_colour,
         leftovers: settings.process_leftovers(),
     }
@@ -307,9 +308,12 @@ async fn run_scripts(
     let names: Vec<&str> = scripts.iter().map(|s| s.name.as_str()).collect();
     let out = Arc::new(Stdout::start().map_err(system("start the stdout writer"))?);
     let printer = Printer::new(&names, args.json, colour, out.clone());
-    session.bus().subscribe(SubscribeOptions::named("printer").lossless().capacity(PRINTER_MAILBOX), move |e| {
-        printer.print(e)
-    })?;
+    // The terminal view prints lines and exits only: the detections are for the other front ends.
+    let kinds = if args.json { KindSet::ALL } else { KindSet::of(&[EventKind::LogLines, EventKind::ProcessExited]) };
+    session.bus().subscribe(
+        SubscribeOptions::named("printer").lossless().capacity(PRINTER_MAILBOX).kinds(kinds),
+        move |e| printer.print(e),
+    )?;
     let sup = session.supervisor().clone();
     let mut first_failure: Option<i32> = None;
     let mut starting = Some(Box::pin(start_all(sup.clone(), scripts)));
@@ -399,4 +403,24 @@ fn begin_stop(sup: &Supervisor<TokioRuntime>, out: &Stdout) {
     out.stopping();
     let s = sup.clone();
     tokio::spawn(async move { s.stop_all().await });
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use brum_core::config::{Layer, Settings};
+
+    /// Keys that shape ingest reach the supervisor: `log_batch_lines` caps a batch's lines,
+    /// `log_max_line_bytes` cuts long lines.
+    #[test]
+    fn the_supervisor_takes_the_batch_and_line_limits_from_the_settings() {
+        let text = "[concurrency]\nlog_batch_lines = 7\nlog_max_line_bytes = \"2KiB\"\n";
+        let layer = Layer { path: PathBuf::from(".brum.toml"), text: text.into() };
+        let settings = Settings::from_layers(&[layer]).expect("valid settings");
+        let cfg = super::supervisor_config(&settings, false);
+        assert_eq!((cfg.batch_lines, cfg.max_line_bytes), (7, 2048));
+        let defaults = super::supervisor_config(&Settings::defaults(), false);
+        assert_eq!(defaults.batch_lines, brum_core::lines::BATCH_LINES_DEFAULT);
+    }
 }

@@ -66,16 +66,36 @@ fn is_control(b: u8) -> bool {
 }
 
 /// Whether `s` holds a byte [`strip`] would act on. Every line ingested is checked, and almost
-/// none has one: the check runs over blocks of 32 bytes without an early exit inside a block,
-/// which the compiler turns into vector compares.
+/// none has one, so the check reads eight bytes at a time: a word has a byte below 0x20 iff
+/// `(w - 0x20 per byte) & !w & 0x80 per byte` is non-zero (the classic "has less than" test);
+/// only then are its bytes looked at one by one (a tab is below 0x20 but not a control here).
 fn has_controls(s: &[u8]) -> bool {
-    let mut blocks = s.chunks_exact(32);
-    for block in &mut blocks {
-        if block.iter().fold(false, |any, &b| any | is_control(b)) {
+    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+    const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
+    let mut words = s.chunks_exact(8);
+    for w in &mut words {
+        let bytes: [u8; 8] = w.try_into().unwrap_or([0; 8]);
+        let x = u64::from_ne_bytes(bytes);
+        if x.wrapping_sub(ONES * 0x20) & !x & HIGHS != 0 && w.iter().any(|&b| is_control(b)) {
             return true;
         }
     }
-    blocks.remainder().iter().any(|&b| is_control(b))
+    words.remainder().iter().any(|&b| is_control(b))
+}
+
+#[cfg(test)]
+#[test]
+fn has_controls_finds_every_control_in_any_position_and_nothing_else() {
+    for len in 0..20 {
+        for at in 0..len {
+            for c in 0u8..0x80 {
+                let mut s = vec![b'a'; len];
+                s[at] = c;
+                assert_eq!(has_controls(&s), is_control(c), "byte {c:#x} at {at} of {len}");
+            }
+        }
+    }
+    assert!(!has_controls("é€😀 tab\there".as_bytes()));
 }
 
 /// The text search, level detection and detection see: [`strip`] (escapes and carriage-return

@@ -7,17 +7,18 @@
 //! line still has its own sequence number: the bus reserves one per line (see
 //! [`crate::bus::Envelope::seq`]).
 //!
-//! A batch is bounded ([`BATCH_LINES_MAX`], [`BATCH_BYTES_MAX`]), so a subscriber's mailbox
+//! A batch is bounded (`log_batch_lines`, [`BATCH_BYTES_MAX`]), so a subscriber's mailbox
 //! of N events holds at most N batches of that size.
 
 use std::borrow::Cow;
 
-/// Lines one batch holds at most: a read that completes more is published as several batches.
-pub const BATCH_LINES_MAX: usize = 1024;
+/// Lines one batch holds at most by default (the config key `log_batch_lines`): a read that
+/// completes more is published as several batches.
+pub const BATCH_LINES_DEFAULT: usize = 4096;
 
 /// Text one batch holds at most (the lines as printed, plus the plain text of the lines that
 /// had escapes), give or take its last line: a batch is full once it reaches this.
-pub const BATCH_BYTES_MAX: usize = 64 * 1024;
+pub const BATCH_BYTES_MAX: usize = 256 * 1024;
 
 /// Where a line ends in the batch's two buffers, and whether it had escapes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -95,6 +96,24 @@ impl LineBatch {
         Line { text, plain, styled }
     }
 
+    /// A new batch of lines `range` of this one (copied; their plain text is not stripped again).
+    pub fn slice(&self, range: std::ops::Range<usize>) -> LineBatch {
+        let spans = &self.spans[range.clone()];
+        let (start, plain_start) = match range.start {
+            0 => (0, 0),
+            i => (self.spans[i - 1].end, self.spans[i - 1].plain_end),
+        };
+        let (end, plain_end) = spans.last().map_or((start, plain_start), |s| (s.end, s.plain_end));
+        LineBatch {
+            text: self.text[start as usize..end as usize].to_string(),
+            plain: self.plain[plain_start as usize..plain_end as usize].to_string(),
+            spans: spans
+                .iter()
+                .map(|s| Span { end: s.end - start, plain_end: s.plain_end - plain_start, styled: s.styled })
+                .collect(),
+        }
+    }
+
     pub fn len(&self) -> usize {
         self.spans.len()
     }
@@ -108,9 +127,9 @@ impl LineBatch {
         self.text.len() + self.plain.len()
     }
 
-    /// At [`BATCH_LINES_MAX`] lines or [`BATCH_BYTES_MAX`] bytes: publish it before pushing more.
-    pub fn is_full(&self) -> bool {
-        self.spans.len() >= BATCH_LINES_MAX || self.bytes() >= BATCH_BYTES_MAX
+    /// At `max_lines` lines or [`BATCH_BYTES_MAX`] bytes: publish it before pushing more.
+    pub fn is_full(&self, max_lines: usize) -> bool {
+        self.spans.len() >= max_lines || self.bytes() >= BATCH_BYTES_MAX
     }
 
     /// Empties the batch, keeping its buffers.
@@ -198,7 +217,7 @@ impl serde::Serialize for LineBatch {
 
 #[cfg(test)]
 mod tests {
-    use super::{BATCH_LINES_MAX, LineBatch};
+    use super::{BATCH_LINES_DEFAULT, LineBatch};
 
     #[test]
     fn lines_come_back_in_order_with_their_plain_text() {
@@ -222,16 +241,31 @@ mod tests {
     }
 
     #[test]
+    fn a_slice_holds_those_lines_with_their_plain_text() {
+        let b = LineBatch::of(["a", "\u{1b}[1mb\u{1b}[0m", "c", "\u{1b}[2Jd"]);
+        for start in 0..=4 {
+            for end in start..=4 {
+                let s = b.slice(start..end);
+                let want: Vec<_> = b.iter().skip(start).take(end - start).collect();
+                assert_eq!(s.iter().collect::<Vec<_>>(), want, "{start}..{end}");
+            }
+        }
+    }
+
+    #[test]
     fn a_batch_is_full_at_its_line_limit_and_take_leaves_it_empty() {
         let mut b = LineBatch::new();
-        for i in 0..BATCH_LINES_MAX {
-            assert!(!b.is_full(), "full after {i} lines");
+        for i in 0..BATCH_LINES_DEFAULT {
+            assert!(!b.is_full(BATCH_LINES_DEFAULT), "full after {i} lines");
             b.push("x");
         }
-        assert!(b.is_full());
+        assert!(b.is_full(BATCH_LINES_DEFAULT));
         let taken = b.take();
-        assert_eq!(taken.len(), BATCH_LINES_MAX);
-        assert!(b.is_empty() && !b.is_full());
+        assert_eq!(taken.len(), BATCH_LINES_DEFAULT);
+        assert!(b.is_empty() && !b.is_full(1));
+        // Or at its byte bound, whatever the line limit.
+        b.push(&"x".repeat(super::BATCH_BYTES_MAX));
+        assert!(b.is_full(BATCH_LINES_DEFAULT));
     }
 
     #[test]

@@ -33,7 +33,7 @@ use crate::script::Script;
 use crate::supervisor::{ProcessInfo, Supervisor, SupervisorConfig};
 
 /// Mailbox of the findings subscription: findings are few next to log lines (the kinds it
-/// takes exclude `LogLine`), and its handler is a few map operations, so a thousand events
+/// takes exclude `LogLines`), and its handler is a few map operations, so a thousand events
 /// absorbs any burst; lossless, because a lost `ProcessExited` would leave a URL behind.
 pub const FINDINGS_MAILBOX: usize = 1024;
 

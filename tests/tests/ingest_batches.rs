@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use brum::rt::TokioRuntime;
 use brum_core::bus::{BusConfig, Envelope, Event, EventBus, SubscribeOptions};
-use brum_core::lines::{BATCH_BYTES_MAX, BATCH_LINES_MAX};
+use brum_core::lines::{BATCH_BYTES_MAX, BATCH_LINES_DEFAULT};
 use brum_core::script::{Command, RestartLimits, RestartPolicy, Script, SourceKind};
 use brum_core::supervisor::{Supervisor, SupervisorConfig};
 use brum_tests::{brum, stdout};
@@ -29,6 +29,10 @@ fn script(name: &str, line: &str) -> Script {
 }
 
 fn config() -> SupervisorConfig {
+    config_batching(BATCH_LINES_DEFAULT)
+}
+
+fn config_batching(batch_lines: usize) -> SupervisorConfig {
     SupervisorConfig {
         stop_grace: Duration::from_millis(500),
         restart: RestartLimits {
@@ -37,6 +41,7 @@ fn config() -> SupervisorConfig {
             backoff_max: Duration::from_millis(100),
         },
         max_line_bytes: MAX_LINE,
+        batch_lines,
         force_colour: false,
         leftovers: brum_core::supervisor::Leftovers::Stop,
     }
@@ -44,12 +49,16 @@ fn config() -> SupervisorConfig {
 
 /// Runs `line` to its end under a real supervisor; returns every envelope, in bus order.
 async fn run_script(line: &str, seed: u64) -> Vec<Arc<Envelope>> {
+    run_script_with(line, seed, config()).await
+}
+
+async fn run_script_with(line: &str, seed: u64, cfg: SupervisorConfig) -> Vec<Arc<Envelope>> {
     let rt = TokioRuntime::with_seed(seed);
     let bus = EventBus::new(rt.clone(), BusConfig::with_cores(2));
     let seen: Arc<Mutex<Vec<Arc<Envelope>>>> = Arc::default();
     let s = seen.clone();
     bus.subscribe(SubscribeOptions::named("capture").lossless(), move |e| s.lock().unwrap().push(e.clone())).unwrap();
-    let (sup, task) = Supervisor::new(rt.clone(), bus.clone(), config());
+    let (sup, task) = Supervisor::new(rt.clone(), bus.clone(), cfg);
     sup.start(script("flood", line), false).await.unwrap();
     let mut w = sup.clone();
     while !sup.status().iter().all(|i| i.state.is_terminal()) {
@@ -96,10 +105,26 @@ async fn a_flood_travels_in_bounded_batches_and_every_line_keeps_its_own_sequenc
             _ => None,
         })
         .collect();
-    assert!(batches.iter().all(|&b| (1..=BATCH_LINES_MAX).contains(&b)), "{batches:?}");
+    assert!(batches.iter().all(|&b| (1..=BATCH_LINES_DEFAULT).contains(&b)), "{batches:?}");
     // `seq` writes whole 4 KiB blocks (about 700 of these lines): the reads carry hundreds of
     // lines each, so a per-line publisher would fail this by a factor of a hundred.
     assert!(batches.len() * 20 < n as usize, "{} events for {n} lines: not batched", batches.len());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn log_batch_lines_caps_the_lines_of_a_batch() {
+    let n = 5_000;
+    let events = run_script_with(&format!("seq 1 {n}"), 13, config_batching(10)).await;
+    let sizes: Vec<usize> = events
+        .iter()
+        .filter_map(|e| match &e.event {
+            Event::LogLines { lines, .. } => Some(lines.len()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(sizes.iter().sum::<usize>(), n);
+    assert!(sizes.iter().all(|&s| (1..=10).contains(&s)), "{sizes:?}");
+    assert!(sizes.iter().filter(|&&s| s == 10).count() > 100, "reads of hundreds of lines are cut at 10: {sizes:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -32,6 +32,7 @@ fn config(force_colour: bool) -> SupervisorConfig {
             backoff_max: Duration::from_millis(100),
         },
         max_line_bytes: 4096,
+        batch_lines: brum_core::lines::BATCH_LINES_DEFAULT,
         force_colour,
         leftovers: brum_core::supervisor::Leftovers::Stop,
     }

@@ -247,9 +247,10 @@ pub(crate) const CONCURRENCY: Section = Section {
         KeySpec {
             name: "log_batch_lines",
             kind: Kind::Integer { min: 1, max: 65_536 },
-            default: Value::Integer(256),
-            why: "lines coalesced into one bus event: cuts per-line overhead under a flood and \
-                  still shows output promptly",
+            default: Value::Integer(4096),
+            why: "lines of one read published as one bus event (a batch also ends at 256 KiB of \
+                  text and at each detection): cuts per-line overhead under a flood, and a read \
+                  is published as soon as it is split, so output shows as promptly",
         },
         KeySpec {
             name: "log_max_line_bytes",

@@ -75,7 +75,7 @@ fn default_getters_return_the_documented_defaults() {
     assert_eq!(s.process_restart_backoff(), Duration::from_millis(500));
     assert_eq!(s.process_restart_backoff_max(), Duration::from_secs(30));
     assert_eq!(s.log_store_bytes(), 64 * 1024 * 1024);
-    assert_eq!(s.log_batch_lines(), 256);
+    assert_eq!(s.log_batch_lines(), 4096);
     assert_eq!(s.log_max_line_bytes(), 65_536);
     assert_eq!(s.log_files_max(), 5);
     assert_eq!(s.log_file_bytes(), 10 * 1024 * 1024);

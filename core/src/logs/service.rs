@@ -15,11 +15,11 @@ use crate::bus::{Closed, Event, EventBus, EventKind, KindSet, SubscribeOptions, 
 use crate::metrics::Counter;
 use crate::rt::Runtime;
 
-/// Mailbox of the store's subscription: batches of lines waiting to be appended (each at most
-/// [`crate::lines::BATCH_BYTES_MAX`] of text, so at most 16 MiB in all). Deep enough to ride
-/// out a search holding the lock for a few milliseconds during a flood (a flood's batches are
-/// about a thousand lines each).
-pub const LOG_SERVICE_MAILBOX: usize = 64;
+/// Mailbox of the store's subscription: batches of lines waiting to be appended (each about
+/// [`crate::lines::BATCH_BYTES_MAX`] of text at most, so about 16 MiB in all). Deep enough to
+/// ride out a search holding the lock for a few milliseconds during a flood (a flood's batches
+/// are thousands of lines each).
+pub const LOG_SERVICE_MAILBOX: usize = 128;
 
 struct State {
     store: LogStore,

@@ -8,7 +8,7 @@ use std::collections::VecDeque;
 
 use tokio::sync::{Notify, mpsc, oneshot, watch};
 
-use super::output::Reader;
+use super::output::{LinePublisher, Reader};
 use super::{Leftovers, ProcState, ProcessInfo, Reply, Request, Started, SupervisorConfig, SupervisorError, Target};
 use crate::bus::{Event, EventBus, ProcessRef, Stream};
 use crate::metrics::{Counter, Gauge};
@@ -523,14 +523,21 @@ impl<R: Runtime> Dispatcher<R> {
                 inst.eof[stream_index(stream)] = true;
                 continue;
             };
+            let (lines_tx, lines_rx) = mpsc::channel(super::DETECT_QUEUE_READS);
             let reader = Reader {
+                process: process.clone(),
+                max_line: self.cfg.max_line_bytes.max(1),
+                batch_lines: self.cfg.batch_lines.max(1),
+                split: m.counter("supervisor.lines_split", &process.name),
+                overdrawn: m.counter("supervisor.lines_overdrawn", &process.name),
+                tx: lines_tx,
+            };
+            let publisher = LinePublisher {
                 bus: self.bus.clone(),
                 process: process.clone(),
                 stream,
-                max_line: self.cfg.max_line_bytes.max(1),
                 tx: self.tx.clone(),
                 lines: m.counter("supervisor.lines", &process.name),
-                split: m.counter("supervisor.lines_split", &process.name),
                 detector: crate::detect::Detector::new(),
                 urls: urls.clone(),
                 found: Vec::new(),
@@ -539,9 +546,10 @@ impl<R: Runtime> Dispatcher<R> {
                     gates.push(tx);
                     Some(rx)
                 },
-                batch: crate::lines::LineBatch::new(),
+                out: Vec::new(),
             };
             inst.readers.push(spawn(&self.rt, "supervisor.reader", reader.run(out)));
+            inst.readers.push(spawn(&self.rt, "supervisor.publisher", publisher.run(lines_rx)));
         }
         let tx = self.tx.clone();
         // Detached: it ends when the child is reaped, which every path guarantees (a stop

@@ -39,9 +39,15 @@ use crate::script::{RestartLimits, Script};
 /// burst an agent or the TUI produces, and reader tasks only send one EOF per stream.
 pub const SUPERVISOR_MAILBOX: usize = 256;
 
-/// Bytes read from a child's pipe per read call: the Linux pipe buffer size, so one read
-/// drains a full pipe.
-pub const READ_CHUNK_BYTES: usize = 64 * 1024;
+/// Bytes read from a child's pipe per read call, and so the most text one batch of lines
+/// starts from. The real runtime asks for 1 MiB pipes, so a child that floods fills four reads
+/// before it blocks; the fewer, larger reads cost fewer wake-ups per line. A quiet child's read
+/// touches only the pages its output fills.
+pub const READ_CHUNK_BYTES: usize = 256 * 1024;
+
+/// Reads a stream's reading stage may run ahead of its detecting and publishing stage (each
+/// at most `READ_CHUNK_BYTES` of text), so a stream holds at most about 1 MiB in flight.
+pub const DETECT_QUEUE_READS: usize = 4;
 
 /// Lifecycle events (`ProcessStarted`, `SpawnFailed`, `ProcessExited`) decided by the
 /// dispatcher and not yet published. The dispatcher never waits on the bus: it hands them, in
@@ -69,6 +75,8 @@ pub struct SupervisorConfig {
     pub restart: RestartLimits,
     /// Longer lines are split; the config key `log_max_line_bytes`.
     pub max_line_bytes: usize,
+    /// Lines one `LogLines` event holds at most; the config key `log_batch_lines`.
+    pub batch_lines: usize,
     /// Ask children for colour (`FORCE_COLOR=1`, `CLICOLOR_FORCE=1`) because the user will see
     /// their output in a terminal.
     pub force_colour: bool,
@@ -112,6 +120,7 @@ impl Default for SupervisorConfig {
                 backoff_max: Duration::from_secs(30),
             },
             max_line_bytes: 64 * 1024,
+            batch_lines: crate::lines::BATCH_LINES_DEFAULT,
             force_colour: false,
             leftovers: Leftovers::Stop,
         }

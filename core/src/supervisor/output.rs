@@ -265,88 +265,95 @@ fn text(bytes: &[u8]) -> Cow<'_, str> {
     }
 }
 
-pub(crate) struct Reader<R: Runtime> {
-    pub bus: EventBus<R>,
-    pub process: ProcessRef,
-    pub stream: Stream,
-    pub max_line: usize,
-    pub tx: mpsc::Sender<Msg>,
-    pub lines: Counter,
-    pub split: Counter,
-    /// Detection on ingest: errors, URLs, build and test events, per stream.
-    pub detector: Detector,
-    /// URLs this instance already announced, on either stream (each is published once).
-    pub urls: std::sync::Arc<std::sync::Mutex<UrlSet>>,
-    pub found: Vec<Detection>,
-    /// Resolves once the instance's `ProcessStarted` is published: no line may reach the bus
-    /// before it. (A dropped sender also releases the reader.)
-    pub started: Option<tokio::sync::oneshot::Receiver<()>>,
-    /// The lines split but not yet published (see [`Reader::emit_all`]).
-    pub batch: LineBatch,
+/// Reads what is already waiting in `src`, without waiting for more: a child that floods
+/// often has written more by the time a read returns (a pipe read returns as soon as one page
+/// is in), and taking it now makes one batch of what would be several, each with its wake-ups
+/// downstream. Stops at the first read that would wait, at the end of the stream or an error
+/// (the next read reports those), or when `buf` is full. Returns the bytes read.
+async fn read_ready(src: &mut (impl AsyncRead + Unpin), buf: &mut [u8]) -> usize {
+    let mut filled = 0;
+    while filled < buf.len() {
+        let got = std::future::poll_fn(|cx| {
+            let mut rb = tokio::io::ReadBuf::new(&mut buf[filled..]);
+            match std::pin::Pin::new(&mut *src).poll_read(cx, &mut rb) {
+                std::task::Poll::Ready(Ok(())) => std::task::Poll::Ready(rb.filled().len()),
+                // Would wait (the waker it registered at most polls this task once more), or
+                // failed: stop here.
+                std::task::Poll::Ready(Err(_)) | std::task::Poll::Pending => std::task::Poll::Ready(0),
+            }
+        })
+        .await;
+        if got == 0 {
+            break;
+        }
+        filled += got;
+    }
+    filled
 }
 
-impl<R: Runtime> Reader<R> {
-    /// Publishes the lines of one read as batches: a batch ends when the read's pieces end,
-    /// when it is full ([`LineBatch::is_full`]), and right after a line that completed a
-    /// detection, which is published next, so a detection always follows the line that
-    /// completed it and precedes the lines after it. Each line is stripped once, in the batch,
-    /// and detection reads that plain text.
-    async fn emit_all(&mut self, pieces: Pieces<'_>) {
+/// What the reading stage hands the detecting stage, in stream order.
+pub(crate) enum Split {
+    /// Lines to publish (detection reads them first).
+    Lines(LineBatch),
+    /// A segment a later one overdrew: for detection only.
+    Overdrawn(String),
+}
+
+/// The first stage of a stream: reads the pipe, splits the bytes into lines, and decodes and
+/// strips each line once, into batches; hands each read's batches to the [`LinePublisher`].
+/// Two stages so that, on a flood, reading and splitting run beside detection and publishing
+/// instead of before them (they take about the same time per line).
+pub(crate) struct Reader {
+    pub process: ProcessRef,
+    pub max_line: usize,
+    /// Lines a batch holds at most (`log_batch_lines`).
+    pub batch_lines: usize,
+    pub split: Counter,
+    pub overdrawn: Counter,
+    /// To the publisher: at most [`super::DETECT_QUEUE_READS`] reads ahead.
+    pub tx: mpsc::Sender<Vec<Split>>,
+}
+
+impl Reader {
+    /// The pieces of one read, as batches and overdrawn segments in stream order.
+    fn collect(pieces: Pieces<'_>, batch: &mut LineBatch, max_lines: usize) -> Vec<Split> {
+        let mut out = Vec::new();
         for (kind, bytes) in pieces {
             match kind {
                 Piece::Line => {
-                    let line = self.batch.push(&text(bytes));
-                    self.detector.feed_plain(line.plain, self.stream, &mut self.found);
+                    batch.push(&text(bytes));
+                    if batch.is_full(max_lines) {
+                        out.push(Split::Lines(batch.take()));
+                    }
                 }
-                // Detection reads an overdrawn segment; the log does not get it (see the
-                // module doc).
-                Piece::Overdrawn => self.detector.feed_into(&text(bytes), self.stream, &mut self.found),
-            }
-            if !self.found.is_empty() || self.batch.is_full() {
-                self.flush().await;
+                Piece::Overdrawn => {
+                    if !batch.is_empty() {
+                        out.push(Split::Lines(batch.take()));
+                    }
+                    out.push(Split::Overdrawn(text(bytes).into_owned()));
+                }
             }
         }
-        self.flush().await;
+        if !batch.is_empty() {
+            out.push(Split::Lines(batch.take()));
+        }
+        out
     }
 
-    /// Publishes the pending lines as one event, then what detection found after them.
-    async fn flush(&mut self) {
-        if !self.batch.is_empty() {
-            let lines = Arc::new(self.batch.take());
-            self.lines.add(lines.len() as u64);
-            // A closed bus means brum is shutting down; the rest of the output has nowhere to go.
-            let _ = self.bus.publish(Event::LogLines { process: self.process.clone(), stream: self.stream, lines }).await;
-        }
-        if !self.found.is_empty() {
-            self.publish_found().await;
-        }
+    fn count(&self, splitter: &mut LineSplitter) {
+        let counts = splitter.take_counts();
+        self.split.add(counts.cuts);
+        self.overdrawn.add(counts.overdrawn);
     }
 
-    /// Publishes what detection found, after the line that completed it.
-    async fn publish_found(&mut self) {
-        for d in std::mem::take(&mut self.found) {
-            if let Detection::Url(u) = &d
-                && !self.urls.lock().unwrap_or_else(|e| e.into_inner()).insert(u)
-            {
-                continue;
-            }
-            let _ = self.bus.publish(Event::detected(self.process.clone(), d)).await;
-        }
-    }
-
-    /// Reads `src` to EOF, publishing every line (a final line without a newline included),
-    /// then tells the dispatcher this stream is done.
-    pub async fn run(mut self, mut src: impl AsyncRead + Unpin) {
-        if let Some(started) = self.started.take()
-            && !crate::mutants::active(crate::mutants::READERS_UNGATED)
-        {
-            let _ = started.await;
-        }
-        let overdrawn = self.bus.metrics().counter("supervisor.lines_overdrawn", &self.process.name);
+    /// Reads `src` to EOF (a final line without a newline included); the publisher ends when
+    /// this drops its sender.
+    pub async fn run(self, mut src: impl AsyncRead + Unpin) {
         let mut splitter = LineSplitter::new(self.max_line);
+        let mut batch = LineBatch::new();
         let mut buf = vec![0u8; READ_CHUNK_BYTES];
         loop {
-            let n = match src.read(&mut buf).await {
+            let mut n = match src.read(&mut buf).await {
                 Ok(0) => break,
                 Ok(n) => n,
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
@@ -355,17 +362,108 @@ impl<R: Runtime> Reader<R> {
                     break;
                 }
             };
-            self.emit_all(splitter.push(&buf[..n])).await;
-            let counts = splitter.take_counts();
-            self.split.add(counts.cuts);
-            overdrawn.add(counts.overdrawn);
+            n += read_ready(&mut src, &mut buf[n..]).await;
+            let out = Self::collect(splitter.push(&buf[..n]), &mut batch, self.batch_lines);
+            self.count(&mut splitter);
+            if !out.is_empty() && self.tx.send(out).await.is_err() {
+                return;
+            }
         }
-        self.emit_all(splitter.finish()).await;
-        let counts = splitter.take_counts();
-        self.split.add(counts.cuts);
-        overdrawn.add(counts.overdrawn);
+        let out = Self::collect(splitter.finish(), &mut batch, self.batch_lines);
+        self.count(&mut splitter);
+        if !out.is_empty() {
+            let _ = self.tx.send(out).await;
+        }
+    }
+}
+
+/// The second stage of a stream: runs detection over each line's plain text and publishes the
+/// lines and what detection found, then tells the dispatcher the stream is done.
+pub(crate) struct LinePublisher<R: Runtime> {
+    pub bus: EventBus<R>,
+    pub process: ProcessRef,
+    pub stream: Stream,
+    pub tx: mpsc::Sender<Msg>,
+    pub lines: Counter,
+    /// Detection on ingest: errors, URLs, build and test events, per stream.
+    pub detector: Detector,
+    /// URLs this instance already announced, on either stream (each is published once).
+    pub urls: std::sync::Arc<std::sync::Mutex<UrlSet>>,
+    pub found: Vec<Detection>,
+    /// Resolves once the instance's `ProcessStarted` is published: no line may reach the bus
+    /// before it. (A dropped sender also releases the publisher.)
+    pub started: Option<tokio::sync::oneshot::Receiver<()>>,
+    /// The events of the current read, published together.
+    pub out: Vec<Event>,
+}
+
+impl<R: Runtime> LinePublisher<R> {
+    /// Detection over one batch, into `self.out`: the batch is cut right after each line that
+    /// completed a detection, whose events come next. So a detection always follows the line
+    /// that completed it and precedes the lines after it, and the lines keep consecutive
+    /// sequence numbers between detections. A batch with no detection is published whole.
+    fn detect(&mut self, batch: LineBatch) {
+        let mut start = 0;
+        for (i, line) in batch.iter().enumerate() {
+            self.detector.feed_plain(line.plain, self.stream, &mut self.found);
+            if !self.found.is_empty() {
+                self.push_lines(batch.slice(start..i + 1));
+                self.push_found();
+                start = i + 1;
+            }
+        }
+        match start {
+            0 => self.push_lines(batch),
+            s if s < batch.len() => self.push_lines(batch.slice(s..batch.len())),
+            _ => {}
+        }
+    }
+
+    fn push_lines(&mut self, lines: LineBatch) {
+        self.lines.add(lines.len() as u64);
+        self.out.push(Event::LogLines { process: self.process.clone(), stream: self.stream, lines: Arc::new(lines) });
+    }
+
+    fn push_found(&mut self) {
+        for d in std::mem::take(&mut self.found) {
+            if let Detection::Url(u) = &d
+                && !self.urls.lock().unwrap_or_else(|e| e.into_inner()).insert(u)
+            {
+                continue;
+            }
+            self.out.push(Event::detected(self.process.clone(), d));
+        }
+    }
+
+    /// Publishes what one read produced, in one pass over the subscribers.
+    async fn publish(&mut self) {
+        // A closed bus means brum is shutting down; the rest of the output has nowhere to go.
+        let _ = self.bus.publish_all(std::mem::take(&mut self.out)).await;
+    }
+
+    /// Publishes every read the [`Reader`] hands over until it ends, then what detection still
+    /// held, then tells the dispatcher this stream is done.
+    pub async fn run(mut self, mut rx: mpsc::Receiver<Vec<Split>>) {
+        if let Some(started) = self.started.take()
+            && !crate::mutants::active(crate::mutants::READERS_UNGATED)
+        {
+            let _ = started.await;
+        }
+        while let Some(read) = rx.recv().await {
+            for split in read {
+                match split {
+                    Split::Lines(batch) => self.detect(batch),
+                    Split::Overdrawn(text) => {
+                        self.detector.feed_into(&text, self.stream, &mut self.found);
+                        self.push_found();
+                    }
+                }
+            }
+            self.publish().await;
+        }
         self.found = self.detector.finish();
-        self.flush().await;
+        self.push_found();
+        self.publish().await;
         let _ = self.tx.send(Msg::Eof { id: self.process.id.0, stream: self.stream }).await;
     }
 }

@@ -91,6 +91,7 @@ fn config() -> SupervisorConfig {
             backoff_max: Duration::from_millis(200),
         },
         max_line_bytes: 4096,
+        batch_lines: brum_core::lines::BATCH_LINES_DEFAULT,
         force_colour: false,
         leftovers: brum_core::supervisor::Leftovers::Stop,
     }
