@@ -96,6 +96,28 @@ impl LineBatch {
         Line { text, plain, styled }
     }
 
+    /// A batch of the lines of `text`, line `i` ending at the `i`th of `ends` (increasing, the
+    /// last at most `text.len()`), each stripped once. `None` if an end is not on a character
+    /// boundary.
+    pub fn from_lines(text: &str, ends: impl ExactSizeIterator<Item = usize>) -> Option<LineBatch> {
+        let mut b = LineBatch { text: String::new(), plain: String::new(), spans: Vec::with_capacity(ends.len()) };
+        let mut start = 0;
+        for end in ends {
+            let line = text.get(start..end)?;
+            let styled = match crate::ansi::plain(line) {
+                Cow::Borrowed(_) => false,
+                Cow::Owned(p) => {
+                    b.plain.push_str(&p);
+                    true
+                }
+            };
+            b.spans.push(Span { end: offset(end), plain_end: offset(b.plain.len()), styled });
+            start = end;
+        }
+        b.text = text.get(..start)?.to_owned();
+        Some(b)
+    }
+
     /// A new batch of lines `range` of this one (copied; their plain text is not stripped again).
     pub fn slice(&self, range: std::ops::Range<usize>) -> LineBatch {
         let spans = &self.spans[range.clone()];
@@ -238,6 +260,20 @@ mod tests {
         }
         assert_eq!(b.get(5), None);
         assert_eq!(b.iter().len(), 5);
+    }
+
+    #[test]
+    fn a_batch_from_lines_equals_one_pushed_line_by_line() {
+        let lines = ["a", "\u{1b}[1mb\u{1b}[0m", "", "é€", "\u{1b}[2Jd"];
+        let text: String = lines.concat();
+        let mut ends = Vec::new();
+        let mut at = 0;
+        for l in lines {
+            at += l.len();
+            ends.push(at);
+        }
+        assert_eq!(LineBatch::from_lines(&text, ends.iter().copied()), Some(LineBatch::of(lines)));
+        assert_eq!(LineBatch::from_lines("é", [1].into_iter()), None, "mid-character end");
     }
 
     #[test]

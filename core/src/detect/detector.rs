@@ -189,6 +189,9 @@ impl Detector {
             self.open = Some(g);
             return;
         }
+        if !probe.colon {
+            return;
+        }
         let stats = &mut self.stats;
         url::find_urls(line, |u| {
             stats.urls += 1;

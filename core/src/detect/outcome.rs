@@ -17,11 +17,24 @@ pub(crate) struct Probe {
     pub(crate) ts: bool,
     /// `.go:`: Go compile errors.
     pub(crate) go: bool,
+    /// A `:`, which every URL has (`http://`, `https://`).
+    pub(crate) colon: bool,
 }
 
 impl Probe {
     pub(crate) fn of(line: &str) -> Self {
-        Probe { vite: line.contains("[vite] "), ts: line.contains("error TS"), go: line.contains(".go:") }
+        // Each probed substring holds one of these bytes (`[` in `[vite] `, `S` in `error TS`,
+        // `:` in `.go:`), and so does every URL: most lines hold none, and one SIMD pass then
+        // settles all four, where four substring searches cost a tenth of a flood's time.
+        if memchr::memchr3(b'[', b'S', b':', line.as_bytes()).is_none() {
+            return Probe::default();
+        }
+        Probe {
+            vite: line.contains("[vite] "),
+            ts: line.contains("error TS"),
+            go: line.contains(".go:"),
+            colon: line.contains(':'),
+        }
     }
 }
 

@@ -534,6 +534,16 @@ fn line_strategy() -> impl Strategy<Value = String> {
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(512))]
 
+    /// The probe's one-pass shortcut answers what the four substring searches would.
+    #[test]
+    fn the_probe_equals_its_substring_searches(line in "([a-z ]|\\[vite\\] |error TS|\\.go:|http://x|S|:|\\[){0,12}") {
+        let p = outcome::Probe::of(&line);
+        prop_assert_eq!(
+            (p.vite, p.ts, p.go, p.colon),
+            (line.contains("[vite] "), line.contains("error TS"), line.contains(".go:"), line.contains(':'))
+        );
+    }
+
     /// Whatever the input, the detector never panics, never holds more than `GROUP_LINES_MAX`
     /// lines, and every group it reports respects the line, byte and message limits.
     #[test]

@@ -40,7 +40,7 @@ use super::READ_CHUNK_BYTES;
 use super::dispatch::Msg;
 use crate::bus::{Event, EventBus, ProcessRef, Stream};
 use crate::detect::{Detection, Detector, UrlSet};
-use crate::lines::LineBatch;
+use crate::lines::{BATCH_BYTES_MAX, LineBatch};
 use crate::metrics::Counter;
 use crate::rt::Runtime;
 
@@ -96,6 +96,15 @@ pub(crate) struct Pieces<'a> {
     bytes: &'a [u8],
     ends: std::slice::Iter<'a, (Piece, usize)>,
     start: usize,
+}
+
+impl<'a> Pieces<'a> {
+    /// When every piece is a line (no overdrawn segment), and none was taken yet: their bytes
+    /// back to back, and where each ends in them.
+    fn all_lines(&self) -> Option<(&'a [u8], &'a [(Piece, usize)])> {
+        let ends = self.ends.as_slice();
+        (self.start == 0 && ends.iter().all(|(k, _)| *k == Piece::Line)).then_some((self.bytes, ends))
+    }
 }
 
 impl<'a> Iterator for Pieces<'a> {
@@ -316,7 +325,25 @@ pub(crate) struct Reader {
 
 impl Reader {
     /// The pieces of one read, as batches and overdrawn segments in stream order.
-    fn collect(pieces: Pieces<'_>, batch: &mut LineBatch, max_lines: usize) -> Vec<Split> {
+    fn collect(&self, pieces: Pieces<'_>, batch: &mut LineBatch) -> Vec<Split> {
+        let max_lines = self.batch_lines;
+        // The common case, a read of whole lines of valid UTF-8 that fits one batch: the lines
+        // are taken at once (one UTF-8 check, one copy) instead of one by one. Pieces are cut
+        // at `\r`, `\n` or a character boundary, so each piece of valid text is valid text;
+        // a `max_line` under 4 could cut a character, so it takes the general path.
+        if let Some((bytes, ends)) = pieces.all_lines()
+            && batch.is_empty()
+            && self.max_line >= 4
+            && ends.len() <= max_lines
+            && bytes.len() < BATCH_BYTES_MAX + self.max_line
+            && let Ok(text) = std::str::from_utf8(bytes)
+        {
+            return match LineBatch::from_lines(text, ends.iter().map(|(_, end)| *end)) {
+                Some(b) if !b.is_empty() => vec![Split::Lines(b)],
+                Some(_) => Vec::new(),
+                None => unreachable!("pieces of valid UTF-8 end on character boundaries"),
+            };
+        }
         let mut out = Vec::new();
         for (kind, bytes) in pieces {
             match kind {
@@ -363,13 +390,13 @@ impl Reader {
                 }
             };
             n += read_ready(&mut src, &mut buf[n..]).await;
-            let out = Self::collect(splitter.push(&buf[..n]), &mut batch, self.batch_lines);
+            let out = self.collect(splitter.push(&buf[..n]), &mut batch);
             self.count(&mut splitter);
             if !out.is_empty() && self.tx.send(out).await.is_err() {
                 return;
             }
         }
-        let out = Self::collect(splitter.finish(), &mut batch, self.batch_lines);
+        let out = self.collect(splitter.finish(), &mut batch);
         self.count(&mut splitter);
         if !out.is_empty() {
             let _ = self.tx.send(out).await;
