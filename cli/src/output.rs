@@ -36,6 +36,16 @@ pub const STALL_AFTER: Duration = Duration::from_millis(300);
 pub const IDLE_CHECK: Duration = Duration::from_millis(100);
 
 /// How long one of brum's own messages may wait for stderr to accept it.
+/// After a write, the writer waits this long for more before it sleeps until woken: during a
+/// flood it then writes every millisecond what the handlers appended meanwhile, instead of
+/// being woken for every append (perf: 94,000 context switches for 10 M lines, most of them
+/// this handshake). A line that arrives while the writer sleeps wakes it at once, so output
+/// after a quiet spell is not delayed; a line within a millisecond of the last write may be.
+pub const WRITER_LINGER: Duration = Duration::from_millis(1);
+
+/// Bytes that wake a lingering writer at once (see [`WRITER_LINGER`]).
+pub const LINGER_WAKE_BYTES: usize = 256 * 1024;
+
 pub const STDERR_WAIT: Duration = Duration::from_millis(200);
 
 static STDERR_DROPPED: AtomicU64 = AtomicU64::new(0);
@@ -116,6 +126,9 @@ struct State {
     done: bool,
     /// Lines dropped because stdout was closed or stalled.
     dropped_lines: u64,
+    /// The writer waits on `more` for a short linger after a write ([`WRITER_LINGER`]): only
+    /// an outbox of [`LINGER_WAKE_BYTES`] wakes it early.
+    writer_lingering: bool,
     /// The writer waits on `more`: an append must wake it. (Waking it only then, and `room`
     /// only when someone waits there, saves a futex call per batch on each side: perf showed
     /// this handshake as most of a flood's context switches.)
@@ -185,8 +198,9 @@ impl Stdout {
             }
             if st.buf.len() < OUTBOX_BYTES_MAX {
                 fill(&mut st.buf);
-                if st.writer_waiting {
+                if st.writer_waiting || st.writer_lingering && st.buf.len() >= LINGER_WAKE_BYTES {
                     st.writer_waiting = false;
+                    st.writer_lingering = false;
                     self.shared.more.notify_one();
                 }
                 return;
@@ -278,11 +292,18 @@ impl Stdout {
 fn writer(shared: &Shared) {
     let fd = rustix::stdio::stdout();
     let mut block = Vec::with_capacity(OUTBOX_BYTES_MAX);
+    let mut wrote = false;
     loop {
         {
             let mut st = shared.lock();
             st.writing = false;
             wake_room(shared, &st);
+            if wrote && st.buf.len() < LINGER_WAKE_BYTES && st.room_waiters == 0 && !st.done && !st.closed {
+                st.writer_lingering = true;
+                let (next, _) = shared.more.wait_timeout(st, WRITER_LINGER).unwrap_or_else(|e| e.into_inner());
+                st = next;
+                st.writer_lingering = false;
+            }
             while st.buf.is_empty() && !st.done && !st.closed {
                 st.writer_waiting = true;
                 let (next, timeout) = shared.more.wait_timeout(st, IDLE_CHECK).unwrap_or_else(|e| e.into_inner());
@@ -329,6 +350,7 @@ fn writer(shared: &Shared) {
             return;
         }
         block.clear();
+        wrote = true;
     }
 }
 
