@@ -310,10 +310,11 @@ async fn run_scripts(
     let printer = Printer::new(&names, args.json, colour, out.clone());
     // The terminal view prints lines and exits only: the detections are for the other front ends.
     let kinds = if args.json { KindSet::ALL } else { KindSet::of(&[EventKind::LogLines, EventKind::ProcessExited]) };
-    session.bus().subscribe(
-        SubscribeOptions::named("printer").lossless().capacity(PRINTER_MAILBOX).kinds(kinds),
-        move |e| printer.print(e),
-    )?;
+    session
+        .bus()
+        .subscribe(SubscribeOptions::named("printer").lossless().capacity(PRINTER_MAILBOX).kinds(kinds), move |e| {
+            printer.print(e)
+        })?;
     let sup = session.supervisor().clone();
     let mut first_failure: Option<i32> = None;
     let mut starting = Some(Box::pin(start_all(sup.clone(), scripts)));

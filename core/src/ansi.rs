@@ -194,7 +194,10 @@ mod tests {
         let view = |s| for_prefixed_view(s);
         assert!(matches!(view("plain\ttext"), (std::borrow::Cow::Borrowed("plain\ttext"), false)));
         // tsc --watch clears the screen and homes the cursor before each round.
-        assert_eq!(view("\u{1b}[2J\u{1b}[3J\u{1b}[H12:00:00 - Starting compilation"), ("12:00:00 - Starting compilation".into(), false));
+        assert_eq!(
+            view("\u{1b}[2J\u{1b}[3J\u{1b}[H12:00:00 - Starting compilation"),
+            ("12:00:00 - Starting compilation".into(), false)
+        );
         assert_eq!(view("\u{1b}cReset"), ("Reset".into(), false));
         assert_eq!(view("\u{1b}[2K\u{1b}[1Gdone\u{1b}[K"), ("done".into(), false));
         assert_eq!(view("\u{1b}[1A\u{1b}[10;5Hup\u{1b}7\u{1b}8\u{8}\u{c}!"), ("up!".into(), false));

@@ -184,6 +184,7 @@ impl LineBatch {
         Some(self.line(span, start, plain_start))
     }
 
+    #[inline]
     fn line(&self, span: Span, start: usize, plain_start: usize) -> Line<'_> {
         let text = &self.text[start..span.end as usize];
         let plain = if span.styled { &self.plain[plain_start..span.plain_end as usize] } else { text };
@@ -203,6 +204,7 @@ pub struct Lines<'a> {
 impl<'a> Iterator for Lines<'a> {
     type Item = Line<'a>;
 
+    #[inline]
     fn next(&mut self) -> Option<Line<'a>> {
         let span = *self.batch.spans.get(self.i)?;
         let line = self.batch.line(span, self.start, self.plain_start);

@@ -67,8 +67,7 @@ async fn run_script_with(line: &str, seed: u64, cfg: SupervisorConfig) -> Vec<Ar
     sup.shutdown().await;
     task.join().await.unwrap();
     bus.shutdown().await;
-    let out = seen.lock().unwrap().clone();
-    out
+    seen.lock().unwrap().clone()
 }
 
 /// `(sequence number, text)` of every line, in bus order.

@@ -7,9 +7,9 @@ use std::time::SystemTime;
 
 use super::chunk::{Chunk, Record, SLOT_MAX};
 use super::entry::{EntryId, EntryRef, LogEntry, mono_to_nanos, wall_to_nanos};
-use crate::lines::LineBatch;
 use super::level::guess_level;
 use super::query::{Filter, ResolvedFilter};
+use crate::lines::LineBatch;
 use crate::process::{ProcessRef, Stream};
 use crate::rt::Mono;
 

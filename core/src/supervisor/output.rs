@@ -98,10 +98,13 @@ pub(crate) struct Pieces<'a> {
     start: usize,
 }
 
+/// Pieces' bytes back to back, and each piece's kind and where it ends in them.
+type Flat<'a> = (&'a [u8], &'a [(Piece, usize)]);
+
 impl<'a> Pieces<'a> {
     /// When every piece is a line (no overdrawn segment), and none was taken yet: their bytes
     /// back to back, and where each ends in them.
-    fn all_lines(&self) -> Option<(&'a [u8], &'a [(Piece, usize)])> {
+    fn all_lines(&self) -> Option<Flat<'a>> {
         let ends = self.ends.as_slice();
         (self.start == 0 && ends.iter().all(|(k, _)| *k == Piece::Line)).then_some((self.bytes, ends))
     }
@@ -334,15 +337,21 @@ impl Reader {
         if let Some((bytes, ends)) = pieces.all_lines()
             && batch.is_empty()
             && self.max_line >= 4
-            && ends.len() <= max_lines
             && bytes.len() < BATCH_BYTES_MAX + self.max_line
             && let Ok(text) = std::str::from_utf8(bytes)
         {
-            return match LineBatch::from_lines(text, ends.iter().map(|(_, end)| *end)) {
-                Some(b) if !b.is_empty() => vec![Split::Lines(b)],
-                Some(_) => Vec::new(),
-                None => unreachable!("pieces of valid UTF-8 end on character boundaries"),
-            };
+            // At most `max_lines` lines a batch: more make several, each from its own part.
+            let mut start = 0;
+            let mut out = Vec::new();
+            for group in ends.chunks(max_lines.max(1)) {
+                let end = group.last().map_or(start, |(_, e)| *e);
+                let part = text.get(start..end).expect("pieces of valid UTF-8 end on character boundaries");
+                let b = LineBatch::from_lines(part, group.iter().map(|(_, e)| e - start))
+                    .expect("pieces of valid UTF-8 end on character boundaries");
+                out.push(Split::Lines(b));
+                start = end;
+            }
+            return out;
         }
         let mut out = Vec::new();
         for (kind, bytes) in pieces {

@@ -230,9 +230,8 @@ pub async fn s_p11<R: Runtime>(cx: &Cx<R>, _programs: &Programs) -> Outcome {
     let new_gen = {
         let (bus, new, rt) = (bus.clone(), new.clone(), cx.rt.clone());
         spawn(&cx.rt, "scenario.new", async move {
-            let _ = bus
-                .publish(Event::log_line(new.clone(), Stream::Stdout, "listening on http://localhost:3000"))
-                .await;
+            let _ =
+                bus.publish(Event::log_line(new.clone(), Stream::Stdout, "listening on http://localhost:3000")).await;
             for i in 1..=40 {
                 let _ = bus.publish(line(&new, i)).await;
                 if rt.below(3) == 0 {
