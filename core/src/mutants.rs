@@ -23,8 +23,13 @@ pub const CATALOGUE_SILENT: &str = "catalogue.silent";
 /// outbox: a line can reach subscribers before its start. Caught by S-P4 (I14).
 pub const READERS_UNGATED: &str = "supervisor.readers_ungated";
 
+/// A stream's publisher publishes what detection found after the whole read instead of right
+/// after the line that completed it (batches never cut): a detection lands after lines that
+/// followed it. Caught by S-S1.
+pub const DETECTIONS_AFTER_READ: &str = "supervisor.detections_after_read";
 /// Every mutant, for `brum sim` listings and tests.
-pub const ALL: &[&str] = &[PUBLISH_INLINE, SESSION_BUS_FIRST, FINDINGS_KEEP_URLS, CATALOGUE_SILENT, READERS_UNGATED];
+pub const ALL: &[&str] =
+    &[PUBLISH_INLINE, SESSION_BUS_FIRST, FINDINGS_KEEP_URLS, CATALOGUE_SILENT, READERS_UNGATED, DETECTIONS_AFTER_READ];
 
 #[cfg(feature = "sim")]
 thread_local! {

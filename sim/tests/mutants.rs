@@ -52,6 +52,19 @@ fn catalogue_silent_mutant_is_caught_by_s_s2_and_the_real_catalogue_passes() {
 }
 
 #[test]
+fn detections_after_read_mutant_is_caught_by_s_s1_within_20_seeds() {
+    let scenario = harness::scenario("S-S1").unwrap();
+    let spec = |seed, mutant| RunSpec { scenario, seed, backend: Backend::Turmoil, bus: BusKind::Real, mutant };
+    let caught = (0..20).filter(|&seed| {
+        let real = harness::run(spec(seed, None)).unwrap();
+        assert!(real.outcome.is_ok(), "seed {seed}: the real publisher fails S-S1: {:?}", real.outcome);
+        let bad = harness::run(spec(seed, Some(brum_core::mutants::DETECTIONS_AFTER_READ))).unwrap();
+        bad.outcome.is_err()
+    });
+    assert!(caught.count() > 0, "S-S1 never caught detections_after_read in 20 seeds");
+}
+
+#[test]
 fn readers_ungated_mutant_is_caught_by_s_p4_within_100_seeds() {
     let scenario = harness::scenario("S-P4").unwrap();
     let caught = (0..100).find(|&seed| {

@@ -682,6 +682,10 @@ fn session<R: Runtime>(
 #[derive(Debug, Default)]
 struct Printed {
     lines: Vec<String>,
+    /// Each printed line's sequence number, and the text of the URLs detected with the
+    /// sequence number of their event.
+    seqs: Vec<u64>,
+    urls: Vec<(u64, String)>,
     exits: u32,
     after_exit: u32,
 }
@@ -707,6 +711,10 @@ pub async fn s_s1<R: Runtime>(cx: &Cx<R>, programs: &Programs) -> Outcome {
                         entry.after_exit += lines.len() as u32;
                     }
                     entry.lines.extend(lines.iter().map(|l| l.text.to_string()));
+                    entry.seqs.extend((0..lines.len()).map(|i| e.seq(i)));
+                }
+                Event::UrlDetected { process, url } => {
+                    p.entry(process.id.0).or_default().urls.push((e.id.0, url.url.clone()));
                 }
                 Event::ProcessExited { process, .. } => p.entry(process.id.0).or_default().exits += 1,
                 _ => {}
@@ -747,6 +755,17 @@ pub async fn s_s1<R: Runtime>(cx: &Cx<R>, programs: &Programs) -> Outcome {
                 info.id,
                 &s.lines[..s.lines.len().min(4)]
             );
+            // A detection comes right after the line that completed it, before the lines after
+            // it, however the reads batched them.
+            for (id, url) in &s.urls {
+                let before = s.seqs.iter().position(|q| q + 1 == *id).map(|i| s.lines[i].as_str());
+                ensure!(
+                    before.is_some_and(|l| l.contains(url.as_str())),
+                    "S-S1 a detection follows its line",
+                    "#{}: url event e{id} ({url}) follows {before:?}",
+                    info.id
+                );
+            }
         }
     }
     ensure!(report.bus.undelivered.is_empty(), "S-S1 nothing left undelivered", "{}", report.bus);
