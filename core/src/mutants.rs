@@ -27,9 +27,20 @@ pub const READERS_UNGATED: &str = "supervisor.readers_ungated";
 /// after the line that completed it (batches never cut): a detection lands after lines that
 /// followed it. Caught by S-S1.
 pub const DETECTIONS_AFTER_READ: &str = "supervisor.detections_after_read";
+/// An open error group waits for the next line on its stream however long the stream stays
+/// quiet (no `QUIET_CLOSE`): a dev server's stack is reported only when it prints again.
+/// Caught by S-D1.
+pub const NO_QUIET_CLOSE: &str = "detect.no_quiet_close";
 /// Every mutant, for `brum sim` listings and tests.
-pub const ALL: &[&str] =
-    &[PUBLISH_INLINE, SESSION_BUS_FIRST, FINDINGS_KEEP_URLS, CATALOGUE_SILENT, READERS_UNGATED, DETECTIONS_AFTER_READ];
+pub const ALL: &[&str] = &[
+    PUBLISH_INLINE,
+    SESSION_BUS_FIRST,
+    FINDINGS_KEEP_URLS,
+    CATALOGUE_SILENT,
+    READERS_UNGATED,
+    DETECTIONS_AFTER_READ,
+    NO_QUIET_CLOSE,
+];
 
 #[cfg(feature = "sim")]
 thread_local! {

@@ -65,6 +65,18 @@ fn detections_after_read_mutant_is_caught_by_s_s1_within_20_seeds() {
 }
 
 #[test]
+fn no_quiet_close_mutant_is_caught_by_s_d1_and_the_real_detector_passes() {
+    let scenario = harness::scenario("S-D1").unwrap();
+    for seed in 0..5 {
+        let spec = |mutant| RunSpec { scenario, seed, backend: Backend::Turmoil, bus: BusKind::Real, mutant };
+        let real = harness::run(spec(None)).unwrap();
+        assert!(real.outcome.is_ok(), "seed {seed}: the real publisher fails S-D1: {:?}", real.outcome);
+        let bad = harness::run(spec(Some(brum_core::mutants::NO_QUIET_CLOSE))).unwrap();
+        assert!(bad.outcome.is_err(), "seed {seed}: S-D1 did not catch the no_quiet_close mutant\n{}", bad.trace);
+    }
+}
+
+#[test]
 fn readers_ungated_mutant_is_caught_by_s_p4_within_100_seeds() {
     let scenario = harness::scenario("S-P4").unwrap();
     let caught = (0..100).find(|&seed| {

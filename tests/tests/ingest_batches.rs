@@ -150,6 +150,38 @@ async fn a_detection_comes_right_after_the_line_that_completed_it_within_one_rea
     assert!(batch_end, "the URL line is the last line of its batch");
 }
 
+/// A dev server that prints a stack and goes quiet (an Express 500, a syntax error on reload):
+/// the error is reported while it still runs, after `QUIET_CLOSE`, not when it next prints.
+/// Before, no error event came until the server printed again or exited.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stack_is_reported_once_its_stream_goes_quiet() {
+    let rt = TokioRuntime::with_seed(14);
+    let bus = EventBus::new(rt.clone(), BusConfig::with_cores(2));
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    bus.subscribe(SubscribeOptions::named("errors").lossless(), move |e| {
+        if let Event::ErrorDetected { error, .. } = &e.event {
+            let _ = tx.send(error.clone());
+        }
+    })
+    .unwrap();
+    let (sup, task) = Supervisor::new(rt.clone(), bus.clone(), config());
+    let server = "printf \"TypeError: Cannot read properties of undefined (reading 'id')\\n    at handler                   (/app/src/routes.js:12:7)\\n    at Layer.handle (/app/node_modules/express/lib/router/layer.js:95:5)\\n\" >&2;                   exec sleep 60";
+    sup.start(script("api", server), false).await.unwrap();
+    // A failure timeout only: the error is due 100 ms after the stack.
+    let error = tokio::time::timeout(Duration::from_secs(20), rx.recv())
+        .await
+        .expect("no error event while the server stays quiet")
+        .expect("the bus is open");
+    assert_eq!(error.message, "TypeError: Cannot read properties of undefined (reading 'id')");
+    assert_eq!(error.location.as_ref().map(|l| l.to_string()).as_deref(), Some("/app/src/routes.js:12:7"));
+    assert!(sup.status().iter().all(|i| !i.state.is_terminal()), "reported while the server runs");
+    sup.stop_all().await.unwrap();
+    sup.shutdown().await;
+    task.join().await.unwrap();
+    bus.shutdown().await;
+    assert!(rx.try_recv().is_err(), "reported once");
+}
+
 /// A project whose two scripts print at once: one clears the screen and moves the cursor
 /// before every line (as `tsc --watch` does each round), the other prints plain lines.
 #[test]

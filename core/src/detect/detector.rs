@@ -35,6 +35,8 @@ pub struct DetectorStats {
     pub tentative_dropped: u64,
     /// Warning groups consumed so their bodies cannot start errors.
     pub warnings_suppressed: u64,
+    /// Groups reported because their stream went quiet ([`Detector::close_quiet`]).
+    pub quiet_closes: u64,
 }
 
 /// Detection state for one output stream of a process, in arrival order (the supervisor runs
@@ -116,6 +118,18 @@ impl Detector {
             self.close(g, &mut out);
         }
         self.expect_location = 0;
+        out
+    }
+
+    /// Reports the open group, if any, as it stands: its stream went quiet for
+    /// [`QUIET_CLOSE`](super::QUIET_CLOSE). Unlike [`Detector::finish`], the rest of the state
+    /// (a pending `Failed to compile` location, the build count, the Go tally) stays.
+    pub fn close_quiet(&mut self) -> Vec<Detection> {
+        let mut out = Vec::new();
+        if let Some(g) = self.open.take() {
+            self.stats.quiet_closes += 1;
+            self.close(g, &mut out);
+        }
         out
     }
 

@@ -43,3 +43,11 @@ pub const LINE_BYTES_MAX: usize = 1024;
 /// The most bytes of an error's message: one screen line or two, and a bound on what each
 /// `ErrorDetected` event carries. Counted in `DetectorStats::bytes_truncated`.
 pub const MESSAGE_BYTES_MAX: usize = 512;
+
+/// How long an error group stays open with nothing more printed on its stream before it is
+/// reported as it is. A group waits for the line that ends it, and dev servers go quiet right
+/// after printing a stack (an Express or uvicorn 500, a syntax error on reload): without this
+/// the error would show only when the next request, or the fix, printed something. 100 ms is
+/// far longer than the gaps inside one report (a stack is written at once) and short next to a
+/// person or an agent waiting for it. Measured on the runtime's clock.
+pub const QUIET_CLOSE: std::time::Duration = std::time::Duration::from_millis(100);

@@ -533,6 +533,7 @@ impl<R: Runtime> Dispatcher<R> {
                 tx: lines_tx,
             };
             let publisher = LinePublisher {
+                rt: self.rt.clone(),
                 bus: self.bus.clone(),
                 process: process.clone(),
                 stream,

@@ -416,6 +416,8 @@ impl Reader {
 /// The second stage of a stream: runs detection over each line's plain text and publishes the
 /// lines and what detection found, then tells the dispatcher the stream is done.
 pub(crate) struct LinePublisher<R: Runtime> {
+    /// Its clock times the quiet period that closes an open error group.
+    pub rt: R,
     pub bus: EventBus<R>,
     pub process: ProcessRef,
     pub stream: Stream,
@@ -486,7 +488,25 @@ impl<R: Runtime> LinePublisher<R> {
         {
             let _ = started.await;
         }
-        while let Some(read) = rx.recv().await {
+        loop {
+            // An error group waits for the line that ends it; a stream that goes quiet for
+            // QUIET_CLOSE reports it as it is (dev servers go quiet right after a stack).
+            let quiet = self.detector.has_open_group() && !crate::mutants::active(crate::mutants::NO_QUIET_CLOSE);
+            let read = if quiet {
+                tokio::select! {
+                    biased;
+                    read = rx.recv() => read,
+                    _ = self.rt.sleep(crate::detect::QUIET_CLOSE) => {
+                        self.found = self.detector.close_quiet();
+                        self.push_found();
+                        self.publish().await;
+                        continue;
+                    }
+                }
+            } else {
+                rx.recv().await
+            };
+            let Some(read) = read else { break };
             for split in read {
                 match split {
                     Split::Lines(batch) => self.detect(batch),

@@ -222,6 +222,12 @@ pub const SCENARIOS: &[Scenario] = &[
         budget: Duration::from_secs(60),
     },
     Scenario {
+        name: "S-D1",
+        race: "an error group waits for the next line (a dev server's stack shows only when it prints again)",
+        summary: "two servers print a Node stack and go quiet, one until a seeded request line: each error is reported once, while it runs, within QUIET_CLOSE of its last line, at the project's frame",
+        budget: Duration::from_secs(60),
+    },
+    Scenario {
         name: "S-F1",
         race: "findings outlive their process (URLs of dead servers listed, groups unbounded)",
         summary: "six servers announce a URL and an error and exit at seeded times, one keeps running: findings stay bounded, one group per signature, no URL of an ended instance",
@@ -317,6 +323,7 @@ pub fn body<'a, R: Runtime>(
         "S-P13" => Box::pin(supervisor_races::s_p13(cx, programs)),
         "S-S1" => Box::pin(supervisor_races::s_s1(cx, programs)),
         "S-F1" => Box::pin(supervisor_races::s_f1(cx, programs)),
+        "S-D1" => Box::pin(supervisor_races::s_d1(cx, programs)),
         "S-S2" => Box::pin(supervisor_races::s_s2(cx, programs)),
         "S-L1" => Box::pin(log_races::s_l1(cx, programs)),
         "S-L2" => Box::pin(log_races::s_l2(cx, programs)),

@@ -54,6 +54,22 @@ pub fn register_programs(t: &SimProcessTable) {
     }
     flood.push(Step::Hang);
     t.register("flood", Program::new(flood));
+    // Dev servers that print a stack and go quiet (S-D1): one for good, one until a seeded
+    // request line that may come before or after the quiet period.
+    let stack = [
+        "TypeError: Cannot read properties of undefined (reading 'id')",
+        "    at handler (/app/src/routes.js:12:7)",
+        "    at Layer.handle (/app/node_modules/express/lib/router/layer.js:95:5)",
+    ];
+    let mut quiet = vec![Step::Jitter(ms(5))];
+    quiet.extend(stack.iter().map(|l| Step::Err(l.to_string())));
+    let mut then_request = quiet.clone();
+    quiet.push(Step::Hang);
+    then_request.push(Step::Jitter(ms(300)));
+    then_request.push(Step::Err("GET /api/items 500 3.1ms".into()));
+    then_request.push(Step::Hang);
+    t.register("stack-quiet", Program::new(quiet));
+    t.register("stack-then-request", Program::new(then_request));
     // Servers that announce a URL and an error, then exit at a seeded time (S-F1).
     for k in 0..ANNOUNCERS {
         t.register(
@@ -676,6 +692,74 @@ fn session<R: Runtime>(
         },
     )
     .map_err(|_| violation("setup", "bus closed"))
+}
+
+/// S-D1: two dev servers print a Node stack on stderr and go quiet; one stays quiet, the other
+/// prints a request line after a seeded 0-300 ms. Each error is reported once, while its server
+/// still runs, within `QUIET_CLOSE` (and a millisecond) of its last stack line, with the
+/// location of the first frame in the project's code. Mutant `detect.no_quiet_close` (a group
+/// waits for the next line however long) leaves the quiet server's error unreported.
+pub async fn s_d1<R: Runtime>(cx: &Cx<R>, programs: &Programs) -> Outcome {
+    use brum_core::detect::QUIET_CLOSE;
+    let table = table(programs)?;
+    let session = session(cx, false, 16)?;
+    let timeline = Timeline::attach(session.bus(), &cx.trace);
+    let sup = session.supervisor().clone();
+    let mut servers = Vec::new();
+    for (name, program) in [("quiet", "stack-quiet"), ("chatty", "stack-then-request")] {
+        match sup.start(script(name, program, RestartPolicy::Never), false).await {
+            Ok(Started::New(p)) => servers.push(p),
+            other => return Err(violation("setup", format!("{name}: {other:?}"))),
+        }
+    }
+    // Wait (in virtual time, bounded) for an error from each server.
+    let deadline = cx.rt.now() + Duration::from_secs(2);
+    let errors = loop {
+        let events = timeline.events();
+        let errors: Vec<Arc<Envelope>> =
+            events.iter().filter(|e| matches!(e.event, Event::ErrorDetected { .. })).cloned().collect();
+        let all = servers.iter().all(|p| errors.iter().any(|e| e.event.process() == Some(p)));
+        if all || cx.rt.now() >= deadline {
+            break errors;
+        }
+        cx.rt.sleep(Duration::from_millis(1)).await;
+    };
+    let events = timeline.events();
+    for p in &servers {
+        let mine: Vec<&Arc<Envelope>> = errors.iter().filter(|e| e.event.process() == Some(p)).collect();
+        ensure!(mine.len() == 1, "S-D1 one error per stack, while the server runs", "{p}: {} errors", mine.len());
+        let Event::ErrorDetected { error, .. } = &mine[0].event else { unreachable!("filtered on kind") };
+        let location = error.location.as_ref().map(|l| l.to_string());
+        ensure!(
+            location.as_deref() == Some("/app/src/routes.js:12:7"),
+            "S-D1 the error points at the project's frame",
+            "{p}: {location:?}"
+        );
+        // The last stack line: the newest line of this server before the error.
+        let last_line = events
+            .iter()
+            .filter(|e| e.id < mine[0].id && e.event.process() == Some(p))
+            .filter(|e| matches!(e.event, Event::LogLines { .. }))
+            .map(|e| e.at)
+            .max();
+        let waited = last_line.map(|at| mine[0].at.saturating_since(at));
+        cx.log("detect", "waited", format!("{p}: error {waited:?} after its last line"));
+        ensure!(
+            waited.is_some_and(|w| w <= QUIET_CLOSE + Duration::from_millis(1)),
+            "S-D1 reported within QUIET_CLOSE of the last line",
+            "{p}: waited {waited:?}"
+        );
+    }
+    let report = session.shutdown().await;
+    ensure!(
+        report.processes.iter().all(|i| i.state.is_terminal()),
+        "I39 shutdown ends every instance",
+        "not all ended"
+    );
+    timeline.check_bracketing()?;
+    let live = table.live_pids();
+    ensure!(live.is_empty(), "I11 no orphans after shutdown", "simulated processes still running: {live:?}");
+    Ok(())
 }
 
 /// What the printer stand-in of S-S1 saw of one instance.
