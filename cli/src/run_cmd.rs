@@ -83,6 +83,7 @@ impl Printer {
             Event::LogLines { process, lines, .. } => {
                 let prefix = self.prefix(&process.name);
                 self.out.append(lines.len() as u64, |buf| {
+                    buf.reserve(lines.bytes() + lines.len() * (prefix.len() + 1));
                     for line in lines.iter() {
                         buf.extend_from_slice(prefix.as_bytes());
                         if line.styled {

@@ -69,7 +69,7 @@ fn is_control(b: u8) -> bool {
 /// none has one, so the check reads eight bytes at a time: a word has a byte below 0x20 iff
 /// `(w - 0x20 per byte) & !w & 0x80 per byte` is non-zero (the classic "has less than" test);
 /// only then are its bytes looked at one by one (a tab is below 0x20 but not a control here).
-fn has_controls(s: &[u8]) -> bool {
+pub fn has_controls(s: &[u8]) -> bool {
     const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
     const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
     let mut words = s.chunks_exact(8);

@@ -29,14 +29,39 @@ struct Span {
     styled: bool,
 }
 
-/// Lines of one stream of one process instance, in order. Immutable once published.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct LineBatch {
+/// The buffers behind one or more [`LineBatch`]es.
+#[derive(Debug, Clone, Default)]
+struct Buf {
     /// Each line's text as printed (escapes kept), back to back.
     text: String,
     /// The plain text of the lines that had escapes, back to back.
     plain: String,
     spans: Vec<Span>,
+}
+
+impl Buf {
+    /// Where line `i` starts in `text` and in `plain`.
+    #[inline]
+    fn starts(&self, i: usize) -> (usize, usize) {
+        match i {
+            0 => (0, 0),
+            i => (self.spans[i - 1].end as usize, self.spans[i - 1].plain_end as usize),
+        }
+    }
+}
+
+/// Lines of one stream of one process instance, in order. Immutable once published.
+///
+/// A batch is a range of lines of a shared buffer: [`LineBatch::slice`] makes another batch of
+/// some of its lines without copying them (the publisher cuts a read's batch after each line
+/// that completed a detection). Building (`push`, `clear`) works on a batch that is the whole
+/// of its buffer and not shared, and copies otherwise.
+#[derive(Debug, Clone, Default)]
+pub struct LineBatch {
+    buf: std::sync::Arc<Buf>,
+    /// The lines of `buf` this batch holds: `start..end`.
+    start: usize,
+    end: usize,
 }
 
 /// One line of a batch.
@@ -61,6 +86,11 @@ impl LineBatch {
         Self::default()
     }
 
+    fn from_buf(buf: Buf) -> LineBatch {
+        let end = buf.spans.len();
+        LineBatch { buf: std::sync::Arc::new(buf), start: 0, end }
+    }
+
     /// A batch of one line.
     pub fn one(text: &str) -> Self {
         let mut b = LineBatch::new();
@@ -77,88 +107,124 @@ impl LineBatch {
         b
     }
 
+    /// The buffer, for building: this batch's lines alone in a buffer of its own (copied if
+    /// it was shared or held other lines).
+    fn own(&mut self) -> &mut Buf {
+        if self.start != 0 || self.end != self.buf.spans.len() {
+            *self = LineBatch::from_buf(self.copy());
+        }
+        std::sync::Arc::make_mut(&mut self.buf)
+    }
+
+    /// This batch's lines in a buffer of their exact size.
+    fn copy(&self) -> Buf {
+        let (start, plain_start) = self.buf.starts(self.start);
+        let (end, plain_end) = self.buf.starts(self.end);
+        Buf {
+            text: self.buf.text[start..end].to_string(),
+            plain: self.buf.plain[plain_start..plain_end].to_string(),
+            spans: self.buf.spans[self.start..self.end]
+                .iter()
+                .map(|s| Span {
+                    end: s.end - start as u32,
+                    plain_end: s.plain_end - plain_start as u32,
+                    styled: s.styled,
+                })
+                .collect(),
+        }
+    }
+
     /// Appends one line (its text as printed; a `\n` in it becomes a space in the plain
     /// text), stripping its escapes once; returns the line as stored.
     pub fn push(&mut self, text: &str) -> Line<'_> {
-        let start = self.text.len();
-        let plain_start = self.plain.len();
-        self.text.push_str(text);
+        let buf = self.own();
+        let start = buf.text.len();
+        let plain_start = buf.plain.len();
+        buf.text.push_str(text);
         let styled = match crate::ansi::plain(text) {
             Cow::Borrowed(_) => false,
             Cow::Owned(p) => {
-                self.plain.push_str(&p);
+                buf.plain.push_str(&p);
                 true
             }
         };
-        self.spans.push(Span { end: offset(self.text.len()), plain_end: offset(self.plain.len()), styled });
-        let text = &self.text[start..];
-        let plain = if styled { &self.plain[plain_start..] } else { text };
+        buf.spans.push(Span { end: offset(buf.text.len()), plain_end: offset(buf.plain.len()), styled });
+        self.end += 1;
+        let buf = &*self.buf;
+        let text = &buf.text[start..];
+        let plain = if styled { &buf.plain[plain_start..] } else { text };
         Line { text, plain, styled }
     }
 
     /// A batch of the lines of `text`, line `i` ending at the `i`th of `ends` (increasing, the
     /// last at most `text.len()`), each stripped once. `None` if an end is not on a character
-    /// boundary.
+    /// boundary. Text with no control character at all (the common case) is taken without
+    /// looking at its lines one by one.
     pub fn from_lines(text: &str, ends: impl ExactSizeIterator<Item = usize>) -> Option<LineBatch> {
-        let mut b = LineBatch { text: String::new(), plain: String::new(), spans: Vec::with_capacity(ends.len()) };
+        let mut b = Buf { text: String::new(), plain: String::new(), spans: Vec::with_capacity(ends.len()) };
         let mut start = 0;
-        for end in ends {
-            let line = text.get(start..end)?;
-            let styled = match crate::ansi::plain(line) {
-                Cow::Borrowed(_) => false,
-                Cow::Owned(p) => {
-                    b.plain.push_str(&p);
-                    true
-                }
-            };
-            b.spans.push(Span { end: offset(end), plain_end: offset(b.plain.len()), styled });
-            start = end;
+        if !crate::ansi::has_controls(text.as_bytes()) && memchr::memchr(b'\n', text.as_bytes()).is_none() {
+            for end in ends {
+                text.get(start..end)?;
+                b.spans.push(Span { end: offset(end), plain_end: 0, styled: false });
+                start = end;
+            }
+        } else {
+            for end in ends {
+                let line = text.get(start..end)?;
+                let styled = match crate::ansi::plain(line) {
+                    Cow::Borrowed(_) => false,
+                    Cow::Owned(p) => {
+                        b.plain.push_str(&p);
+                        true
+                    }
+                };
+                b.spans.push(Span { end: offset(end), plain_end: offset(b.plain.len()), styled });
+                start = end;
+            }
         }
         b.text = text.get(..start)?.to_owned();
-        Some(b)
+        Some(LineBatch::from_buf(b))
     }
 
-    /// A new batch of lines `range` of this one (copied; their plain text is not stripped again).
+    /// A batch of lines `range` of this one, sharing its buffer (nothing is copied).
     pub fn slice(&self, range: std::ops::Range<usize>) -> LineBatch {
-        let spans = &self.spans[range.clone()];
-        let (start, plain_start) = match range.start {
-            0 => (0, 0),
-            i => (self.spans[i - 1].end, self.spans[i - 1].plain_end),
-        };
-        let (end, plain_end) = spans.last().map_or((start, plain_start), |s| (s.end, s.plain_end));
-        LineBatch {
-            text: self.text[start as usize..end as usize].to_string(),
-            plain: self.plain[plain_start as usize..plain_end as usize].to_string(),
-            spans: spans
-                .iter()
-                .map(|s| Span { end: s.end - start, plain_end: s.plain_end - plain_start, styled: s.styled })
-                .collect(),
-        }
+        assert!(range.start <= range.end && range.end <= self.len(), "lines {range:?} of a batch of {}", self.len());
+        LineBatch { buf: self.buf.clone(), start: self.start + range.start, end: self.start + range.end }
     }
 
     pub fn len(&self) -> usize {
-        self.spans.len()
+        self.end - self.start
     }
 
     pub fn is_empty(&self) -> bool {
-        self.spans.is_empty()
+        self.start == self.end
     }
 
-    /// Text bytes held (as printed plus plain copies).
+    /// Text bytes held (as printed plus plain copies) by this batch's lines.
     pub fn bytes(&self) -> usize {
-        self.text.len() + self.plain.len()
+        let (start, plain_start) = self.buf.starts(self.start);
+        let (end, plain_end) = self.buf.starts(self.end);
+        (end - start) + (plain_end - plain_start)
     }
 
     /// At `max_lines` lines or [`BATCH_BYTES_MAX`] bytes: publish it before pushing more.
     pub fn is_full(&self, max_lines: usize) -> bool {
-        self.spans.len() >= max_lines || self.bytes() >= BATCH_BYTES_MAX
+        self.len() >= max_lines || self.bytes() >= BATCH_BYTES_MAX
     }
 
-    /// Empties the batch, keeping its buffers.
+    /// Empties the batch, keeping its buffers when they are its own.
     pub fn clear(&mut self) {
-        self.text.clear();
-        self.plain.clear();
-        self.spans.clear();
+        if self.start == 0 && self.end == self.buf.spans.len() {
+            if let Some(buf) = std::sync::Arc::get_mut(&mut self.buf) {
+                buf.text.clear();
+                buf.plain.clear();
+                buf.spans.clear();
+                self.end = 0;
+                return;
+            }
+        }
+        *self = LineBatch::new();
     }
 
     /// Takes the lines out in buffers of their exact size, leaving this batch empty with its
@@ -166,37 +232,51 @@ impl LineBatch {
     /// next batch grow fresh ones, and a growing buffer past 64 KiB costs page faults: perf
     /// showed them at a twelfth of a flood's time.)
     pub fn take(&mut self) -> LineBatch {
-        let taken = LineBatch { text: self.text.clone(), plain: self.plain.clone(), spans: self.spans.clone() };
+        let taken = LineBatch::from_buf(self.copy());
         self.clear();
         taken
     }
 
     /// The lines, in order.
     pub fn iter(&self) -> Lines<'_> {
-        Lines { batch: self, i: 0, start: 0, plain_start: 0 }
+        let (start, plain_start) = self.buf.starts(self.start);
+        Lines { buf: &self.buf, i: self.start, end: self.end, start, plain_start }
     }
 
     /// Line `i`, if there is one.
     pub fn get(&self, i: usize) -> Option<Line<'_>> {
-        let span = *self.spans.get(i)?;
-        let (start, plain_start) =
-            if i == 0 { (0, 0) } else { (self.spans[i - 1].end as usize, self.spans[i - 1].plain_end as usize) };
-        Some(self.line(span, start, plain_start))
-    }
-
-    #[inline]
-    fn line(&self, span: Span, start: usize, plain_start: usize) -> Line<'_> {
-        let text = &self.text[start..span.end as usize];
-        let plain = if span.styled { &self.plain[plain_start..span.plain_end as usize] } else { text };
-        Line { text, plain, styled: span.styled }
+        if i >= self.len() {
+            return None;
+        }
+        let j = self.start + i;
+        let (start, plain_start) = self.buf.starts(j);
+        Some(line(&self.buf, self.buf.spans[j], start, plain_start))
     }
 }
+
+#[inline]
+fn line(buf: &Buf, span: Span, start: usize, plain_start: usize) -> Line<'_> {
+    let text = &buf.text[start..span.end as usize];
+    let plain = if span.styled { &buf.plain[plain_start..span.plain_end as usize] } else { text };
+    Line { text, plain, styled: span.styled }
+}
+
+impl PartialEq for LineBatch {
+    /// The same lines (text and plain text), wherever their buffers are.
+    fn eq(&self, other: &LineBatch) -> bool {
+        self.len() == other.len() && self.iter().eq(other.iter())
+    }
+}
+
+impl Eq for LineBatch {}
 
 /// The lines of a [`LineBatch`], in order.
 #[derive(Debug, Clone)]
 pub struct Lines<'a> {
-    batch: &'a LineBatch,
+    buf: &'a Buf,
+    /// The next line's index in `buf`, and the end.
     i: usize,
+    end: usize,
     start: usize,
     plain_start: usize,
 }
@@ -206,16 +286,19 @@ impl<'a> Iterator for Lines<'a> {
 
     #[inline]
     fn next(&mut self) -> Option<Line<'a>> {
-        let span = *self.batch.spans.get(self.i)?;
-        let line = self.batch.line(span, self.start, self.plain_start);
+        if self.i >= self.end {
+            return None;
+        }
+        let span = self.buf.spans[self.i];
+        let l = line(self.buf, span, self.start, self.plain_start);
         self.i += 1;
         self.start = span.end as usize;
         self.plain_start = span.plain_end as usize;
-        Some(line)
+        Some(l)
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
-        let n = self.batch.spans.len() - self.i;
+        let n = self.end - self.i;
         (n, Some(n))
     }
 }
@@ -276,6 +359,9 @@ mod tests {
         }
         assert_eq!(LineBatch::from_lines(&text, ends.iter().copied()), Some(LineBatch::of(lines)));
         assert_eq!(LineBatch::from_lines("é", [1].into_iter()), None, "mid-character end");
+        // Plain text throughout takes the one-pass path; a newline inside a line does not.
+        assert_eq!(LineBatch::from_lines("abcd", [1, 4].into_iter()), Some(LineBatch::of(["a", "bcd"])));
+        assert_eq!(LineBatch::from_lines("a\nb", [3].into_iter()), Some(LineBatch::one("a\nb")));
     }
 
     #[test]
@@ -288,6 +374,22 @@ mod tests {
                 assert_eq!(s.iter().collect::<Vec<_>>(), want, "{start}..{end}");
             }
         }
+    }
+
+    #[test]
+    fn building_on_a_slice_or_a_shared_batch_leaves_the_others_alone() {
+        let whole = LineBatch::of(["a", "\u{1b}[1mb\u{1b}[0m", "c"]);
+        let mut tail = whole.slice(1..3);
+        let mut copy = whole.clone();
+        tail.push("d");
+        copy.push("e");
+        assert_eq!(whole, LineBatch::of(["a", "\u{1b}[1mb\u{1b}[0m", "c"]));
+        assert_eq!(tail, LineBatch::of(["\u{1b}[1mb\u{1b}[0m", "c", "d"]));
+        assert_eq!(copy, LineBatch::of(["a", "\u{1b}[1mb\u{1b}[0m", "c", "e"]));
+        assert_eq!(tail.bytes(), whole.slice(1..3).bytes() + 1);
+        let mut t = tail.clone();
+        t.clear();
+        assert!(t.is_empty() && tail.len() == 3);
     }
 
     #[test]
