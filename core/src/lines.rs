@@ -215,14 +215,15 @@ impl LineBatch {
 
     /// Empties the batch, keeping its buffers when they are its own.
     pub fn clear(&mut self) {
-        if self.start == 0 && self.end == self.buf.spans.len() {
-            if let Some(buf) = std::sync::Arc::get_mut(&mut self.buf) {
-                buf.text.clear();
-                buf.plain.clear();
-                buf.spans.clear();
-                self.end = 0;
-                return;
-            }
+        if self.start == 0
+            && self.end == self.buf.spans.len()
+            && let Some(buf) = std::sync::Arc::get_mut(&mut self.buf)
+        {
+            buf.text.clear();
+            buf.plain.clear();
+            buf.spans.clear();
+            self.end = 0;
+            return;
         }
         *self = LineBatch::new();
     }
