@@ -53,6 +53,9 @@ pub struct Detector {
     builds_seen: u64,
     /// The process printed Next.js's banner: `Failed to compile.` is Next's.
     next_seen: bool,
+    /// The stream printed a tsc diagnostic (`error TS`): a bare `Found 4 errors.` is tsc's,
+    /// not Ruff's.
+    tsc_seen: bool,
     /// Lines left in which a `Failed to compile.` location may come.
     expect_location: u8,
     go: GoTally,
@@ -177,7 +180,8 @@ impl Detector {
             return;
         }
         let probe = Probe::of(line);
-        if let Some(b) = outcome::build_line(line, self.next_seen, &probe) {
+        self.tsc_seen |= probe.ts;
+        if let Some(b) = outcome::build_line(line, self.next_seen, self.tsc_seen, &probe) {
             if t.starts_with("Failed to compile") {
                 self.expect_location = FAILED_TO_COMPILE_WAIT;
             }

@@ -50,7 +50,11 @@ pub(crate) enum BuildLine {
 
 /// Recognises a build-closing line. `next_seen` says the process printed Next.js's banner,
 /// which decides whose `Failed to compile.` it is.
-pub(crate) fn build_line(line: &str, next_seen: bool, probe: &Probe) -> Option<BuildLine> {
+///
+/// `tsc_seen` says this stream printed a tsc diagnostic (`error TS`): only then is a bare
+/// `Found 4 errors.` tsc's, since Ruff prints the same words (and mypy `Found 4 errors in 2
+/// files (checked 9 source files)`).
+pub(crate) fn build_line(line: &str, next_seen: bool, tsc_seen: bool, probe: &Probe) -> Option<BuildLine> {
     let t = line.trim_start();
     let first = *t.as_bytes().first()?;
     match first {
@@ -62,7 +66,7 @@ pub(crate) fn build_line(line: &str, next_seen: bool, probe: &Probe) -> Option<B
                 return Some(BuildLine::Failed(if next_seen { BuildTool::Nextjs } else { BuildTool::Webpack }));
             }
             if let Some(rest) = t.strip_prefix("Found ") {
-                return tsc_found(rest);
+                return tsc_found(rest, tsc_seen);
             }
         }
         b'e' if t.starts_with("error: could not compile `") => return Some(BuildLine::Failed(BuildTool::Cargo)),
@@ -110,7 +114,7 @@ pub(crate) fn build_line(line: &str, next_seen: bool, probe: &Probe) -> Option<B
         && truncate(t, TSC_WATCH_HEAD).0.contains(" - Found ")
         && let Some((_, rest)) = t.split_once(" - Found ")
     {
-        return tsc_found(rest);
+        return tsc_found(rest, tsc_seen);
     }
     // Vite dev: `6:20:35 PM [vite] (client) hmr update /src/App.tsx` or `page reload`.
     if probe.vite
@@ -125,13 +129,15 @@ pub(crate) fn build_line(line: &str, next_seen: bool, probe: &Probe) -> Option<B
 }
 
 /// The rest of tsc's `Found N error(s)...` line.
-fn tsc_found(rest: &str) -> Option<BuildLine> {
+fn tsc_found(rest: &str, tsc_seen: bool) -> Option<BuildLine> {
     let (n, rest) = leading_num(rest)?;
     // tsc's exact forms: `Found 1 error.`, `Found 4 errors. Watching ...`, `Found 4 errors in the
     // same file, starting at: a.ts:4`, `Found 1 error in a.ts:4`, `Found 9 errors in 3 files.`
-    let in_files = |r: &str| leading_num(r).is_some_and(|(_, w)| w.starts_with(" file"));
-    let ok = rest.starts_with(" error.")
-        || rest.starts_with(" errors.")
+    // The bare `Found 4 errors.` is also Ruff's, so it counts only after a tsc diagnostic; and
+    // `in 3 files.` must end there (mypy goes on: `in 3 files (checked 9 source files)`).
+    let in_files = |r: &str| leading_num(r).is_some_and(|(_, w)| w.trim_end() == " files." || w.trim_end() == " file.");
+    let bare = rest.starts_with(" error.") || rest.starts_with(" errors.");
+    let ok = bare && (tsc_seen || rest.contains("Watching for file changes"))
         || rest.starts_with(" errors in the same file")
         || rest.strip_prefix(" error in ").is_some_and(|r| super::scan::file_line_col(r.trim_end()).is_some())
         || rest.strip_prefix(" errors in ").is_some_and(in_files);
@@ -339,11 +345,16 @@ mod tests {
             ("6:20:35 PM [vite] (client) hmr update /src/App.tsx", Some(Update(BuildTool::Vite))),
             ("Found 0 errors in the logs, all good", None),
             ("Found 1 error in src/api.ts:6", Some(Failed(BuildTool::Tsc))),
+            ("Found 9 errors in 3 files.", Some(Failed(BuildTool::Tsc))),
+            // Ruff's and mypy's summaries, with no tsc diagnostic before them.
+            ("Found 4 errors.", None),
+            ("Found 1 error.", None),
+            ("Found 4 errors in 2 files (checked 9 source files)", None),
             ("GET /api/build 200", None),
             ("the webpack config compiled fine", None),
         ];
         for (line, want) in cases {
-            assert_eq!(build_line(line, false, &Probe::of(line)), want, "{line}");
+            assert_eq!(build_line(line, false, false, &Probe::of(line)), want, "{line}");
         }
     }
 

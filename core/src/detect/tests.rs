@@ -341,6 +341,18 @@ fn generic_error_lines() {
     assert_eq!(g[0].lines.len(), 3);
 }
 
+/// Ruff's and mypy's summaries are not tsc builds (ruff's `Found 4 errors.` was taken for a
+/// failed tsc build); after a tsc diagnostic the same words are tsc's.
+#[test]
+fn ruff_and_mypy_summaries_are_not_tsc_builds() {
+    let ruff = "src/app.py:1:8: F401 [*] `os` imported but unused\nsrc/app.py:3:1: E402 Module level import not at top of file\nFound 2 errors.\n[*] 1 fixable with the `--fix` option.";
+    assert!(!detections(ruff).iter().any(|d| matches!(d, Detection::Build(_))), "{:?}", detections(ruff));
+    let mypy = "src/app.py:3: error: Incompatible types in assignment  [assignment]\nFound 1 error in 1 file (checked 4 source files)";
+    assert!(!detections(mypy).iter().any(|d| matches!(d, Detection::Build(_))), "{:?}", detections(mypy));
+    let tsc = "src/a.ts(1,2): error TS2322: x\nFound 1 error.";
+    assert!(detections(tsc).iter().any(|d| matches!(d, Detection::Build(b) if b.outcome == BuildOutcome::Failed)));
+}
+
 #[test]
 fn false_positive_guards() {
     let bait = "Found 0 errors. Watching for file changes.
