@@ -279,6 +279,10 @@ pub(crate) fn start(line: &str, stream: Stream, probe: &Probe) -> Option<Open> {
     if col0.is_some() {
         return col0;
     }
+    // Next.js 16 prints its `⨯` at the start of the line (15 indented it by a space).
+    if let Some(rest) = line.strip_prefix("⨯ ") {
+        return Some(next_header(rest, stream));
+    }
     if line.starts_with("✘ [ERROR] ") {
         let msg = line.get("✘ [ERROR] ".len()..).unwrap_or("");
         return Some(Open::new(ErrorKind::Vite, Phase::Esbuild { blanks: 0 }, stream).message(msg));

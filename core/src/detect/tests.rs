@@ -180,6 +180,17 @@ Caused by:
             "build nextjs compiled",
         ]
     );
+    // Next.js 16: the same reports with `⨯` at the start of the line.
+    let dev16 = dev.replace("   ▲ Next.js 15.5.29", "   ▲ Next.js 16.0.3").replace("\n ⨯ ", "\n⨯ ");
+    assert!(dev16.contains("\n⨯ TypeError") && dev16.contains("\n⨯ ./app/syntax"));
+    assert_eq!(
+        run(&dev16),
+        [
+            "error nextjs app/broken/page.tsx:5:21 TypeError: Cannot read properties of undefined (reading 'map')",
+            "error nextjs /app/app/syntax/page.tsx:1:1 Expected '}', got '<eof>'",
+            "build nextjs compiled",
+        ]
+    );
     let build = "   ▲ Next.js 15.5.29\nFailed to compile.\n\n./app/broken/page.tsx:5:9\nType error: Type 'string' is not assignable to type 'number'.\n\n  3 | x\n> 5 | y\nNext.js build worker exited with code: 1 and signal: null";
     assert_eq!(
         run(build),
