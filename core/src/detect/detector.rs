@@ -182,7 +182,7 @@ impl Detector {
         let probe = Probe::of(line);
         self.tsc_seen |= probe.ts;
         if let Some(b) = outcome::build_line(line, self.next_seen, self.tsc_seen, &probe) {
-            if t.starts_with("Failed to compile") {
+            if t.starts_with("Failed to compile") || t.starts_with("Failed to type check") {
                 self.expect_location = FAILED_TO_COMPILE_WAIT;
             }
             self.build(b, out);

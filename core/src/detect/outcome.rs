@@ -65,6 +65,10 @@ pub(crate) fn build_line(line: &str, next_seen: bool, tsc_seen: bool, probe: &Pr
             if t.starts_with("Failed to compile") {
                 return Some(BuildLine::Failed(if next_seen { BuildTool::Nextjs } else { BuildTool::Webpack }));
             }
+            // Next.js 16.2 and later, when the build compiled but type checking failed.
+            if t.starts_with("Failed to type check") {
+                return Some(BuildLine::Failed(BuildTool::Nextjs));
+            }
             if let Some(rest) = t.strip_prefix("Found ") {
                 return tsc_found(rest, tsc_seen);
             }

@@ -199,6 +199,17 @@ Caused by:
             "error nextjs ./app/broken/page.tsx:5:9 Type error: Type 'string' is not assignable to type 'number'.",
         ]
     );
+    // Next.js 16.2: the build compiles, then type checking fails; the last build event is the
+    // failure, with the error's location (it used to end on "compiled").
+    let build16 = "▲ Next.js 16.2.0 (Turbopack)\n\n  Creating an optimized production build ...\n✓ Compiled successfully in 5.7s\n  Running TypeScript  ...\nFailed to type check.\n\n./app/page.tsx:3:5\nType error: Type 'string' is not assignable to type 'number'.\n\n  1 | import Nav from \"../components/Nav\";\n> 3 | let x: number = 'abc'\n    |     ^\nNext.js build worker exited with code: 1 and signal: null";
+    assert_eq!(
+        run(build16),
+        [
+            "build nextjs compiled",
+            "build nextjs failed",
+            "error nextjs ./app/page.tsx:3:5 Type error: Type 'string' is not assignable to type 'number'.",
+        ]
+    );
     // create-react-app prints the same shape from webpack.
     assert_eq!(
         run("Failed to compile.\n\n./src/App.js\nModule not found: Can't resolve './x' in '/app/src'\n"),
