@@ -427,6 +427,27 @@ fn vite_dev(line: &str, stream: Stream) -> Option<Open> {
     is_error.then(|| Open::new(ErrorKind::Vite, Phase::ViteDev, stream).message(rest))
 }
 
+/// Vite 8 (Rolldown, Oxc) announces its diagnostics with `Build failed with 1 error:` or
+/// `Transform failed with 2 errors:`, a blank line, then each diagnostic: that message is a
+/// preamble, and the blank line after it does not end the report.
+fn awaits_detail(message: &str) -> bool {
+    let Some((_, tail)) = message.rsplit_once("failed with ") else { return false };
+    leading_num(tail).is_some_and(|(_, w)| w == " error:" || w == " errors:")
+}
+
+/// Rolldown's and Oxc's code frame header, `╭─[ src/App.tsx:9:18 ]`: the diagnostic's location.
+fn rolldown_frame(t: &str) -> Option<Location> {
+    let inner = t.strip_prefix("╭─[")?.strip_suffix(']')?;
+    file_line_col(inner.trim())
+}
+
+/// The rest of such a code frame: `│`, ` 3 │ code`, `───╯`.
+fn is_frame_border(t: &str) -> bool {
+    t.starts_with('│')
+        || t.starts_with('─')
+        || t.split_once(" │").is_some_and(|(n, _)| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+}
+
 /// `src/a.ts(4,26): error TS2339: msg` or `src/a.ts:4:26 - error TS2339: msg`.
 fn typescript(line: &str, stream: Stream) -> Option<Open> {
     if let Some((head, msg)) = line.split_once("): error TS") {
@@ -751,7 +772,24 @@ pub(crate) fn step(g: &mut Open, line: &str) -> Step {
         }
         Phase::ViteDev => {
             if line.is_empty() {
+                if awaits_detail(&g.message) {
+                    g.message_pending = true;
+                    return Step::Take;
+                }
                 return Step::End;
+            }
+            if g.message_pending {
+                g.set_message(line);
+                return Step::Take;
+            }
+            if g.location.is_none()
+                && let Some(loc) = rolldown_frame(t)
+            {
+                g.location = Some(loc);
+                return Step::Take;
+            }
+            if is_frame_border(t) {
+                return Step::Take;
             }
             if g.location.is_none()
                 && let Some(rest) = t.strip_prefix("File: ")
@@ -764,10 +802,20 @@ pub(crate) fn step(g: &mut Open, line: &str) -> Step {
         }
         Phase::ViteBuild { frames } => {
             if is_blank {
+                if awaits_detail(&g.message) {
+                    g.message_pending = true;
+                    return Step::Take;
+                }
                 return Step::End;
             }
             if g.message_pending {
                 g.set_message(line);
+                return Step::Take;
+            }
+            if g.location.is_none()
+                && let Some(loc) = rolldown_frame(t)
+            {
+                g.location = Some(loc);
                 return Step::Take;
             }
             if let Some(rest) = line.strip_prefix("file: ") {

@@ -157,6 +157,61 @@ webpack 5.113.0 compiled with 1 error in 76 ms";
     assert_eq!(run("WARNING in ./src/a.js\nerror: this text is inside a warning\n\n"), Vec::<String>::new());
 }
 
+/// Vite 8 (Rolldown, Oxc), captured from `vite build` and the dev server (vite 8.4.0): the
+/// report ended at the blank line after `Build failed with 1 error:`, with that line as its
+/// message and no location, which is only in the `╭─[ file:line:col ]` frame.
+#[test]
+fn vite8_rolldown_diagnostics_carry_their_message_and_location() {
+    let build = "vite v8.4.0 building client environment for production...
+transforming...
+✓ 3 modules transformed.
+✗ Build failed in 37ms
+error during build:
+Build failed with 1 error:
+
+[builtin:vite-transform] Unexpected token
+   ╭─[ src/App.tsx:3:13 ]
+   │
+ 3 │   return 1 +;
+   │             ┬  
+   │             ╰── 
+───╯
+
+    at aggregateBindingErrorsIntoJsError (file:///app/node_modules/rolldown/dist/shared/error-z4CTM_u3.mjs:110:18)
+    at unwrapBindingResult (file:///app/node_modules/rolldown/dist/shared/error-z4CTM_u3.mjs:78:128)
+    at #build (file:///app/node_modules/rolldown/dist/shared/rolldown-Ccx9Bd9G.mjs:147:34)
+    at async buildEnvironment (file:///app/node_modules/vite/dist/node/chunks/node.js:35414:66)
+    at async Object.build (file:///app/node_modules/vite/dist/node/chunks/node.js:35850:19)
+    at async Object.buildApp (file:///app/node_modules/vite/dist/node/chunks/node.js:35847:153)
+    at async CAC.<anonymous> (file:///app/node_modules/vite/dist/node/cli.js:1032:3) {
+  errors: [Getter/Setter]
+}
+";
+    assert_eq!(
+        run(build),
+        ["build vite failed", "error vite src/App.tsx:3:13 [builtin:vite-transform] Unexpected token"]
+    );
+    let dev = "12:27:32 AM [vite] Internal server error: Transform failed with 1 error:
+
+[PARSE_ERROR] Unexpected token
+   ╭─[ src/App.tsx:3:13 ]
+   │
+ 3 │   return 1 +;
+   │             ┬  
+   │             ╰── 
+───╯
+
+  Plugin: vite:oxc
+  File: /app/src/App.tsx
+      at transformWithOxc (file:///app/node_modules/vite/dist/node/chunks/node.js:7249:19)
+      at TransformPluginContext.transform (file:///app/node_modules/vite/dist/node/chunks/node.js:7323:26)
+      at TransformPluginContext.<anonymous> (file:///app/node_modules/vite/dist/node/chunks/node.js:34813:27)
+      at EnvironmentPluginContainer.transform (file:///app/node_modules/vite/dist/node/chunks/node.js:8764:51)
+      at async loadAndTransform (file:///app/node_modules/vite/dist/node/chunks/node.js:19302:26)
+";
+    assert_eq!(run(dev), ["error vite src/App.tsx:3:13 [PARSE_ERROR] Unexpected token"]);
+}
+
 #[test]
 fn nextjs_overlays_and_failed_to_compile() {
     let dev = "   ▲ Next.js 15.5.29
