@@ -56,10 +56,20 @@ pub struct Detector {
     /// The stream printed a tsc diagnostic (`error TS`): a bare `Found 4 errors.` is tsc's,
     /// not Ruff's.
     tsc_seen: bool,
+    /// The path ESLint's stylish format printed last, until a blank line: its messages follow.
+    eslint_file: Option<String>,
     /// Lines left in which a `Failed to compile.` location may come.
     expect_location: u8,
     go: GoTally,
     stats: DetectorStats,
+}
+
+/// A line that is only a source file's path, as ESLint's stylish format prints before a file's
+/// messages: no space, a directory, a JavaScript or TypeScript extension.
+fn is_source_path(line: &str) -> bool {
+    const EXTENSIONS: [&str; 11] =
+        [".js", ".jsx", ".ts", ".tsx", ".mjs", ".cjs", ".mts", ".cts", ".vue", ".svelte", ".astro"];
+    !line.contains(' ') && line.contains('/') && EXTENSIONS.iter().any(|e| line.ends_with(e))
 }
 
 impl Detector {
@@ -168,7 +178,18 @@ impl Detector {
 
     fn fresh(&mut self, line: &str, stream: Stream, out: &mut Vec<Detection>) {
         if blank(line) {
+            self.eslint_file = None;
             return;
+        }
+        if let Some(file) = &self.eslint_file
+            && let Some(mut g) = group::eslint_message(file, line, stream)
+        {
+            g.push(line);
+            self.open = Some(g);
+            return;
+        }
+        if is_source_path(line) {
+            self.eslint_file = Some(line.to_string());
         }
         let t = line.trim_start();
         if !self.next_seen && t.starts_with("▲ Next.js") {

@@ -57,6 +57,13 @@ pub(crate) enum Phase {
     Next {
         blanks: u8,
     },
+    /// One line: the next line closes it (linters' one-line reports).
+    Single,
+    /// Ruff's full format after its `F401 [*] msg` header: ` --> file:l:c` confirms it, then
+    /// its code frame and `help:` run to a blank line.
+    RuffFull {
+        located: bool,
+    },
 }
 
 /// What happens to a group when it closes.
@@ -279,6 +286,9 @@ pub(crate) fn start(line: &str, stream: Stream, probe: &Probe) -> Option<Open> {
     if col0.is_some() {
         return col0;
     }
+    if let Some(g) = lint_line(line, stream, probe) {
+        return Some(g);
+    }
     // Next.js 16 prints its `⨯` at the start of the line (15 indented it by a space).
     if let Some(rest) = line.strip_prefix("⨯ ") {
         return Some(next_header(rest, stream));
@@ -425,6 +435,68 @@ fn vite_dev(line: &str, stream: Stream) -> Option<Open> {
         || rest.starts_with("error while ")
         || rest.starts_with("[plugin:");
     is_error.then(|| Open::new(ErrorKind::Vite, Phase::ViteDev, stream).message(rest))
+}
+
+/// A linter's rule code: one to four capitals then one to five digits (`F401`, `E402`, `UP006`,
+/// `PLR0913`, `RUF100`).
+fn rule_code(s: &str) -> bool {
+    let letters = s.bytes().take_while(u8::is_ascii_uppercase).count();
+    let digits = s.len() - letters;
+    (1..=4).contains(&letters) && (1..=5).contains(&digits) && s.bytes().skip(letters).all(|b| b.is_ascii_digit())
+}
+
+/// A one-line linter report at column 0, or the header of Ruff's full format:
+/// - mypy: `src/app.py:3: error: msg  [assignment]` (`:col` too with `--show-column-numbers`);
+/// - Ruff concise: `src/app.py:1:8: F401 [*] msg`;
+/// - Ruff full: `F401 [*] msg`, confirmed by ` --> src/app.py:1:8` on the next line.
+fn lint_line(line: &str, stream: Stream, probe: &Probe) -> Option<Open> {
+    let first = *line.as_bytes().first()?;
+    if first.is_ascii_uppercase() {
+        let (code, msg) = line.split_once(' ')?;
+        if !rule_code(code) {
+            return None;
+        }
+        return Some(
+            Open::new(ErrorKind::Ruff, Phase::RuffFull { located: false }, stream)
+                .message(msg.strip_prefix("[*] ").unwrap_or(msg))
+                .fate(Fate::Tentative { fallback: None }),
+        );
+    }
+    if !probe.colon {
+        return None;
+    }
+    let (head, rest) = line.split_once(": ")?;
+    if head.contains(' ') || !(head.contains(".py:") || head.contains(".pyi:")) {
+        return None;
+    }
+    let loc = file_line_col(head)?;
+    if let Some(msg) = rest.strip_prefix("error: ") {
+        return Some(Open::new(ErrorKind::Mypy, Phase::Single, stream).message(msg).at(Some(loc)));
+    }
+    let (code, msg) = rest.split_once(' ')?;
+    rule_code(code).then(|| {
+        Open::new(ErrorKind::Ruff, Phase::Single, stream).message(msg.strip_prefix("[*] ").unwrap_or(msg)).at(Some(loc))
+    })
+}
+
+/// ESLint's stylish line under a file's path: `  1:7  error  'x' is never used  no-unused-vars`.
+/// Warnings are not errors.
+pub(crate) fn eslint_message(file: &str, line: &str, stream: Stream) -> Option<Open> {
+    let t = line.trim_start();
+    if t.len() == line.len() {
+        return None;
+    }
+    let (pos, rest) = t.split_once(char::is_whitespace)?;
+    let (l, c) = pos.split_once(':')?;
+    let rest = rest.trim_start().strip_prefix("error")?;
+    if !rest.starts_with(char::is_whitespace) {
+        return None;
+    }
+    let rest = rest.trim();
+    // The rule id follows the message after two spaces or more; a core rule may be absent.
+    let msg = rest.rsplit_once("  ").map_or(rest, |(m, _)| m).trim_end();
+    let loc = Location { file: file.to_string(), line: Some(num(l)?), column: Some(num(c)?) };
+    Some(Open::new(ErrorKind::Eslint, Phase::Single, stream).message(msg).at(Some(loc)))
 }
 
 /// Vite 8 (Rolldown, Oxc) announces its diagnostics with `Build failed with 1 error:` or
@@ -769,6 +841,17 @@ pub(crate) fn step(g: &mut Open, line: &str) -> Step {
             } else {
                 Step::Close
             }
+        }
+        Phase::Single => Step::Close,
+        Phase::RuffFull { located } => {
+            if !located {
+                let Some(rest) = t.strip_prefix("--> ") else { return Step::Close };
+                g.location = file_line_col(rest.trim());
+                g.fate = Fate::Emit;
+                g.phase = Phase::RuffFull { located: true };
+                return Step::Take;
+            }
+            if is_blank { Step::End } else { Step::Take }
         }
         Phase::ViteDev => {
             if line.is_empty() {

@@ -30,12 +30,18 @@ pub enum ErrorKind {
     GoPanic,
     /// `Traceback (most recent call last):` through the exception line (chained ones included).
     PythonTraceback,
+    /// Ruff: concise `src/app.py:1:8: F401 [*] msg`, or full `F401 [*] msg` then ` --> file:l:c`.
+    Ruff,
+    /// mypy: `src/app.py:3: error: msg  [code]`.
+    Mypy,
+    /// ESLint's stylish format: a file's path, then `  1:7  error  msg  rule` lines.
+    Eslint,
     /// A line that says it is an error (`error: ...`, `ERROR ...`, `[ERROR] ...`, `npm ERR! ...`).
     Generic,
 }
 
 impl ErrorKind {
-    pub const ALL: [ErrorKind; 11] = [
+    pub const ALL: [ErrorKind; 14] = [
         ErrorKind::Typescript,
         ErrorKind::NodeStack,
         ErrorKind::Vite,
@@ -46,6 +52,9 @@ impl ErrorKind {
         ErrorKind::GoCompile,
         ErrorKind::GoPanic,
         ErrorKind::PythonTraceback,
+        ErrorKind::Ruff,
+        ErrorKind::Mypy,
+        ErrorKind::Eslint,
         ErrorKind::Generic,
     ];
 
@@ -62,6 +71,9 @@ impl ErrorKind {
             ErrorKind::GoCompile => "go_compile",
             ErrorKind::GoPanic => "go_panic",
             ErrorKind::PythonTraceback => "python_traceback",
+            ErrorKind::Ruff => "ruff",
+            ErrorKind::Mypy => "mypy",
+            ErrorKind::Eslint => "eslint",
             ErrorKind::Generic => "generic",
         }
     }

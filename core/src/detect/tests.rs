@@ -418,6 +418,124 @@ fn generic_error_lines() {
     assert_eq!(g[0].lines.len(), 3);
 }
 
+/// Linters people run in watch mode, captured from eslint 10.15, ruff 0.17.6 (full and concise)
+/// and mypy: each error is one report at its file:line:col; warnings are not errors; the
+/// summaries are neither errors nor builds.
+#[test]
+fn eslint_ruff_and_mypy_reports_are_errors_at_their_locations() {
+    let eslint = "
+/app/web/a.js
+  1:7   error    'x' is assigned a value but never used  no-unused-vars
+  2:1   error    'console' is not defined                no-undef
+  2:1   warning  Unexpected console statement            no-console
+  2:13  error    'foo' is not defined                    no-undef
+
+/app/web/b.js
+  1:5  error    'y' is assigned a value but never used  no-unused-vars
+  2:1  error    'console' is not defined                no-undef
+  2:1  warning  Unexpected console statement            no-console
+
+✖ 7 problems (5 errors, 2 warnings)
+
+";
+    assert_eq!(
+        run(eslint),
+        [
+            "error eslint /app/web/a.js:1:7 'x' is assigned a value but never used",
+            "error eslint /app/web/a.js:2:1 'console' is not defined",
+            "error eslint /app/web/a.js:2:13 'foo' is not defined",
+            "error eslint /app/web/b.js:1:5 'y' is assigned a value but never used",
+            "error eslint /app/web/b.js:2:1 'console' is not defined",
+        ]
+    );
+    let want = [
+        "error ruff src/app.py:1:1 Import block is un-sorted or un-formatted",
+        "error ruff src/app.py:1:8 `os` imported but unused",
+        "error ruff src/app.py:2:8 `sys` imported but unused",
+        "error ruff src/app.py:5:16 Undefined name `undefined_name`",
+    ];
+    assert_eq!(
+        run("I001 [*] Import block is un-sorted or un-formatted
+ --> src/app.py:1:1
+  |
+1 | / import os
+2 | | import sys
+  | |__________^
+3 |   x: int = \"a\"
+4 |   def f(a):
+  |
+help: Organize imports
+  |
+2 | import sys
+3 +
+4 | x: int = \"a\"
+  |
+
+F401 [*] `os` imported but unused
+ --> src/app.py:1:8
+  |
+1 | import os
+  |        ^^
+2 | import sys
+3 | x: int = \"a\"
+  |
+help: Remove unused import: `os`
+  |
+  - import os
+1 | import sys
+  |
+
+F401 [*] `sys` imported but unused
+ --> src/app.py:2:8
+  |
+1 | import os
+2 | import sys
+  |        ^^^
+3 | x: int = \"a\"
+4 | def f(a):
+  |
+help: Remove unused import: `sys`
+  |
+1 | import os
+  - import sys
+2 | x: int = \"a\"
+  |
+
+F821 Undefined name `undefined_name`
+ --> src/app.py:5:16
+  |
+3 | x: int = \"a\"
+4 | def f(a):
+5 |     return a + undefined_name
+  |                ^^^^^^^^^^^^^^
+
+Found 4 errors.
+[*] 3 fixable with `--fix`.
+"),
+        want,
+        "ruff full"
+    );
+    assert_eq!(
+        run("src/app.py:1:1: I001 [*] Import block is un-sorted or un-formatted
+src/app.py:1:8: F401 [*] `os` imported but unused
+src/app.py:2:8: F401 [*] `sys` imported but unused
+src/app.py:5:16: F821 Undefined name `undefined_name`
+Found 4 errors.
+[*] 3 fixable with `--fix`.
+"),
+        want,
+        "ruff concise"
+    );
+    assert_eq!(
+        run("src/app.py:3: error: Incompatible types in assignment (expression has type \"str\", variable has type \"int\")  [assignment]
+Found 1 error in 1 file (checked 1 source file)
+"),
+        ["error mypy src/app.py:3 Incompatible types in assignment (expression has type \"str\", variable has type \"int\")  [assignment]"]
+    );
+    // A capital code alone is not a report: Ruff's full header needs its ` --> ` line.
+    assert!(run("E2E tests done\nA1 sauce\nplain line\nGET /api 200").is_empty());
+}
+
 /// Ruff's and mypy's summaries are not tsc builds (ruff's `Found 4 errors.` was taken for a
 /// failed tsc build); after a tsc diagnostic the same words are tsc's.
 #[test]
