@@ -246,6 +246,46 @@ Caused by:
             "build nextjs compiled",
         ]
     );
+    // Captured from `next dev` 16.4.6 (Turbopack): `⨯` at column 0.
+    let captured = "▲ Next.js 16.4.6 (Turbopack)
+- Local:         http://localhost:5288
+- Network:       http://192.0.2.2:5288
+✓ Ready in 602ms
+✓ Running next.config took 10ms
+
+○ Compiling /broken ...
+⨯ TypeError: Cannot read properties of undefined (reading 'map')
+    at Broken (app/broken/page.js:3:21)
+  1 | export default function Broken() {
+  2 |   const items = undefined;
+> 3 |   return <ul>{items.map((i) => <li key={i}>{i}</li>)}</ul>;
+    |                     ^
+  4 | }
+  5 | {
+  digest: '725487718'
+}
+ GET /broken 500 in 372ms (next.js: 199ms, application-code: 173ms)
+⨯ ./app/syntax/page.js:2:1
+Error: Expected '}', got '<eof>'
+  \u{1b}[90m1 |\u{1b}[0m \u{1b}[36mexport\u{1b}[0m \u{1b}[36mdefault\u{1b}[0m \u{1b}[36mfunction\u{1b}[0m \u{1b}[33mSyntax\u{1b}[0m() { \u{1b}[36mreturn\u{1b}[0m <div>ok</div>;
+\u{1b}[31m\u{1b}[1m>\u{1b}[0m \u{1b}[90m2 |\u{1b}[0m
+  \u{1b}[90m  |\u{1b}[0m \u{1b}[31m\u{1b}[1m^\u{1b}[0m
+
+Parsing ecmascript source code failed
+
+
+React encountered an empty buffer when writing in an environment that does not support ArrayBuffer.prototype.detached. This could be a security issue if the buffer was not actually empty. Please use a modern Edge runtime that supports ArrayBuffer.prototype.detached.
+ GET /syntax 500 in 1854ms (next.js: 1727ms, application-code: 127ms)
+";
+    assert_eq!(
+        run(captured),
+        [
+            "url http://localhost:5288",
+            "url http://192.0.2.2:5288",
+            "error nextjs app/broken/page.js:3:21 TypeError: Cannot read properties of undefined (reading 'map')",
+            "error nextjs ./app/syntax/page.js:2:1 Expected '}', got '<eof>'",
+        ]
+    );
     let build = "   ▲ Next.js 15.5.29\nFailed to compile.\n\n./app/broken/page.tsx:5:9\nType error: Type 'string' is not assignable to type 'number'.\n\n  3 | x\n> 5 | y\nNext.js build worker exited with code: 1 and signal: null";
     assert_eq!(
         run(build),
