@@ -202,6 +202,7 @@ impl Detector {
     /// (`--tb=no`) is reported here.
     fn pytest_failed(&mut self, rest: &str, stream: Stream, out: &mut Vec<Detection>) {
         let (id, msg) = rest.split_once(" - ").map_or((rest.trim(), None), |(i, m)| (i, Some(m)));
+        let (id, _) = super::scan::truncate(id, super::MESSAGE_BYTES_MAX);
         let (file, name) = id.split_once("::").unwrap_or((id, id));
         let short = name.replace("::", ".");
         if let Some(f) = self.failures.iter_mut().find(|f| f.name == short) {

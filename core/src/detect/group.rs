@@ -251,7 +251,9 @@ impl Open {
             }
             if self.stack.len() < FRAMES_MAX {
                 let function = function.map(|f| truncate(f.trim(), LINE_BYTES_MAX).0.to_string());
-                self.stack.push(Frame { location: loc.clone(), function, own: user });
+                let mut location = loc.clone();
+                location.file.truncate(truncate(&loc.file, LINE_BYTES_MAX).0.len());
+                self.stack.push(Frame { location, function, own: user });
             }
         }
         match self.frames {
