@@ -1,12 +1,12 @@
 //! The per-process [`Detector`]: feeds lines through the open group, then the one-line
 //! recognisers (build, test, URL), and reports what it finds.
 
-use super::GROUP_SPAN_MAX;
 use super::group::{self, Open, Step};
-use super::model::{Build, BuildOutcome, Detection};
+use super::model::{Build, BuildOutcome, Detection, ErrorKind, FailedTest, Location, TestSummary};
 use super::outcome::{self, BuildLine, GoTally, Probe};
 use super::scan::blank;
 use super::url;
+use super::{FAILURES_MAX, GROUP_SPAN_MAX};
 use crate::ansi;
 use crate::process::Stream;
 
@@ -37,6 +37,13 @@ pub struct DetectorStats {
     pub warnings_suppressed: u64,
     /// Groups reported because their stream went quiet ([`Detector::close_quiet`]).
     pub quiet_closes: u64,
+    /// Stack frames parsed but not kept, over [`FRAMES_MAX`](super::FRAMES_MAX) per error.
+    pub frames_dropped: u64,
+    /// Failing tests not listed in their summary, over [`FAILURES_MAX`].
+    pub failures_dropped: u64,
+    /// Failure reports a runner repeats in its recap (jest's `Summary of all failing tests`,
+    /// node's `✖ failing tests:`), consumed and not reported again.
+    pub test_recaps_skipped: u64,
 }
 
 /// Detection state for one output stream of a process, in arrival order (the supervisor runs
@@ -61,6 +68,10 @@ pub struct Detector {
     /// Lines left in which a `Failed to compile.` location may come.
     expect_location: u8,
     go: GoTally,
+    /// Failing tests since the last test summary, for the next one: at most [`FAILURES_MAX`].
+    failures: Vec<FailedTest>,
+    /// Inside jest's `Summary of all failing tests`: its `●` blocks repeat earlier ones.
+    jest_recap: bool,
     stats: DetectorStats,
 }
 
@@ -163,17 +174,67 @@ impl Detector {
     fn close(&mut self, g: Open, out: &mut Vec<Detection>) {
         self.stats.group_lines_dropped += u64::from(g.lines_dropped);
         self.stats.bytes_truncated += g.bytes_truncated;
+        self.stats.frames_dropped += u64::from(g.frames_dropped);
         let fate = g.fate;
+        let kind = g.kind;
         match g.finish() {
-            Some(e) => {
+            Some((e, failed)) => {
                 self.stats.errors += 1;
+                if let Some(f) = failed {
+                    self.failed(f);
+                }
                 out.push(Detection::Error(e));
             }
             None => match fate {
+                group::Fate::Suppress if kind == ErrorKind::TestFailure => self.stats.test_recaps_skipped += 1,
                 group::Fate::Suppress => self.stats.warnings_suppressed += 1,
                 _ => self.stats.tentative_dropped += 1,
             },
         }
+    }
+
+    /// Remembers a failing test for the next summary.
+    fn failed(&mut self, f: FailedTest) {
+        if self.failures.len() < FAILURES_MAX {
+            self.failures.push(f);
+        } else {
+            self.stats.failures_dropped += 1;
+        }
+    }
+
+    /// Reports a test summary with the failures seen since the last one.
+    fn summary(&mut self, mut s: TestSummary, out: &mut Vec<Detection>) {
+        self.stats.tests += 1;
+        self.jest_recap = false;
+        s.failures = std::mem::take(&mut self.failures);
+        out.push(Detection::Test(s));
+    }
+
+    /// pytest's short summary line `FAILED tests/test_a.py::test_x - AssertionError: ...`.
+    /// A test its section already reported gets its full node id; one without a section
+    /// (`--tb=no`) is reported here.
+    fn pytest_failed(&mut self, rest: &str, stream: Stream, out: &mut Vec<Detection>) {
+        let (id, msg) = rest.split_once(" - ").map_or((rest.trim(), None), |(i, m)| (i, Some(m)));
+        let (id, _) = super::scan::truncate(id, super::MESSAGE_BYTES_MAX);
+        let (file, name) = id.split_once("::").unwrap_or((id, id));
+        let short = name.replace("::", ".");
+        if let Some(f) = self.failures.iter_mut().find(|f| f.name == short) {
+            f.name = id.to_string();
+            return;
+        }
+        let location = Some(Location { file: file.to_string(), line: None, column: None });
+        let (m, _) = super::scan::truncate(msg.unwrap_or("").trim(), super::MESSAGE_BYTES_MAX);
+        let mut e = super::ErrorGroup::new(
+            ErrorKind::TestFailure,
+            if m.is_empty() { id.to_string() } else { format!("{id}: {m}") },
+        );
+        e.message = super::scan::truncate(&e.message, super::MESSAGE_BYTES_MAX).0.to_string();
+        e.location = location.clone();
+        e.lines = vec![super::scan::truncate(&format!("FAILED {rest}"), super::LINE_BYTES_MAX).0.to_string()];
+        e.stream = stream;
+        self.failed(FailedTest { name: id.to_string(), location, message: (!m.is_empty()).then(|| m.to_string()) });
+        self.stats.errors += 1;
+        out.push(Detection::Error(e));
     }
 
     fn fresh(&mut self, line: &str, stream: Stream, out: &mut Vec<Detection>) {
@@ -196,9 +257,31 @@ impl Detector {
             self.next_seen = true;
         }
         if let Some(s) = self.go.feed(line) {
-            self.stats.tests += 1;
-            out.push(Detection::Test(s));
+            self.summary(s, out);
             return;
+        }
+        match line.as_bytes().first() {
+            Some(b'-') if line.starts_with("--- FAIL: ") => {
+                let name = line.get(10..).unwrap_or("");
+                let name = name.rsplit_once(" (").map_or(name, |(n, _)| n);
+                let pending = self.go.take_pending(name);
+                if let Some(mut g) =
+                    group::go_test(line, stream, pending.as_ref().map(|(l, m)| (l.clone(), m.as_str())))
+                {
+                    g.push(line);
+                    self.open = Some(g);
+                    return;
+                }
+            }
+            Some(b'F') if line.starts_with("FAILED ") => {
+                self.pytest_failed(line.get(7..).unwrap_or(""), stream, out);
+                return;
+            }
+            Some(b'S') if line.starts_with("Summary of all failing tests") => {
+                self.jest_recap = true;
+                return;
+            }
+            _ => {}
         }
         let probe = Probe::of(line);
         self.tsc_seen |= probe.ts;
@@ -210,8 +293,7 @@ impl Detector {
             return;
         }
         if let Some(s) = outcome::test_summary(line) {
-            self.stats.tests += 1;
-            out.push(Detection::Test(s));
+            self.summary(s, out);
             return;
         }
         if self.expect_location > 0 {
@@ -224,6 +306,9 @@ impl Detector {
             }
         }
         if let Some(mut g) = group::start(line, stream, &probe) {
+            if self.jest_recap && g.kind == ErrorKind::TestFailure {
+                g.fate = group::Fate::Suppress;
+            }
             g.push(line);
             self.open = Some(g);
             return;

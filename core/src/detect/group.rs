@@ -2,13 +2,13 @@
 //! it ends. Each open group is a small state machine (`Phase`); [`step`] decides for one line
 //! whether it belongs to the group. Nothing here allocates unless a line is kept.
 
-use super::model::{ErrorGroup, ErrorKind, Location};
+use super::model::{ErrorGroup, ErrorKind, FailedTest, Frame, Location};
 use super::outcome::Probe;
 use super::scan::{
     blank, clean_file, file_line_col, file_paren_line_col, indented, is_error_word_start, is_user_file, js_error_line,
-    js_frame, leading_num, num, skip_log_prefix, truncate,
+    js_frame_parts, leading_num, num, skip_log_prefix, truncate,
 };
-use super::{GROUP_LINES_MAX, LINE_BYTES_MAX, MESSAGE_BYTES_MAX};
+use super::{FRAMES_MAX, GROUP_LINES_MAX, LINE_BYTES_MAX, MESSAGE_BYTES_MAX};
 use crate::process::Stream;
 
 /// The most lines a Node uncaught-exception header (`file:line`, source, caret, blank) may wait
@@ -64,6 +64,41 @@ pub(crate) enum Phase {
     RuffFull {
         located: bool,
     },
+    /// cargo test's `---- name stdout ----` section before its panic or `Error:` line.
+    CargoTest,
+    /// go test's `--- FAIL: TestX` and its indented `file_test.go:12: msg` lines.
+    GoTest,
+    /// jest's `  ● suite › test` block: message, code frame, `at` frames.
+    Jest,
+    /// vitest's ` FAIL  file > suite > test` block, up to its `⎯⎯⎯` rule.
+    Vitest,
+    /// mocha's `  1) suite` title lines, until the one ending in `:`.
+    MochaTitle,
+    /// mocha's failure body: message, diff, `at` frames; a blank line after the frames ends it.
+    MochaBody {
+        frames: bool,
+    },
+    /// node --test's TAP `not ok N - name` YAML block, up to its `...`.
+    Tap {
+        /// Inside `error: |-` (the message is the next line) or `stack: |-` (frames).
+        block: TapBlock,
+    },
+    /// node --test's spec reporter `✖ name (1ms)` block: lines indented deeper than the header.
+    NodeSpec {
+        indent: u8,
+    },
+    /// The spec reporter's recap (`test at file:L:C`) before its repeated `✖` block.
+    NodeRecap,
+    /// pytest's `____ test_x ____` section, up to the next section or `===` line.
+    Pytest,
+}
+
+/// Which multi-line YAML value a TAP block is in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TapBlock {
+    None,
+    Error,
+    Stack,
 }
 
 /// What happens to a group when it closes.
@@ -115,6 +150,16 @@ pub(crate) struct Open {
     frames: Frames,
     frame_user: Option<Location>,
     frame_any: Option<Location>,
+    /// The parsed stack, in the order printed (innermost first except Python's), at most
+    /// `FRAMES_MAX` (the innermost kept).
+    stack: Vec<Frame>,
+    pub(crate) frames_dropped: u32,
+    /// No more frames: Go's dump has moved on to another goroutine.
+    stack_done: bool,
+    /// A function line waiting for its location line (Rust backtraces, Go dumps).
+    pending_fn: Option<String>,
+    /// The failing test's name (`test_failure` groups).
+    test: Option<String>,
     message_pending: bool,
     lines: Vec<String>,
     pub(crate) lines_dropped: u32,
@@ -135,6 +180,11 @@ impl Open {
             frames: Frames::None,
             frame_user: None,
             frame_any: None,
+            stack: Vec::new(),
+            frames_dropped: 0,
+            stack_done: false,
+            pending_fn: None,
+            test: None,
             message_pending: false,
             lines: Vec::new(),
             lines_dropped: 0,
@@ -194,9 +244,25 @@ impl Open {
         self.span = self.span.saturating_add(1);
     }
 
-    fn frame(&mut self, loc: Option<Location>) {
+    /// Records one frame: the location candidates, and the frame itself (bounded; Python's
+    /// outermost frames are dropped first, the others' outermost are not kept).
+    fn frame_fn(&mut self, loc: Option<Location>, function: Option<&str>) {
         let Some(loc) = loc else { return };
         let user = is_user_file(&loc.file);
+        if !self.stack_done && self.frames != Frames::None {
+            if self.stack.len() >= FRAMES_MAX {
+                self.frames_dropped = self.frames_dropped.saturating_add(1);
+                if self.frames == Frames::LastUser {
+                    self.stack.remove(0);
+                }
+            }
+            if self.stack.len() < FRAMES_MAX {
+                let function = function.map(|f| truncate(f.trim(), LINE_BYTES_MAX).0.to_string());
+                let mut location = loc.clone();
+                location.file.truncate(truncate(&loc.file, LINE_BYTES_MAX).0.len());
+                self.stack.push(Frame { location, function, own: user });
+            }
+        }
         match self.frames {
             Frames::None => {}
             Frames::FirstUser => {
@@ -216,32 +282,52 @@ impl Open {
         }
     }
 
-    /// The group as reported, or `None` if it is not to be reported.
-    pub(crate) fn finish(self) -> Option<ErrorGroup> {
+    /// The group as reported, and the failing test it reports, or `None` if it is not to be
+    /// reported.
+    pub(crate) fn finish(self) -> Option<(ErrorGroup, Option<FailedTest>)> {
         let kind = match self.fate {
             Fate::Emit => self.kind,
             Fate::Tentative { fallback: Some(k) } => k,
             Fate::Tentative { fallback: None } | Fate::Suppress => return None,
         };
-        let location = self.location.or(self.frame_user).or(self.frame_any).or(self.header_location);
-        let message = if self.message.is_empty() {
+        // A stated location in the standard library or a dependency (a panic inside std)
+        // yields to the first frame in the project's own code.
+        let stated = self.location.filter(|l| is_user_file(&l.file) || self.frame_user.is_none());
+        let location = stated.or(self.frame_user).or(self.frame_any).or(self.header_location);
+        let assertion = (!self.message.is_empty()).then(|| self.message.clone());
+        let mut message = if self.message.is_empty() {
             self.lines.first().map(|l| truncate(l.trim(), MESSAGE_BYTES_MAX).0.to_string()).unwrap_or_default()
         } else {
             self.message
         };
+        let failed = self.test.map(|name| {
+            let full = match &assertion {
+                Some(m) => format!("{name}: {m}"),
+                None => name.clone(),
+            };
+            message = truncate(&full, MESSAGE_BYTES_MAX).0.to_string();
+            FailedTest { name, location: location.clone(), message: assertion }
+        });
+        let mut frames = self.stack;
+        if self.frames == Frames::LastUser {
+            frames.reverse();
+        }
         let mut lines = self.lines;
         while lines.last().is_some_and(|l| blank(l)) {
             lines.pop();
         }
-        Some(ErrorGroup {
-            kind,
-            message,
-            location,
-            lines,
-            lines_dropped: self.lines_dropped,
-            stream: self.stream,
-            frames: Vec::new(),
-        })
+        Some((
+            ErrorGroup {
+                kind,
+                message,
+                location,
+                lines,
+                lines_dropped: self.lines_dropped,
+                stream: self.stream,
+                frames,
+            },
+            failed,
+        ))
     }
 }
 
@@ -257,6 +343,10 @@ pub(crate) fn start(line: &str, stream: Stream, probe: &Probe) -> Option<Open> {
             Some(Open::new(ErrorKind::PythonTraceback, Phase::PyFrames, stream).frames(Frames::LastUser))
         }
         b't' if line.starts_with("thread '") => rust_panic(line, stream),
+        b't' if line.starts_with("test at ") => Some(test_open(Phase::NodeRecap, stream, "").fate(Fate::Suppress)),
+        b'-' if line.starts_with("---- ") => cargo_test(line, stream),
+        b'_' => pytest_section(line, stream),
+        b'n' if line.starts_with("not ok ") => tap(line, stream),
         b'p' if line.starts_with("panic: ") => Some(go_panic(line, stream)),
         b'f' if line.starts_with("fatal error: ") => Some(go_panic(line, stream)),
         b'e' => {
@@ -292,6 +382,9 @@ pub(crate) fn start(line: &str, stream: Stream, probe: &Probe) -> Option<Open> {
     // Next.js 16 prints its `⨯` at the start of the line (15 indented it by a space).
     if let Some(rest) = line.strip_prefix("⨯ ") {
         return Some(next_header(rest, stream));
+    }
+    if line.starts_with("✖ ") {
+        return node_spec(line, 0, stream);
     }
     if line.starts_with("✘ [ERROR] ") {
         let msg = line.get("✘ [ERROR] ".len()..).unwrap_or("");
@@ -349,13 +442,133 @@ fn start_indented(line: &str, stream: Stream) -> Option<Open> {
         let mut g = Open::new(ErrorKind::PythonTraceback, Phase::PyFrames, stream)
             .frames(Frames::LastUser)
             .fate(Fate::Tentative { fallback: None });
-        g.frame(python_frame(t));
+        python_frame(&mut g, t);
         return Some(g);
     }
     if let Some(rest) = t.strip_prefix("⨯ ") {
         return Some(next_header(rest, stream));
     }
+    let indent = line.len() - t.len();
+    if let Some(name) = t.strip_prefix("● ") {
+        // jest; `● Console` heads captured console output, not a failure.
+        return (indent == 2 && name != "Console").then(|| test_open(Phase::Jest, stream, name));
+    }
+    if let Some(rest) = t.strip_prefix("FAIL  ") {
+        return vitest(rest, stream);
+    }
+    if t.starts_with("not ok ") {
+        return tap(t, stream);
+    }
+    if t.starts_with("✖ ") {
+        return node_spec(t, indent, stream);
+    }
+    if indent == 2 && t.as_bytes().first().is_some_and(u8::is_ascii_digit) {
+        return mocha(t, stream);
+    }
     None
+}
+
+/// A `test_failure` group for the test `name`, its stack innermost first.
+fn test_open(phase: Phase, stream: Stream, name: &str) -> Open {
+    let mut g = Open::new(ErrorKind::TestFailure, phase, stream).frames(Frames::FirstUser);
+    g.test = Some(truncate(name.trim(), MESSAGE_BYTES_MAX).0.to_string());
+    g.message_pending = true;
+    g
+}
+
+/// cargo test's `---- tests::adds stdout ----`: the test's captured output, then its panic or
+/// `Error:` line. Confirmed by either (a passing test's output under `--show-output` is not).
+fn cargo_test(line: &str, stream: Stream) -> Option<Open> {
+    let name = line.strip_prefix("---- ")?.strip_suffix(" stdout ----")?;
+    Some(test_open(Phase::CargoTest, stream, name).fate(Fate::Tentative { fallback: None }))
+}
+
+/// go test's `--- FAIL: TestX (0.00s)`, with the location and message `-v` printed before it
+/// (`pending`), if any.
+pub(crate) fn go_test(line: &str, stream: Stream, pending: Option<(Location, &str)>) -> Option<Open> {
+    let rest = line.strip_prefix("--- FAIL: ")?;
+    let name = rest.rsplit_once(" (").map_or(rest, |(n, _)| n);
+    let mut g = test_open(Phase::GoTest, stream, name);
+    if let Some((loc, msg)) = pending {
+        g.location = Some(loc);
+        g.set_message(msg);
+    }
+    Some(g)
+}
+
+/// `    calc_test.go:13: Add(-2, 1) = -1, want -3`: a go test's `t.Error` line (trimmed).
+pub(crate) fn go_test_message(t: &str) -> Option<(Location, &str)> {
+    let (head, msg) = t.split_once(": ")?;
+    if !head.contains(".go:") {
+        return None;
+    }
+    let loc = file_line_col(head)?;
+    Some((loc, msg))
+}
+
+/// pytest's `_____ test_total ______` section header (`_ _ _` separators are not).
+fn pytest_section(line: &str, stream: Stream) -> Option<Open> {
+    if !line.starts_with("___") || !line.trim_end().ends_with("___") || line.contains("_ _") {
+        return None;
+    }
+    let name = line.trim_matches(|c| c == '_' || c == ' ');
+    if name.is_empty() {
+        return None;
+    }
+    Some(test_open(Phase::Pytest, stream, name).frames(Frames::LastUser))
+}
+
+/// vitest's ` FAIL  src/a.test.ts > suite > test` (`rest` after `FAIL  `); a file that failed
+/// to load (` FAIL  src/a.test.ts [ src/a.test.ts ]`) is named by its file.
+fn vitest(rest: &str, stream: Stream) -> Option<Open> {
+    let rest = rest.trim();
+    let (file, name) = match rest.split_once(" > ") {
+        Some((f, n)) => (f, n),
+        None => {
+            let f = rest.split_once(" [").map_or(rest, |(f, _)| f);
+            (f, f)
+        }
+    };
+    if file.is_empty() || file.contains(' ') {
+        return None;
+    }
+    let mut g = test_open(Phase::Vitest, stream, name);
+    g.header_location = Some(Location { file: file.to_string(), line: None, column: None });
+    Some(g)
+}
+
+/// mocha's `1) suite` (two spaces in): the title runs until a line ending in `:`. The progress
+/// list's `1) test` has no colon, so the group stays tentative until the colon comes.
+fn mocha(t: &str, stream: Stream) -> Option<Open> {
+    let (_, title) = leading_num(t)?;
+    let title = title.strip_prefix(") ")?;
+    let mut g = test_open(Phase::MochaTitle, stream, title.trim_end_matches(':'));
+    if title.ends_with(':') {
+        g.phase = Phase::MochaBody { frames: false };
+    } else {
+        g.fate = Fate::Tentative { fallback: None };
+    }
+    Some(g)
+}
+
+/// node --test TAP's `not ok 2 - subtracts` (trimmed). Tentative: a parent whose subtests
+/// failed (`failureType: 'subtestsFailed'`) is not itself a failure.
+fn tap(t: &str, stream: Stream) -> Option<Open> {
+    let (_, name) = t.strip_prefix("not ok ")?.split_once(" - ")?;
+    let name = name.split_once(" # ").map_or(name, |(n, _)| n);
+    Some(test_open(Phase::Tap { block: TapBlock::None }, stream, name).fate(Fate::Tentative { fallback: None }))
+}
+
+/// node --test spec's `✖ subtracts (0.2ms)` (trimmed), `indent` spaces in. Tentative until its
+/// error line: a parent whose subtests failed prints none.
+fn node_spec(t: &str, indent: usize, stream: Stream) -> Option<Open> {
+    let name = t.strip_prefix("✖ ")?;
+    if name.starts_with("failing tests:") {
+        return None;
+    }
+    let name = name.rsplit_once(" (").filter(|(_, d)| d.ends_with("ms)")).map_or(name, |(n, _)| n);
+    let indent = u8::try_from(indent).unwrap_or(u8::MAX);
+    Some(test_open(Phase::NodeSpec { indent }, stream, name).fate(Fate::Tentative { fallback: None }))
 }
 
 fn rust_panic(line: &str, stream: Stream) -> Option<Open> {
@@ -367,7 +580,7 @@ fn rust_panic(line: &str, stream: Stream) -> Option<Open> {
         return Some(g);
     }
     let loc = file_line_col(rest.trim_end().trim_end_matches(':'));
-    let mut g = Open::new(ErrorKind::RustPanic, Phase::PanicMessage, stream).at(loc);
+    let mut g = Open::new(ErrorKind::RustPanic, Phase::PanicMessage, stream).at(loc).frames(Frames::FirstUser);
     g.message_pending = true;
     Some(g)
 }
@@ -571,12 +784,37 @@ fn node_header(line: &str, stream: Stream) -> Option<Open> {
     Some(g)
 }
 
-/// `File "/app/x.py", line 14, in handle`: the location of one Python frame.
-fn python_frame(t: &str) -> Option<Location> {
-    let rest = t.strip_prefix("File \"")?;
-    let (file, rest) = rest.split_once("\", line ")?;
-    let (line, _) = leading_num(rest)?;
-    Some(Location { file: file.to_string(), line: Some(line), column: None })
+/// `File "/app/x.py", line 14, in handle`: one Python frame (`t` trimmed), recorded in `g`.
+fn python_frame(g: &mut Open, t: &str) {
+    let Some(rest) = t.strip_prefix("File \"") else { return };
+    let Some((file, rest)) = rest.split_once("\", line ") else { return };
+    let Some((line, rest)) = leading_num(rest) else { return };
+    let function = rest.strip_prefix(", in ");
+    g.frame_fn(Some(Location { file: file.to_string(), line: Some(line), column: None }), function);
+}
+
+/// `at fn (file:L:C)`, `at file:L:C`, `at async fn (file:///...)` (`t` trimmed, with or without
+/// the `at `): one JavaScript frame, recorded in `g`.
+fn js_frame(g: &mut Open, t: &str) {
+    let t = t.trim_end_matches(" {");
+    let t = t.strip_prefix("at ").unwrap_or(t);
+    if let Some((function, loc)) = js_frame_parts(t) {
+        g.frame_fn(Some(loc), function);
+    }
+}
+
+/// A Rust backtrace line (`t` trimmed): `12: app::main` (or the full form `12: 0x55d1 -
+/// app::main`) names the function, `at ./src/main.rs:5:5` gives its place.
+fn rust_frame(g: &mut Open, t: &str) {
+    if let Some(rest) = t.strip_prefix("at ") {
+        let f = g.pending_fn.take();
+        g.frame_fn(file_line_col(rest.trim()), f.as_deref());
+        return;
+    }
+    if let Some(f) = leading_num(t).and_then(|(_, rest)| rest.strip_prefix(": ")) {
+        let f = f.split_once(" - ").filter(|(a, _)| a.trim_start().starts_with("0x")).map_or(f, |(_, f)| f);
+        g.pending_fn = Some(truncate(f.trim(), LINE_BYTES_MAX).0.to_string());
+    }
 }
 
 /// A Python exception line: `KeyError: 'user'`, `json.decoder.JSONDecodeError: ...`, `KeyboardInterrupt`.
@@ -660,7 +898,7 @@ pub(crate) fn step(g: &mut Open, line: &str) -> Step {
                     g.kind = ErrorKind::NodeStack;
                     g.phase = Phase::NodeFrames;
                     g.frames = Frames::FirstUser;
-                    g.frame(js_frame(t.trim_end_matches(" {")));
+                    js_frame(g, t);
                     return Step::Take;
                 }
                 if line.starts_with("npm ERR!") || line.starts_with("npm error ") {
@@ -718,7 +956,7 @@ pub(crate) fn step(g: &mut Open, line: &str) -> Step {
             }
             if t.starts_with("at ") && indented(line) {
                 let opens = t.ends_with(" {");
-                g.frame(js_frame(t.trim_end_matches(" {")));
+                js_frame(g, t);
                 if opens {
                     g.phase = Phase::NodeObject;
                 }
@@ -751,7 +989,7 @@ pub(crate) fn step(g: &mut Open, line: &str) -> Step {
                 return Step::Close;
             }
             if indented(line) {
-                g.frame(python_frame(t));
+                python_frame(g, t);
                 return Step::Take;
             }
             if python_exception(line) {
@@ -781,6 +1019,8 @@ pub(crate) fn step(g: &mut Open, line: &str) -> Step {
                 return Step::Take;
             }
             if line.starts_with("Traceback (most recent call last)") {
+                // The chain's frames are the final exception's.
+                g.stack.clear();
                 g.phase = Phase::PyFrames;
                 return Step::Take;
             }
@@ -814,7 +1054,12 @@ pub(crate) fn step(g: &mut Open, line: &str) -> Step {
             if line.starts_with("note: Some details are omitted") {
                 return Step::TakeClose;
             }
-            if indented(line) { Step::Take } else { Step::Close }
+            if indented(line) {
+                rust_frame(g, t);
+                Step::Take
+            } else {
+                Step::Close
+            }
         }
         Phase::GoPanic { blanks } => {
             if is_blank {
@@ -831,16 +1076,28 @@ pub(crate) fn step(g: &mut Open, line: &str) -> Step {
             if line.starts_with('\t') {
                 // `\t/app/main.go:22 +0xd9`
                 let loc = t.split(' ').next().and_then(file_line_col);
-                g.frame(loc);
+                let f = g.pending_fn.take();
+                g.frame_fn(loc, f.as_deref());
                 return Step::Take;
             }
             // A function line: `main.main()`, `panic({0x508da0, 0x5fda60})`, `created by ...`.
-            let frame_fn = line.ends_with(')') && line.contains('(') || line.starts_with("created by ");
-            if line.starts_with("goroutine ") || line.starts_with('[') || frame_fn || indented(line) {
-                Step::Take
-            } else {
-                Step::Close
+            let created = line.strip_prefix("created by ");
+            let frame_fn = line.ends_with(')') && line.contains('(') || created.is_some();
+            if frame_fn {
+                let f = match created {
+                    // Go 1.21+: `created by main.main in goroutine 1`.
+                    Some(c) => c.split_once(" in goroutine ").map_or(c, |(f, _)| f),
+                    None => line.rsplit_once('(').map_or(line, |(f, _)| f),
+                };
+                g.pending_fn = Some(truncate(f, LINE_BYTES_MAX).0.to_string());
+                return Step::Take;
             }
+            if line.starts_with("goroutine ") {
+                // The first goroutine is the one that panicked; the rest of a dump is context.
+                g.stack_done = g.stack_done || !g.stack.is_empty();
+                return Step::Take;
+            }
+            if line.starts_with('[') || indented(line) { Step::Take } else { Step::Close }
         }
         Phase::Single => Step::Close,
         Phase::RuffFull { located } => {
@@ -955,7 +1212,206 @@ pub(crate) fn step(g: &mut Open, line: &str) -> Step {
                 g.location = rest.strip_suffix(']').and_then(file_line_col);
             }
             if t.starts_with("at ") {
-                g.frame(js_frame(t));
+                js_frame(g, t);
+            }
+            Step::Take
+        }
+        Phase::CargoTest => {
+            if line.starts_with("---- ")
+                || line.starts_with("failures:")
+                || line.starts_with("successes:")
+                || line.starts_with("test result: ")
+            {
+                return Step::Close;
+            }
+            if line.starts_with("thread '")
+                && let Some(p) = rust_panic(line, g.stream)
+            {
+                g.location = p.location;
+                g.phase = p.phase;
+                g.frames = Frames::FirstUser;
+                if p.message_pending {
+                    g.message_pending = true;
+                } else {
+                    g.set_message(&p.message);
+                }
+                g.fate = Fate::Emit;
+                return Step::Take;
+            }
+            if let Some(m) = line.strip_prefix("Error: ") {
+                // A test returning `Err`: `Error: "connection refused"`.
+                g.set_message(m);
+                g.fate = Fate::Emit;
+                g.phase = Phase::PanicBody;
+            }
+            Step::Take
+        }
+        Phase::GoTest => {
+            if is_blank || !indented(line) {
+                return Step::Close;
+            }
+            if g.message_pending {
+                if let Some(sub) = t.strip_prefix("--- FAIL: ") {
+                    // The failing subtest: name it rather than its parent.
+                    let name = sub.rsplit_once(" (").map_or(sub, |(n, _)| n);
+                    g.test = Some(truncate(name, MESSAGE_BYTES_MAX).0.to_string());
+                } else if let Some((loc, msg)) = go_test_message(t) {
+                    g.location = Some(loc);
+                    g.set_message(msg);
+                }
+            }
+            Step::Take
+        }
+        Phase::Jest => {
+            if is_blank {
+                return Step::Take;
+            }
+            if !indented(line) || t.starts_with("● ") {
+                return Step::Close;
+            }
+            if g.message_pending {
+                g.set_message(t);
+            } else if t.starts_with("at ") {
+                js_frame(g, t);
+            }
+            Step::Take
+        }
+        Phase::Vitest => {
+            if t.starts_with('⎯') {
+                return Step::End;
+            }
+            if t.starts_with("FAIL  ") || t.starts_with("Test Files ") {
+                return Step::Close;
+            }
+            if is_blank {
+                return Step::Take;
+            }
+            if g.message_pending {
+                g.set_message(t);
+            } else if let Some(rest) = t.strip_prefix("❯ ") {
+                // `❯ src/a.test.ts:5:49` or `❯ fn src/a.ts:2:3`.
+                let (f, loc) = rest.rsplit_once(' ').map_or((None, rest), |(f, l)| (Some(f), l));
+                g.frame_fn(file_line_col(loc), f);
+            }
+            Step::Take
+        }
+        Phase::MochaTitle => {
+            if is_blank || !indented(line) || line.len() - t.len() <= 2 {
+                return Step::Close;
+            }
+            let part = t.trim_end_matches(':');
+            if let Some(name) = g.test.as_mut()
+                && name.len() + part.len() < MESSAGE_BYTES_MAX
+            {
+                name.push(' ');
+                name.push_str(part);
+            }
+            if t.ends_with(':') {
+                g.fate = Fate::Emit;
+                g.phase = Phase::MochaBody { frames: false };
+            }
+            Step::Take
+        }
+        Phase::MochaBody { frames } => {
+            if is_blank {
+                return if frames { Step::End } else { Step::Take };
+            }
+            if line.starts_with("  ") && line.len() - t.len() == 2 && t.starts_with(|c: char| c.is_ascii_digit()) {
+                return Step::Close;
+            }
+            if t.starts_with("at ") && indented(line) {
+                js_frame(g, t);
+                g.phase = Phase::MochaBody { frames: true };
+                return Step::Take;
+            }
+            if frames {
+                return Step::Close;
+            }
+            if g.message_pending {
+                g.set_message(t);
+            }
+            Step::Take
+        }
+        Phase::Tap { block } => {
+            if t == "..." {
+                return Step::TakeClose;
+            }
+            if !is_blank && !indented(line) {
+                return Step::Close;
+            }
+            if let Some(v) = t.strip_prefix("failureType: ") {
+                if !v.contains("subtestsFailed") {
+                    g.fate = Fate::Emit;
+                }
+            } else if let Some(v) = t.strip_prefix("location: ") {
+                g.header_location = file_line_col(v.trim_matches('\''));
+            } else if let Some(v) = t.strip_prefix("error: ") {
+                if v.starts_with('|') {
+                    g.phase = Phase::Tap { block: TapBlock::Error };
+                } else {
+                    g.set_message(v.trim_matches(['\'', '"']));
+                }
+                return Step::Take;
+            } else if t.starts_with("stack: |") {
+                g.phase = Phase::Tap { block: TapBlock::Stack };
+                return Step::Take;
+            } else if t.contains(": ") && !t.contains(" (") {
+                // Another YAML key (`code: 'ERR_ASSERTION'`) ends a block value.
+                g.phase = Phase::Tap { block: TapBlock::None };
+                return Step::Take;
+            }
+            match block {
+                TapBlock::Error if g.message_pending && !is_blank => g.set_message(t),
+                TapBlock::Stack => js_frame(g, t),
+                _ => {}
+            }
+            Step::Take
+        }
+        Phase::NodeSpec { indent } => {
+            if line.is_empty() {
+                return Step::End;
+            }
+            if !is_blank && line.len() - t.len() <= usize::from(indent) {
+                return Step::Close;
+            }
+            if is_blank {
+                return Step::Take;
+            }
+            if g.message_pending {
+                g.set_message(t);
+                if matches!(g.fate, Fate::Tentative { .. }) {
+                    g.fate = Fate::Emit;
+                }
+            } else if t.starts_with("at ") {
+                js_frame(g, t);
+            }
+            Step::Take
+        }
+        Phase::NodeRecap => {
+            if line.starts_with("✖ ") {
+                g.phase = Phase::NodeSpec { indent: 0 };
+                return Step::Take;
+            }
+            Step::Close
+        }
+        Phase::Pytest => {
+            if line.starts_with("===") || (line.starts_with("___") && !line.contains("_ _")) {
+                return Step::Close;
+            }
+            if g.message_pending
+                && let Some(m) = line.strip_prefix('E')
+                && (m.starts_with(' ') || m.is_empty())
+            {
+                g.set_message(m);
+                return Step::Take;
+            }
+            // `tests/test_cart.py:13: AssertionError`, `src/cart.py:4: in total`: one entry of
+            // the traceback, outermost first.
+            if !indented(line)
+                && let Some((head, rest)) = line.split_once(": ").or_else(|| line.strip_suffix(':').map(|h| (h, "")))
+                && let Some(loc) = file_line_col(head)
+            {
+                g.frame_fn(Some(loc), rest.strip_prefix("in "));
             }
             Step::Take
         }

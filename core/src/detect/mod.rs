@@ -35,6 +35,17 @@ pub const GROUP_LINES_MAX: usize = 64;
 /// `ERROR` line). Counted in `DetectorStats::groups_cut`.
 pub const GROUP_SPAN_MAX: usize = 1024;
 
+/// The most frames an error keeps. Node prints 10 by default, a web framework's Python
+/// traceback 20 to 40, a Rust backtrace 10 to 30; a 200-frame recursion keeps its innermost
+/// 64, which hold the failing code. Each frame is one line's text at most, so this adds at most
+/// as much again as `GROUP_LINES_MAX` to an open group. Counted in `DetectorStats::frames_dropped`.
+pub const FRAMES_MAX: usize = 64;
+
+/// The most failing tests remembered for the next test summary. A suite with hundreds of
+/// failures is reported error by error anyway; the summary lists the first 64. Counted in
+/// `DetectorStats::failures_dropped`.
+pub const FAILURES_MAX: usize = 64;
+
 /// The most bytes kept of one line in a group. Minified bundles put whole files on one line
 /// and code frames quote them; 1 KiB keeps any real source line. Counted in
 /// `DetectorStats::bytes_truncated`.

@@ -38,10 +38,14 @@ pub enum ErrorKind {
     Eslint,
     /// A line that says it is an error (`error: ...`, `ERROR ...`, `[ERROR] ...`, `npm ERR! ...`).
     Generic,
+    /// A failing test as its runner reported it (jest `●`, vitest `FAIL`, mocha `1)`, node's
+    /// `not ok` / `✖`, pytest's `____ test ____`, go's `--- FAIL:`, cargo's `---- t stdout ----`):
+    /// the message names the test, then gives the assertion's message.
+    TestFailure,
 }
 
 impl ErrorKind {
-    pub const ALL: [ErrorKind; 14] = [
+    pub const ALL: [ErrorKind; 15] = [
         ErrorKind::Typescript,
         ErrorKind::NodeStack,
         ErrorKind::Vite,
@@ -56,6 +60,7 @@ impl ErrorKind {
         ErrorKind::Mypy,
         ErrorKind::Eslint,
         ErrorKind::Generic,
+        ErrorKind::TestFailure,
     ];
 
     /// The stable snake_case name used in snapshots, ground-truth files and events.
@@ -75,6 +80,7 @@ impl ErrorKind {
             ErrorKind::Mypy => "mypy",
             ErrorKind::Eslint => "eslint",
             ErrorKind::Generic => "generic",
+            ErrorKind::TestFailure => "test_failure",
         }
     }
 
@@ -92,8 +98,8 @@ impl fmt::Display for ErrorKind {
 
 pub use crate::process::Location;
 
-/// One frame of a stack: where, in which function, and whether it is the project's own code.
-/// (Detection fills these in as it learns each runtime's stack format.)
+/// One frame of a stack: where, in which function, and whether it is the project's own code
+/// (not a dependency, the standard library or the runtime: `docs/design/detection.md`, "Stacks").
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
 pub struct Frame {
     pub location: Location,
@@ -118,7 +124,9 @@ pub struct ErrorGroup {
     pub lines_dropped: u32,
     /// The stream of the group's first line. Recorded, never used to decide anything.
     pub stream: Stream,
-    /// The stack, innermost first, where the tool printed one and detection parsed it.
+    /// The stack, innermost first, where the tool printed one: at most
+    /// [`FRAMES_MAX`](super::FRAMES_MAX) frames, the innermost kept. Frames printed without a
+    /// file (`at new Promise (<anonymous>)`) are left out.
     pub frames: Vec<Frame>,
 }
 
@@ -262,8 +270,6 @@ impl TestFramework {
     }
 }
 
-/// A test run's closing counts. `None` where the runner did not say (`go test` without `-v`
-/// names only its failures).
 /// A test that failed: its name, and where and why, as far as the runner said.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
 pub struct FailedTest {
@@ -272,6 +278,8 @@ pub struct FailedTest {
     pub message: Option<String>,
 }
 
+/// A test run's closing counts. `None` where the runner did not say (`go test` without `-v`
+/// names only its failures).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
 pub struct TestSummary {
     pub framework: TestFramework,
@@ -283,7 +291,9 @@ pub struct TestSummary {
     pub total: Option<u32>,
     /// The suite, where the runner names one per summary (`go test`'s package).
     pub suite: Option<String>,
-    /// The failing tests the runner named (detection fills these in runner by runner).
+    /// The failing tests reported since the previous summary on this stream, in order (each
+    /// also reported as a `test_failure` error): at most
+    /// [`FAILURES_MAX`](super::FAILURES_MAX).
     pub failures: Vec<FailedTest>,
 }
 

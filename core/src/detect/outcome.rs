@@ -1,6 +1,6 @@
 //! Build outcomes and test summaries: one line each, recognised by the tool's own closing words.
 
-use super::model::{BuildTool, TestFramework, TestSummary};
+use super::model::{BuildTool, Location, TestFramework, TestSummary};
 use super::scan::{leading_num, num, truncate};
 
 /// How far into a line tsc's watch-mode `HH:MM:SS AM - Found` may start (a 12-hour stamp with
@@ -281,14 +281,36 @@ pub(crate) struct GoTally {
     passed: u32,
     failed: u32,
     skipped: u32,
+    /// With `-v`, the test running (`=== RUN   TestX`) and its first `t.Error` line, which go
+    /// prints before the test's `--- FAIL:` line.
+    running: String,
+    pending: Option<(Location, String)>,
 }
 
 impl GoTally {
+    /// The `-v` message of `test` (or of one of its subtests), if it printed one.
+    pub(crate) fn take_pending(&mut self, test: &str) -> Option<(Location, String)> {
+        let r = &self.running;
+        let ours = r == test || r.strip_prefix(test).is_some_and(|sub| sub.starts_with('/'));
+        if ours { self.pending.take() } else { None }
+    }
+
     /// Feeds one line; returns the package's summary at its `ok`/`FAIL` line.
     pub(crate) fn feed(&mut self, line: &str) -> Option<TestSummary> {
         let b = line.as_bytes();
         match b.first()? {
-            b'=' if line.starts_with("=== RUN ") => self.verbose = true,
+            b'=' if line.starts_with("=== RUN ") => {
+                self.verbose = true;
+                self.running.clear();
+                self.running.push_str(truncate(line.get(8..).unwrap_or("").trim(), super::MESSAGE_BYTES_MAX).0);
+                self.pending = None;
+            }
+            b' ' if self.verbose && self.pending.is_none() => {
+                if let Some((loc, msg)) = super::group::go_test_message(line.trim_start()) {
+                    let (msg, _) = truncate(msg, super::MESSAGE_BYTES_MAX);
+                    self.pending = Some((loc, msg.to_string()));
+                }
+            }
             b'-' if line.starts_with("--- ") => {
                 if line.starts_with("--- PASS: ") {
                     self.passed = self.passed.saturating_add(1);

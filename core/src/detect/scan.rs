@@ -48,20 +48,30 @@ pub(crate) fn file_paren_line_col(s: &str) -> Option<Location> {
     Some(Location { file: clean_file(file), line: Some(num(line)?), column: Some(num(col)?) })
 }
 
-/// The location in a JavaScript stack frame: `at fn (file:1:2)`, `at file:1:2`, `at async fn
-/// (file:1:2)`. `s` is the frame with its indentation removed.
-pub(crate) fn js_frame(s: &str) -> Option<Location> {
-    let rest = s.strip_prefix("at ")?;
-    let target = match rest.strip_suffix(')') {
-        Some(inner) => inner.rsplit_once('(').map_or(inner, |(_, loc)| loc),
-        None => rest.rsplit_once(' ').map_or(rest, |(_, loc)| loc),
+/// A JavaScript stack frame (`at fn (file:1:2)`, `at file:1:2`, `at async fn (file:1:2)`)
+/// after its `at ` (TAP's `stack:` block prints frames without it): the
+/// function, if named, and the location. `async ` is dropped from the function; a frame with no
+/// file (`new Promise (<anonymous>)`, `async Promise.all (index 0)`) is `None`.
+pub(crate) fn js_frame_parts(rest: &str) -> Option<(Option<&str>, Location)> {
+    let rest = rest.strip_prefix("async ").unwrap_or(rest);
+    let (function, target) = match rest.strip_suffix(')') {
+        Some(inner) => match inner.split_once(" (") {
+            Some((f, loc)) => (Some(f), loc),
+            None => (None, inner.rsplit_once('(').map_or(inner, |(_, loc)| loc)),
+        },
+        None => (None, rest.rsplit_once(' ').map_or(rest, |(_, loc)| loc)),
     };
-    file_line_col(target)
+    Some((function.filter(|f| !f.is_empty()), file_line_col(target)?))
 }
 
 /// Whether a frame's file is the user's code rather than the runtime's or a dependency's. A
 /// served bundle (`http://localhost:3000/static/js/bundle.js`) is not: a file on disk is what
-/// the user can open.
+/// the user can open. Not own: Node's `node:` and `internal/` modules and `node_modules`;
+/// Python's `site-packages` and standard library (`/lib/pythonX.Y/`, `<frozen ...>`); Rust's
+/// standard library (`/rustc/<hash>/library/...`, `~/.rustup`) and crates from
+/// `~/.cargo/registry` or `~/.cargo/git`; Go's GOROOT (`/usr/local/go`, `/usr/lib/go-X`,
+/// `.../src/runtime/`, or `runtime/` and `testing/` under `-trimpath`) and the module cache
+/// (`/pkg/mod/`).
 pub(crate) fn is_user_file(file: &str) -> bool {
     !(file.starts_with("node:")
         || file.starts_with("http://")
@@ -75,6 +85,11 @@ pub(crate) fn is_user_file(file: &str) -> bool {
         || file.starts_with("/usr/lib/go")
         || file.starts_with("/usr/local/go/")
         || file.contains("/.rustup/")
+        || file.contains("/.cargo/registry/")
+        || file.contains("/.cargo/git/")
+        || file.contains("/pkg/mod/")
+        || file.starts_with("runtime/")
+        || file.starts_with("testing/")
         || file.starts_with("/rustc/"))
 }
 
@@ -208,11 +223,13 @@ mod tests {
         assert!(file_line_col(":4:5").is_none());
         let l = file_paren_line_col("src/api.ts(4,26)").unwrap();
         assert_eq!((l.line, l.column), (Some(4), Some(26)));
-        let l = js_frame("at Object.<anonymous> (/tmp/r.js:6:1)").unwrap();
-        assert_eq!(l.to_string(), "/tmp/r.js:6:1");
-        let l = js_frame("at async file:///tmp/esm.mjs:7:1").unwrap();
-        assert_eq!(l.to_string(), "/tmp/esm.mjs:7:1");
-        assert!(js_frame("at new Promise (<anonymous>)").is_none());
+        let (f, l) = js_frame_parts("Object.<anonymous> (/tmp/r.js:6:1)").unwrap();
+        assert_eq!((f, l.to_string().as_str()), (Some("Object.<anonymous>"), "/tmp/r.js:6:1"));
+        let (f, l) = js_frame_parts("async file:///tmp/esm.mjs:7:1").unwrap();
+        assert_eq!((f, l.to_string().as_str()), (None, "/tmp/esm.mjs:7:1"));
+        let (f, _) = js_frame_parts("async handler (file:///tmp/esm.mjs:7:1)").unwrap();
+        assert_eq!(f, Some("handler"));
+        assert!(js_frame_parts("new Promise (<anonymous>)").is_none());
     }
 
     #[test]

@@ -816,3 +816,537 @@ proptest! {
         prop_assert_eq!(d.stats().lines, lines.len() as u64);
     }
 }
+
+/// `file:line:col function own` for each frame, innermost first.
+fn frames(g: &ErrorGroup) -> Vec<String> {
+    g.frames
+        .iter()
+        .map(|f| {
+            format!("{} {} {}", f.location, f.function.as_deref().unwrap_or("-"), if f.own { "own" } else { "lib" })
+        })
+        .collect()
+}
+
+#[test]
+fn node_stack_frames_cjs_esm_and_internal() {
+    let log = "TypeError: Cannot read properties of undefined (reading 'id')
+    at Object.first (/app/node_modules/lodash/first.js:3:10)
+    at getUser (/app/src/users.js:4:20)
+    at async handler (file:///app/src/server.mjs:12:5)
+    at new Promise (<anonymous>)
+    at file:///app/src/server.mjs:20:1
+    at process.processTicksAndRejections (node:internal/process/task_queues:95:5)";
+    let g = errors(log);
+    assert_eq!(g.len(), 1);
+    assert_eq!(
+        frames(&g[0]),
+        [
+            "/app/node_modules/lodash/first.js:3:10 Object.first lib",
+            "/app/src/users.js:4:20 getUser own",
+            "/app/src/server.mjs:12:5 handler own",
+            "/app/src/server.mjs:20:1 - own",
+            "node:internal/process/task_queues:95:5 process.processTicksAndRejections lib",
+        ]
+    );
+    assert_eq!(g[0].location.as_ref().map(ToString::to_string).as_deref(), Some("/app/src/users.js:4:20"));
+}
+
+#[test]
+fn python_frames_innermost_first_and_primary_is_innermost_own() {
+    let log = "Traceback (most recent call last):
+  File \"/app/web.py\", line 30, in handle
+    return order(req)
+  File \"/app/web.py\", line 11, in order
+    return json.loads(body)
+  File \"/usr/lib/python3.11/json/__init__.py\", line 346, in loads
+    return _default_decoder.decode(s)
+json.decoder.JSONDecodeError: Expecting value: line 1 column 1 (char 0)";
+    let g = errors(log);
+    assert_eq!(
+        frames(&g[0]),
+        ["/usr/lib/python3.11/json/__init__.py:346 loads lib", "/app/web.py:11 order own", "/app/web.py:30 handle own",]
+    );
+    assert_eq!(g[0].location.as_ref().map(ToString::to_string).as_deref(), Some("/app/web.py:11"));
+}
+
+#[test]
+fn rust_backtrace_frames_std_and_registry_are_not_own() {
+    let log = "thread 'main' panicked at /home/u/.cargo/registry/src/index.crates.io-6f17d22bba15001f/serde_json-1.0.1/src/de.rs:10:5:
+called `Result::unwrap()` on an `Err` value: Eof
+stack backtrace:
+   0: __rustc::rust_begin_unwind
+             at /rustc/4d91de4e48198da2e33413efdcd9cd2cc0c46688/library/std/src/panicking.rs:697:5
+   1: serde_json::de::from_str
+             at /home/u/.cargo/registry/src/index.crates.io-6f17d22bba15001f/serde_json-1.0.1/src/de.rs:10:5
+   2: app::load
+             at ./src/main.rs:18:30
+   3: app::main
+             at ./src/main.rs:5:5
+note: Some details are omitted, run with `RUST_BACKTRACE=full` for a verbose backtrace.";
+    let g = errors(log);
+    assert_eq!(g.len(), 1);
+    assert_eq!(
+        frames(&g[0]),
+        [
+            "/rustc/4d91de4e48198da2e33413efdcd9cd2cc0c46688/library/std/src/panicking.rs:697:5 __rustc::rust_begin_unwind lib",
+            "/home/u/.cargo/registry/src/index.crates.io-6f17d22bba15001f/serde_json-1.0.1/src/de.rs:10:5 serde_json::de::from_str lib",
+            "./src/main.rs:18:30 app::load own",
+            "./src/main.rs:5:5 app::main own",
+        ]
+    );
+    // The panic is in a dependency: the first own frame is where to look.
+    assert_eq!(g[0].location.as_ref().map(ToString::to_string).as_deref(), Some("./src/main.rs:18:30"));
+}
+
+#[test]
+fn go_panic_frames_stop_at_the_next_goroutine() {
+    let log = "panic: runtime error: integer divide by zero [recovered]
+\tpanic: runtime error: integer divide by zero
+
+goroutine 9 [running]:
+testing.tRunner.func1.2({0x508da0, 0x5fda60})
+\t/usr/lib/go-1.19/src/testing/testing.go:1396 +0x24e
+panic({0x508da0, 0x5fda60})
+\t/usr/local/go/src/runtime/panic.go:884 +0x212
+example.com/app/calc.Div(...)
+\t/tmp/dc/go/app/calc/calc.go:4
+example.com/app/calc.TestDivZero.func2(0xc000007d40?)
+\t/tmp/dc/go/app/calc/calc_test.go:18 +0x12
+created by testing.(*T).Run in goroutine 1
+\t/usr/lib/go-1.19/src/testing/testing.go:1493 +0x35f
+
+goroutine 1 [chan receive]:
+main.wait()
+\t/tmp/dc/go/app/main.go:9 +0x1";
+    let g = errors(log);
+    assert_eq!(g.len(), 1);
+    assert_eq!(
+        frames(&g[0]),
+        [
+            "/usr/lib/go-1.19/src/testing/testing.go:1396 testing.tRunner.func1.2 lib",
+            "/usr/local/go/src/runtime/panic.go:884 panic lib",
+            "/tmp/dc/go/app/calc/calc.go:4 example.com/app/calc.Div own",
+            "/tmp/dc/go/app/calc/calc_test.go:18 example.com/app/calc.TestDivZero.func2 own",
+            "/usr/lib/go-1.19/src/testing/testing.go:1493 testing.(*T).Run lib",
+        ]
+    );
+    assert_eq!(g[0].location.as_ref().map(ToString::to_string).as_deref(), Some("/tmp/dc/go/app/calc/calc.go:4"));
+}
+
+#[test]
+fn frames_are_bounded_and_counted() {
+    let mut log = String::from("Traceback (most recent call last):\n");
+    for i in 0..(FRAMES_MAX + 10) {
+        log.push_str(&format!("  File \"/app/r.py\", line {i}, in f\n    f()\n"));
+    }
+    log.push_str("RecursionError: maximum recursion depth exceeded\n");
+    let mut d = Detector::new();
+    let mut out = Vec::new();
+    for l in log.lines() {
+        out.extend(d.feed(l, Stream::Stderr));
+    }
+    out.extend(d.finish());
+    let Some(Detection::Error(g)) = out.first() else { panic!("{out:?}") };
+    assert_eq!(g.frames.len(), FRAMES_MAX);
+    // Python's innermost frames are kept: the last printed is first.
+    assert_eq!(g.frames[0].location.line, Some(u32::try_from(FRAMES_MAX + 9).unwrap()));
+    assert_eq!(d.stats().frames_dropped, 10);
+}
+
+/// The test failures and the summaries, rendered `name @ location: message`.
+fn failures(text: &str) -> (Vec<String>, Vec<String>) {
+    let found = detections(text);
+    let errs = found
+        .iter()
+        .filter_map(|d| match d {
+            Detection::Error(g) if g.kind == ErrorKind::TestFailure => Some(g.to_string()),
+            _ => None,
+        })
+        .collect();
+    let listed = found
+        .iter()
+        .filter_map(|d| match d {
+            Detection::Test(s) => Some(s),
+            _ => None,
+        })
+        .flat_map(|s| s.failures.iter())
+        .map(|f| {
+            let loc = f.location.as_ref().map_or_else(|| "-".to_string(), ToString::to_string);
+            format!("{} @ {loc}: {}", f.name, f.message.as_deref().unwrap_or("-"))
+        })
+        .collect();
+    (errs, listed)
+}
+
+#[test]
+fn jest_failures_and_recap() {
+    // jest 30, captured here.
+    let log = "FAIL m/calc2.test.js
+  ✕ top level
+  calc
+    ✕ first name
+
+  ● calc › first name
+
+    TypeError: Cannot read properties of undefined (reading 'name')
+
+      1 | function add(a, b) { return a + b + 1 }
+    > 2 | function first(xs) { return xs[0].name }
+        |                                   ^
+
+      at name (calc.js:2:35)
+      at Object.first (calc2.test.js:8:28)
+
+  ● top level
+
+    expect(received).toBeTruthy()
+
+    Received: false
+
+    > 10 | it('top level', () => { expect(false).toBeTruthy(); });
+         |                                       ^
+
+      at Object.toBeTruthy (calc2.test.js:10:39)
+
+Summary of all failing tests
+FAIL m/calc2.test.js
+  ● top level
+
+    expect(received).toBeTruthy()
+
+      at Object.toBeTruthy (calc2.test.js:10:39)
+
+Test Suites: 1 failed, 1 total
+Tests:       2 failed, 2 passed, 4 total";
+    let (errs, listed) = failures(log);
+    assert_eq!(
+        errs,
+        [
+            "test_failure calc.js:2:35 calc › first name: TypeError: Cannot read properties of undefined (reading 'name')",
+            "test_failure calc2.test.js:10:39 top level: expect(received).toBeTruthy()",
+        ]
+    );
+    assert_eq!(
+        listed,
+        [
+            "calc › first name @ calc.js:2:35: TypeError: Cannot read properties of undefined (reading 'name')",
+            "top level @ calc2.test.js:10:39: expect(received).toBeTruthy()",
+        ]
+    );
+    // jest's console blocks are not failures.
+    assert!(failures("  ● Console\n\n    console.log\n      hi\n").0.is_empty());
+}
+
+#[test]
+fn vitest_failures() {
+    // vitest 3.2, from the corpus.
+    let log = " FAIL  src/greet.test.ts > greet > handles empty
+AssertionError: expected 'hello ' to be 'hello' // Object.is equality
+
+Expected: \"hello\"
+Received: \"hello \"
+
+ ❯ src/greet.test.ts:5:49
+      3| describe('greet', () => {
+      5|   it('handles empty', () => { expect(greet('')).toBe('hello') })
+       |                                                 ^
+
+⎯⎯⎯⎯⎯⎯⎯⎯⎯⎯⎯⎯⎯⎯⎯⎯⎯⎯⎯⎯⎯⎯⎯⎯[1/2]⎯
+
+ FAIL  src/greet.test.ts > greet > throws on null
+TypeError: Cannot read properties of null (reading 'name')
+ ❯ src/greet.test.ts:7:62
+
+⎯⎯⎯⎯⎯⎯⎯⎯⎯⎯⎯⎯⎯⎯⎯⎯⎯⎯⎯⎯⎯⎯⎯⎯[2/2]⎯
+
+
+ Test Files  1 failed | 1 passed (2)
+      Tests  2 failed | 3 passed | 1 skipped (6)";
+    let (errs, listed) = failures(log);
+    assert_eq!(
+        errs,
+        [
+            "test_failure src/greet.test.ts:5:49 greet > handles empty: AssertionError: expected 'hello ' to be 'hello' // Object.is equality",
+            "test_failure src/greet.test.ts:7:62 greet > throws on null: TypeError: Cannot read properties of null (reading 'name')",
+        ]
+    );
+    assert_eq!(listed.len(), 2);
+}
+
+#[test]
+fn mocha_failures_after_its_progress_list() {
+    // mocha 11, captured here: the progress list's `1) top level` has no colon.
+    let log = "
+  1) top level
+  calc
+    2) first name
+
+  1 passing (4ms)
+  2 failing
+
+  1) top level:
+
+      AssertionError [ERR_ASSERTION]: nope
+      + expected - actual
+
+      -false
+      +true
+      
+      at Context.<anonymous> (m/calc.test.js:10:32)
+      at process.processImmediate (node:internal/timers:483:21)
+
+  2) calc
+       first name:
+     TypeError: Cannot read properties of undefined (reading 'name')
+      at first (m/calc.js:2:35)
+      at Context.<anonymous> (m/calc.test.js:8:28)
+      at process.processImmediate (node:internal/timers:483:21)
+
+";
+    let found = errors(log);
+    let shown: Vec<String> = found.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        shown,
+        [
+            "test_failure m/calc.test.js:10:32 top level: AssertionError [ERR_ASSERTION]: nope",
+            "test_failure m/calc.js:2:35 calc first name: TypeError: Cannot read properties of undefined (reading 'name')",
+        ]
+    );
+    assert_eq!(frames(&found[1]).len(), 3);
+}
+
+#[test]
+fn node_test_runner_tap_and_spec() {
+    // node 20 --test-reporter=tap, captured here: the parent of a failing subtest is not a failure.
+    let tap = "TAP version 13
+# Subtest: adds
+not ok 1 - adds
+  ---
+  duration_ms: 3.063522
+  location: '/tmp/t/test.js:4:1'
+  failureType: 'testCodeFailure'
+  error: |-
+    Expected values to be strictly equal:
+    
+    4 !== 3
+    
+  code: 'ERR_ASSERTION'
+  name: 'AssertionError'
+  stack: |-
+    TestContext.<anonymous> (/tmp/t/test.js:5:10)
+    Test.runInAsyncScope (node:async_hooks:206:9)
+  ...
+# Subtest: math
+    # Subtest: subtracts
+    not ok 2 - subtracts
+      ---
+      duration_ms: 0.342109
+      location: '/tmp/t/test.js:9:11'
+      failureType: 'testCodeFailure'
+      error: 'nope'
+      code: 'ERR_ASSERTION'
+      stack: |-
+        TestContext.<anonymous> (/tmp/t/test.js:9:44)
+      ...
+    1..2
+not ok 2 - math
+  ---
+  duration_ms: 1.250903
+  location: '/tmp/t/test.js:7:1'
+  failureType: 'subtestsFailed'
+  error: '1 subtest failed'
+  ...
+1..2
+# tests 4";
+    let shown: Vec<String> = errors(tap).iter().map(ToString::to_string).collect();
+    assert_eq!(
+        shown,
+        [
+            "test_failure /tmp/t/test.js:5:10 adds: Expected values to be strictly equal:",
+            "test_failure /tmp/t/test.js:9:44 subtracts: nope",
+        ]
+    );
+    // The spec reporter (node 20's default on a terminal); its recap repeats each failure.
+    let spec = "✖ adds (2.481676ms)
+  AssertionError [ERR_ASSERTION]: Expected values to be strictly equal:
+  
+  4 !== 3
+  
+      at TestContext.<anonymous> (/tmp/t/test.js:5:10)
+      at Test.runInAsyncScope (node:async_hooks:206:9) {
+    generatedMessage: true,
+    code: 'ERR_ASSERTION'
+  }
+
+▶ math
+  ✔ passes (0.171325ms)
+  ✖ subtracts (0.20143ms)
+    AssertionError [ERR_ASSERTION]: nope
+        at TestContext.<anonymous> (/tmp/t/test.js:9:44)
+        at async Test.run (node:internal/test_runner/test:797:9) {
+      code: 'ERR_ASSERTION'
+    }
+
+✖ math (0.814062ms)
+ℹ tests 4
+ℹ fail 3
+
+✖ failing tests:
+
+test at test.js:4:1
+✖ adds (2.481676ms)
+  AssertionError [ERR_ASSERTION]: Expected values to be strictly equal:
+      at TestContext.<anonymous> (/tmp/t/test.js:5:10)
+  }
+";
+    let mut d = Detector::new();
+    let mut out = Vec::new();
+    for l in spec.lines() {
+        out.extend(d.feed(l, Stream::Stdout));
+    }
+    out.extend(d.finish());
+    let shown: Vec<String> = out.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        shown,
+        [
+            "error test_failure /tmp/t/test.js:5:10 adds: AssertionError [ERR_ASSERTION]: Expected values to be strictly equal:",
+            "error test_failure /tmp/t/test.js:9:44 subtracts: AssertionError [ERR_ASSERTION]: nope",
+        ]
+    );
+    assert_eq!(d.stats().test_recaps_skipped, 1);
+}
+
+#[test]
+fn pytest_sections_and_short_summary() {
+    // pytest 9, from the corpus (shortened).
+    let log = "=================================== FAILURES ===================================
+_____________________________ test_total_discount ______________________________
+
+    def test_total_discount():
+>       assert total([{\"price\": 10, \"qty\": 1}]) == 9
+E       AssertionError: assert 10 == 9
+E        +  where 10 = total([{'price': 10, 'qty': 1}])
+
+tests/test_cart.py:13: AssertionError
+____________________________ test_total_missing_qty ____________________________
+
+    def test_total_missing_qty():
+>       assert total([{\"price\": 10}]) == 10
+
+tests/test_cart.py:16: 
+_ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ 
+src/cart.py:4: in total
+    return sum(i[\"price\"] * i[\"qty\"] for i in items)
+_ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ 
+
+>   return sum(i[\"price\"] * i[\"qty\"] for i in items)
+E   KeyError: 'qty'
+
+src/cart.py:4: KeyError
+=========================== short test summary info ============================
+FAILED tests/test_cart.py::test_total_discount - AssertionError: assert 10 == 9
+FAILED tests/test_cart.py::test_total_missing_qty - KeyError: 'qty'
+FAILED tests/test_other.py::TestX::test_y - ValueError: no section (--tb=no)
+==================== 3 failed, 3 passed, 1 skipped in 0.26s ====================";
+    let (errs, listed) = failures(log);
+    assert_eq!(
+        errs,
+        [
+            "test_failure tests/test_cart.py:13 test_total_discount: AssertionError: assert 10 == 9",
+            "test_failure src/cart.py:4 test_total_missing_qty: KeyError: 'qty'",
+            "test_failure tests/test_other.py tests/test_other.py::TestX::test_y: ValueError: no section (--tb=no)",
+        ]
+    );
+    assert_eq!(
+        listed,
+        [
+            "tests/test_cart.py::test_total_discount @ tests/test_cart.py:13: AssertionError: assert 10 == 9",
+            "tests/test_cart.py::test_total_missing_qty @ src/cart.py:4: KeyError: 'qty'",
+            "tests/test_other.py::TestX::test_y @ tests/test_other.py: ValueError: no section (--tb=no)",
+        ]
+    );
+}
+
+#[test]
+fn go_test_failures_verbose_and_quiet() {
+    // go test -v prints the message before `--- FAIL`; without -v, after it (corpus samples).
+    let verbose = "=== RUN   TestAdd
+--- PASS: TestAdd (0.00s)
+=== RUN   TestAddNegative
+    calc_test.go:13: Add(-2, 1) = -1, want -3
+--- FAIL: TestAddNegative (0.00s)
+=== RUN   TestSkipped
+    calc_test.go:17: needs database
+--- SKIP: TestSkipped (0.00s)
+FAIL
+FAIL\texample.com/app/calc\t0.006s";
+    let quiet = "--- FAIL: TestAddNegative (0.00s)
+    calc_test.go:13: Add(-2, 1) = -1, want -3
+FAIL
+FAIL\texample.com/app/calc\t0.007s";
+    for log in [verbose, quiet] {
+        let (errs, listed) = failures(log);
+        assert_eq!(errs, ["test_failure calc_test.go:13 TestAddNegative: Add(-2, 1) = -1, want -3"], "{log}");
+        assert_eq!(listed, ["TestAddNegative @ calc_test.go:13: Add(-2, 1) = -1, want -3"]);
+    }
+    let sub = "--- FAIL: TestDiv (0.00s)
+    --- FAIL: TestDiv/by_zero (0.00s)
+        calc_test.go:18: got 0
+FAIL\texample.com/app/calc\t0.007s";
+    assert_eq!(failures(sub).0, ["test_failure calc_test.go:18 TestDiv/by_zero: got 0"]);
+}
+
+#[test]
+fn cargo_test_failures() {
+    // cargo test, from the corpus.
+    let log = "failures:
+
+---- tests::adds_negative stdout ----
+
+thread 'tests::adds_negative' (11843) panicked at src/lib.rs:8:34:
+assertion `left == right` failed
+  left: -1
+ right: -3
+note: run with `RUST_BACKTRACE=1` environment variable to display a backtrace
+
+---- tests::result_err stdout ----
+Error: \"connection refused\"
+
+---- tests::quiet stdout ----
+just some output
+
+
+failures:
+    tests::adds_negative
+    tests::result_err
+
+test result: FAILED. 2 passed; 2 failed; 1 ignored; 0 measured; 0 filtered out; finished in 0.02s";
+    let (errs, listed) = failures(log);
+    assert_eq!(
+        errs,
+        [
+            "test_failure src/lib.rs:8:34 tests::adds_negative: assertion `left == right` failed",
+            "test_failure - tests::result_err: \"connection refused\"",
+        ]
+    );
+    assert_eq!(listed.len(), 2);
+    assert_eq!(listed[0], "tests::adds_negative @ src/lib.rs:8:34: assertion `left == right` failed");
+}
+
+#[test]
+fn failures_listed_per_summary_are_bounded() {
+    let mut log = String::new();
+    for i in 0..(FAILURES_MAX + 3) {
+        log.push_str(&format!("--- FAIL: Test{i} (0.00s)\n    a_test.go:{}: bad\n", i + 1));
+    }
+    log.push_str("FAIL\tex.com/a\t0.1s\n");
+    let mut d = Detector::new();
+    let mut out = Vec::new();
+    for l in log.lines() {
+        out.extend(d.feed(l, Stream::Stdout));
+    }
+    let Some(Detection::Test(s)) = out.last() else { panic!() };
+    assert_eq!(s.failures.len(), FAILURES_MAX);
+    assert_eq!(d.stats().failures_dropped, 3);
+    assert_eq!(s.failed, u32::try_from(FAILURES_MAX + 3).unwrap());
+}
