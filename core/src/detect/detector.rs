@@ -3,7 +3,7 @@
 
 use super::group::{self, Open, Step};
 use super::model::{Build, BuildOutcome, Detection, ErrorKind, FailedTest, Location, TestSummary};
-use super::outcome::{self, BuildLine, GoTally, Probe};
+use super::outcome::{self, BuildLine, GoTally, NodeTally, Probe};
 use super::scan::blank;
 use super::url;
 use super::{FAILURES_MAX, GROUP_SPAN_MAX};
@@ -68,6 +68,10 @@ pub struct Detector {
     /// Lines left in which a `Failed to compile.` location may come.
     expect_location: u8,
     go: GoTally,
+    node: NodeTally,
+    /// mocha's counts, printed before its failure reports: reported once every failure has
+    /// been read (or the stream ends or goes quiet), so the summary lists them.
+    mocha: Option<TestSummary>,
     /// Failing tests since the last test summary, for the next one: at most [`FAILURES_MAX`].
     failures: Vec<FailedTest>,
     /// Inside jest's `Summary of all failing tests`: its `●` blocks repeat earlier ones.
@@ -141,6 +145,7 @@ impl Detector {
         if let Some(g) = self.open.take() {
             self.close(g, &mut out);
         }
+        self.mocha_flush(&mut out);
         self.expect_location = 0;
         out
     }
@@ -154,6 +159,7 @@ impl Detector {
             self.stats.quiet_closes += 1;
             self.close(g, &mut out);
         }
+        self.mocha_flush(&mut out);
         out
     }
 
@@ -180,10 +186,14 @@ impl Detector {
         match g.finish() {
             Some((e, failed)) => {
                 self.stats.errors += 1;
+                let failure = failed.is_some();
                 if let Some(f) = failed {
                     self.failed(f);
                 }
                 out.push(Detection::Error(e));
+                if failure {
+                    self.mocha_due(out);
+                }
             }
             None => match fate {
                 group::Fate::Suppress if kind == ErrorKind::TestFailure => self.stats.test_recaps_skipped += 1,
@@ -199,6 +209,22 @@ impl Detector {
             self.failures.push(f);
         } else {
             self.stats.failures_dropped += 1;
+        }
+    }
+
+    /// Reports mocha's summary once it has read as many failures as it counted.
+    fn mocha_due(&mut self, out: &mut Vec<Detection>) {
+        if self.mocha.as_ref().is_some_and(|s| s.failed > 0 && self.failures.len() >= s.failed as usize)
+            && let Some(s) = self.mocha.take()
+        {
+            self.summary(s, out);
+        }
+    }
+
+    /// Reports a pending mocha summary as it stands (the stream ended or went quiet).
+    fn mocha_flush(&mut self, out: &mut Vec<Detection>) {
+        if let Some(s) = self.mocha.take() {
+            self.summary(s, out);
         }
     }
 
@@ -259,6 +285,17 @@ impl Detector {
         if let Some(s) = self.go.feed(line) {
             self.summary(s, out);
             return;
+        }
+        if let Some(s) = self.node.feed(line) {
+            self.summary(s, out);
+            return;
+        }
+        if outcome::mocha_count(line, &mut self.mocha) {
+            return;
+        }
+        // Counts with nothing failing are complete at the next line.
+        if self.mocha.as_ref().is_some_and(|s| s.failed == 0) {
+            self.mocha_flush(out);
         }
         match line.as_bytes().first() {
             Some(b'-') if line.starts_with("--- FAIL: ") => {

@@ -300,18 +300,22 @@ impl Open {
         } else {
             self.message
         };
+        let mut frames = self.stack;
+        if self.frames == Frames::LastUser {
+            frames.reverse();
+        }
         let failed = self.test.map(|name| {
             let full = match &assertion {
                 Some(m) => format!("{name}: {m}"),
                 None => name.clone(),
             };
             message = truncate(&full, MESSAGE_BYTES_MAX).0.to_string();
-            FailedTest { name, location: location.clone(), message: assertion }
+            // Where the test failed: its own line in a test file (the call that threw, the
+            // assertion), while the error itself points at the first own frame, where the
+            // exception came from (the two differ when a test calls code that throws).
+            let in_test = frames.iter().find(|f| f.own && is_test_file(&f.location.file)).map(|f| f.location.clone());
+            FailedTest { name, location: in_test.or_else(|| location.clone()), message: assertion }
         });
-        let mut frames = self.stack;
-        if self.frames == Frames::LastUser {
-            frames.reverse();
-        }
         let mut lines = self.lines;
         while lines.last().is_some_and(|l| blank(l)) {
             lines.pop();
@@ -648,6 +652,19 @@ fn vite_dev(line: &str, stream: Stream) -> Option<Open> {
         || rest.starts_with("error while ")
         || rest.starts_with("[plugin:");
     is_error.then(|| Open::new(ErrorKind::Vite, Phase::ViteDev, stream).message(rest))
+}
+
+/// A test file, by the names runners look for: `*.test.*`, `*.spec.*`, `*_test.*`, `test_*.py`,
+/// or a file under `test/`, `tests/`, `__tests__/` or `spec/`.
+fn is_test_file(path: &str) -> bool {
+    let name = path.rsplit(['/', '\\']).next().unwrap_or(path);
+    name.contains(".test.")
+        || name.contains(".spec.")
+        || name.contains("_test.")
+        || name.starts_with("test_")
+        || ["test/", "tests/", "__tests__/", "spec/"]
+            .iter()
+            .any(|d| path.starts_with(d) || path.contains(&format!("/{d}")))
 }
 
 /// A linter's rule code: one to four capitals then one to five digits (`F401`, `E402`, `UP006`,

@@ -256,6 +256,9 @@ pub enum TestFramework {
     #[serde(rename = "go")]
     GoTest,
     Pytest,
+    Mocha,
+    /// node's built-in runner (`node --test`).
+    Node,
 }
 
 impl TestFramework {
@@ -266,6 +269,8 @@ impl TestFramework {
             TestFramework::Cargo => "cargo",
             TestFramework::GoTest => "go",
             TestFramework::Pytest => "pytest",
+            TestFramework::Mocha => "mocha",
+            TestFramework::Node => "node",
         }
     }
 }

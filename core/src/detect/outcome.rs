@@ -152,7 +152,7 @@ fn tsc_found(rest: &str, tsc_seen: bool) -> Option<BuildLine> {
 }
 
 /// Counts parsed from a summary's `N word` parts.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 struct Counts {
     passed: u32,
     failed: u32,
@@ -199,6 +199,68 @@ impl Counts {
             failures: Vec::new(),
         })
     }
+}
+
+/// node --test's closing counts, one a line (`ℹ tests 3` in the spec reporter, `# tests 3` in
+/// TAP), ending with `duration_ms`: the summary is complete then.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct NodeTally {
+    counts: Option<Counts>,
+}
+
+impl NodeTally {
+    pub(crate) fn feed(&mut self, line: &str) -> Option<TestSummary> {
+        let rest = line.strip_prefix("ℹ ").or_else(|| line.strip_prefix("# "))?;
+        let (key, n) = rest.split_once(' ')?;
+        if key == "duration_ms" {
+            return self.counts.take().and_then(|c| c.summary(TestFramework::Node));
+        }
+        let n: u32 = n.trim().parse().ok()?;
+        let c = self.counts.get_or_insert_with(Counts::default);
+        match key {
+            "tests" => c.total = Some(n),
+            "pass" => c.add(n, "passed").then_some(())?,
+            "fail" | "cancelled" => c.add(n, "failed").then_some(())?,
+            "skipped" | "todo" => c.add(n, "skipped").then_some(())?,
+            "suites" => {}
+            _ => {
+                self.counts = None;
+                return None;
+            }
+        }
+        None
+    }
+}
+
+/// mocha's counts, printed before its failure reports: `  1 passing (4ms)`, `  2 failing`,
+/// `  1 pending`. Returns the counts so far, or `None` for another line.
+pub(crate) fn mocha_count(line: &str, counts: &mut Option<TestSummary>) -> bool {
+    let t = line.trim();
+    let Some((n, rest)) = leading_num(t) else { return false };
+    let word = rest.trim_start();
+    let (word, after) = word.split_once(' ').unwrap_or((word, ""));
+    let first = word == "passing" && after.starts_with('(') && after.ends_with(')');
+    if !first && !matches!((word, after), ("failing" | "pending", "")) {
+        return false;
+    }
+    if !first && counts.is_none() {
+        return false;
+    }
+    let s = counts.get_or_insert_with(|| TestSummary {
+        framework: TestFramework::Mocha,
+        passed: Some(0),
+        failed: 0,
+        skipped: None,
+        total: None,
+        suite: None,
+        failures: Vec::new(),
+    });
+    match word {
+        "passing" => s.passed = Some(n),
+        "failing" => s.failed = n,
+        _ => s.skipped = Some(n),
+    }
+    true
 }
 
 /// Recognises a test runner's closing summary. `go test` is handled by [`GoTally`]: its counts

@@ -1029,7 +1029,7 @@ Tests:       2 failed, 2 passed, 4 total";
     assert_eq!(
         listed,
         [
-            "calc › first name @ calc.js:2:35: TypeError: Cannot read properties of undefined (reading 'name')",
+            "calc › first name @ calc2.test.js:8:28: TypeError: Cannot read properties of undefined (reading 'name')",
             "top level @ calc2.test.js:10:39: expect(received).toBeTruthy()",
         ]
     );
@@ -1261,7 +1261,7 @@ FAILED tests/test_other.py::TestX::test_y - ValueError: no section (--tb=no)
         listed,
         [
             "tests/test_cart.py::test_total_discount @ tests/test_cart.py:13: AssertionError: assert 10 == 9",
-            "tests/test_cart.py::test_total_missing_qty @ src/cart.py:4: KeyError: 'qty'",
+            "tests/test_cart.py::test_total_missing_qty @ tests/test_cart.py:16: KeyError: 'qty'",
             "tests/test_other.py::TestX::test_y @ tests/test_other.py: ValueError: no section (--tb=no)",
         ]
     );
