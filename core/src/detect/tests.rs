@@ -576,6 +576,28 @@ Found 1 error in 1 file (checked 1 source file)
     assert!(run("E2E tests done\nA1 sauce\nplain line\nGET /api 200").is_empty());
 }
 
+/// node --test's closing counts (spec `ℹ` and TAP `#`) and mocha's (printed before its failure
+/// reports, so reported once they are read, or at the next line when nothing failed).
+#[test]
+fn node_test_and_mocha_summaries() {
+    let spec = "ℹ tests 3\nℹ suites 0\nℹ pass 2\nℹ fail 1\nℹ cancelled 0\nℹ skipped 0\nℹ todo 0\nℹ duration_ms 41.2";
+    assert_eq!(run(spec), ["test node passed=2 failed=1 skipped=0 total=3"]);
+    let tap = spec.replace("ℹ ", "# ");
+    assert_eq!(run(&tap), ["test node passed=2 failed=1 skipped=0 total=3"]);
+    // Not a summary: a comment that is not a count, or counts without their closing line.
+    assert!(run("# building docs\n# tests are flaky").is_empty());
+    let green = "  cart\n    ✔ sums items\n\n  3 passing (4ms)\n  1 pending\nDone.";
+    assert_eq!(run(green), ["test mocha passed=3 failed=0 skipped=1 total=?"]);
+    let red = "  1 passing (4ms)\n  1 failing\n\n  1) cart\n       sums two items:\n     AssertionError: expected 7 to equal 8\n      at Context.<anonymous> (test/cart.test.js:10:12)\n";
+    assert_eq!(
+        run(red),
+        [
+            "error test_failure test/cart.test.js:10:12 cart sums two items: AssertionError: expected 7 to equal 8",
+            "test mocha passed=1 failed=1 skipped=? total=?",
+        ]
+    );
+}
+
 /// Ruff's and mypy's summaries are not tsc builds (ruff's `Found 4 errors.` was taken for a
 /// failed tsc build); after a tsc diagnostic the same words are tsc's.
 #[test]
