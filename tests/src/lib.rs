@@ -90,3 +90,19 @@ pub fn wait_exit(child: &mut std::process::Child, limit: std::time::Duration) ->
         }
     }
 }
+
+/// A `.brum.toml`-style script that runs `line` in a shell from the temp directory, never
+/// restarted: what the supervisor tests start.
+pub fn shell_script(name: &str, line: &str) -> brum_core::script::Script {
+    use brum_core::script::{Command, RestartPolicy, Script, SourceKind};
+    Script {
+        name: name.into(),
+        source: SourceKind::BrumToml,
+        file: std::path::PathBuf::from(".brum.toml"),
+        command: Command::Shell { line: line.into() },
+        cwd: std::env::temp_dir(),
+        env: Default::default(),
+        restart: RestartPolicy::Never,
+        detail: None,
+    }
+}

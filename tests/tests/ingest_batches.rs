@@ -2,30 +2,20 @@
 //! keeps its own sequence number, a detection sits right after the line that completed it,
 //! and `brum run`'s prefixed view keeps one process from clearing the others' lines.
 
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use brum::rt::TokioRuntime;
 use brum_core::bus::{BusConfig, Envelope, Event, EventBus, SubscribeOptions};
 use brum_core::lines::{BATCH_BYTES_MAX, BATCH_LINES_DEFAULT};
-use brum_core::script::{Command, RestartLimits, RestartPolicy, Script, SourceKind};
+use brum_core::script::{RestartLimits, Script};
 use brum_core::supervisor::{Supervisor, SupervisorConfig};
 use brum_tests::{brum, stdout};
 
 const MAX_LINE: usize = 4096;
 
 fn script(name: &str, line: &str) -> Script {
-    Script {
-        name: name.into(),
-        source: SourceKind::BrumToml,
-        file: PathBuf::from(".brum.toml"),
-        command: Command::Shell { line: line.into() },
-        cwd: std::env::temp_dir(),
-        env: Default::default(),
-        restart: RestartPolicy::Never,
-        detail: None,
-    }
+    brum_tests::shell_script(name, line)
 }
 
 fn config() -> SupervisorConfig {

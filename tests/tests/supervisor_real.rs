@@ -1,25 +1,19 @@
 //! The supervisor under the real runtime: restart-all, stop-all, restart policies with
 //! backoff, environment and colour forcing, with real `sh` children.
 
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use brum::rt::TokioRuntime;
 use brum_core::bus::{BusConfig, Event, EventBus, SubscribeOptions};
-use brum_core::script::{Command, RestartLimits, RestartPolicy, Script, SourceKind};
+use brum_core::script::{RestartLimits, RestartPolicy, Script};
 use brum_core::supervisor::{ProcState, Started, Supervisor, SupervisorConfig};
 
 fn script(name: &str, line: &str, restart: RestartPolicy, env: &[(&str, &str)]) -> Script {
     Script {
-        name: name.into(),
-        source: SourceKind::BrumToml,
-        file: PathBuf::from(".brum.toml"),
-        command: Command::Shell { line: line.into() },
-        cwd: std::env::temp_dir(),
-        env: env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
         restart,
-        detail: None,
+        env: env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+        ..brum_tests::shell_script(name, line)
     }
 }
 

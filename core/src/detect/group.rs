@@ -743,6 +743,30 @@ fn rolldown_frame(t: &str) -> Option<Location> {
     file_line_col(inner.trim())
 }
 
+/// What Vite's reports share since Vite 8: a blank line ends the report unless it follows a
+/// `failed with N errors:` preamble (then the next line is the message), and a `╭─[ file:L:C ]`
+/// frame gives the location. `None`: the phase decides.
+fn rolldown_step(g: &mut Open, line: &str, t: &str, blank: bool) -> Option<Step> {
+    if blank {
+        if awaits_detail(&g.message) {
+            g.message_pending = true;
+            return Some(Step::Take);
+        }
+        return Some(Step::End);
+    }
+    if g.message_pending {
+        g.set_message(line);
+        return Some(Step::Take);
+    }
+    if g.location.is_none()
+        && let Some(loc) = rolldown_frame(t)
+    {
+        g.location = Some(loc);
+        return Some(Step::Take);
+    }
+    None
+}
+
 /// The rest of such a code frame: `│`, ` 3 │ code`, `───╯`.
 fn is_frame_border(t: &str) -> bool {
     t.starts_with('│')
@@ -1128,22 +1152,8 @@ pub(crate) fn step(g: &mut Open, line: &str) -> Step {
             if is_blank { Step::End } else { Step::Take }
         }
         Phase::ViteDev => {
-            if line.is_empty() {
-                if awaits_detail(&g.message) {
-                    g.message_pending = true;
-                    return Step::Take;
-                }
-                return Step::End;
-            }
-            if g.message_pending {
-                g.set_message(line);
-                return Step::Take;
-            }
-            if g.location.is_none()
-                && let Some(loc) = rolldown_frame(t)
-            {
-                g.location = Some(loc);
-                return Step::Take;
+            if let Some(step) = rolldown_step(g, line, t, line.is_empty()) {
+                return step;
             }
             if is_frame_border(t) {
                 return Step::Take;
@@ -1158,22 +1168,8 @@ pub(crate) fn step(g: &mut Open, line: &str) -> Step {
             if indented(line) || line.contains(": ERROR: ") { Step::Take } else { Step::Close }
         }
         Phase::ViteBuild { frames } => {
-            if is_blank {
-                if awaits_detail(&g.message) {
-                    g.message_pending = true;
-                    return Step::Take;
-                }
-                return Step::End;
-            }
-            if g.message_pending {
-                g.set_message(line);
-                return Step::Take;
-            }
-            if g.location.is_none()
-                && let Some(loc) = rolldown_frame(t)
-            {
-                g.location = Some(loc);
-                return Step::Take;
+            if let Some(step) = rolldown_step(g, line, t, is_blank) {
+                return step;
             }
             if let Some(rest) = line.strip_prefix("file: ") {
                 g.location = file_line_col(rest.trim())
