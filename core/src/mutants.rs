@@ -31,6 +31,10 @@ pub const DETECTIONS_AFTER_READ: &str = "supervisor.detections_after_read";
 /// quiet (no `QUIET_CLOSE`): a dev server's stack is reported only when it prints again.
 /// Caught by S-D1.
 pub const NO_QUIET_CLOSE: &str = "detect.no_quiet_close";
+/// An ended instance's timers are not cancelled, and a stop's grace timer finds its process by
+/// script name, not instance: when a generation ended on SIGTERM before its grace, the timer
+/// SIGKILLs the generation that replaced it (Brummer's S-P10). Caught by S-P10.
+pub const STALE_KILL_TIMER: &str = "supervisor.stale_kill_timer";
 /// Every mutant, for `brum sim` listings and tests.
 pub const ALL: &[&str] = &[
     PUBLISH_INLINE,
@@ -40,6 +44,7 @@ pub const ALL: &[&str] = &[
     READERS_UNGATED,
     DETECTIONS_AFTER_READ,
     NO_QUIET_CLOSE,
+    STALE_KILL_TIMER,
 ];
 
 #[cfg(feature = "sim")]

@@ -77,6 +77,18 @@ fn no_quiet_close_mutant_is_caught_by_s_d1_and_the_real_detector_passes() {
 }
 
 #[test]
+fn stale_kill_timer_mutant_is_caught_by_s_p10_and_the_real_dispatcher_passes() {
+    let scenario = harness::scenario("S-P10").unwrap();
+    for seed in 0..5 {
+        let spec = |mutant| RunSpec { scenario, seed, backend: Backend::Turmoil, bus: BusKind::Real, mutant };
+        let real = harness::run(spec(None)).unwrap();
+        assert!(real.outcome.is_ok(), "seed {seed}: the real dispatcher fails S-P10: {:?}", real.outcome);
+        let bad = harness::run(spec(Some(brum_core::mutants::STALE_KILL_TIMER))).unwrap();
+        assert!(bad.outcome.is_err(), "seed {seed}: S-P10 did not catch the stale_kill_timer mutant\n{}", bad.trace);
+    }
+}
+
+#[test]
 fn readers_ungated_mutant_is_caught_by_s_p4_within_100_seeds() {
     let scenario = harness::scenario("S-P4").unwrap();
     let caught = (0..100).find(|&seed| {

@@ -335,6 +335,15 @@ impl<R: Runtime> Dispatcher<R> {
             Msg::GraceExpired { id } => {
                 let Some(inst) = self.instances.get_mut(&id) else { return };
                 if inst.terminal() {
+                    if crate::mutants::active(crate::mutants::STALE_KILL_TIMER) {
+                        // Brummer's S-P10: the timer finds its process by script name, so an
+                        // ended generation's grace kills the one that replaced it.
+                        let script = inst.info.script.clone();
+                        let newest = self.instances.values().rev().find(|i| i.info.script == script && !i.terminal());
+                        if let Some(pid) = newest.and_then(|i| i.info.pid) {
+                            let _ = self.rt.signal_group(pid, Signal::Kill);
+                        }
+                    }
                     return;
                 }
                 if let Some(pid) = inst.info.pid {
@@ -634,7 +643,10 @@ impl<R: Runtime> Dispatcher<R> {
             ProcState::Failed { exit: Some(exit) }
         };
         inst.info.ended_ms = Some(self.rt.now().as_millis() as u64);
-        inst.cancel_timers(&mut self.dying);
+        // The mutant keeps an ended instance's timers running, as Brummer did.
+        if !crate::mutants::active(crate::mutants::STALE_KILL_TIMER) {
+            inst.cancel_timers(&mut self.dying);
+        }
         // Keep only tasks not yet gone: bounded by what was cancelled recently.
         self.dying.retain_mut(|t| !t.is_finished());
         if let Some(pid) = inst.info.pid {

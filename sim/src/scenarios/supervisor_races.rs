@@ -502,35 +502,65 @@ pub async fn s_p9<R: Runtime>(cx: &Cx<R>, programs: &Programs) -> Outcome {
     Ok(())
 }
 
-/// S-P10: kills and timers of one generation never reach the next.
+/// S-P10: kills and timers of one generation never reach the next. `dev` exits on SIGTERM,
+/// so each restart ends its generation well before the stop's grace runs out, and the grace
+/// timer is still pending when the next generation runs: three generations, restarted at
+/// seeded moments inside each other's grace, then every timer left to fire. The newest
+/// generation must still run, untouched by any signal, and the earlier ones must have ended on
+/// SIGTERM. A SIGTERM-ignoring script beside them checks the escalation to SIGKILL. Mutant
+/// `supervisor.stale_kill_timer` (the timer finds its process by script name) kills the newest
+/// generation.
 pub async fn s_p10<R: Runtime>(cx: &Cx<R>, programs: &Programs) -> Outcome {
     let table = table(programs)?;
     let (bus, timeline, sup, task) = setup(cx);
-    // Generation 1 ignores SIGTERM, so its stop needs the grace timer and SIGKILL.
-    let g1 = sup.start(script("dev", "stubborn", RestartPolicy::Never), false).await;
+    let grace = config().stop_grace;
+    let stubborn = sup.start(script("stubborn", "stubborn", RestartPolicy::Never), false).await;
+    let Ok(Started::New(stubborn)) = stubborn else { return Err(violation("start", format!("{stubborn:?}"))) };
+    let g1 = sup.start(script("dev", "server", RestartPolicy::Never), false).await;
     let Ok(Started::New(g1)) = g1 else { return Err(violation("start", format!("{g1:?}"))) };
-    let g2 = sup.restart(Target::Script("dev".into())).await;
-    let Ok(Started::New(g2)) = g2 else { return Err(violation("restart", format!("{g2:?}"))) };
-    // Generation 2 exits on SIGTERM; stop it, start generation 3 at once, then let every
-    // timer of the earlier generations fire.
-    let g2_pid = sup.status().iter().find(|i| i.id == g2.id.0).and_then(|i| i.pid);
-    let g3 = sup.restart(Target::Id(g2.id.0)).await;
-    let Ok(Started::New(g3)) = g3 else { return Err(violation("restart", format!("{g3:?}"))) };
-    cx.rt.sleep(config().stop_grace * 3 + Duration::from_millis(cx.rt.below(50))).await;
+    let stop = {
+        let sup = sup.clone();
+        let id = stubborn.id.0;
+        spawn(&cx.rt, "scenario.stop", async move { sup.stop(Target::Id(id)).await.map(|_| ()) })
+    };
+    let mut generations = vec![g1];
+    for _ in 0..2 {
+        cx.rt.sleep(Duration::from_millis(cx.rt.below(grace.as_millis() as u64 / 2))).await;
+        let last = generations.last().expect("a generation").id.0;
+        match sup.restart(Target::Id(last)).await {
+            Ok(Started::New(g)) => generations.push(g),
+            other => return Err(violation("restart", format!("{other:?}"))),
+        }
+    }
+    cx.rt.sleep(grace * 3 + Duration::from_millis(cx.rt.below(50))).await;
+    let newest = generations.last().expect("a generation").clone();
     let status = sup.status();
-    let g3_info = status.iter().find(|i| i.id == g3.id.0).cloned();
+    let info = status.iter().find(|i| i.id == newest.id.0).cloned();
     ensure!(
-        g3_info.as_ref().is_some_and(|i| i.state == ProcState::Running),
+        info.as_ref().is_some_and(|i| i.state == ProcState::Running),
         "I17 a late kill never hits a restarted process",
-        "generation 3 is {:?}",
-        g3_info.map(|i| i.state)
+        "the newest generation {newest} is {:?}",
+        info.map(|i| i.state)
     );
-    let g3_pid = g3_info.and_then(|i| i.pid).unwrap_or(0);
-    let hits: Vec<(u32, Signal)> = table.signal_log().into_iter().filter(|(pg, _)| *pg == g3_pid).collect();
-    ensure!(hits.is_empty(), "I17 generation-scoped signals", "generation 3 (pgid {g3_pid}) received {hits:?}");
-    let g1_exit = timeline.await_exit(g1.id.0).await;
-    ensure!(g1_exit == Some(Exit::Signaled(9)), "stop escalates to SIGKILL", "generation 1 ended {g1_exit:?}");
-    cx.log("scenario", "generations", format!("g1={} g2={} (pid {g2_pid:?}) g3={} alive", g1.id.0, g2.id.0, g3.id.0));
+    let pid = info.and_then(|i| i.pid).unwrap_or(0);
+    let hits: Vec<(u32, Signal)> = table.signal_log().into_iter().filter(|(pg, _)| *pg == pid).collect();
+    ensure!(hits.is_empty(), "I17 generation-scoped signals", "{newest} (pgid {pid}) received {hits:?}");
+    for g in &generations[..generations.len() - 1] {
+        let exit = timeline.await_exit(g.id.0).await;
+        ensure!(
+            exit == Some(Exit::Signaled(15)),
+            "I17 a restart ends its generation with SIGTERM",
+            "{g} ended {exit:?}"
+        );
+    }
+    match stop.join().await {
+        Ok(Ok(())) => {}
+        other => return Err(violation("stop", format!("the stubborn stop: {other:?}"))),
+    }
+    let exit = timeline.await_exit(stubborn.id.0).await;
+    ensure!(exit == Some(Exit::Signaled(9)), "stop escalates to SIGKILL", "the stubborn script ended {exit:?}");
+    let ids: Vec<String> = generations.iter().map(|g| g.to_string()).collect();
+    cx.log("scenario", "generations", format!("{} restarted inside each other's grace; the last runs", ids.join(", ")));
     finish(cx, &sup, task, &bus, &timeline).await
 }
 
