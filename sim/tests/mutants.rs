@@ -88,6 +88,19 @@ fn stale_kill_timer_mutant_is_caught_by_s_p10_and_the_real_dispatcher_passes() {
     }
 }
 
+/// The audit found S-P8's transition oracle accepted `Running -> Failed` by SIGKILL for a
+/// process nobody stopped; it now rejects a kill nobody asked for.
+#[test]
+fn stale_kill_timer_mutant_is_caught_by_s_p8_too() {
+    let scenario = harness::scenario("S-P8").unwrap();
+    for seed in 0..5 {
+        let spec = |mutant| RunSpec { scenario, seed, backend: Backend::Turmoil, bus: BusKind::Real, mutant };
+        assert!(harness::run(spec(None)).unwrap().outcome.is_ok(), "seed {seed}: the real dispatcher fails S-P8");
+        let bad = harness::run(spec(Some(brum_core::mutants::STALE_KILL_TIMER))).unwrap();
+        assert!(bad.outcome.is_err(), "seed {seed}: S-P8 did not catch the stale_kill_timer mutant\n{}", bad.trace);
+    }
+}
+
 #[test]
 fn readers_ungated_mutant_is_caught_by_s_p4_within_100_seeds() {
     let scenario = harness::scenario("S-P4").unwrap();

@@ -430,8 +430,15 @@ pub async fn s_p8<R: Runtime>(cx: &Cx<R>, _programs: &Programs) -> Outcome {
     let missing = sup.start(script("ghost", "no-such-program", RestartPolicy::Never), false).await;
     ensure!(matches!(missing, Err(SupervisorError::Spawn { .. })), "spawn errors are reported", "{missing:?}");
     cx.rt.sleep(Duration::from_millis(cx.rt.below(30))).await;
-    let _ = sup.restart(Target::Script("web".into())).await;
-    let _ = sup.stop(Target::Script("quick".into())).await;
+    let restarted = sup.restart(Target::Script("web".into())).await;
+    ensure!(matches!(restarted, Ok(Started::New(_))), "S-P8 the restart starts a new web", "{restarted:?}");
+    // `quick` may have exited already (then nothing is running to stop): both are fine.
+    let stopped = sup.stop(Target::Script("quick".into())).await;
+    ensure!(
+        matches!(stopped, Ok(_) | Err(SupervisorError::NotFound { .. })),
+        "S-P8 stopping quick answers",
+        "{stopped:?}"
+    );
     cx.rt.sleep(Duration::from_millis(400)).await; // let the crasher exhaust its restarts
     let res = finish(cx, &sup, task, &bus, &timeline).await;
     drop(sup);
@@ -442,6 +449,11 @@ pub async fn s_p8<R: Runtime>(cx: &Cx<R>, _programs: &Programs) -> Outcome {
         for w in states.windows(2) {
             ensure!(reachable(w[0], w[1]), "I12 legal transitions only", "#{id}: {} -> {}", w[0], w[1]);
             ensure!(!w[0].is_terminal(), "I12 terminal states are absorbing", "#{id}: left {} for {}", w[0], w[1]);
+            // No program here dies of a signal by itself: a signal death without a stop is a
+            // kill nobody asked for (a stale timer's, a stray group signal).
+            let unasked =
+                matches!((w[0], w[1]), (ProcState::Running, ProcState::Failed { exit: Some(Exit::Signaled(_)) }));
+            ensure!(!unasked, "I17 no kill nobody asked for", "#{id}: {} -> {}", w[0], w[1]);
         }
     }
     let crash_instances = sup_count(&seen);
