@@ -49,8 +49,12 @@ pub struct LsArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum SimCommand {
-    /// List the scenarios.
-    List,
+    /// List the scenarios (or, with `--mutants`, the planted bugs `--mutant` takes).
+    List {
+        /// List the mutants instead, one name a line.
+        #[arg(long)]
+        mutants: bool,
+    },
     /// Run one scenario with one seed and print its trace.
     Run(SimRunArgs),
     /// Run many seeds of one or all scenarios.

@@ -14,7 +14,13 @@ use crate::errors::{CliError, exit};
 /// Runs a `brum sim` command, writing to `out`; returns the exit code.
 pub fn run(cmd: SimCommand, out: &mut dyn Write) -> Result<i32, CliError> {
     match cmd {
-        SimCommand::List => {
+        SimCommand::List { mutants: true } => {
+            for m in brum_core::mutants::ALL {
+                writeln!(out, "{m}")?;
+            }
+            Ok(exit::OK)
+        }
+        SimCommand::List { mutants: false } => {
             for s in SCENARIOS {
                 writeln!(out, "{:<9} {}", s.name, s.race)?;
                 writeln!(out, "{:<9} {}", "", s.summary)?;
