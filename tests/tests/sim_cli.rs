@@ -15,6 +15,18 @@ fn sim_list_names_every_scenario() {
     insta::assert_snapshot!(stdout(&o));
 }
 
+/// One mutant name a line, each accepted by `--mutant`.
+#[test]
+fn sim_list_mutants_names_one_a_line_and_run_takes_each() {
+    let o = brum(&["sim", "list", "--mutants"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let names: Vec<String> = stdout(&o).lines().map(str::to_string).collect();
+    assert_eq!(names, brum_core::mutants::ALL);
+    let o = brum(&["sim", "run", "--scenario", "S-P10", "--seed", "0", "--mutant", "supervisor.stale_kill_timer"]);
+    assert!(!o.status.success(), "S-P10 passed with its mutant planted:\n{}", stdout(&o));
+    assert!(stdout(&o).contains("mutant=supervisor.stale_kill_timer"), "{}", stdout(&o));
+}
+
 #[test]
 fn sim_run_output_is_a_pure_function_of_its_inputs() {
     let a = brum(&["sim", "run", "--scenario", "S-E4", "--seed", "11", "--metrics"]);
