@@ -35,6 +35,12 @@ pub const NO_QUIET_CLOSE: &str = "detect.no_quiet_close";
 /// script name, not instance: when a generation ended on SIGTERM before its grace, the timer
 /// SIGKILLs the generation that replaced it (Brummer's S-P10). Caught by S-P10.
 pub const STALE_KILL_TIMER: &str = "supervisor.stale_kill_timer";
+/// An instance ends when its leader is reaped, without waiting for its streams' EOF: its last
+/// lines can follow its `ProcessExited`. Caught by S-P4 (I14).
+pub const EXIT_BEFORE_EOF: &str = "supervisor.exit_before_eof";
+/// An instance's end is published twice (the reaper and the EOF path each report it). Caught
+/// by S-S1 (one exit each), S-P4, S-P5 and S-P9 (I15).
+pub const DUPLICATE_EXIT: &str = "supervisor.duplicate_exit";
 /// Every mutant, for `brum sim` listings and tests.
 pub const ALL: &[&str] = &[
     PUBLISH_INLINE,
@@ -45,6 +51,8 @@ pub const ALL: &[&str] = &[
     DETECTIONS_AFTER_READ,
     NO_QUIET_CLOSE,
     STALE_KILL_TIMER,
+    EXIT_BEFORE_EOF,
+    DUPLICATE_EXIT,
 ];
 
 #[cfg(feature = "sim")]

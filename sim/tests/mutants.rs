@@ -131,6 +131,9 @@ const CATCHERS: &[(&str, &str, u64)] = &[
     (brum_core::mutants::NO_QUIET_CLOSE, "S-D1", 5),
     (brum_core::mutants::STALE_KILL_TIMER, "S-P10", 5),
     (brum_core::mutants::STALE_KILL_TIMER, "S-P8", 5),
+    (brum_core::mutants::EXIT_BEFORE_EOF, "S-P4", 5),
+    (brum_core::mutants::DUPLICATE_EXIT, "S-S1", 5),
+    (brum_core::mutants::DUPLICATE_EXIT, "S-P4", 5),
 ];
 
 #[test]

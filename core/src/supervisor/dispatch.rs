@@ -631,7 +631,10 @@ impl<R: Runtime> Dispatcher<R> {
     /// Ends instance `id` once both streams reached EOF and its leader was reaped.
     async fn maybe_finish(&mut self, id: u64) {
         let Some(inst) = self.instances.get_mut(&id) else { return };
-        if inst.terminal() || !inst.eof.iter().all(|e| *e) {
+        // The mutant ends an instance at its reap, as a naive supervisor does: its last lines
+        // can follow its exit.
+        let eof_needed = !crate::mutants::active(crate::mutants::EXIT_BEFORE_EOF);
+        if inst.terminal() || eof_needed && !inst.eof.iter().all(|e| *e) {
             return;
         }
         let Some(exit) = inst.waited else { return };
@@ -690,6 +693,10 @@ impl<R: Runtime> Dispatcher<R> {
             }
         }
         let info = self.instances.get(&id).map_or(info, |i| i.info.clone());
+        if crate::mutants::active(crate::mutants::DUPLICATE_EXIT) {
+            // Both the reaper and the EOF path report the end, as in Brummer.
+            self.emit(Event::ProcessExited { process: process.clone(), exit }, Vec::new()).await;
+        }
         self.emit(Event::ProcessExited { process, exit }, Vec::new()).await;
         if !then_start.is_empty() {
             // The replacement starts before the status is published, for the same reason.
