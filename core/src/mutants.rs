@@ -41,6 +41,13 @@ pub const EXIT_BEFORE_EOF: &str = "supervisor.exit_before_eof";
 /// An instance's end is published twice (the reaper and the EOF path each report it). Caught
 /// by S-S1 (one exit each), S-P4, S-P5 and S-P9 (I15).
 pub const DUPLICATE_EXIT: &str = "supervisor.duplicate_exit";
+/// The restart limit never bites (the count of consecutive restarts is lost at each one): a
+/// crashing script restarts for ever. Caught by S-P8.
+pub const RESTART_UNLIMITED: &str = "supervisor.restart_unlimited";
+/// A clear of a script's old generations removes what is stored but does not remember the
+/// generation, so its lines still in flight are stored after the clear (Brummer's S-P11).
+/// Caught by S-P11.
+pub const CLEAR_FORGETS_GENERATION: &str = "logs.clear_forgets_generation";
 /// Every mutant, for `brum sim` listings and tests.
 pub const ALL: &[&str] = &[
     PUBLISH_INLINE,
@@ -53,6 +60,8 @@ pub const ALL: &[&str] = &[
     STALE_KILL_TIMER,
     EXIT_BEFORE_EOF,
     DUPLICATE_EXIT,
+    RESTART_UNLIMITED,
+    CLEAR_FORGETS_GENERATION,
 ];
 
 #[cfg(feature = "sim")]

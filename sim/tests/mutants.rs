@@ -134,6 +134,8 @@ const CATCHERS: &[(&str, &str, u64)] = &[
     (brum_core::mutants::EXIT_BEFORE_EOF, "S-P4", 5),
     (brum_core::mutants::DUPLICATE_EXIT, "S-S1", 5),
     (brum_core::mutants::DUPLICATE_EXIT, "S-P4", 5),
+    (brum_core::mutants::RESTART_UNLIMITED, "S-P8", 5),
+    (brum_core::mutants::CLEAR_FORGETS_GENERATION, "S-P11", 5),
 ];
 
 #[test]

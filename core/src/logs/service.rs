@@ -145,7 +145,11 @@ impl<R: Runtime> LogService<R> {
     /// Returns the entries removed.
     pub fn clear_generations(&self, name: &str, through: u64) -> u64 {
         let mut st = lock(&self.state);
-        st.cleared_through.insert(name.to_string(), through);
+        // The mutant clears what is stored and forgets the generation: its lines still in
+        // flight land after the clear.
+        if !crate::mutants::active(crate::mutants::CLEAR_FORGETS_GENERATION) {
+            st.cleared_through.insert(name.to_string(), through);
+        }
         let ids: Vec<u64> = st.instances.get(name).map(|s| s.range(..=through).copied().collect()).unwrap_or_default();
         ids.iter().map(|id| st.store.clear(Some(&ProcessFilter::Id(*id)))).sum()
     }

@@ -670,6 +670,8 @@ impl<R: Runtime> Dispatcher<R> {
         let process = inst.process.clone();
         let info = inst.info.clone();
         let stop_waiters = std::mem::take(&mut inst.stop_waiters);
+        // The mutant counts restarts from zero again at each one, so the limit never bites.
+        let restarts = if crate::mutants::active(crate::mutants::RESTART_UNLIMITED) { 0 } else { info.restarts };
         let restart = !inst.stop_requested
             && self.shutdown.is_none()
             && match inst.script.restart {
@@ -677,7 +679,7 @@ impl<R: Runtime> Dispatcher<R> {
                 RestartPolicy::OnFailure => !exit.success(),
                 RestartPolicy::Always => true,
             }
-            && info.restarts < self.cfg.restart.max_restarts;
+            && restarts < self.cfg.restart.max_restarts;
         let then_start = std::mem::take(&mut inst.then_start);
         let script = inst.script.clone();
         // Decide what follows before anyone can see this instance ended: a status showing it

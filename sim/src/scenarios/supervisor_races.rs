@@ -441,6 +441,7 @@ pub async fn s_p8<R: Runtime>(cx: &Cx<R>, _programs: &Programs) -> Outcome {
     );
     cx.rt.sleep(Duration::from_millis(400)).await; // let the crasher exhaust its restarts
     let res = finish(cx, &sup, task, &bus, &timeline).await;
+    let status = sup.status();
     drop(sup);
     watcher.join().await.map_err(|e| violation("watcher", e.to_string()))?;
     res?;
@@ -458,6 +459,13 @@ pub async fn s_p8<R: Runtime>(cx: &Cx<R>, _programs: &Programs) -> Outcome {
     }
     let crash_instances = sup_count(&seen);
     cx.log("scenario", "transitions", format!("{} instances observed, {crash_instances} transitions", seen.len()));
+    // Restart policies: `crash` (on-failure) runs once plus `max_restarts` restarts, `quick`
+    // (never) once although it fails, `web` twice (the explicit restart).
+    let count = |name: &str| status.iter().filter(|i| i.script == name).count();
+    let want = [("crash", 1 + config().restart.max_restarts as usize), ("quick", 1), ("web", 2)];
+    for (name, n) in want {
+        ensure!(count(name) == n, "I19 restart policy and limit", "{name}: {} instances, want {n}", count(name));
+    }
     Ok(())
 }
 
