@@ -2,7 +2,6 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::Duration;
 
 use brum_core::bus::{Closed, Event, EventBus, ProcessRef, Stream};
 use brum_core::logs::{AppendError, Filter, LogService, LogStoreConfig, ProcessFilter};
@@ -219,25 +218,31 @@ pub async fn s_p11<R: Runtime>(cx: &Cx<R>, _programs: &Programs) -> Outcome {
     let old_tail = {
         let (bus, old, rt) = (bus.clone(), old.clone(), cx.rt.clone());
         spawn(&cx.rt, "scenario.old", async move {
+            let mut refused = 0u32;
             for i in 1..=40 {
-                let _ = bus.publish(line(&old, i)).await;
+                refused += u32::from(bus.publish(line(&old, i)).await.is_err());
                 if rt.below(3) == 0 {
                     yield_now().await;
                 }
             }
+            refused
         })
     };
     let new_gen = {
         let (bus, new, rt) = (bus.clone(), new.clone(), cx.rt.clone());
         spawn(&cx.rt, "scenario.new", async move {
-            let _ =
-                bus.publish(Event::log_line(new.clone(), Stream::Stdout, "listening on http://localhost:3000")).await;
+            let mut refused = u32::from(
+                bus.publish(Event::log_line(new.clone(), Stream::Stdout, "listening on http://localhost:3000"))
+                    .await
+                    .is_err(),
+            );
             for i in 1..=40 {
-                let _ = bus.publish(line(&new, i)).await;
+                refused += u32::from(bus.publish(line(&new, i)).await.is_err());
                 if rt.below(3) == 0 {
                     yield_now().await;
                 }
             }
+            refused
         })
     };
     for _ in 0..cx.rt.below(30) {
@@ -245,8 +250,13 @@ pub async fn s_p11<R: Runtime>(cx: &Cx<R>, _programs: &Programs) -> Outcome {
     }
     let cleared = service.clear_generations("dev", old.id.0);
     cx.log("logs", "clear", format!("cleared {cleared} lines of generation {}", old.id.0));
-    old_tail.join().await.map_err(|e| violation("old", e.to_string()))?;
-    new_gen.join().await.map_err(|e| violation("new", e.to_string()))?;
+    let refused_old = old_tail.join().await.map_err(|e| violation("old", e.to_string()))?;
+    let refused_new = new_gen.join().await.map_err(|e| violation("new", e.to_string()))?;
+    ensure!(
+        refused_old + refused_new == 0,
+        "S-P11 the open bus takes every line",
+        "{refused_old} old and {refused_new} new lines refused"
+    );
     bus.shutdown().await;
     let entries = service.entries();
     let old_left = entries.iter().filter(|e| e.process.id == old.id).count();
@@ -260,6 +270,5 @@ pub async fn s_p11<R: Runtime>(cx: &Cx<R>, _programs: &Programs) -> Outcome {
         "the listening line is gone"
     );
     service.close().await;
-    let _ = Duration::ZERO;
     Ok(())
 }

@@ -606,10 +606,18 @@ pub async fn s_p12<R: Runtime>(cx: &Cx<R>, _programs: &Programs) -> Outcome {
                                 .unwrap_or_else(|p| p.into_inner())
                                 .push(format!("session{s}: callback after close"));
                         }
-                        let _ = tx.try_send(e.clone());
+                        // The session's queue is as deep as its mailbox: a full one would be
+                        // a lost event, which the oracle reports.
+                        if tx.try_send(e.clone()).is_err() {
+                            v2.lock().unwrap_or_else(|p| p.into_inner()).push(format!("session{s}: event lost"));
+                        }
                     })
                     .expect("bus open");
-                let _ = ready.send(()).await;
+                if ready.send(()).await.is_err() {
+                    v.lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .push(format!("session{s}: the scenario stopped waiting"));
+                }
                 let mut lines = 0;
                 while let Some(e) = rx.recv().await {
                     match &e.event {
