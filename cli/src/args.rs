@@ -59,6 +59,9 @@ pub enum SimCommand {
     Run(SimRunArgs),
     /// Run many seeds of one or all scenarios.
     Sweep(SweepArgs),
+    /// Measure how much of a scenario's race the seeds explore: distinct event orderings, and
+    /// how often the race's window was hit (where the scenario measures it).
+    Explore(ExploreArgs),
     /// Re-run the run a failure line names (as printed by `run` or `sweep`).
     Replay {
         /// The whole failure line, quoted.
@@ -133,6 +136,21 @@ pub struct SweepArgs {
     /// Worker threads (default: the number of cores; madsim sweeps always use one).
     #[arg(long)]
     pub jobs: Option<usize>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ExploreArgs {
+    /// A scenario name.
+    #[arg(long, short)]
+    pub scenario: String,
+    /// How many seeds.
+    #[arg(long, default_value_t = 100)]
+    pub seeds: u64,
+    /// The first seed.
+    #[arg(long, default_value_t = 0)]
+    pub from: u64,
+    #[arg(long, value_enum, default_value_t)]
+    pub backend: BackendArg,
 }
 
 /// `--backend`: the simulator's [`Backend`], as clap spells it (`turmoil`, `madsim`).

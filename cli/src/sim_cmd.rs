@@ -29,6 +29,27 @@ pub fn run(cmd: SimCommand, out: &mut dyn Write) -> Result<i32, CliError> {
         }
         SimCommand::Run(a) => run_one(a, out),
         SimCommand::Sweep(a) => sweep(a, out),
+        SimCommand::Explore(a) => {
+            let scenario = harness::scenario(&a.scenario)?;
+            let backend = a.backend.into();
+            let e = harness::explore(scenario, backend, BusKind::Real, a.from, a.seeds)?;
+            let window = match e.window_hits {
+                Some(h) => format!("window hit in {h} ({:.0}%)", 100.0 * h as f64 / e.runs.max(1) as f64),
+                None => "window not measured by this scenario".to_string(),
+            };
+            writeln!(
+                out,
+                "explored {} x seeds {}..{} on {}: {} runs, {} failures, {} distinct orderings, {window}",
+                scenario.name,
+                a.from,
+                a.from + a.seeds,
+                backend,
+                e.runs,
+                e.failures,
+                e.orderings
+            )?;
+            Ok(if e.failures == 0 { exit::OK } else { exit::FAILURE })
+        }
         SimCommand::Replay { line, metrics } => {
             let (spec, commit) = harness::parse_failure_line(&line)?;
             if commit != COMMIT {

@@ -10,6 +10,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::trace::fnv1a;
 use brum_core::metrics::MetricsSnapshot;
 use brum_core::rt::Runtime;
 
@@ -208,6 +209,61 @@ pub fn quiet_intentional_panics() {
 }
 
 /// Runs one scenario with one seed.
+/// What `explore` measured over a range of seeds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Exploration {
+    pub runs: u64,
+    pub failures: u64,
+    /// Distinct event orderings: traces compared without their times.
+    pub orderings: usize,
+    /// Runs whose trace records the scenario's race window as hit (`window hit`), if the
+    /// scenario measures one.
+    pub window_hits: Option<u64>,
+}
+
+/// A trace without its times: what `explore` counts distinct orderings of.
+pub fn ordering_of(trace: &str) -> String {
+    trace
+        .lines()
+        .map(|l| {
+            let mut parts = l.split_whitespace();
+            let seq = parts.next().unwrap_or("");
+            let _time = parts.next();
+            format!("{seq} {}", parts.collect::<Vec<_>>().join(" "))
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Runs `seeds` seeds of `scenario` from `from` and counts distinct orderings and how often
+/// the race's window was hit (a scenario states its own measure with `cx.log("window", "hit",
+/// ..)`).
+pub fn explore(
+    scenario: &'static Scenario,
+    backend: Backend,
+    bus: BusKind,
+    from: u64,
+    seeds: u64,
+) -> Result<Exploration, HarnessError> {
+    let mut orderings = std::collections::BTreeSet::new();
+    let (mut failures, mut hits, mut measured) = (0u64, 0u64, false);
+    for seed in from..from + seeds {
+        let r = run(RunSpec { scenario, seed, backend, bus, mutant: None })?;
+        failures += u64::from(r.outcome.is_err());
+        orderings.insert(fnv1a(ordering_of(&r.trace).as_bytes()));
+        // A trace line: `seq time component kind detail`.
+        let window: Vec<Option<&str>> = r
+            .trace
+            .lines()
+            .filter(|l| l.split_whitespace().nth(2) == Some("window"))
+            .map(|l| l.split_whitespace().nth(3))
+            .collect();
+        measured |= !window.is_empty();
+        hits += u64::from(window.contains(&Some("hit")));
+    }
+    Ok(Exploration { runs: seeds, failures, orderings: orderings.len(), window_hits: measured.then_some(hits) })
+}
+
 pub fn run(spec: RunSpec) -> Result<RunResult, HarnessError> {
     quiet_intentional_panics();
     let trace = Trace::new();

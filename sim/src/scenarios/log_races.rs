@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 use brum_core::bus::{Closed, Event, EventBus, ProcessRef, Stream};
 use brum_core::logs::{AppendError, Filter, LogService, LogStoreConfig, ProcessFilter};
@@ -221,8 +222,9 @@ pub async fn s_p11<R: Runtime>(cx: &Cx<R>, _programs: &Programs) -> Outcome {
             let mut refused = 0u32;
             for i in 1..=40 {
                 refused += u32::from(bus.publish(line(&old, i)).await.is_err());
+                // Through the runtime's clock, so the clear can land between any two lines.
                 if rt.below(3) == 0 {
-                    yield_now().await;
+                    rt.sleep(Duration::from_micros(1 + rt.below(300))).await;
                 }
             }
             refused
@@ -239,15 +241,15 @@ pub async fn s_p11<R: Runtime>(cx: &Cx<R>, _programs: &Programs) -> Outcome {
             for i in 1..=40 {
                 refused += u32::from(bus.publish(line(&new, i)).await.is_err());
                 if rt.below(3) == 0 {
-                    yield_now().await;
+                    rt.sleep(Duration::from_micros(1 + rt.below(300))).await;
                 }
             }
             refused
         })
     };
-    for _ in 0..cx.rt.below(30) {
-        yield_now().await;
-    }
+    // A seeded moment on the runtime's clock: a `yield_now` loop this short never let the
+    // spawned tasks run under turmoil, so the clear always came first (the audit's finding).
+    cx.rt.sleep(Duration::from_micros(cx.rt.below(4000))).await;
     let cleared = service.clear_generations("dev", old.id.0);
     cx.log("logs", "clear", format!("cleared {cleared} lines of generation {}", old.id.0));
     let refused_old = old_tail.join().await.map_err(|e| violation("old", e.to_string()))?;
@@ -261,7 +263,12 @@ pub async fn s_p11<R: Runtime>(cx: &Cx<R>, _programs: &Programs) -> Outcome {
     let entries = service.entries();
     let old_left = entries.iter().filter(|e| e.process.id == old.id).count();
     let new_kept = entries.iter().filter(|e| e.process.id == new.id).count();
-    cx.log("logs", "after", format!("old={old_left} new={new_kept} dropped_late={}", service.dropped_after_clear()));
+    let late = service.dropped_after_clear();
+    cx.log("logs", "after", format!("old={old_left} new={new_kept} dropped_late={late}"));
+    // The race's window: the clear landed between two lines of the old generation (some were
+    // stored and cleared, some arrived after and were dropped).
+    let window = if cleared > 0 && late > 0 { "hit" } else { "miss" };
+    cx.log("window", window, format!("{cleared} old lines cleared, {late} arrived after the clear"));
     ensure!(old_left == 0, "I25 clear removes the old generation, late lines included", "{old_left} old lines left");
     ensure!(new_kept == 41, "I25 clear never touches the new generation", "{new_kept} of 41 new lines kept");
     ensure!(
