@@ -538,14 +538,24 @@ pub async fn s_p10<R: Runtime>(cx: &Cx<R>, programs: &Programs) -> Outcome {
     let Ok(Started::New(stubborn)) = stubborn else { return Err(violation("start", format!("{stubborn:?}"))) };
     let g1 = sup.start(script("dev", "server", RestartPolicy::Never), false).await;
     let Ok(Started::New(g1)) = g1 else { return Err(violation("start", format!("{g1:?}"))) };
+    // The stubborn stop begins at a seeded moment, so its SIGKILL lands anywhere among the
+    // restarts.
     let stop = {
-        let sup = sup.clone();
+        let (sup, rt) = (sup.clone(), cx.rt.clone());
         let id = stubborn.id.0;
-        spawn(&cx.rt, "scenario.stop", async move { sup.stop(Target::Id(id)).await.map(|_| ()) })
+        let delay = Duration::from_millis(cx.rt.below(grace.as_millis() as u64 * 2));
+        spawn(&cx.rt, "scenario.stop", async move {
+            rt.sleep(delay).await;
+            sup.stop(Target::Id(id)).await.map(|_| ())
+        })
     };
     let mut generations = vec![g1];
+    let mut inside_grace = 0;
     for _ in 0..2 {
-        cx.rt.sleep(Duration::from_millis(cx.rt.below(grace.as_millis() as u64 / 2))).await;
+        // Inside the previous restart's grace (two stale timers pending at once) or after it.
+        let wait = Duration::from_millis(cx.rt.below(grace.as_millis() as u64 * 2));
+        inside_grace += u32::from(wait < grace && generations.len() > 1);
+        cx.rt.sleep(wait).await;
         let last = generations.last().expect("a generation").id.0;
         match sup.restart(Target::Id(last)).await {
             Ok(Started::New(g)) => generations.push(g),
@@ -553,6 +563,10 @@ pub async fn s_p10<R: Runtime>(cx: &Cx<R>, programs: &Programs) -> Outcome {
         }
     }
     cx.rt.sleep(grace * 3 + Duration::from_millis(cx.rt.below(50))).await;
+    // Every restart leaves a stale grace timer behind; the window measured is the harder case,
+    // two of them pending at once (the second restart inside the first's grace).
+    let window = if inside_grace > 0 { "hit" } else { "miss" };
+    cx.log("window", window, format!("{inside_grace} restart(s) inside the previous generation's grace"));
     let newest = generations.last().expect("a generation").clone();
     let status = sup.status();
     let info = status.iter().find(|i| i.id == newest.id.0).cloned();
