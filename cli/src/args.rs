@@ -136,6 +136,13 @@ pub struct SweepArgs {
     /// Worker threads (default: the number of cores; madsim sweeps always use one).
     #[arg(long)]
     pub jobs: Option<usize>,
+    /// Switch on a planted bug in every run (see `brum sim list --mutants`): the sweep then
+    /// counts the seeds that catch it.
+    #[arg(long)]
+    pub mutant: Option<String>,
+    /// After the summary, print each scenario's seeds/s per core (one line each).
+    #[arg(long)]
+    pub speed: bool,
 }
 
 #[derive(Debug, clap::Args)]

@@ -112,6 +112,7 @@ fn sweep(a: SweepArgs, out: &mut dyn Write) -> Result<i32, CliError> {
     let seeds = Seeds::new(a.from, a.seeds)?;
     let backend = Backend::from(a.backend);
     let bus = BusKind::from(a.bus);
+    let mutant = a.mutant.as_deref().map(harness::mutant_named).transpose()?;
     let scenarios: Vec<_> = if a.scenario.eq_ignore_ascii_case("all") {
         let mut all: Vec<_> = SCENARIOS.iter().collect();
         if backend == Backend::Madsim {
@@ -142,7 +143,7 @@ fn sweep(a: SweepArgs, out: &mut dyn Write) -> Result<i32, CliError> {
         bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
     }
     let started = Instant::now();
-    let summary = harness::sweep(&scenarios, seeds, backend, bus, a.check_determinism, jobs, &|n| {
+    let summary = harness::sweep(&scenarios, seeds, backend, bus, mutant, a.check_determinism, jobs, &|n| {
         bar.inc(n);
         ControlFlow::Continue(())
     })?;
@@ -151,16 +152,29 @@ fn sweep(a: SweepArgs, out: &mut dyn Write) -> Result<i32, CliError> {
     let names: Vec<&str> = scenarios.iter().map(|s| s.name).collect();
     writeln!(
         out,
-        "swept {} x seeds {}..{} on {backend} (bus {}{}): {} runs in {secs:.1}s, {:.0} seeds/s, {} failures",
+        "swept {} x seeds {}..{} on {backend} (bus {}{}{}): {} runs in {secs:.1}s, {:.0} seeds/s, {} failures",
         names.join(","),
         seeds.first(),
         seeds.end(),
         bus.name(),
+        mutant.map(|m| format!(", mutant {m}")).unwrap_or_default(),
         if a.check_determinism { ", each seed twice, traces compared" } else { "" },
         summary.runs,
         summary.runs as f64 / secs.max(1e-9),
         summary.failure_count()
     )?;
+    if a.speed {
+        for s in &summary.per_scenario {
+            writeln!(
+                out,
+                "speed {:<9} {:>8.0} seeds/s per core ({} seeds in {:.2}s of runs)",
+                s.name,
+                s.seeds_per_core_second(),
+                s.runs,
+                s.busy.as_secs_f64()
+            )?;
+        }
+    }
     for (spec, why) in &summary.failures {
         writeln!(out, "{}", harness::failure_line(spec, COMMIT, why))?;
         writeln!(out, "  replay: {}", harness::replay_command(spec))?;

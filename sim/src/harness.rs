@@ -414,6 +414,26 @@ pub struct SweepSummary {
     pub failures: Vec<(RunSpec, String)>,
     /// Failures found beyond the ones kept.
     pub failures_not_kept: u64,
+    /// Each scenario's runs and the time its runs took, by name (wall-clock time: for the
+    /// report's seeds/s only, never in a trace).
+    pub per_scenario: Vec<ScenarioSpeed>,
+}
+
+/// How fast a sweep ran one scenario.
+#[derive(Debug, Clone, Copy)]
+pub struct ScenarioSpeed {
+    pub name: &'static str,
+    pub runs: u64,
+    /// The time its runs took, summed over the worker threads.
+    pub busy: Duration,
+}
+
+impl ScenarioSpeed {
+    /// Seeds per second on one core (each seed once, even when checked for determinism: the
+    /// second run is counted in `busy`, so a checked sweep reports half the rate).
+    pub fn seeds_per_core_second(&self) -> f64 {
+        self.runs as f64 / self.busy.as_secs_f64().max(1e-9)
+    }
 }
 
 impl SweepSummary {
@@ -447,6 +467,33 @@ impl Failures {
     }
 }
 
+/// What a sweep says of one run (`run` makes it): `None` for a pass, or why it failed. A run
+/// the harness could not make is a failure, never a pass.
+fn judge(
+    spec: RunSpec,
+    check_determinism: bool,
+    run: &dyn Fn(RunSpec) -> Result<RunResult, HarnessError>,
+) -> Option<String> {
+    let a = match run(spec) {
+        Ok(a) => a,
+        Err(e) => return Some(format!("harness: {e}")),
+    };
+    if let Err(v) = &a.outcome {
+        return Some(v.to_string());
+    }
+    if check_determinism {
+        let b = match run(spec) {
+            Ok(b) => b,
+            Err(e) => return Some(format!("harness: {e}")),
+        };
+        if a.hash != b.hash {
+            let d = crate::trace::first_divergence(&a.trace, &b.trace).unwrap_or_default();
+            return Some(format!("nondeterministic: trace hash {:016x} then {:016x}; {d}", a.hash, b.hash));
+        }
+    }
+    None
+}
+
 /// Runs `seeds` on `scenarios`; with `check_determinism`, each seed twice, comparing traces.
 /// `jobs` threads share the work, taking one run at a time from a lazy iterator: nothing is
 /// made per seed before its run, so memory does not grow with the number of seeds.
@@ -457,6 +504,7 @@ pub fn sweep(
     seeds: Seeds,
     backend: Backend,
     bus: BusKind,
+    mutant: Option<&'static str>,
     check_determinism: bool,
     jobs: usize,
     progress: &(dyn Fn(u64) -> ControlFlow<()> + Sync),
@@ -464,33 +512,31 @@ pub fn sweep(
     if !backend.available() {
         return Err(HarnessError::MadsimUnavailable);
     }
-    let work =
-        Mutex::new(scenarios.iter().flat_map(move |s| {
-            seeds.iter().map(move |seed| RunSpec { scenario: s, seed, backend, bus, mutant: None })
-        }));
+    let work = Mutex::new(
+        scenarios
+            .iter()
+            .flat_map(move |s| seeds.iter().map(move |seed| RunSpec { scenario: s, seed, backend, bus, mutant })),
+    );
     let stop = AtomicBool::new(false);
     let runs = AtomicU64::new(0);
     let failures = Mutex::new(Failures::new(SWEEP_FAILURES_KEPT));
-    let one = |spec: RunSpec| -> Option<String> {
-        let a = run(spec).ok()?;
-        if let Err(v) = &a.outcome {
-            return Some(v.to_string());
-        }
-        if check_determinism {
-            let b = run(spec).ok()?;
-            if a.hash != b.hash {
-                let d = crate::trace::first_divergence(&a.trace, &b.trace).unwrap_or_default();
-                return Some(format!("nondeterministic: trace hash {:016x} then {:016x}; {d}", a.hash, b.hash));
-            }
-        }
-        None
-    };
+    let timing: Mutex<BTreeMap<&'static str, (u64, Duration)>> = Mutex::default();
+    let one = |spec: RunSpec| judge(spec, check_determinism, &run);
     let worker = || {
         while !stop.load(Ordering::Relaxed) {
             // The lock is held only to take the next spec, never across a run.
             let next = work.lock().unwrap_or_else(|e| e.into_inner()).next();
             let Some(spec) = next else { return };
-            if let Some(why) = one(spec) {
+            let started = std::time::Instant::now();
+            let failed = one(spec);
+            let took = started.elapsed();
+            {
+                let mut t = timing.lock().unwrap_or_else(|e| e.into_inner());
+                let row = t.entry(spec.scenario.name).or_default();
+                row.0 += 1;
+                row.1 += took;
+            }
+            if let Some(why) = failed {
                 failures.lock().unwrap_or_else(|e| e.into_inner()).add(spec, why);
             }
             runs.fetch_add(1, Ordering::Relaxed);
@@ -509,8 +555,10 @@ pub fn sweep(
         });
     }
     let failures = failures.into_inner().unwrap_or_else(|e| e.into_inner());
+    let timing = timing.into_inner().unwrap_or_else(|e| e.into_inner());
     Ok(SweepSummary {
         runs: runs.into_inner(),
+        per_scenario: timing.into_iter().map(|(name, (runs, busy))| ScenarioSpeed { name, runs, busy }).collect(),
         failures: failures.kept.into_values().collect(),
         failures_not_kept: failures.not_kept,
     })
@@ -546,7 +594,7 @@ mod tests {
         let seeds = Seeds::new(0, SWEEP_SEEDS_MAX).unwrap();
         for jobs in [1, 2] {
             let done = AtomicU64::new(0);
-            let summary = sweep(&all, seeds, Backend::Turmoil, BusKind::Real, false, jobs, &|n| {
+            let summary = sweep(&all, seeds, Backend::Turmoil, BusKind::Real, None, false, jobs, &|n| {
                 if done.fetch_add(n, Ordering::Relaxed) + n >= 3 {
                     ControlFlow::Break(())
                 } else {
@@ -558,6 +606,27 @@ mod tests {
             assert!((3..3 + jobs as u64).contains(&summary.runs), "jobs {jobs}: {} runs", summary.runs);
             assert_eq!(summary.failure_count(), 0, "{:?}", summary.failures);
         }
+    }
+
+    /// The audit found a sweep dropped a run the harness could not make (`run(..).ok()?`):
+    /// counted as a pass. Whether it fails first or on the determinism rerun, it is a failure.
+    #[test]
+    fn a_harness_error_is_a_failure_not_a_pass() {
+        let spec = RunSpec {
+            scenario: scenario("S-E4").unwrap(),
+            seed: 3,
+            backend: Backend::Turmoil,
+            bus: BusKind::Real,
+            mutant: None,
+        };
+        let broken = |_| Err(HarnessError::MadsimUnavailable);
+        let why = judge(spec, false, &broken).expect("a harness error passed");
+        assert!(why.starts_with("harness: the madsim backend needs"), "{why}");
+        let calls = AtomicU64::new(0);
+        let second_breaks =
+            |s| if calls.fetch_add(1, Ordering::Relaxed) == 0 { run(s) } else { Err(HarnessError::MadsimUnavailable) };
+        assert!(judge(spec, true, &second_breaks).is_some_and(|w| w.starts_with("harness: ")));
+        assert_eq!(judge(spec, true, &run), None);
     }
 
     #[test]

@@ -89,6 +89,7 @@ fn c_http_passes_and_replays_identically() {
         Seeds::new(0, 32).unwrap(),
         Backend::Turmoil,
         BusKind::Real,
+        None,
         true,
         1,
         &|_| ControlFlow::Continue(()),

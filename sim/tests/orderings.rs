@@ -60,7 +60,7 @@ fn different_seeds_give_different_traces() {
 fn faulty_bus_is_caught_by_the_s_e4_oracle_under_turmoil() {
     let s = harness::scenario("S-E4").unwrap();
     let summary =
-        harness::sweep(&[s], Seeds::new(0, 200).unwrap(), Backend::Turmoil, BusKind::Faulty, false, 1, &|_| {
+        harness::sweep(&[s], Seeds::new(0, 200).unwrap(), Backend::Turmoil, BusKind::Faulty, None, false, 1, &|_| {
             ControlFlow::Continue(())
         })
         .unwrap();
