@@ -320,6 +320,11 @@ impl<R: Runtime> Dispatcher<R> {
             }
             Msg::Waited { id, exit } => {
                 if let Some(inst) = self.instances.get_mut(&id) {
+                    if !inst.eof.iter().all(|e| *e) {
+                        // The leader is gone with output still unread: its exit waits for the
+                        // last lines (the simulation's S-P4 counts on this to see its race).
+                        self.rt.metrics().counter("supervisor.exits_waiting_for_eof", &inst.info.script).inc();
+                    }
                     match exit {
                         Ok(e) => inst.waited = Some(e),
                         Err(message) => {
