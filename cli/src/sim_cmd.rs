@@ -143,7 +143,8 @@ fn sweep(a: SweepArgs, out: &mut dyn Write) -> Result<i32, CliError> {
         bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
     }
     let started = Instant::now();
-    let summary = harness::sweep(&scenarios, seeds, backend, bus, mutant, a.check_determinism, jobs, &|n| {
+    let opts = harness::SweepOptions { backend, bus, mutant, check_determinism: a.check_determinism, jobs };
+    let summary = harness::sweep(&scenarios, seeds, opts, &|n| {
         bar.inc(n);
         ControlFlow::Continue(())
     })?;

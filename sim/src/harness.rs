@@ -405,6 +405,26 @@ impl Seeds {
     }
 }
 
+/// How a sweep runs its seeds.
+#[derive(Debug, Clone, Copy)]
+pub struct SweepOptions {
+    pub backend: Backend,
+    pub bus: BusKind,
+    /// A planted bug switched on in every run, or none.
+    pub mutant: Option<&'static str>,
+    /// Run each seed twice and compare the traces.
+    pub check_determinism: bool,
+    /// Worker threads.
+    pub jobs: usize,
+}
+
+impl SweepOptions {
+    /// One thread, the real bus, no mutant, no determinism check.
+    pub fn on(backend: Backend) -> Self {
+        SweepOptions { backend, bus: BusKind::Real, mutant: None, check_determinism: false, jobs: 1 }
+    }
+}
+
 /// What a sweep found.
 #[derive(Debug, Clone, Default)]
 pub struct SweepSummary {
@@ -502,13 +522,10 @@ fn judge(
 pub fn sweep(
     scenarios: &[&'static Scenario],
     seeds: Seeds,
-    backend: Backend,
-    bus: BusKind,
-    mutant: Option<&'static str>,
-    check_determinism: bool,
-    jobs: usize,
+    opts: SweepOptions,
     progress: &(dyn Fn(u64) -> ControlFlow<()> + Sync),
 ) -> Result<SweepSummary, HarnessError> {
+    let SweepOptions { backend, bus, mutant, check_determinism, jobs } = opts;
     if !backend.available() {
         return Err(HarnessError::MadsimUnavailable);
     }
@@ -594,7 +611,7 @@ mod tests {
         let seeds = Seeds::new(0, SWEEP_SEEDS_MAX).unwrap();
         for jobs in [1, 2] {
             let done = AtomicU64::new(0);
-            let summary = sweep(&all, seeds, Backend::Turmoil, BusKind::Real, None, false, jobs, &|n| {
+            let summary = sweep(&all, seeds, SweepOptions { jobs, ..SweepOptions::on(Backend::Turmoil) }, &|n| {
                 if done.fetch_add(n, Ordering::Relaxed) + n >= 3 {
                     ControlFlow::Break(())
                 } else {

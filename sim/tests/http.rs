@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use brum_core::rt::{ConnectError, Listener, Network};
-use brum_sim::harness::{self, Backend, RunSpec, Seeds};
+use brum_sim::harness::{self, Backend, RunSpec, Seeds, SweepOptions};
 use brum_sim::rt::{Noise, Turmoil, TurmoilRuntime};
 use brum_sim::scenarios::BusKind;
 use common::in_turmoil;
@@ -87,11 +87,7 @@ fn c_http_passes_and_replays_identically() {
     let summary = harness::sweep(
         &[harness::scenario("C-http").unwrap()],
         Seeds::new(0, 32).unwrap(),
-        Backend::Turmoil,
-        BusKind::Real,
-        None,
-        true,
-        1,
+        SweepOptions { check_determinism: true, ..SweepOptions::on(Backend::Turmoil) },
         &|_| ControlFlow::Continue(()),
     )
     .unwrap();

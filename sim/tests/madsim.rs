@@ -5,7 +5,7 @@
 
 use std::ops::ControlFlow;
 
-use brum_sim::harness::{self, Backend, RunSpec, Seeds};
+use brum_sim::harness::{self, Backend, RunSpec, Seeds, SweepOptions};
 use brum_sim::scenarios::{BusKind, SCENARIOS};
 
 fn seeds() -> u64 {
@@ -18,11 +18,13 @@ fn every_scenario_passes_and_replays_identically_over_the_seed_range() {
     let all: Vec<_> =
         SCENARIOS.iter().filter(|s| !brum_sim::scenarios::MADSIM_GAPS.iter().any(|(n, _)| *n == s.name)).collect();
     let n = seeds();
-    let summary =
-        harness::sweep(&all, Seeds::new(0, n).unwrap(), Backend::Madsim, BusKind::Real, None, true, 1, &|_| {
-            ControlFlow::Continue(())
-        })
-        .unwrap();
+    let summary = harness::sweep(
+        &all,
+        Seeds::new(0, n).unwrap(),
+        SweepOptions { check_determinism: true, ..SweepOptions::on(Backend::Madsim) },
+        &|_| ControlFlow::Continue(()),
+    )
+    .unwrap();
     let lines: Vec<String> =
         summary.failures.iter().map(|(s, why)| harness::failure_line(s, "madsim-test", why)).collect();
     assert!(lines.is_empty(), "{} failures:\n{}", lines.len(), lines.join("\n"));

@@ -3,7 +3,7 @@
 
 use std::ops::ControlFlow;
 
-use brum_sim::harness::{self, Backend, RunSpec, Seeds};
+use brum_sim::harness::{self, Backend, RunSpec, Seeds, SweepOptions};
 use brum_sim::scenarios::{BusKind, SCENARIOS};
 
 fn run(name: &str, seed: u64) -> harness::RunResult {
@@ -59,11 +59,13 @@ fn different_seeds_give_different_traces() {
 #[test]
 fn faulty_bus_is_caught_by_the_s_e4_oracle_under_turmoil() {
     let s = harness::scenario("S-E4").unwrap();
-    let summary =
-        harness::sweep(&[s], Seeds::new(0, 200).unwrap(), Backend::Turmoil, BusKind::Faulty, None, false, 1, &|_| {
-            ControlFlow::Continue(())
-        })
-        .unwrap();
+    let summary = harness::sweep(
+        &[s],
+        Seeds::new(0, 200).unwrap(),
+        SweepOptions { bus: BusKind::Faulty, ..SweepOptions::on(Backend::Turmoil) },
+        &|_| ControlFlow::Continue(()),
+    )
+    .unwrap();
     assert!(!summary.failures.is_empty(), "200 seeds of S-E4 did not catch Brummer's shared-queue bus");
     let (spec, why) = &summary.failures[0];
     assert!(why.contains("I3"), "unexpected oracle: {why}");
