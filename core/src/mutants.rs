@@ -48,6 +48,18 @@ pub const RESTART_UNLIMITED: &str = "supervisor.restart_unlimited";
 /// generation, so its lines still in flight are stored after the clear (Brummer's S-P11).
 /// Caught by S-P11.
 pub const CLEAR_FORGETS_GENERATION: &str = "logs.clear_forgets_generation";
+/// The supervisor releases a process group (tells the orphan guardian to forget it) as soon
+/// as its leader is reaped, not once the group is empty: a grandchild still running is known
+/// to nobody, and if brum dies then it outlives brum. Caught by S-C1 (a crash at a seeded
+/// checkpoint).
+pub const RELEASE_ON_REAP: &str = "supervisor.release_on_reap";
+/// The log service times lines with the wall clock (time since the store started, by
+/// `SystemTime`) instead of the monotonic clock: a wall-clock jump or drift reorders the
+/// store's time axis and breaks time filters. Caught by S-C2.
+pub const LOGS_WALL_CLOCK: &str = "logs.wall_clock";
+/// A `drop_oldest` mailbox evicts without counting it: drops under a flood go unreported.
+/// Caught by S-C3.
+pub const UNCOUNTED_DROP: &str = "bus.uncounted_drop";
 /// Every mutant, for `brum sim` listings and tests.
 pub const ALL: &[&str] = &[
     PUBLISH_INLINE,
@@ -62,6 +74,9 @@ pub const ALL: &[&str] = &[
     DUPLICATE_EXIT,
     RESTART_UNLIMITED,
     CLEAR_FORGETS_GENERATION,
+    RELEASE_ON_REAP,
+    LOGS_WALL_CLOCK,
+    UNCOUNTED_DROP,
 ];
 
 #[cfg(feature = "sim")]

@@ -183,6 +183,7 @@ impl<R: Runtime> Session<R> {
         if let Err(e @ crate::rt::JoinError::Panicked { .. }) = self.dispatcher.join().await {
             tracing::error!(error = %e, "supervisor dispatcher panicked");
         }
+        self.rt.checkpoint("session.supervisor_down").await;
         let bus = match early {
             Some(r) => r,
             None => self.bus.shutdown().await,

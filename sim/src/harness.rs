@@ -125,10 +125,12 @@ fn panic_text(p: &(dyn std::any::Any + Send)) -> String {
 async fn drive<B: SimBackend + Clone>(backend: B, spec: RunSpec, trace: Trace) -> (Outcome, MetricsSnapshot) {
     let rt = SimRuntime::new(backend, spec.seed, Noise::default());
     let programs = Programs::simulated(rt.processes());
-    let cx = Cx { rt: rt.clone(), trace, seed: spec.seed, bus: spec.bus };
+    let cx = Cx { rt: rt.clone(), trace, seed: spec.seed, bus: spec.bus, faults: Some(rt.faults().clone()) };
     let baseline = rt.metrics().gauge_total("tasks.live");
     let mut outcome = scenarios::body(spec.scenario.name, &cx, &programs).await;
-    if outcome.is_ok() {
+    // After a crash brum's tasks are frozen where they were, as in a dead process: only what
+    // the scenario's guardian left running counts.
+    if outcome.is_ok() && !rt.faults().crashed() {
         outcome = check_task_leaks(rt.metrics(), baseline);
     }
     if outcome.is_ok() {

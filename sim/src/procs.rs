@@ -224,6 +224,21 @@ impl SimProcessTable {
         st.live.iter().filter(|(_, e)| st.released.contains(&e.pgid)).map(|(pid, _)| *pid).collect()
     }
 
+    /// What brum's orphan guardian does when brum dies: SIGKILL every group brum had not
+    /// released. Returns those groups. A live process in a released group is out of its
+    /// reach: [`SimProcessTable::orphans`].
+    pub fn guardian_kill(&self) -> Vec<u32> {
+        let groups: std::collections::BTreeSet<u32> = {
+            let st = self.lock();
+            st.live.values().map(|e| e.pgid).filter(|g| !st.released.contains(g)).collect()
+        };
+        for g in &groups {
+            // A group that emptied meanwhile is fine: nothing to kill.
+            let _ = self.signal_group(*g, Signal::Kill);
+        }
+        groups.into_iter().collect()
+    }
+
     /// Sends `sig` to every live process in group `pgid`.
     pub fn signal_group(&self, pgid: u32, sig: Signal) -> io::Result<()> {
         let targets: Vec<mpsc::Sender<Signal>> = {

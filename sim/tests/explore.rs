@@ -20,12 +20,15 @@ const WINDOWS: &[(&str, &str)] = &[
     ("S-P9", "shutdown landed while starters were still starting"),
     ("S-P10", "the second restart lands inside the first's grace: two stale timers pending at once"),
     ("S-P11", "the clear lands between two lines of the old generation"),
-    ("S-P12", "a session closed with events still queued for it in the bus"),
+    ("S-P12", "a session closed while the bus still had events for it (queued, or the exit to come)"),
     ("S-P13", "the stop asked while lifecycle events waited in the outbox behind the stuck subscriber"),
     ("S-S1", "Ctrl-C landed mid-flood"),
     ("S-S2", "two edits within one watch period, announced together as their net change"),
     ("S-D1", "the chatty server's next line beat the quiet close to end its stack"),
     ("S-F1", "an announcer's end published in the millisecond of its URL"),
+    ("S-C1", "brum crashed at its seeded checkpoint (it was passed often enough)"),
+    ("S-C2", "ticks stored on both sides of the wall clock's jump back"),
+    ("S-C3", "the drop_oldest agent's mailbox overflowed under the floods"),
 ];
 
 fn explores(name: &str) {

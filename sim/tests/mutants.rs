@@ -136,6 +136,9 @@ const CATCHERS: &[(&str, &str, u64)] = &[
     (brum_core::mutants::DUPLICATE_EXIT, "S-P4", 5),
     (brum_core::mutants::RESTART_UNLIMITED, "S-P8", 5),
     (brum_core::mutants::CLEAR_FORGETS_GENERATION, "S-P11", 5),
+    (brum_core::mutants::RELEASE_ON_REAP, "S-C1", 20),
+    (brum_core::mutants::LOGS_WALL_CLOCK, "S-C2", 5),
+    (brum_core::mutants::UNCOUNTED_DROP, "S-C3", 20),
 ];
 
 #[test]

@@ -9,7 +9,7 @@ use brum_sim::trace::Trace;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 fn cx() -> Cx<TokioRuntime> {
-    Cx { rt: TokioRuntime::with_seed(1), trace: Trace::new(), seed: 1, bus: BusKind::Real }
+    Cx { rt: TokioRuntime::with_seed(1), trace: Trace::new(), seed: 1, bus: BusKind::Real, faults: None }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -87,6 +87,8 @@ impl<R: Runtime> LogService<R> {
         let rejected = rt.metrics().counter("logs.dropped", "closed");
         let too_many = rt.metrics().counter("logs.dropped", "too_many_processes");
         let (s, late) = (state.clone(), late_after_clear.clone());
+        // Only the mutant `logs.wall_clock` reads these: where both clocks stood at the start.
+        let (start_mono, start_wall) = (rt.now(), rt.wall());
         let sub = bus.subscribe(
             SubscribeOptions::named("logstore")
                 .lossless()
@@ -102,7 +104,14 @@ impl<R: Runtime> LogService<R> {
                 st.instances.entry(process.name.to_string()).or_default().insert(process.id.0);
                 let State { store, sink, .. } = &mut *st;
                 // The whole batch under this one lock; each line keeps its own entry.
-                let appended = store.append_batch(process, *stream, env.at, rt.wall(), lines, |entry| {
+                let wall = rt.wall();
+                let at = if crate::mutants::active(crate::mutants::LOGS_WALL_CLOCK) {
+                    // The mutant: time since the start, by the wall clock.
+                    start_mono + wall.duration_since(start_wall).unwrap_or_default()
+                } else {
+                    env.at
+                };
+                let appended = store.append_batch(process, *stream, at, wall, lines, |entry| {
                     if let Some(sink) = sink.as_mut()
                         && sink.write(entry).is_err()
                     {

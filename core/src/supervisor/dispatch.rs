@@ -319,6 +319,13 @@ impl<R: Runtime> Dispatcher<R> {
                 self.maybe_finish(id).await;
             }
             Msg::Waited { id, exit } => {
+                if crate::mutants::active(crate::mutants::RELEASE_ON_REAP)
+                    && let Some(pid) = self.instances.get(&id).and_then(|i| i.info.pid)
+                {
+                    // The mutant forgets the group with its leader, whoever is left in it.
+                    self.rt.release_group(pid);
+                }
+                self.rt.checkpoint("supervisor.reaped").await;
                 if let Some(inst) = self.instances.get_mut(&id) {
                     if !inst.eof.iter().all(|e| *e) {
                         // The leader is gone with output still unread: its exit waits for the
@@ -412,6 +419,7 @@ impl<R: Runtime> Dispatcher<R> {
     }
 
     async fn request(&mut self, r: Request) {
+        self.rt.checkpoint("supervisor.request").await;
         if self.shutdown.is_some() {
             match r {
                 Request::Shutdown { reply } => self.shutdown.get_or_insert_with(Vec::new).push(reply),
@@ -525,6 +533,7 @@ impl<R: Runtime> Dispatcher<R> {
             }
         };
         let pid = child.pid();
+        self.rt.checkpoint("supervisor.spawned").await;
         info.pid = Some(pid);
         info.state = ProcState::Running;
         let mut gates = Vec::new();
@@ -672,6 +681,8 @@ impl<R: Runtime> Dispatcher<R> {
             }
             // Leftovers::Keep: the group stays tracked, so brum's exit stops it.
         }
+        self.rt.checkpoint("supervisor.ended").await;
+        let Some(inst) = self.instances.get_mut(&id) else { return };
         let process = inst.process.clone();
         let info = inst.info.clone();
         let stop_waiters = std::mem::take(&mut inst.stop_waiters);

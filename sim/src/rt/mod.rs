@@ -20,6 +20,7 @@ use brum_core::rt::{
 };
 use brum_core::util::yield_now;
 
+use crate::faults::{AtCheckpoint, Faults, UntilCrash};
 use crate::procs::{SimChild, SimProcessTable, SimSched};
 
 #[cfg(madsim)]
@@ -64,6 +65,7 @@ struct Shared<B> {
     noise: Noise,
     metrics: Metrics,
     procs: SimProcessTable,
+    faults: Arc<Faults>,
 }
 
 /// A simulated runtime. Construct it inside the simulation (turmoil client/host or madsim
@@ -107,6 +109,7 @@ impl<B: SimBackend + Clone> SimRuntime<B> {
                 noise,
                 metrics: Metrics::new(),
                 procs,
+                faults: Arc::default(),
             }),
         }
     }
@@ -115,6 +118,11 @@ impl<B: SimBackend + Clone> SimRuntime<B> {
 impl<B: SimBackend> SimRuntime<B> {
     pub fn processes(&self) -> &SimProcessTable {
         &self.shared.procs
+    }
+
+    /// The run's fault plan (`crate::faults`): empty until a scenario sets it.
+    pub fn faults(&self) -> &Arc<Faults> {
+        &self.shared.faults
     }
 
     fn draw(&self, max: u64) -> u64 {
@@ -131,7 +139,16 @@ impl<B: SimBackend> Clock for SimRuntime<B> {
     }
 
     fn wall(&self) -> SystemTime {
-        SystemTime::UNIX_EPOCH + Duration::from_secs(SIM_EPOCH_SECS) + self.shared.backend.elapsed()
+        let elapsed = self.shared.backend.elapsed();
+        let true_wall = SystemTime::UNIX_EPOCH + Duration::from_secs(SIM_EPOCH_SECS) + elapsed;
+        // A jumped or drifting clock (`Faults`); never before the Unix epoch.
+        let offset = self.shared.faults.wall_offset(elapsed);
+        let magnitude = Duration::from_nanos(offset.unsigned_abs().min(u64::MAX as u128) as u64);
+        if offset >= 0 {
+            true_wall + magnitude
+        } else {
+            true_wall.checked_sub(magnitude).unwrap_or(SystemTime::UNIX_EPOCH)
+        }
     }
 
     fn sleep(&self, d: Duration) -> impl Future<Output = ()> + Send + 'static {
@@ -142,12 +159,14 @@ impl<B: SimBackend> Clock for SimRuntime<B> {
 impl<B: SimBackend> Spawner for SimRuntime<B> {
     fn spawn_raw(&self, _name: &'static str, fut: BoxFuture) -> AbortHandle {
         let yields = self.draw(self.shared.noise.spawn_yields);
-        self.shared.backend.spawn(Box::pin(async move {
+        let fut = Box::pin(async move {
             for _ in 0..yields {
                 yield_now().await;
             }
             fut.await
-        }))
+        });
+        // Every brum task stops for good when brum crashes (`Faults::crash_at`).
+        self.shared.backend.spawn(Box::pin(UntilCrash { fut, faults: self.shared.faults.clone() }))
     }
 }
 
@@ -158,11 +177,23 @@ impl<B: SimBackend> Entropy for SimRuntime<B> {
 }
 
 impl<B: SimBackend> Hooks for SimRuntime<B> {
-    fn checkpoint(&self, _at: &'static str) -> impl Future<Output = ()> + Send {
+    fn checkpoint(&self, at: &'static str) -> impl Future<Output = ()> + Send {
         let yields = self.draw(self.shared.noise.checkpoint_yields);
+        let action = self.shared.faults.on_checkpoint(at);
+        let delay = match action {
+            AtCheckpoint::Delay(d) => Some(self.shared.backend.sleep(d)),
+            _ => None,
+        };
         async move {
+            if action == AtCheckpoint::Crash {
+                // brum crashed here: this task, like every other of brum's, never runs again.
+                std::future::pending::<()>().await;
+            }
             for _ in 0..yields {
                 yield_now().await;
+            }
+            if let Some(delay) = delay {
+                delay.await;
             }
         }
     }

@@ -2,6 +2,7 @@
 //! against brum's real components, records a trace, and checks its invariants with oracles.
 
 mod bus_races;
+mod fault_races;
 mod log_races;
 mod supervisor_races;
 
@@ -61,6 +62,8 @@ pub struct Cx<R: Runtime> {
     pub trace: Trace,
     pub seed: u64,
     pub bus: BusKind,
+    /// The run's fault plan under a simulator (`None` on the real runtime).
+    pub faults: Option<std::sync::Arc<crate::faults::Faults>>,
 }
 
 impl<R: Runtime> Cx<R> {
@@ -258,6 +261,24 @@ pub const SCENARIOS: &[Scenario] = &[
         budget: Duration::from_secs(60),
     },
     Scenario {
+        name: "S-C1",
+        race: "a crash of brum leaves children nobody will stop (groups released too early)",
+        summary: "brum crashes at a seeded named checkpoint while it starts, restarts, stops and shuts down scripts: the orphan guardian finds and stops every process left",
+        budget: Duration::from_secs(60),
+    },
+    Scenario {
+        name: "S-C2",
+        race: "wall-clock jumps and drift reorder time (timestamps from the wall clock)",
+        summary: "the wall clock jumps back 1 h and forward 2 h and drifts up to 5% under a ticker and a crashing script: stored lines keep their events' monotonic times, time filters equal a scan, restarts keep order",
+        budget: Duration::from_secs(60),
+    },
+    Scenario {
+        name: "S-C3",
+        race: "slow and stuck subscribers under floods (drops unreported, lifecycle lost)",
+        summary: "slowed bus workers, two floods, a lossless printer, a drop_oldest agent, a degrade watcher and a stuck subscriber: every line printed in order, every drop counted, every start and exit kept",
+        budget: Duration::from_secs(60),
+    },
+    Scenario {
         name: "C-sleep",
         race: "conformance: sleep ordering",
         summary: "three tasks sleeping 30, 10 and 20 ms wake in time order",
@@ -325,6 +346,9 @@ pub fn body<'a, R: Runtime>(
         "S-F1" => Box::pin(supervisor_races::s_f1(cx, programs)),
         "S-D1" => Box::pin(supervisor_races::s_d1(cx, programs)),
         "S-S2" => Box::pin(supervisor_races::s_s2(cx, programs)),
+        "S-C1" => Box::pin(fault_races::s_c1(cx, programs)),
+        "S-C2" => Box::pin(fault_races::s_c2(cx, programs)),
+        "S-C3" => Box::pin(fault_races::s_c3(cx, programs)),
         "S-L1" => Box::pin(log_races::s_l1(cx, programs)),
         "S-L2" => Box::pin(log_races::s_l2(cx, programs)),
         "S-L3" => Box::pin(log_races::s_l3(cx, programs)),

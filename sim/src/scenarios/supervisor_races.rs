@@ -19,11 +19,12 @@ use crate::ensure;
 use crate::procs::{Program, SimProcessTable, Step};
 
 const ANNOUNCERS: u32 = 6;
-const FLOOD_BURSTS: u32 = 30;
-const FLOOD_BURST_LINES: u32 = 100;
+pub(super) const FLOOD_BURSTS: u32 = 30;
+pub(super) const FLOOD_BURST_LINES: u32 = 100;
 
 /// Registers the scripted programs these scenarios run.
 pub fn register_programs(t: &SimProcessTable) {
+    super::fault_races::register_programs(t);
     let ms = Duration::from_millis;
     t.register(
         "tail",
@@ -96,7 +97,7 @@ pub fn register_programs(t: &SimProcessTable) {
     }
 }
 
-fn script(name: &str, program: &str, restart: RestartPolicy) -> Script {
+pub(super) fn script(name: &str, program: &str, restart: RestartPolicy) -> Script {
     Script {
         name: name.to_string(),
         source: SourceKind::BrumToml,
@@ -109,7 +110,7 @@ fn script(name: &str, program: &str, restart: RestartPolicy) -> Script {
     }
 }
 
-fn config() -> SupervisorConfig {
+pub(super) fn config() -> SupervisorConfig {
     SupervisorConfig {
         stop_grace: Duration::from_millis(100),
         restart: RestartLimits {
@@ -124,17 +125,17 @@ fn config() -> SupervisorConfig {
     }
 }
 
-fn table(programs: &Programs) -> Result<&SimProcessTable, super::Violation> {
+pub(super) fn table(programs: &Programs) -> Result<&SimProcessTable, super::Violation> {
     programs.table.as_ref().ok_or_else(|| violation("setup", "supervisor scenarios need the simulated process table"))
 }
 
 /// Records every event of every process, and checks bracketing per instance.
 #[derive(Default)]
-struct Timeline {
+pub(super) struct Timeline {
     events: Mutex<Vec<Arc<Envelope>>>,
     /// Signalled after every event, for waits that must let simulated time pass (a yield
     /// loop would keep turmoil from ever advancing its clock).
-    arrived: tokio::sync::Notify,
+    pub(super) arrived: tokio::sync::Notify,
 }
 
 /// Writes `e` into the trace: one entry per event, and one per line of a batch (kind `log` for
@@ -156,7 +157,7 @@ fn record_event(trace: &crate::trace::Trace, e: &Envelope) {
 impl Timeline {
     /// Subscribes a recorder that also writes every event into the scenario's trace, so a
     /// failing run's trace shows the ordering that broke.
-    fn attach<R: Runtime>(bus: &EventBus<R>, trace: &crate::trace::Trace) -> Arc<Timeline> {
+    pub(super) fn attach<R: Runtime>(bus: &EventBus<R>, trace: &crate::trace::Trace) -> Arc<Timeline> {
         let t = Arc::new(Timeline::default());
         let (t2, trace) = (t.clone(), trace.clone());
         bus.subscribe(
@@ -173,7 +174,7 @@ impl Timeline {
 
     /// Waits until this timeline has seen instance `id`'s ProcessExited (the supervisor's
     /// status flips when the event is published, which can be before a subscriber ran).
-    async fn await_exit(&self, id: u64) -> Option<Exit> {
+    pub(super) async fn await_exit(&self, id: u64) -> Option<Exit> {
         loop {
             let mut arrived = std::pin::pin!(self.arrived.notified());
             arrived.as_mut().enable();
@@ -196,13 +197,13 @@ impl Timeline {
         }
     }
 
-    fn events(&self) -> Vec<Arc<Envelope>> {
+    pub(super) fn events(&self) -> Vec<Arc<Envelope>> {
         self.events.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
     /// I14/I15: per instance, exactly one Started first, exactly one Exited last, lines between;
     /// or, when the spawn failed, one SpawnFailed alone.
-    fn check_bracketing(&self) -> Outcome {
+    pub(super) fn check_bracketing(&self) -> Outcome {
         let mut per: BTreeMap<u64, Vec<EventKind>> = BTreeMap::new();
         for e in self.events() {
             if let Some(p) = e.event.process() {
@@ -242,7 +243,7 @@ impl Timeline {
         Ok(())
     }
 
-    fn lines_of(&self, id: u64) -> Vec<String> {
+    pub(super) fn lines_of(&self, id: u64) -> Vec<String> {
         self.events()
             .iter()
             .flat_map(|e| match &e.event {
@@ -291,7 +292,7 @@ fn setup<R: Runtime>(cx: &Cx<R>) -> (EventBus<R>, Arc<Timeline>, Supervisor<R>, 
     (bus, timeline, sup, task)
 }
 
-fn state_line(i: &ProcessInfo) -> String {
+pub(super) fn state_line(i: &ProcessInfo) -> String {
     format!("#{} {} {}", i.id, i.script, i.state)
 }
 
@@ -676,8 +677,8 @@ pub async fn s_p10<R: Runtime>(cx: &Cx<R>, programs: &Programs) -> Outcome {
 /// S-P12: agent sessions follow a process's log. Two follow it to its exit; two close after
 /// a seeded number of lines, while lines are still flowing to them. No callback runs after its
 /// session closed, what a closing session got is the start of the stream in order, and
-/// subscriptions return to zero. The window: a session closed with events still queued for it
-/// in the bus (callbacks in flight when it unsubscribed).
+/// subscriptions return to zero. The window: a session closed while the bus still had events
+/// for it (queued in its mailbox, or its process's exit still to come).
 pub async fn s_p12<R: Runtime>(cx: &Cx<R>, _programs: &Programs) -> Outcome {
     const SESSIONS: usize = 4;
     const FOLLOWERS: usize = 2;
@@ -717,6 +718,7 @@ pub async fn s_p12<R: Runtime>(cx: &Cx<R>, _programs: &Programs) -> Outcome {
                 }
                 let mut out = Vec::new();
                 let mut lines = 0;
+                let mut saw_exit = false;
                 'read: while let Some(e) = rx.recv().await {
                     match &e.event {
                         Event::LogLines { lines: batch, stream, .. } => {
@@ -730,7 +732,10 @@ pub async fn s_p12<R: Runtime>(cx: &Cx<R>, _programs: &Programs) -> Outcome {
                                 }
                             }
                         }
-                        Event::ProcessExited { .. } => break,
+                        Event::ProcessExited { .. } => {
+                            saw_exit = true;
+                            break;
+                        }
                         _ => {}
                     }
                 }
@@ -738,7 +743,9 @@ pub async fn s_p12<R: Runtime>(cx: &Cx<R>, _programs: &Programs) -> Outcome {
                 bus.unsubscribe(id).await;
                 closed.store(true, Ordering::SeqCst);
                 drop(rx);
-                (lines, out, queued)
+                // Events the bus still had for this session when it closed: those queued in
+                // its mailbox, and the exit, which comes after every line.
+                (lines, out, queued + usize::from(!saw_exit))
             })
         })
         .collect();
@@ -757,7 +764,11 @@ pub async fn s_p12<R: Runtime>(cx: &Cx<R>, _programs: &Programs) -> Outcome {
         if k >= FOLLOWERS && queued > 0 {
             closed_busy += 1;
         }
-        cx.log("scenario", "session", format!("session{k}: {lines} lines, {queued} events queued when it closed"));
+        cx.log(
+            "scenario",
+            "session",
+            format!("session{k}: {lines} lines, {queued} event(s) still to come when it closed"),
+        );
         counts.push(lines);
     }
     // Let every line and the exit reach the bus's workers after the sessions closed.
@@ -871,7 +882,7 @@ pub async fn s_p13<R: Runtime>(cx: &Cx<R>, programs: &Programs) -> Outcome {
 
 /// A session on the scenario's runtime with the scenarios' supervisor config; with a log
 /// store (no files) if `logs`, and findings bounded at `errors_max` groups (16 URLs).
-fn session<R: Runtime>(
+pub(super) fn session<R: Runtime>(
     cx: &Cx<R>,
     logs: bool,
     errors_max: usize,
