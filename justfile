@@ -21,3 +21,11 @@ bench:
 # Review changed insta snapshots.
 review:
     cargo insta review
+
+# The long simulation run: 100,000 seeds of every scenario on turmoil, checking determinism.
+sim-long seeds="100000":
+    cargo run --release -p brum -- sim sweep --scenario all --seeds {{seeds}} --check-determinism --speed
+
+# Simulation speed per scenario against its target (benches/compare/sim_speed.sh).
+sim-speed seeds="500":
+    bash benches/compare/sim_speed.sh {{seeds}}

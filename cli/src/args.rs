@@ -147,7 +147,7 @@ pub struct SweepArgs {
 
 #[derive(Debug, clap::Args)]
 pub struct ExploreArgs {
-    /// A scenario name.
+    /// A scenario name, or `all` (every race scenario).
     #[arg(long, short)]
     pub scenario: String,
     /// How many seeds.

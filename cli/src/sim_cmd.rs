@@ -30,25 +30,41 @@ pub fn run(cmd: SimCommand, out: &mut dyn Write) -> Result<i32, CliError> {
         SimCommand::Run(a) => run_one(a, out),
         SimCommand::Sweep(a) => sweep(a, out),
         SimCommand::Explore(a) => {
-            let scenario = harness::scenario(&a.scenario)?;
-            let backend = a.backend.into();
-            let e = harness::explore(scenario, backend, BusKind::Real, a.from, a.seeds)?;
-            let window = match e.window_hits {
-                Some(h) => format!("window hit in {h} ({:.0}%)", 100.0 * h as f64 / e.runs.max(1) as f64),
-                None => "window not measured by this scenario".to_string(),
+            let backend: Backend = a.backend.into();
+            // `all`: every race scenario (the conformance bodies have no race to explore).
+            let scenarios: Vec<_> = if a.scenario.eq_ignore_ascii_case("all") {
+                SCENARIOS
+                    .iter()
+                    .filter(|s| s.name.starts_with("S-"))
+                    .filter(|s| {
+                        backend != Backend::Madsim
+                            || !brum_sim::scenarios::MADSIM_GAPS.iter().any(|(name, _)| *name == s.name)
+                    })
+                    .collect()
+            } else {
+                vec![harness::scenario(&a.scenario)?]
             };
-            writeln!(
-                out,
-                "explored {} x seeds {}..{} on {}: {} runs, {} failures, {} distinct orderings, {window}",
-                scenario.name,
-                a.from,
-                a.from + a.seeds,
-                backend,
-                e.runs,
-                e.failures,
-                e.orderings
-            )?;
-            Ok(if e.failures == 0 { exit::OK } else { exit::FAILURE })
+            let mut failures = 0;
+            for scenario in scenarios {
+                let e = harness::explore(scenario, backend, BusKind::Real, a.from, a.seeds)?;
+                let window = match e.window_hits {
+                    Some(h) => format!("window hit in {h} ({:.0}%)", 100.0 * h as f64 / e.runs.max(1) as f64),
+                    None => "window not measured by this scenario".to_string(),
+                };
+                writeln!(
+                    out,
+                    "explored {} x seeds {}..{} on {}: {} runs, {} failures, {} distinct orderings, {window}",
+                    scenario.name,
+                    a.from,
+                    a.from + a.seeds,
+                    backend,
+                    e.runs,
+                    e.failures,
+                    e.orderings
+                )?;
+                failures += e.failures;
+            }
+            Ok(if failures == 0 { exit::OK } else { exit::FAILURE })
         }
         SimCommand::Replay { line, metrics } => {
             let (spec, commit) = harness::parse_failure_line(&line)?;

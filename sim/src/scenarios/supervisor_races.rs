@@ -669,6 +669,13 @@ pub async fn s_p10<R: Runtime>(cx: &Cx<R>, programs: &Programs) -> Outcome {
     }
     let exit = timeline.await_exit(stubborn.id.0).await;
     ensure!(exit == Some(Exit::Signaled(9)), "stop escalates to SIGKILL", "the stubborn script ended {exit:?}");
+    // Pin which signal reached which generation, in order.
+    let by_pid: BTreeMap<u32, String> =
+        sup.status().iter().filter_map(|i| i.pid.map(|p| (p, format!("{}#{}", i.script, i.id)))).collect();
+    for (pgid, sig) in table.signal_log() {
+        let to = by_pid.get(&pgid).cloned().unwrap_or_else(|| format!("pgid {pgid}"));
+        cx.log("signal", sig.name(), to);
+    }
     let ids: Vec<String> = generations.iter().map(|g| g.to_string()).collect();
     cx.log("scenario", "generations", format!("{} restarted inside each other's grace; the last runs", ids.join(", ")));
     finish(cx, &sup, task, &bus, &timeline).await
