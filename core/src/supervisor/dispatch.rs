@@ -254,7 +254,7 @@ impl<R: Runtime> Dispatcher<R> {
                 tokio::select! {
                     biased;
                     _ = &mut done => {}
-                    _ = self.rt.sleep(super::SUPERVISOR_OUTBOX_DRAIN) => {
+                    _ = self.rt.sleep(self.bus.config().drain_timeout) => {
                         publisher.abort();
                         let left = self.outbox.lock().items.len() as u64;
                         self.outbox.undelivered.add(left);

@@ -57,12 +57,6 @@ pub const DETECT_QUEUE_READS: usize = 4;
 /// `supervisor.outbox_dropped`.
 pub const SUPERVISOR_OUTBOX_MAX: usize = 65_536;
 
-/// When the dispatcher ends, how long its publisher may take to publish what is left (the
-/// final `ProcessExited`s) before it is stopped and the rest counted in
-/// `supervisor.outbox_undelivered`: the bus's default drain time, so a Ctrl-C still shows every
-/// exit unless a subscriber is stuck.
-pub const SUPERVISOR_OUTBOX_DRAIN: Duration = Duration::from_secs(5);
-
 /// After SIGKILL, how long to wait for the pipes to reach EOF before declaring the instance
 /// ended anyway: a process that left the group (setsid) may hold them open forever.
 pub const EOF_AFTER_KILL: Duration = Duration::from_secs(2);

@@ -12,7 +12,7 @@ use brum_core::rt::{Mono, Runtime};
 use brum_core::script::RestartPolicy;
 use brum_core::supervisor::{Started, Target};
 
-use super::supervisor_races::{Timeline, script, session, table};
+use super::supervisor_races::{Timeline, script, session, session_with, table};
 use super::{Cx, Outcome, violation};
 use crate::conformance::Programs;
 use crate::ensure;
@@ -238,7 +238,7 @@ pub async fn s_c3<R: Runtime>(cx: &Cx<R>, programs: &Programs) -> Outcome {
     let table = table(programs)?;
     let faults = faults_of(cx)?;
     faults.delay_at("bus.worker.batch_done", Duration::from_millis(1 + cx.rt.below(3)));
-    let session = session(cx, false, 16)?;
+    let session = session_with(cx, false, 16, cx.bus_config_never_drained())?;
     let bus = session.bus().clone();
     let seen: Arc<Mutex<Seen>> = Arc::default();
     let s2 = seen.clone();

@@ -85,6 +85,15 @@ impl<R: Runtime> Cx<R> {
     }
 }
 
+impl<R: Runtime> Cx<R> {
+    /// [`Cx::bus_config`] for a scenario with a subscriber that never drains (stuck): its
+    /// shutdown would only wait out the drain timeout, so that is short, which keeps the run's
+    /// virtual time (and so its cost in simulator ticks) down.
+    pub fn bus_config_never_drained(&self) -> BusConfig {
+        BusConfig { drain_timeout: Duration::from_millis(100), ..self.bus_config() }
+    }
+}
+
 pub fn violation(oracle: &'static str, message: impl Into<String>) -> Violation {
     Violation { oracle, message: message.into() }
 }

@@ -286,7 +286,14 @@ async fn finish<R: Runtime>(
 }
 
 fn setup<R: Runtime>(cx: &Cx<R>) -> (EventBus<R>, Arc<Timeline>, Supervisor<R>, brum_core::rt::Task<()>) {
-    let bus = EventBus::new(cx.rt.clone(), cx.bus_config());
+    setup_with(cx, cx.bus_config())
+}
+
+fn setup_with<R: Runtime>(
+    cx: &Cx<R>,
+    bus: brum_core::bus::BusConfig,
+) -> (EventBus<R>, Arc<Timeline>, Supervisor<R>, brum_core::rt::Task<()>) {
+    let bus = EventBus::new(cx.rt.clone(), bus);
     let timeline = Timeline::attach(&bus, &cx.trace);
     let (sup, task) = Supervisor::new(cx.rt.clone(), bus.clone(), config());
     (bus, timeline, sup, task)
@@ -812,7 +819,7 @@ pub async fn s_p13<R: Runtime>(cx: &Cx<R>, programs: &Programs) -> Outcome {
     // Seeded: how many lifecycle events the stuck subscriber takes before it blocks for ever.
     let stuck_capacity = 1 + cx.rt.below(3) as usize;
     let table = table(programs)?;
-    let (bus, _timeline, sup, task) = setup(cx);
+    let (bus, _timeline, sup, task) = setup_with(cx, cx.bus_config_never_drained());
     bus.subscribe(
         SubscribeOptions::named("stuck").backpressure(Backpressure::Degrade).capacity(stuck_capacity).stuck(),
         |_| {},
@@ -894,18 +901,23 @@ pub(super) fn session<R: Runtime>(
     logs: bool,
     errors_max: usize,
 ) -> Result<brum_core::session::Session<R>, super::Violation> {
+    session_with(cx, logs, errors_max, cx.bus_config())
+}
+
+/// [`session`] with its own bus configuration.
+pub(super) fn session_with<R: Runtime>(
+    cx: &Cx<R>,
+    logs: bool,
+    errors_max: usize,
+    bus: brum_core::bus::BusConfig,
+) -> Result<brum_core::session::Session<R>, super::Violation> {
     use brum_core::findings::FindingsConfig;
     use brum_core::logs::LogStoreConfig;
     use brum_core::session::{Session, SessionConfig};
     let logs = logs.then(|| (LogStoreConfig { budget_bytes: 64 * 1024 * 1024, max_line_bytes: 4096 }, None));
     Session::new(
         cx.rt.clone(),
-        SessionConfig {
-            bus: cx.bus_config(),
-            supervisor: config(),
-            logs,
-            findings: FindingsConfig { errors_max, urls_max: 16 },
-        },
+        SessionConfig { bus, supervisor: config(), logs, findings: FindingsConfig { errors_max, urls_max: 16 } },
     )
     .map_err(|_| violation("setup", "bus closed"))
 }
