@@ -4,7 +4,8 @@
 //! - [`procs`]: the simulated process table both share;
 //! - [`trace`]: the ordered, virtually timestamped record of a run, and its hash;
 //! - [`scenarios`]: the race catalogue as scenarios with their oracles;
-//! - [`harness`]: run, sweep and replay, as used by `brum sim`.
+//! - [`harness`]: run, sweep and replay, as used by `brum sim`;
+//! - [`state_machine`]: generated operation sequences against the session, with a reference model.
 
 pub mod conformance;
 pub mod faulty;
@@ -12,4 +13,5 @@ pub mod harness;
 pub mod procs;
 pub mod rt;
 pub mod scenarios;
+pub mod state_machine;
 pub mod trace;
