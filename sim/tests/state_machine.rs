@@ -227,3 +227,22 @@ fn ops_print_and_parse_back() {
         })
         .unwrap();
 }
+
+/// Not in CI: runs the property with each planted mutant and prints which it catches and the
+/// minimal sequence (`cargo test -p brum-sim --test state_machine -- --ignored --nocapture`).
+#[test]
+#[ignore]
+fn every_mutant_against_the_state_machine() {
+    for mutant in brum_core::mutants::ALL {
+        let t0 = Instant::now();
+        match explore(CI_CASES, Some(mutant)) {
+            Ok(n) => println!("{mutant}: survived {n} cases ({:.1} s)", t0.elapsed().as_secs_f64()),
+            Err((ops, seed, why)) => println!(
+                "{mutant}: caught ({:.1} s): {} (seed {seed}): {}",
+                t0.elapsed().as_secs_f64(),
+                format_ops(&ops),
+                why.lines().next().unwrap_or("")
+            ),
+        }
+    }
+}
