@@ -33,13 +33,24 @@ use crate::rt::{Noise, SimBackend, SimRuntime};
 use crate::scenarios::{Violation, check_task_leaks, violation};
 
 /// The scripts an operation names: `a` and `b` end on SIGTERM, `s` ignores it (a stop of `s`
-/// escalates to SIGKILL after the grace).
+/// escalates to SIGKILL after the grace); `b` restarts on failure (at most
+/// [`MAX_RESTARTS`] times in a row), the others never.
 pub const SCRIPTS: [&str; 3] = ["a", "b", "s"];
 
 /// The searches a `search` operation runs (substring, case-insensitive): every line, some
 /// lines, none.
-pub const SEARCHES: [(&str, bool); 7] =
-    [("", false), ("out 1", false), ("a#", false), ("ERR", true), ("crash", false), ("up", false), ("zzz", false)];
+pub const SEARCHES: [(&str, bool); 7] = [
+    ("", false),
+    ("out 1", false),
+    ("a#", false),
+    ("ERR", true),
+    ("crash", false),
+    ("listening", false),
+    ("zzz", false),
+];
+
+/// Consecutive automatic restarts of `b`.
+pub const MAX_RESTARTS: u32 = 1;
 
 /// SIGTERM to SIGKILL in these runs.
 pub const STOP_GRACE: Duration = Duration::from_millis(100);
@@ -50,7 +61,8 @@ pub const SETTLE_MAX: Duration = Duration::from_secs(5);
 
 /// After a step that stops or kills, the run also waits this long (virtual), so timers the
 /// step left behind (a stop's grace timer) fire before the oracles run.
-pub const QUIET_AFTER_STOP: Duration = Duration::from_millis(130);
+/// Longer than the grace and the longest restart backoff (200 ms).
+pub const QUIET_AFTER_STOP: Duration = Duration::from_millis(250);
 
 /// After any other step.
 pub const QUIET: Duration = Duration::from_millis(3);
@@ -259,6 +271,8 @@ struct Inst {
     items: Vec<Item>,
     /// Lines printed so far (numbers the next line).
     printed: u32,
+    /// Consecutive automatic restarts that led to it.
+    restarts: u32,
 }
 
 impl Inst {
@@ -294,6 +308,11 @@ pub struct Model {
     dropped_after_clear: u64,
     subs: Vec<Sub>,
     shut_down: bool,
+    /// An automatic restart that must come: (script, the instance that failed, the new one's
+    /// restart count). The run adopts the new instance when it appears.
+    restart_due: Option<(u8, u64, u32)>,
+    /// The automatic restart adopted during the last settle.
+    adopted: Option<u64>,
 }
 
 impl Model {
@@ -320,10 +339,28 @@ impl Model {
         inst.items.push(item);
     }
 
-    /// `id` ends in `state` with `exit`.
+    /// `id` ends in `state` with `exit`; `b` failing schedules its restart within the limit.
     fn end(&mut self, id: u64, state: ProcState, exit: Exit) {
-        self.insts.get_mut(&id).expect("a known instance").state = state;
+        let inst = self.insts.get_mut(&id).expect("a known instance");
+        inst.state = state;
+        let (script, restarts) = (inst.script, inst.restarts);
+        if script_name(script) == "b"
+            && matches!(state, ProcState::Failed { .. })
+            && !self.shut_down
+            && restarts < MAX_RESTARTS
+        {
+            self.restart_due = Some((script, id, restarts + 1));
+        }
         self.publish(id, Item::Exited(exit));
+    }
+
+    /// A new instance of `script` runs as `id` with `pid`.
+    fn started(&mut self, script: u8, id: u64, pid: u32, restarts: u32) {
+        let inst = Inst { script, pid, state: ProcState::Running, items: Vec::new(), printed: 0, restarts };
+        self.insts.insert(id, inst);
+        self.current[script as usize] = Some(id);
+        self.publish(id, Item::Started);
+        self.publish(id, Item::Line(Stream::Stdout, announcement(script)));
     }
 
     /// The exit a stop gives script `s`'s running instance.
@@ -350,16 +387,21 @@ fn script(i: u8) -> Script {
         command: Command::Exec { program: format!("remote-{}", script_name(i)), args: Vec::new() },
         cwd: PathBuf::from("."),
         env: Vec::new(),
-        restart: RestartPolicy::Never,
+        restart: if script_name(i) == "b" { RestartPolicy::OnFailure } else { RestartPolicy::Never },
         detail: None,
     }
 }
 
+/// The line each process prints first: a URL the findings store lists while it runs.
+fn announcement(script: u8) -> String {
+    format!("listening on http://localhost:{}/", 3000 + u16::from(script))
+}
+
 /// The programs the scripts run.
 pub fn register_programs(t: &SimProcessTable) {
-    for name in SCRIPTS {
-        let p = Program::new(vec![Step::Out("up".into()), Step::Remote]);
-        t.register(format!("remote-{name}"), if name == "s" { p.ignoring_term() } else { p });
+    for (i, name) in SCRIPTS.iter().enumerate() {
+        let p = Program::new(vec![Step::Out(announcement(i as u8)), Step::Remote]);
+        t.register(format!("remote-{name}"), if *name == "s" { p.ignoring_term() } else { p });
     }
 }
 
@@ -376,7 +418,7 @@ fn session_config() -> SessionConfig {
         supervisor: SupervisorConfig {
             stop_grace: STOP_GRACE,
             restart: RestartLimits {
-                max_restarts: 3,
+                max_restarts: MAX_RESTARTS,
                 backoff: Duration::from_millis(20),
                 backoff_max: Duration::from_millis(200),
             },
@@ -449,6 +491,12 @@ fn compare_items(who: &str, got: &BTreeMap<u64, Vec<Item>>, want: &BTreeMap<u64,
         let w = want.get(&id).map(Vec::as_slice).unwrap_or_default();
         let render = |v: &[Item]| v.iter().map(Item::to_string).collect::<Vec<_>>().join(" ");
         let detail = || format!("{who}, instance #{id}: got [{}], want [{}]", render(g), render(w));
+        crate::ensure!(
+            want.contains_key(&id) || !got.contains_key(&id),
+            "I19 restart policy and limit: no instance the model does not expect",
+            "{}",
+            detail()
+        );
         let starts = g.iter().filter(|i| **i == Item::Started).count();
         let want_starts = w.iter().filter(|i| **i == Item::Started).count();
         let (ge, we) = (exits(g), exits(w));
@@ -574,7 +622,11 @@ pub async fn run<B: SimBackend + Clone>(
         let t = world.rt.now().as_millis();
         lock(&log).push(format!("{step}: {op} -> {line} [t={t}ms]"));
         let stops = matches!(op, Op::Stop(_) | Op::Restart(_) | Op::Kill(_) | Op::Crash { .. } | Op::CtrlC);
-        settle(&world, &model, stops).await;
+        if let Some(note) = settle(&world, &mut model, stops).await
+            && let Some(last) = lock(&log).last_mut()
+        {
+            last.push_str(&note);
+        }
         check_step(&world, &model).map_err(|v| fail(Some(step), v))?;
     }
     // The end: Ctrl-C if the sequence did not, then nothing may be left.
@@ -583,7 +635,7 @@ pub async fn run<B: SimBackend + Clone>(
         let line = apply(&mut world, &mut model, Op::CtrlC).await.map_err(|v| fail(end, v))?;
         let t = world.rt.now().as_millis();
         lock(&log).push(format!("end: ctrl-c -> {line} [t={t}ms]"));
-        settle(&world, &model, true).await;
+        settle(&world, &mut model, true).await;
         check_step(&world, &model).map_err(|v| fail(end, v))?;
     }
     if let Some(w) = world.watcher.take() {
@@ -617,11 +669,7 @@ async fn apply<R: Runtime>(w: &mut World<R>, m: &mut Model, op: Op) -> Result<St
                     let Some(pid) = pid else {
                         return Err(violation("I13 status shows a start at once", format!("#{id} has no pid")));
                     };
-                    m.insts
-                        .insert(id, Inst { script: s, pid, state: ProcState::Running, items: Vec::new(), printed: 0 });
-                    m.current[s as usize] = Some(id);
-                    m.publish(id, Item::Started);
-                    m.publish(id, Item::Line(Stream::Stdout, "up".into()));
+                    m.started(s, id, pid, 0);
                     Ok(format!("new #{id}"))
                 }
                 (running, res) => Err(violation(
@@ -693,10 +741,7 @@ async fn apply<R: Runtime>(w: &mut World<R>, m: &mut Model, op: Op) -> Result<St
             let Some(pid) = pid else {
                 return Err(violation("I13 status shows a start at once", format!("#{id} has no pid")));
             };
-            m.insts.insert(id, Inst { script: s, pid, state: ProcState::Running, items: Vec::new(), printed: 0 });
-            m.current[s as usize] = Some(id);
-            m.publish(id, Item::Started);
-            m.publish(id, Item::Line(Stream::Stdout, "up".into()));
+            m.started(s, id, pid, 0);
             Ok(format!("#{old} -> #{id}"))
         }
         Op::Print { script: s, n, err } => {
@@ -881,9 +926,24 @@ fn check_search<R: Runtime>(w: &World<R>, text: &str, ci: bool) -> Result<usize,
 fn check_status(infos: &[ProcessInfo], m: &Model, what: &str) -> Result<(), Violation> {
     let ids: Vec<u64> = infos.iter().map(|i| i.id).collect();
     let want_ids: Vec<u64> = m.insts.keys().copied().collect();
+    let unexpected: Vec<String> =
+        infos.iter().filter(|i| !m.insts.contains_key(&i.id)).map(|i| format!("#{} {}", i.id, i.script)).collect();
+    crate::ensure!(
+        unexpected.is_empty(),
+        "I19 restart policy and limit: no instance the model does not expect",
+        "{what}: {unexpected:?} (model {want_ids:?})"
+    );
     crate::ensure!(ids == want_ids, "I13 one status entry per instance", "{what}: {ids:?}, model {want_ids:?}");
     for i in infos {
         let want = m.insts[&i.id].state;
+        let restarts = m.insts[&i.id].restarts;
+        crate::ensure!(
+            i.restarts == restarts,
+            "I19 restart count",
+            "{what}: #{} has {} restarts, want {restarts}",
+            i.id,
+            i.restarts
+        );
         crate::ensure!(
             i.state == want,
             "I12/I17 each instance in the state the model expects",
@@ -940,15 +1000,35 @@ fn count_items(e: &Envelope) -> usize {
 
 /// Waits (virtual time) until what the model expects arrived, then a quiet period (longer
 /// after a stop, so its timers fire), bounded by [`SETTLE_MAX`].
-async fn settle<R: Runtime>(w: &World<R>, m: &Model, stops: bool) {
+/// Returns a note on the automatic restart it adopted, if any.
+async fn settle<R: Runtime>(w: &World<R>, m: &mut Model, stops: bool) -> Option<String> {
     let deadline = w.rt.now() + SETTLE_MAX;
-    while !arrived(w, m) && w.rt.now() < deadline {
+    while !(adopt(w, m) && arrived(w, m)) && w.rt.now() < deadline {
         w.rt.sleep(Duration::from_millis(1)).await;
     }
     w.rt.sleep(if stops { QUIET_AFTER_STOP } else { QUIET }).await;
-    while !arrived(w, m) && w.rt.now() < deadline {
+    while !(adopt(w, m) && arrived(w, m)) && w.rt.now() < deadline {
         w.rt.sleep(Duration::from_millis(1)).await;
     }
+    let id = m.adopted.take()?;
+    Some(format!(
+        " ({} restarted itself as #{id}, restart {})",
+        script_name(m.insts[&id].script),
+        m.insts[&id].restarts
+    ))
+}
+
+/// Takes the automatic restart the model expects into the model once the supervisor shows
+/// it (the model cannot know its id before). False while it is still due.
+fn adopt<R: Runtime>(w: &World<R>, m: &mut Model) -> bool {
+    let Some((script, failed, restarts)) = m.restart_due else { return true };
+    let status = w.sup.status();
+    let new = status.iter().find(|i| i.script == script_name(script) && i.id > failed && !m.insts.contains_key(&i.id));
+    let Some((id, Some(pid))) = new.map(|i| (i.id, i.pid)) else { return false };
+    m.restart_due = None;
+    m.adopted = Some(id);
+    m.started(script, id, pid, restarts);
+    true
 }
 
 /// Every oracle that applies after a step.
@@ -1033,6 +1113,17 @@ fn check_step<R: Runtime>(w: &World<R>, m: &Model) -> Result<(), Violation> {
             );
             crate::ensure!(reachable(p[0], p[1]), "I12 legal transitions only", "#{id}: {} -> {}", p[0], p[1]);
         }
+    }
+    // S-F1: the findings store lists the URL of every running instance and of no ended one.
+    if let Some(session) = &w.session {
+        let listed: BTreeSet<u64> = session.findings(|f| f.urls(None)).iter().map(|u| u.process.id.0).collect();
+        let running: BTreeSet<u64> =
+            m.insts.iter().filter(|(_, i)| i.state == ProcState::Running).map(|(id, _)| *id).collect();
+        crate::ensure!(
+            listed == running,
+            "S-F1 a URL is listed exactly while its instance runs",
+            "URLs of {listed:?}, running {running:?}"
+        );
     }
     // I11: the live processes are exactly the running instances', and no orphans.
     let live: BTreeSet<u32> = w.table.live_pids().into_iter().collect();

@@ -187,6 +187,17 @@ fn mutant_exit_before_eof_is_caught_and_shrinks() {
     caught(brum_core::mutants::EXIT_BEFORE_EOF, 4);
 }
 
+#[test]
+fn mutant_restart_unlimited_is_caught_and_shrinks() {
+    // The shortest failure: start b, then fail it once more than the limit allows.
+    caught(brum_core::mutants::RESTART_UNLIMITED, 2 + state_machine::MAX_RESTARTS as usize);
+}
+
+#[test]
+fn mutant_findings_keep_urls_is_caught_and_shrinks() {
+    caught(brum_core::mutants::FINDINGS_KEEP_URLS, 4);
+}
+
 /// A hand-written sequence with every operation passes (a check of the model itself), or, with
 /// `BRUM_SM_OPS` set, the sequence given replays.
 #[test]
