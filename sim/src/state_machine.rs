@@ -273,6 +273,8 @@ struct Inst {
     printed: u32,
     /// Consecutive automatic restarts that led to it.
     restarts: u32,
+    /// The step that printed each of its lines, in the order of `items`.
+    line_steps: Vec<usize>,
 }
 
 impl Inst {
@@ -313,6 +315,12 @@ pub struct Model {
     restart_due: Option<(u8, u64, u32)>,
     /// The automatic restart adopted during the last settle.
     adopted: Option<u64>,
+    /// The step being run (lines remember it: eviction must take earlier steps' lines first).
+    step: usize,
+    /// Lines the store must have accepted (all but those of cleared generations).
+    accepted_lines: u64,
+    /// Entries the clears removed.
+    cleared_removed: u64,
 }
 
 impl Model {
@@ -331,10 +339,13 @@ impl Model {
             s.expected.entry(id).or_default().push(item.clone());
         }
         let inst = self.insts.get_mut(&id).expect("a known instance");
-        if let Item::Line(..) = item
-            && self.cleared_through[inst.script as usize].is_some_and(|t| id <= t)
-        {
-            self.dropped_after_clear += 1;
+        if let Item::Line(..) = item {
+            inst.line_steps.push(self.step);
+            if self.cleared_through[inst.script as usize].is_some_and(|t| id <= t) {
+                self.dropped_after_clear += 1;
+            } else {
+                self.accepted_lines += 1;
+            }
         }
         inst.items.push(item);
     }
@@ -356,7 +367,15 @@ impl Model {
 
     /// A new instance of `script` runs as `id` with `pid`.
     fn started(&mut self, script: u8, id: u64, pid: u32, restarts: u32) {
-        let inst = Inst { script, pid, state: ProcState::Running, items: Vec::new(), printed: 0, restarts };
+        let inst = Inst {
+            script,
+            pid,
+            state: ProcState::Running,
+            items: Vec::new(),
+            printed: 0,
+            restarts,
+            line_steps: Vec::new(),
+        };
         self.insts.insert(id, inst);
         self.current[script as usize] = Some(id);
         self.publish(id, Item::Started);
@@ -369,11 +388,15 @@ impl Model {
     }
 
     /// What the store must hold, per instance, in order.
-    fn stored(&self) -> BTreeMap<u64, Vec<(Stream, String)>> {
+    /// (stream, text, the step that printed it); the oldest may have been evicted.
+    fn stored(&self) -> BTreeMap<u64, Vec<(Stream, String, usize)>> {
         self.insts
             .iter()
             .filter(|(id, _)| !self.cleared(**id))
-            .map(|(id, i)| (*id, i.lines().map(|(s, t)| (s, t.to_string())).collect::<Vec<_>>()))
+            .map(|(id, i)| {
+                let lines = i.lines().zip(&i.line_steps).map(|((s, t), step)| (s, t.to_string(), *step));
+                (*id, lines.collect::<Vec<_>>())
+            })
             .filter(|(_, l)| !l.is_empty())
             .collect()
     }
@@ -427,7 +450,8 @@ fn session_config() -> SessionConfig {
             force_colour: false,
             leftovers: Leftovers::Stop,
         },
-        logs: Some((LogStoreConfig { budget_bytes: 64 * 1024 * 1024, max_line_bytes: 4096 }, None)),
+        // The smallest budget: a long sequence fills it, so eviction is exercised too.
+        logs: Some((LogStoreConfig { budget_bytes: brum_core::logs::LOG_STORE_BYTES_MIN, max_line_bytes: 4096 }, None)),
         findings: FindingsConfig { errors_max: 16, urls_max: 16 },
     }
 }
@@ -615,6 +639,7 @@ pub async fn run<B: SimBackend + Clone>(
     };
     let mut model = Model::default();
     for (step, op) in ops.iter().enumerate() {
+        model.step = step;
         let line = apply(&mut world, &mut model, *op).await.map_err(|v| {
             lock(&log).push(format!("{step}: {op} -> FAIL"));
             fail(Some(step), v)
@@ -632,6 +657,7 @@ pub async fn run<B: SimBackend + Clone>(
     // The end: Ctrl-C if the sequence did not, then nothing may be left.
     let end = None;
     if !model.shut_down {
+        model.step = ops.len();
         let line = apply(&mut world, &mut model, Op::CtrlC).await.map_err(|v| fail(end, v))?;
         let t = world.rt.now().as_millis();
         lock(&log).push(format!("end: ctrl-c -> {line} [t={t}ms]"));
@@ -842,12 +868,20 @@ async fn apply<R: Runtime>(w: &mut World<R>, m: &mut Model, op: Op) -> Result<St
             let ids: Vec<u64> = m.insts.iter().filter(|(_, i)| i.script == s).map(|(id, _)| *id).collect();
             let Some(&through) = ids.last() else { return Ok("no generation".into()) };
             let want: u64 = ids.iter().filter(|id| !m.cleared(**id)).map(|id| m.insts[id].lines().count() as u64).sum();
+            let held = w
+                .logs
+                .entries()
+                .iter()
+                .filter(|e| *e.process.name == *script_name(s) && e.process.id.0 <= through)
+                .count() as u64;
+            let evicted = w.logs.stats().evicted_entries;
             let got = w.logs.clear_generations(script_name(s), through);
             m.cleared_through[s as usize] = Some(through);
+            m.cleared_removed += got;
             crate::ensure!(
-                got == want,
+                got == held && (got == want || evicted > 0),
                 "I25 clear removes exactly the generations' lines",
-                "clear {} through #{through}: removed {got}, want {want}",
+                "clear {} through #{through}: removed {got}, the store held {held}, the model {want} ({evicted} evicted)",
                 script_name(s)
             );
             Ok(format!("through #{through}: {got} removed"))
@@ -877,7 +911,8 @@ async fn apply<R: Runtime>(w: &mut World<R>, m: &mut Model, op: Op) -> Result<St
             crate::ensure!(live.is_empty(), "I11/I39 no live process after Ctrl-C", "still running: {live:?}");
             let late = w.bus.publish(Event::ScriptsChanged { added: vec![], removed: vec![], changed: vec![] }).await;
             crate::ensure!(late.is_err(), "I8 publish after shutdown is refused", "{late:?}");
-            Ok(format!("{} instances ended; {}", report.processes.len(), report.bus))
+            let evicted = w.logs.stats().evicted_entries;
+            Ok(format!("{} instances ended; {}; evicted={evicted}", report.processes.len(), report.bus))
         }
     }
 }
@@ -977,8 +1012,7 @@ fn arrived<R: Runtime>(w: &World<R>, m: &Model) -> bool {
             return false;
         }
     }
-    let stored: usize = m.stored().values().map(Vec::len).sum();
-    if w.logs.stats().entries < stored as u64 || w.logs.dropped_after_clear() < m.dropped_after_clear {
+    if w.logs.stats().appended < m.accepted_lines || w.logs.dropped_after_clear() < m.dropped_after_clear {
         return false;
     }
     if w.bus.stats().iter().any(|(_, s)| s.queued > 0) {
@@ -1066,30 +1100,62 @@ fn check_step<R: Runtime>(w: &World<R>, m: &Model) -> Result<(), Violation> {
     for e in &entries {
         held.entry((e.process.id.0, key(e.stream))).or_default().push(e.text.clone());
     }
-    let mut want: BTreeMap<(u64, &str), Vec<String>> = BTreeMap::new();
+    let mut want: BTreeMap<(u64, &str), Vec<(String, usize)>> = BTreeMap::new();
     for (id, lines) in m.stored() {
-        for (s, t) in lines {
-            want.entry((id, key(s))).or_default().push(t);
+        for (s, t, step) in lines {
+            want.entry((id, key(s))).or_default().push((t, step));
         }
     }
+    let stats = w.logs.stats();
+    // Eviction takes whole chunks, oldest first: per instance and stream, what is held is a
+    // suffix of what was accepted, and no evicted line is newer (by step) than a held one.
+    let (mut newest_evicted, mut oldest_held) = (None::<usize>, None::<usize>);
     for k in held.keys().chain(want.keys()).copied().collect::<BTreeSet<_>>() {
-        let (h, wn) = (held.get(&k).cloned().unwrap_or_default(), want.get(&k).cloned().unwrap_or_default());
-        if h != wn {
+        let h = held.get(&k).cloned().unwrap_or_default();
+        let wn = want.get(&k).cloned().unwrap_or_default();
+        let texts: Vec<&String> = wn.iter().map(|(t, _)| t).collect();
+        let suffix = h.len() <= wn.len() && texts[wn.len() - h.len()..].iter().zip(&h).all(|(a, b)| *a == b);
+        if !suffix || (h.len() < wn.len() && stats.evicted_entries == 0) {
             let id = k.0;
             let oracle = if wn.is_empty() && m.insts.contains_key(&id) && m.cleared(id) {
                 "I25 a cleared generation's lines stay gone"
             } else {
                 "I20/I21/I22 every accepted line stored exactly once, in order"
             };
-            return Err(violation(oracle, format!("instance #{id} {}: store {h:?}, want {wn:?}", k.1)));
+            return Err(violation(oracle, format!("instance #{id} {}: store {h:?}, want {texts:?}", k.1)));
         }
+        let cut = wn.len() - h.len();
+        newest_evicted = newest_evicted.max(wn[..cut].iter().map(|(_, s)| *s).max());
+        oldest_held = match (oldest_held, wn[cut..].iter().map(|(_, s)| *s).min()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
     }
-    let stats = w.logs.stats();
+    if let (Some(e), Some(h)) = (newest_evicted, oldest_held) {
+        crate::ensure!(e <= h, "I23 eviction is oldest-first", "a line of step {e} evicted, one of step {h} held");
+    }
     crate::ensure!(
-        stats.evicted_entries == 0,
-        "I23 nothing evicted within budget",
-        "{} evicted",
-        stats.evicted_entries
+        stats.appended == m.accepted_lines,
+        "I20/I21 every accepted line appended exactly once",
+        "{} appended, {} accepted",
+        stats.appended,
+        m.accepted_lines
+    );
+    crate::ensure!(
+        stats.entries + stats.evicted_entries + m.cleared_removed == stats.appended,
+        "I20/I23 every appended line held, evicted or cleared, and counted",
+        "{} held + {} evicted + {} cleared != {} appended",
+        stats.entries,
+        stats.evicted_entries,
+        m.cleared_removed,
+        stats.appended
+    );
+    crate::ensure!(
+        stats.held_bytes <= stats.budget_bytes,
+        "I23 bounded memory",
+        "{} bytes held, budget {}",
+        stats.held_bytes,
+        stats.budget_bytes
     );
     let dropped = w.logs.dropped_after_clear();
     crate::ensure!(

@@ -32,7 +32,9 @@ fn op() -> impl Strategy<Value = Op> {
         18 => s().prop_map(Op::Start),
         6 => s().prop_map(Op::Stop),
         6 => s().prop_map(Op::Restart),
-        15 => (s(), 1u8..=4, any::<bool>()).prop_map(|(script, n, err)| Op::Print { script, n, err }),
+        12 => (s(), 1u8..=4, any::<bool>()).prop_map(|(script, n, err)| Op::Print { script, n, err }),
+        // Bursts: a few fill the log store's 4 KiB budget, so eviction is exercised.
+        3 => (s(), 20u8..=120, any::<bool>()).prop_map(|(script, n, err)| Op::Print { script, n, err }),
         6 => (s(), 1u8..=3, 1u8..=5, 0u8..=8).prop_map(|(script, code, lines, bg)| Op::Crash { script, code, lines, bg }),
         4 => s().prop_map(Op::Kill),
         6 => Just(Op::Subscribe),
@@ -69,6 +71,8 @@ fn config(cases: u32) -> Config {
 struct Coverage {
     ops: BTreeMap<String, (u64, u64)>,
     virtual_ms: u64,
+    /// Cases whose log store evicted lines.
+    evicting_cases: u64,
 }
 
 static COVERAGE: Mutex<Option<Coverage>> = Mutex::new(None);
@@ -85,6 +89,9 @@ fn record(log: &[String]) {
         e.0 += 1;
         e.1 += u64::from(!state_machine::NO_OP.iter().any(|n| result.starts_with(n)));
     }
+    let evicted =
+        log.iter().find_map(|l| l.split_once("evicted=")).and_then(|(_, n)| n.split(' ').next()?.parse().ok());
+    c.evicting_cases += u64::from(evicted.unwrap_or(0u64) > 0);
     let t = log.last().and_then(|l| l.rsplit_once("[t=")).and_then(|(_, t)| t.trim_end_matches("ms]").parse().ok());
     c.virtual_ms += t.unwrap_or(0);
 }
@@ -131,7 +138,11 @@ fn generated_sequences_keep_every_oracle() {
         Err((ops, seed, why)) => panic!("{}", report(&ops, seed, &why, None)),
     }
     let c = COVERAGE.lock().unwrap().take().unwrap_or_default();
-    println!("  {} s of virtual time; per operation (steps, of which acted on something):", c.virtual_ms / 1000);
+    println!(
+        "  {} s of virtual time; {} cases evicted lines; per operation (steps, of which acted on something):",
+        c.virtual_ms / 1000,
+        c.evicting_cases
+    );
     for (op, (n, acted)) in &c.ops {
         println!("    {op:<14} {n:>5} {acted:>5}");
     }
