@@ -340,16 +340,8 @@ impl SimProcessTable {
             Step::Exit(c) => return Some(Exit::Code(c)),
             Step::Remote => loop {
                 match remote.recv().await {
-                    Some(Remote::Out(lines)) => {
-                        for l in &lines {
-                            write(out, l).await;
-                        }
-                    }
-                    Some(Remote::Err(lines)) => {
-                        for l in &lines {
-                            write(err, l).await;
-                        }
-                    }
+                    Some(Remote::Out(lines)) => self.print_seeded(out, &lines).await,
+                    Some(Remote::Err(lines)) => self.print_seeded(err, &lines).await,
                     Some(Remote::Exit(c)) => return Some(Exit::Code(c)),
                     Some(Remote::Spawn(p)) => {
                         self.start(p, Some(pgid), out.clone(), err.clone(), None);
@@ -360,6 +352,27 @@ impl SimProcessTable {
             },
         }
         None
+    }
+}
+
+impl SimProcessTable {
+    /// Prints `lines` with a seeded pause (0-2 ms) after about one line in four, so reads and
+    /// batches split differently per seed.
+    async fn print_seeded(&self, p: &Pipe, lines: &[String]) {
+        for l in lines {
+            {
+                let mut w = p.lock().await;
+                let _ = w.write_all(l.as_bytes()).await;
+                let _ = w.write_all(b"\n").await;
+            }
+            let pause = {
+                let mut st = self.lock();
+                (st.rng.below(4) == 0).then(|| st.rng.below(3))
+            };
+            if let Some(ms) = pause {
+                self.sched.sleep(Duration::from_millis(ms)).await;
+            }
+        }
     }
 }
 

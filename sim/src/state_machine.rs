@@ -667,6 +667,10 @@ pub async fn run<B: SimBackend + Clone>(
     if let Some(w) = world.watcher.take() {
         w.join().await.map_err(|e| fail(end, violation("watcher", e.to_string())))?;
     }
+    // What every run of this sequence and seed must reproduce: every event with its time.
+    let events: String = lock(&world.all).iter().map(|e| format!("{e:?}\n")).collect();
+    let n = lock(&world.all).len();
+    lock(&log).push(format!("events: {n}, hash {:016x}", crate::trace::fnv1a(events.as_bytes())));
     let rt = world.rt.clone();
     drop(world);
     check_task_leaks(rt.metrics(), baseline).map_err(|v| fail(end, v))
