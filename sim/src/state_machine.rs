@@ -1,13 +1,14 @@
 //! Generated operation sequences against the real session: a sequence of [`Op`]s (start, stop,
 //! restart, print, crash, kill, subscribe, unsubscribe, search, clear, Ctrl-C) runs against
-//! brum's session, supervisor, bus and log service under a simulated runtime, next to a
-//! reference [`Model`] in plain Rust that says what should be true. After every step the run
+//! brum's session, supervisor, bus, log service and findings under a simulated runtime, next to
+//! a reference [`Model`] in plain Rust that says what should be true. After every step the run
 //! waits for the system to settle (on the runtime's clock, never real time) and checks every
-//! oracle that applies (see [`check_step`]). `sim/tests/state_machine.rs` generates the
-//! sequences with proptest, which shrinks a failure to a minimal one.
+//! oracle that applies (docs/design/simulation.md, "The state machine", lists them).
+//! `sim/tests/state_machine.rs` generates the sequences with proptest, which shrinks a failure
+//! to a minimal one.
 //!
-//! The processes run [`Step::Remote`]: they print `up`, then print and exit when the run tells
-//! them to, so a `print` or a `crash` is one operation.
+//! The processes run [`Step::Remote`]: they print a URL, then print, start a background child
+//! and exit when the run tells them to, so a `print` or a `crash` is one operation.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
