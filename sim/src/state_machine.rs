@@ -85,6 +85,12 @@ pub enum Op {
     Crash { script: u8, code: u8, lines: u8, bg: u8 },
     /// `kill a`: SIGKILL to its process group, from outside brum.
     Kill(u8),
+    /// `stop+crash a 2`: a stop and a crash (a two-line stack, then exit `code`) of the running
+    /// instance at once, each after a seeded 0-2 ms: either may win. The stop ends it
+    /// `stopped` (with SIGTERM's exit or, if the crash got there first, the code) unless the
+    /// instance had already ended `failed`; a signal may cut the stack short (a prefix of it
+    /// arrives). The run checks the outcome is one of these, then holds every consumer to it.
+    StopCrash { script: u8, code: u8 },
     /// `subscribe`: a new lossless bus subscriber.
     Subscribe,
     /// `unsubscribe 1`: unsubscribe one of the live subscribers (index modulo their count).
@@ -112,6 +118,7 @@ impl fmt::Display for Op {
             }
             Op::Crash { script, code, lines, bg } => write!(f, "crash {} {code} {lines} {bg}", script_name(script)),
             Op::Kill(s) => write!(f, "kill {}", script_name(s)),
+            Op::StopCrash { script, code } => write!(f, "stop+crash {} {code}", script_name(script)),
             Op::Subscribe => f.write_str("subscribe"),
             Op::Unsubscribe(i) => write!(f, "unsubscribe {i}"),
             Op::Search(i) => write!(f, "search {i}"),
@@ -150,6 +157,7 @@ impl FromStr for Op {
                 Op::Crash { script: script(words.get(1))?, code, lines, bg }
             }
             Some("kill") => Op::Kill(script(words.get(1))?),
+            Some("stop+crash") => Op::StopCrash { script: script(words.get(1))?, code: num(words.get(2))? },
             Some("subscribe") => Op::Subscribe,
             Some("unsubscribe") => Op::Unsubscribe(num(words.get(1))?),
             Some("search") => Op::Search(num(words.get(1))?),
@@ -647,7 +655,10 @@ pub async fn run<B: SimBackend + Clone>(
         })?;
         let t = world.rt.now().as_millis();
         lock(&log).push(format!("{step}: {op} -> {line} [t={t}ms]"));
-        let stops = matches!(op, Op::Stop(_) | Op::Restart(_) | Op::Kill(_) | Op::Crash { .. } | Op::CtrlC);
+        let stops = matches!(
+            op,
+            Op::Stop(_) | Op::Restart(_) | Op::Kill(_) | Op::Crash { .. } | Op::StopCrash { .. } | Op::CtrlC
+        );
         if let Some(note) = settle(&world, &mut model, stops).await
             && let Some(last) = lock(&log).last_mut()
         {
@@ -819,6 +830,7 @@ async fn apply<R: Runtime>(w: &mut World<R>, m: &mut Model, op: Op) -> Result<St
             crate::ensure!(sent, "I11 a running instance's process is live", "#{id} pid {pid}");
             Ok(format!("#{id} prints {} lines, {bg} in the background, exits {code}", lines.max(1)))
         }
+        Op::StopCrash { script: s, code } => stop_crash(w, m, s, code).await,
         Op::Kill(s) => {
             let Some(id) = m.running(s).filter(|_| !m.shut_down) else { return Ok("nothing running".into()) };
             let pid = m.insts[&id].pid;
@@ -920,6 +932,91 @@ async fn apply<R: Runtime>(w: &mut World<R>, m: &mut Model, op: Op) -> Result<St
             Ok(format!("{} instances ended; {}; evicted={evicted}", report.processes.len(), report.bus))
         }
     }
+}
+
+/// [`Op::StopCrash`]: runs the race, checks its outcome is a legal one, and makes it the
+/// model's.
+async fn stop_crash<R: Runtime>(w: &mut World<R>, m: &mut Model, s: u8, code: u8) -> Result<String, Violation> {
+    let Some(id) = m.running(s).filter(|_| !m.shut_down) else { return Ok("nothing running".into()) };
+    let code = i32::from(code.max(1));
+    let pid = m.insts[&id].pid;
+    let name = script_name(s);
+    let stack: Vec<String> = (1..=2).map(|k| format!("{name}#{id} crash {code} at frame {k}")).collect();
+    let crash = {
+        let (table, rt, stack) = (w.table.clone(), w.rt.clone(), stack.clone());
+        let delay = Duration::from_millis(w.rt.below(3));
+        spawn(&w.rt, "sm.crash", async move {
+            rt.sleep(delay).await;
+            // The stop may have ended it already: then there is nobody to tell.
+            let _ = table.remote(pid, Remote::Err(stack)) && table.remote(pid, Remote::Exit(code));
+        })
+    };
+    w.rt.sleep(Duration::from_millis(w.rt.below(3))).await;
+    let res = w.sup.stop(brum_core::supervisor::Target::Script(name.into())).await;
+    crash.join().await.map_err(|e| violation("stop+crash", e.to_string()))?;
+    let info = res.map_err(|e| violation("I12 a stop of a running instance answers", e.to_string()))?;
+    // What the recorder saw of the stack (ProcessExited follows the last line; wait for it).
+    let deadline = w.rt.now() + SETTLE_MAX;
+    let exited = loop {
+        let exit = lock(&w.all).iter().find_map(|e| match &e.event {
+            Event::ProcessExited { process, exit } if process.id == id => Some(*exit),
+            _ => None,
+        });
+        if exit.is_some() || w.rt.now() >= deadline {
+            break exit;
+        }
+        w.rt.sleep(Duration::from_millis(1)).await;
+    };
+    let (got, _) = items_of(&lock(&w.all));
+    let printed: Vec<String> = got
+        .get(&id)
+        .map(|v| {
+            v.iter()
+                .filter_map(|i| match i {
+                    Item::Line(Stream::Stderr, t) if t.contains(" crash ") => Some(t.clone()),
+                    _ => None,
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let prefix = printed.len() <= stack.len() && stack[..printed.len()] == printed[..];
+    let full = printed.len() == stack.len();
+    let signal = Model::stop_exit(s);
+    let legal = match info.state {
+        ProcState::Stopped { exit: Some(e) } if e == signal => prefix,
+        ProcState::Stopped { exit: Some(Exit::Code(c)) } | ProcState::Failed { exit: Some(Exit::Code(c)) } => {
+            c == code && full
+        }
+        _ => false,
+    };
+    crate::ensure!(
+        legal && info.id == id,
+        "I12 a stop racing a crash ends one legal way",
+        "#{id}: stop answered {} with {} of {} stack lines {printed:?}",
+        info.state,
+        printed.len(),
+        stack.len()
+    );
+    let exit = match info.state {
+        ProcState::Stopped { exit: Some(e) } | ProcState::Failed { exit: Some(e) } => e,
+        _ => unreachable!("checked above"),
+    };
+    crate::ensure!(
+        exited == Some(exit),
+        "I12 one terminal state, matching the exit event",
+        "#{id}: stop answered {}, ProcessExited said {exited:?}",
+        info.state
+    );
+    for l in printed {
+        m.publish(id, Item::Line(Stream::Stderr, l));
+    }
+    m.end(id, info.state, exit);
+    let winner = match info.state {
+        ProcState::Failed { .. } => "the crash ended it before the stop came",
+        ProcState::Stopped { exit: Some(Exit::Code(_)) } => "the stop came first, the crash ended it",
+        _ => "the stop's signal ended it",
+    };
+    Ok(format!("#{id} {} ({winner})", info.state))
 }
 
 /// Pages through a search and compares it with a scan of the store.

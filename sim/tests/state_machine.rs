@@ -38,6 +38,7 @@ fn op() -> impl Strategy<Value = Op> {
         3 => (s(), 20u8..=120, any::<bool>()).prop_map(|(script, n, err)| Op::Print { script, n, err }),
         6 => (s(), 1u8..=3, 1u8..=5, 0u8..=8).prop_map(|(script, code, lines, bg)| Op::Crash { script, code, lines, bg }),
         4 => s().prop_map(Op::Kill),
+        4 => (s(), 1u8..=3).prop_map(|(script, code)| Op::StopCrash { script, code }),
         6 => Just(Op::Subscribe),
         5 => (0u8..4).prop_map(Op::Unsubscribe),
         6 => (0u8..state_machine::SEARCHES.len() as u8).prop_map(Op::Search),
@@ -139,7 +140,7 @@ fn shrink_further(
             candidate.remove(i);
             for s in std::iter::once(seed).chain(0..SHRINK_SEEDS) {
                 if let Err(e) = check(&candidate, s, mutant) {
-                    (ops, seed, why) = (candidate, s, e.to_string());
+                    (ops, seed, why) = (candidate, s, e.to_string().trim_start_matches("Case failed: ").to_string());
                     continue 'shorter;
                 }
             }
@@ -264,7 +265,7 @@ fn replay() {
         Err(_) => (
             parse_ops(
                 "subscribe, start a, start s, print a 3 out, print s 2 err, search 1, subscribe, restart a, \
-                 print a 2 out, clear a, print a 1 err, unsubscribe 0, crash a 2 3 4, start b, kill b, stop s, \
+                 print a 2 out, clear a, print a 1 err, unsubscribe 0, crash a 2 3 4, start b, kill b, stop+crash s 2, start a, stop+crash a 1, \
                  search 3, start a, ctrl-c, start a, search 0",
             )
             .expect("a valid sequence"),
