@@ -21,7 +21,7 @@ use std::time::Duration;
 
 use brum_core::bus::{Backpressure, BusConfig, Envelope, Event, EventBus, Stream, SubscribeOptions, SubscriptionId};
 use brum_core::findings::FindingsConfig;
-use brum_core::logs::{Filter, LogService, LogStoreConfig, Query, TextQuery};
+use brum_core::logs::{Filter, LogService, LogStoreConfig, ProcessFilter, Query, TextQuery};
 use brum_core::rt::{Clock, Exit, Runtime, Signal, Task, spawn};
 use brum_core::script::{Command, RestartLimits, RestartPolicy, Script, SourceKind};
 use brum_core::session::{Session, SessionConfig};
@@ -52,6 +52,9 @@ pub const SEARCHES: [(&str, bool); 7] = [
 
 /// Consecutive automatic restarts of `b`.
 pub const MAX_RESTARTS: u32 = 1;
+
+/// Filters a `search` combines with its text: none, by script name, by instance, by stream.
+pub const SEARCH_FILTERS: usize = 4;
 
 /// SIGTERM to SIGKILL in these runs.
 pub const STOP_GRACE: Duration = Duration::from_millis(100);
@@ -95,7 +98,8 @@ pub enum Op {
     Subscribe,
     /// `unsubscribe 1`: unsubscribe one of the live subscribers (index modulo their count).
     Unsubscribe(u8),
-    /// `search 2`: run [`SEARCHES`]`[i]` (modulo its length) through every page.
+    /// `search 9`: run [`SEARCHES`]`[i % 7]` with filter `i / 7 % 4` (none, script `a`, `b`'s
+    /// newest instance, stderr) through every page.
     Search(u8),
     /// `clear a`: clear the log store of the script's generations so far.
     Clear(u8),
@@ -878,8 +882,24 @@ async fn apply<R: Runtime>(w: &mut World<R>, m: &mut Model, op: Op) -> Result<St
         }
         Op::Search(i) => {
             let (text, ci) = SEARCHES[i as usize % SEARCHES.len()];
-            let n = check_search(w, text, ci)?;
-            Ok(format!("{text:?} -> {n}"))
+            // The filter: none, script a's instances, b's newest instance, stderr only.
+            let filter = match i as usize / SEARCHES.len() % SEARCH_FILTERS {
+                0 => Filter::default(),
+                1 => Filter { process: Some(ProcessFilter::Name("a".into())), ..Filter::default() },
+                2 => {
+                    let newest_b = m.insts.iter().rev().find(|(_, i)| script_name(i.script) == "b").map(|(id, _)| *id);
+                    Filter { process: Some(ProcessFilter::Id(newest_b.unwrap_or(0))), ..Filter::default() }
+                }
+                _ => Filter { stream: Some(Stream::Stderr), ..Filter::default() },
+            };
+            let n = check_search(w, text, ci, &filter)?;
+            let label = match (&filter.process, filter.stream) {
+                (Some(ProcessFilter::Name(n)), _) => format!(" in {n}"),
+                (Some(ProcessFilter::Id(id)), _) => format!(" in #{id}"),
+                (None, Some(_)) => " on stderr".to_string(),
+                (None, None) => String::new(),
+            };
+            Ok(format!("{text:?}{label} -> {n}"))
         }
         Op::Clear(s) => {
             let ids: Vec<u64> = m.insts.iter().filter(|(_, i)| i.script == s).map(|(id, _)| *id).collect();
@@ -1020,17 +1040,21 @@ async fn stop_crash<R: Runtime>(w: &mut World<R>, m: &mut Model, s: u8, code: u8
 }
 
 /// Pages through a search and compares it with a scan of the store.
-fn check_search<R: Runtime>(w: &World<R>, text: &str, ci: bool) -> Result<usize, Violation> {
+fn check_search<R: Runtime>(w: &World<R>, text: &str, ci: bool, filter: &Filter) -> Result<usize, Violation> {
     let matches =
         |plain: &str| if ci { plain.to_lowercase().contains(&text.to_lowercase()) } else { plain.contains(text) };
-    let mut want: Vec<u64> = w.logs.entries().iter().filter(|e| matches(&e.plain())).map(|e| e.id.0).collect();
+    let selected = |e: &brum_core::logs::LogEntry| {
+        filter.process.as_ref().is_none_or(|p| p.matches(&e.process)) && filter.stream.is_none_or(|s| s == e.stream)
+    };
+    let mut want: Vec<u64> =
+        w.logs.entries().iter().filter(|e| selected(e) && matches(&e.plain())).map(|e| e.id.0).collect();
     want.reverse();
     let mut got = Vec::new();
     let mut cursor = None;
     loop {
         let q = Query {
             text: TextQuery::Substring { text: text.to_string(), case_insensitive: ci },
-            filter: Filter::default(),
+            filter: filter.clone(),
             limit: 5,
             cursor,
         };
@@ -1042,10 +1066,14 @@ fn check_search<R: Runtime>(w: &World<R>, text: &str, ci: bool) -> Result<usize,
             None => break,
         }
     }
-    crate::ensure!(got == want, "I24 search equals a scan of the store", "{text:?}: search {got:?}, scan {want:?}");
+    crate::ensure!(
+        got == want,
+        "I24 search equals a scan of the store",
+        "{text:?} {filter:?}: search {got:?}, scan {want:?}"
+    );
     let q = Query {
         text: TextQuery::Substring { text: text.to_string(), case_insensitive: ci },
-        filter: Filter::default(),
+        filter: filter.clone(),
         limit: 5,
         cursor: None,
     };

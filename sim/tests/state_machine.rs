@@ -41,7 +41,7 @@ fn op() -> impl Strategy<Value = Op> {
         4 => (s(), 1u8..=3).prop_map(|(script, code)| Op::StopCrash { script, code }),
         6 => Just(Op::Subscribe),
         5 => (0u8..4).prop_map(Op::Unsubscribe),
-        6 => (0u8..state_machine::SEARCHES.len() as u8).prop_map(Op::Search),
+        6 => (0u8..(state_machine::SEARCHES.len() * state_machine::SEARCH_FILTERS) as u8).prop_map(Op::Search),
         5 => s().prop_map(Op::Clear),
         // Rare: after a Ctrl-C, operations only check that they are refused.
         1 => Just(Op::CtrlC),
@@ -264,9 +264,9 @@ fn replay() {
         }
         Err(_) => (
             parse_ops(
-                "subscribe, start a, start s, print a 3 out, print s 2 err, search 1, subscribe, restart a, \
+                "subscribe, start a, start s, print a 3 out, print s 2 err, search 8, subscribe, restart a, \
                  print a 2 out, clear a, print a 1 err, unsubscribe 0, crash a 2 3 4, start b, kill b, stop+crash s 2, start a, stop+crash a 1, \
-                 search 3, start a, ctrl-c, start a, search 0",
+                 search 24, search 16, start a, ctrl-c, start a, search 0",
             )
             .expect("a valid sequence"),
             7,
