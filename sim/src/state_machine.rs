@@ -663,12 +663,16 @@ pub async fn run<B: SimBackend + Clone>(
             op,
             Op::Stop(_) | Op::Restart(_) | Op::Kill(_) | Op::Crash { .. } | Op::StopCrash { .. } | Op::CtrlC
         );
-        if let Some(note) = settle(&world, &mut model, stops).await
+        let settled = settle(&world, &mut model, stops).await;
+        if let Some(note) = &settled.note
             && let Some(last) = lock(&log).last_mut()
         {
-            last.push_str(&note);
+            last.push_str(note);
         }
         check_step(&world, &model).map_err(|v| fail(Some(step), v))?;
+        if settled.timed_out {
+            return Err(fail(Some(step), settle_timeout()));
+        }
     }
     // The end: Ctrl-C if the sequence did not, then nothing may be left.
     let end = None;
@@ -677,8 +681,11 @@ pub async fn run<B: SimBackend + Clone>(
         let line = apply(&mut world, &mut model, Op::CtrlC).await.map_err(|v| fail(end, v))?;
         let t = world.rt.now().as_millis();
         lock(&log).push(format!("end: ctrl-c -> {line} [t={t}ms]"));
-        settle(&world, &mut model, true).await;
+        let settled = settle(&world, &mut model, true).await;
         check_step(&world, &model).map_err(|v| fail(end, v))?;
+        if settled.timed_out {
+            return Err(fail(end, settle_timeout()));
+        }
     }
     if let Some(w) = world.watcher.take() {
         w.join().await.map_err(|e| fail(end, violation("watcher", e.to_string())))?;
@@ -1031,6 +1038,11 @@ async fn stop_crash<R: Runtime>(w: &mut World<R>, m: &mut Model, s: u8, code: u8
         m.publish(id, Item::Line(Stream::Stderr, l));
     }
     m.end(id, info.state, exit);
+    // A stop of an instance that already failed cancels its automatic restart (stop means
+    // stop); the stop here always comes within the restart's backoff.
+    if matches!(info.state, ProcState::Failed { .. }) {
+        m.restart_due = None;
+    }
     let winner = match info.state {
         ProcState::Failed { .. } => "the crash ended it before the stop came",
         ProcState::Stopped { exit: Some(Exit::Code(_)) } => "the stop came first, the crash ended it",
@@ -1165,21 +1177,38 @@ fn count_items(e: &Envelope) -> usize {
 /// Waits (virtual time) until what the model expects arrived, then a quiet period (longer
 /// after a stop, so its timers fire), bounded by [`SETTLE_MAX`].
 /// Returns a note on the automatic restart it adopted, if any.
-async fn settle<R: Runtime>(w: &World<R>, m: &mut Model, stops: bool) -> Option<String> {
+async fn settle<R: Runtime>(w: &World<R>, m: &mut Model, stops: bool) -> Settled {
     let deadline = w.rt.now() + SETTLE_MAX;
     while !(adopt(w, m) && arrived(w, m)) && w.rt.now() < deadline {
         w.rt.sleep(Duration::from_millis(1)).await;
     }
     w.rt.sleep(if stops { QUIET_AFTER_STOP } else { QUIET }).await;
-    while !(adopt(w, m) && arrived(w, m)) && w.rt.now() < deadline {
+    let mut done = adopt(w, m) && arrived(w, m);
+    while !done && w.rt.now() < deadline {
         w.rt.sleep(Duration::from_millis(1)).await;
+        done = adopt(w, m) && arrived(w, m);
     }
-    let id = m.adopted.take()?;
-    Some(format!(
-        " ({} restarted itself as #{id}, restart {})",
-        script_name(m.insts[&id].script),
-        m.insts[&id].restarts
-    ))
+    let note = m.adopted.take().map(|id| {
+        format!(" ({} restarted itself as #{id}, restart {})", script_name(m.insts[&id].script), m.insts[&id].restarts)
+    });
+    Settled { note, timed_out: !done }
+}
+
+/// What [`settle`] found.
+struct Settled {
+    /// The automatic restart it adopted, if any.
+    note: Option<String>,
+    /// What the model expects had not all happened after [`SETTLE_MAX`]. The oracles say what
+    /// is wrong first; if they all pass, the model waited for something no oracle checks, and
+    /// that is a failure too (a model that waits in vain is a blind spot).
+    timed_out: bool,
+}
+
+fn settle_timeout() -> Violation {
+    violation(
+        "I39 every step settles",
+        format!("what the model expects had not all happened {} s after the step", SETTLE_MAX.as_secs()),
+    )
 }
 
 /// Takes the automatic restart the model expects into the model once the supervisor shows
@@ -1197,6 +1226,16 @@ fn adopt<R: Runtime>(w: &World<R>, m: &mut Model) -> bool {
 
 /// Every oracle that applies after a step.
 fn check_step<R: Runtime>(w: &World<R>, m: &Model) -> Result<(), Violation> {
+    if let Some((script, failed, _)) = m.restart_due {
+        return Err(violation(
+            "I19 restart policy: a failed on-failure script restarts",
+            format!(
+                "#{failed} ({}) failed {} s ago and nothing restarted it",
+                script_name(script),
+                SETTLE_MAX.as_secs()
+            ),
+        ));
+    }
     // I14/I15 and the exits, on the recorder that saw everything.
     let want: BTreeMap<u64, Vec<Item>> = m.insts.iter().map(|(id, i)| (*id, i.items.clone())).collect();
     let (got, after_exit) = items_of(&lock(&w.all));
