@@ -105,6 +105,9 @@ pub enum Op {
     Clear(u8),
     /// `ctrl-c`: the session's shutdown.
     CtrlC,
+    /// `ctrl-c ctrl-c`: the shutdown, and a second Ctrl-C (SIGKILL to everything) a seeded
+    /// 0-2 ms into it.
+    DoubleCtrlC,
 }
 
 fn script_name(i: u8) -> &'static str {
@@ -128,6 +131,7 @@ impl fmt::Display for Op {
             Op::Search(i) => write!(f, "search {i}"),
             Op::Clear(s) => write!(f, "clear {}", script_name(s)),
             Op::CtrlC => f.write_str("ctrl-c"),
+            Op::DoubleCtrlC => f.write_str("ctrl-c ctrl-c"),
         }
     }
 }
@@ -166,6 +170,7 @@ impl FromStr for Op {
             Some("unsubscribe") => Op::Unsubscribe(num(words.get(1))?),
             Some("search") => Op::Search(num(words.get(1))?),
             Some("clear") => Op::Clear(script(words.get(1))?),
+            Some("ctrl-c") if words.get(1) == Some(&"ctrl-c") => Op::DoubleCtrlC,
             Some("ctrl-c") => Op::CtrlC,
             _ => return Err(format!("unknown operation `{s}`")),
         })
@@ -661,7 +666,13 @@ pub async fn run<B: SimBackend + Clone>(
         lock(&log).push(format!("{step}: {op} -> {line} [t={t}ms]"));
         let stops = matches!(
             op,
-            Op::Stop(_) | Op::Restart(_) | Op::Kill(_) | Op::Crash { .. } | Op::StopCrash { .. } | Op::CtrlC
+            Op::Stop(_)
+                | Op::Restart(_)
+                | Op::Kill(_)
+                | Op::Crash { .. }
+                | Op::StopCrash { .. }
+                | Op::CtrlC
+                | Op::DoubleCtrlC
         );
         let settled = settle(&world, &mut model, stops).await;
         if let Some(note) = &settled.note
@@ -930,35 +941,83 @@ async fn apply<R: Runtime>(w: &mut World<R>, m: &mut Model, op: Op) -> Result<St
             );
             Ok(format!("through #{through}: {got} removed"))
         }
-        Op::CtrlC => {
-            let Some(session) = w.session.take() else { return Ok("already shut down".into()) };
-            for id in m.insts.keys().copied().collect::<Vec<_>>() {
-                if m.insts[&id].state == ProcState::Running {
-                    let exit = Model::stop_exit(m.insts[&id].script);
-                    m.end(id, ProcState::Stopped { exit: Some(exit) }, exit);
-                }
-            }
-            m.shut_down = true;
-            let report = session.run(std::future::ready(())).await;
-            for s in m.subs.iter_mut() {
-                s.gone.store(true, Ordering::SeqCst);
-                s.active = false;
-            }
-            crate::ensure!(
-                report.bus.undelivered.is_empty() && !report.bus.timed_out,
-                "I8 shutdown drains every accepted event",
-                "{}",
-                report.bus
-            );
-            check_status(&report.processes, m, "shutdown report")?;
-            let live = w.table.live_pids();
-            crate::ensure!(live.is_empty(), "I11/I39 no live process after Ctrl-C", "still running: {live:?}");
-            let late = w.bus.publish(Event::ScriptsChanged { added: vec![], removed: vec![], changed: vec![] }).await;
-            crate::ensure!(late.is_err(), "I8 publish after shutdown is refused", "{late:?}");
-            let evicted = w.logs.stats().evicted_entries;
-            Ok(format!("{} instances ended; {}; evicted={evicted}", report.processes.len(), report.bus))
-        }
+        Op::CtrlC => shutdown(w, m, false).await,
+        Op::DoubleCtrlC => shutdown(w, m, true).await,
     }
+}
+
+/// [`Op::CtrlC`], and with `second` [`Op::DoubleCtrlC`]: the session's shutdown, and a second
+/// Ctrl-C (`Supervisor::kill_all`) a seeded 0-2 ms into it.
+async fn shutdown<R: Runtime>(w: &mut World<R>, m: &mut Model, second: bool) -> Result<String, Violation> {
+    let Some(session) = w.session.take() else { return Ok("already shut down".into()) };
+    let running: Vec<u64> = m.insts.iter().filter(|(_, i)| i.state == ProcState::Running).map(|(id, _)| *id).collect();
+    m.shut_down = true;
+    let t0 = w.rt.now();
+    let (report, killed) = if second {
+        let task = spawn(&w.rt, "sm.shutdown", session.run(std::future::ready(())));
+        w.rt.sleep(Duration::from_millis(w.rt.below(3))).await;
+        let killed = w.sup.kill_all().await;
+        (task.join().await.map_err(|e| violation("shutdown", e.to_string()))?, Some(killed))
+    } else {
+        (session.run(std::future::ready(())).await, None)
+    };
+    let took = w.rt.now().saturating_since(t0);
+    // A stop ends `a` and `b` on SIGTERM and `s` on SIGKILL after the grace; a second Ctrl-C
+    // may SIGKILL any of them first.
+    for id in running {
+        let script = m.insts[&id].script;
+        let got = report.processes.iter().find(|i| i.id == id).map(|i| i.state);
+        let stop = Model::stop_exit(script);
+        let kill = Exit::Signaled(Signal::Kill.number());
+        let exit = match got {
+            Some(ProcState::Stopped { exit: Some(e) }) if e == stop || (second && e == kill) => e,
+            other => {
+                return Err(violation(
+                    "I12/I39 Ctrl-C stops every running instance",
+                    format!("#{id} ({}) ended {other:?}", script_name(script)),
+                ));
+            }
+        };
+        m.end(id, ProcState::Stopped { exit: Some(exit) }, exit);
+    }
+    for s in m.subs.iter_mut() {
+        s.gone.store(true, Ordering::SeqCst);
+        s.active = false;
+    }
+    crate::ensure!(
+        report.bus.undelivered.is_empty() && !report.bus.timed_out,
+        "I8 shutdown drains every accepted event",
+        "{}",
+        report.bus
+    );
+    check_status(&report.processes, m, "shutdown report")?;
+    if let Some(Ok(_)) = &killed {
+        // The second Ctrl-C reached the supervisor while it was stopping: nothing waits for
+        // the grace after it.
+        crate::ensure!(
+            took < STOP_GRACE,
+            "I39 a second Ctrl-C cuts the grace short",
+            "shutdown took {} ms (grace {} ms)",
+            took.as_millis(),
+            STOP_GRACE.as_millis()
+        );
+    }
+    let live = w.table.live_pids();
+    crate::ensure!(live.is_empty(), "I11/I39 no live process after Ctrl-C", "still running: {live:?}");
+    let late = w.bus.publish(Event::ScriptsChanged { added: vec![], removed: vec![], changed: vec![] }).await;
+    crate::ensure!(late.is_err(), "I8 publish after shutdown is refused", "{late:?}");
+    let evicted = w.logs.stats().evicted_entries;
+    let second = match killed {
+        Some(Ok(k)) => format!("; the second Ctrl-C killed {}", k.len()),
+        Some(Err(_)) => "; the second Ctrl-C came after the end".to_string(),
+        None => String::new(),
+    };
+    Ok(format!(
+        "{} instances ended in {} ms{second}; {}; evicted={evicted}",
+        report.processes.len(),
+        took.as_millis(),
+        report.bus
+    ))
 }
 
 /// [`Op::StopCrash`]: runs the race, checks its outcome is a legal one, and makes it the

@@ -45,6 +45,7 @@ fn op() -> impl Strategy<Value = Op> {
         5 => s().prop_map(Op::Clear),
         // Rare: after a Ctrl-C, operations only check that they are refused.
         1 => Just(Op::CtrlC),
+        1 => Just(Op::DoubleCtrlC),
     ]
 }
 
@@ -85,7 +86,8 @@ fn record(log: &[String]) {
     for line in log {
         // `N: op args -> result [t=Tms]` or `end: ctrl-c -> result [t=Tms]`.
         let Some((head, result)) = line.split_once(" -> ") else { continue };
-        let op = head.split_once(": ").map_or(head, |(_, op)| op).split(' ').next().unwrap_or("");
+        let text = head.split_once(": ").map_or(head, |(_, op)| op);
+        let op = if text == "ctrl-c ctrl-c" { text } else { text.split(' ').next().unwrap_or("") };
         let op = if head.starts_with("end") { "ctrl-c (end)" } else { op };
         let e = c.ops.entry(op.to_string()).or_default();
         e.0 += 1;
