@@ -42,6 +42,23 @@ pub enum Step {
     /// Waits until a signal ends the process.
     Hang,
     Exit(i32),
+    /// Obeys [`SimProcessTable::remote`] until told to exit (a signal still ends it): a test
+    /// decides when this process prints and when it exits.
+    Remote,
+}
+
+/// What [`SimProcessTable::remote`] tells a process in [`Step::Remote`] to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Remote {
+    /// Print these lines on stdout.
+    Out(Vec<String>),
+    /// Print these lines on stderr.
+    Err(Vec<String>),
+    /// Exit with this code.
+    Exit(i32),
+    /// Start this program in the background: a grandchild in the same process group, sharing
+    /// the pipes (`cmd &` in a shell script).
+    Spawn(Program),
 }
 
 /// A scripted program.
@@ -69,9 +86,16 @@ pub trait SimSched: Send + Sync + 'static {
     fn spawn(&self, name: &'static str, fut: Pin<Box<dyn Future<Output = ()> + Send>>);
 }
 
+/// What a running process receives: signals, and its remote control.
+struct Inbox {
+    signals: mpsc::Receiver<Signal>,
+    remote: mpsc::UnboundedReceiver<Remote>,
+}
+
 struct Entry {
     pgid: u32,
     signals: mpsc::Sender<Signal>,
+    remote: mpsc::UnboundedSender<Remote>,
 }
 
 struct TableState {
@@ -178,17 +202,19 @@ impl SimProcessTable {
         exit_tx: Option<oneshot::Sender<Exit>>,
     ) -> u32 {
         let (sig_tx, sig_rx) = mpsc::channel(SIM_SIGNAL_QUEUE);
+        let (remote_tx, remote_rx) = mpsc::unbounded_channel();
         let pid = {
             let mut st = self.lock();
             let pid = st.next_pid;
             st.next_pid += 1;
             st.spawned += 1;
-            st.live.insert(pid, Entry { pgid: pgid.unwrap_or(pid), signals: sig_tx });
+            st.live.insert(pid, Entry { pgid: pgid.unwrap_or(pid), signals: sig_tx, remote: remote_tx });
             pid
         };
         let table = self.clone();
         let fut = async move {
-            let exit = table.run(pid, pgid.unwrap_or(pid), program, out, err, sig_rx).await;
+            let inbox = Inbox { signals: sig_rx, remote: remote_rx };
+            let exit = table.run(pid, pgid.unwrap_or(pid), program, out, err, inbox).await;
             {
                 let mut st = table.lock();
                 st.live.remove(&pid);
@@ -239,6 +265,12 @@ impl SimProcessTable {
         groups.into_iter().collect()
     }
 
+    /// Tells live process `pid` what to do next; it obeys when it reaches [`Step::Remote`].
+    /// False if `pid` is not live.
+    pub fn remote(&self, pid: u32, cmd: Remote) -> bool {
+        self.lock().live.get(&pid).is_some_and(|e| e.remote.send(cmd).is_ok())
+    }
+
     /// Sends `sig` to every live process in group `pgid`.
     pub fn signal_group(&self, pgid: u32, sig: Signal) -> io::Result<()> {
         let targets: Vec<mpsc::Sender<Signal>> = {
@@ -256,18 +288,11 @@ impl SimProcessTable {
         Ok(())
     }
 
-    async fn run(
-        &self,
-        pid: u32,
-        pgid: u32,
-        program: Program,
-        out: Pipe,
-        err: Pipe,
-        mut sig_rx: mpsc::Receiver<Signal>,
-    ) -> Exit {
+    async fn run(&self, pid: u32, pgid: u32, program: Program, out: Pipe, err: Pipe, inbox: Inbox) -> Exit {
         let _ = pid;
+        let Inbox { signals: mut sig_rx, remote: mut remote_rx } = inbox;
         for step in program.steps {
-            let work = self.step(step, pgid, &out, &err);
+            let work = self.step(step, pgid, &out, &err, &mut remote_rx);
             let mut work = pin!(work);
             loop {
                 tokio::select! {
@@ -289,7 +314,14 @@ impl SimProcessTable {
     }
 
     /// Performs one step; `Some(exit)` ends the program.
-    async fn step(&self, step: Step, pgid: u32, out: &Pipe, err: &Pipe) -> Option<Exit> {
+    async fn step(
+        &self,
+        step: Step,
+        pgid: u32,
+        out: &Pipe,
+        err: &Pipe,
+        remote: &mut mpsc::UnboundedReceiver<Remote>,
+    ) -> Option<Exit> {
         async fn write(p: &Pipe, line: &str) {
             let mut w = p.lock().await;
             // A reader that went away is a closed pipe: a real program would get EPIPE and
@@ -321,8 +353,41 @@ impl SimProcessTable {
             }
             Step::Hang => std::future::pending::<()>().await,
             Step::Exit(c) => return Some(Exit::Code(c)),
+            Step::Remote => loop {
+                match remote.recv().await {
+                    Some(Remote::Out(lines)) => self.print_seeded(out, &lines).await,
+                    Some(Remote::Err(lines)) => self.print_seeded(err, &lines).await,
+                    Some(Remote::Exit(c)) => return Some(Exit::Code(c)),
+                    Some(Remote::Spawn(p)) => {
+                        self.start(p, Some(pgid), out.clone(), err.clone(), None);
+                    }
+                    // The table holds the sender while the process lives.
+                    None => std::future::pending::<()>().await,
+                }
+            },
         }
         None
+    }
+}
+
+impl SimProcessTable {
+    /// Prints `lines` with a seeded pause (0-2 ms) after about one line in four, so reads and
+    /// batches split differently per seed.
+    async fn print_seeded(&self, p: &Pipe, lines: &[String]) {
+        for l in lines {
+            {
+                let mut w = p.lock().await;
+                let _ = w.write_all(l.as_bytes()).await;
+                let _ = w.write_all(b"\n").await;
+            }
+            let pause = {
+                let mut st = self.lock();
+                (st.rng.below(4) == 0).then(|| st.rng.below(3))
+            };
+            if let Some(ms) = pause {
+                self.sched.sleep(Duration::from_millis(ms)).await;
+            }
+        }
     }
 }
 
