@@ -136,6 +136,14 @@ const CATCHERS: &[(&str, &str, u64)] = &[
     (brum_core::mutants::DUPLICATE_EXIT, "S-P4", 5),
     (brum_core::mutants::RESTART_UNLIMITED, "S-P8", 5),
     (brum_core::mutants::CLEAR_FORGETS_GENERATION, "S-P11", 5),
+    (brum_core::mutants::BUS_TASK_PER_DELIVERY, "S-E1", 5),
+    (brum_core::mutants::BUS_KINDS_AT_DELIVERY, "S-E3", 5),
+    (brum_core::mutants::BUS_COPY_PER_SUBSCRIBER, "S-E8", 5),
+    (brum_core::mutants::LOGS_EVICT_NEWEST, "S-L5", 5),
+    (brum_core::mutants::LOGS_FABRICATED_ID, "S-L4", 5),
+    (brum_core::mutants::LOGS_CLOSE_UNFLUSHED, "S-L8", 5),
+    (brum_core::mutants::FINDINGS_EVICT_NEWEST_URL, "S-L7", 5),
+    (brum_core::mutants::URL_SET_PER_STREAM, "S-L7", 5),
 ];
 
 #[test]
