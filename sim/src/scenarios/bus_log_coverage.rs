@@ -168,7 +168,8 @@ pub async fn s_e1<R: Runtime>(cx: &Cx<R>) -> Outcome {
 /// prints three lines and exits at a seeded moment. A `status` subscriber that asked only for
 /// lifecycle events (a 4-slot mailbox, a 1 ms handler) gets exactly the four lifecycle events,
 /// never a line, drops nothing and sees the exit within I9's 100 ms; the store holds every
-/// line once. Mutant `bus.kinds_at_delivery` (kinds filtered by the worker, after queueing)
+/// line once, and a slow TUI (all kinds, degrade) keeps all four lifecycle events however far
+/// behind it falls. Mutant `bus.kinds_at_delivery` (kinds filtered by the worker, after queueing)
 /// fills the status mailbox with lines.
 pub async fn s_e3<R: Runtime>(cx: &Cx<R>) -> Outcome {
     const LINES: u64 = 300;
@@ -193,7 +194,10 @@ pub async fn s_e3<R: Runtime>(cx: &Cx<R>) -> Outcome {
         .map_err(|_| violation("setup", "bus closed"))?;
     let tui_lifecycle = Arc::new(AtomicU64::new(0));
     let t = tui_lifecycle.clone();
-    bus.subscribe(SubscribeOptions::named("tui").capacity(64).backpressure(Backpressure::Degrade), move |e| {
+    // A TUI that renders every event, slower than the flood: its mailbox stays behind.
+    let tui_opts =
+        SubscribeOptions::named("tui").capacity(64).backpressure(Backpressure::Degrade).slow(Duration::from_micros(200));
+    bus.subscribe(tui_opts, move |e| {
         if e.event.kind() != EventKind::LogLines {
             t.fetch_add(1, Ordering::SeqCst);
         }
@@ -210,7 +214,7 @@ pub async fn s_e3<R: Runtime>(cx: &Cx<R>) -> Outcome {
                 refused += u64::from(bus.publish(numbered(&p, i)).await.is_err());
                 if burst == 0 {
                     burst = 5 + rt.below(25);
-                    moment(&rt, 3000).await;
+                    moment(&rt, 1500).await;
                 }
                 burst -= 1;
             }
@@ -224,7 +228,7 @@ pub async fn s_e3<R: Runtime>(cx: &Cx<R>) -> Outcome {
         let (bus, rt) = (bus.clone(), cx.rt.clone());
         spawn(&cx.rt, "scenario.quick", async move {
             let p = process(2);
-            moment(&rt, 60_000).await;
+            moment(&rt, 15_000).await;
             let mut refused = u64::from(bus.publish(Event::ProcessStarted { process: p.clone(), pid: 102 }).await.is_err());
             moment(&rt, 5000).await;
             for i in 1..=3 {
