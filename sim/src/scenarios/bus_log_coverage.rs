@@ -502,18 +502,31 @@ pub async fn s_l4<R: Runtime>(cx: &Cx<R>, _programs: &Programs) -> Outcome {
 /// moment. Nothing calls out under the store lock except the sink, so the run ends (no
 /// deadlock: I27, I39) and every read sees a consistent store: each producer's lines a
 /// contiguous, increasing run (I22, I24).
+///
+/// No mutant: brum has no inline (synchronous) publish path and the store publishes nothing,
+/// so Brummer's shape (a publish under the store lock reaching a handler that reads the
+/// store) cannot be planted without inventing one; and a planted re-entrant lock would hang
+/// the simulator's OS thread (std's mutex) instead of failing an oracle.
 pub async fn s_l6<R: Runtime>(cx: &Cx<R>, _programs: &Programs) -> Outcome {
     const EACH: u64 = 120;
     let bus = EventBus::new(cx.rt.clone(), cx.bus_config());
     let file = Arc::new(MemFile::default());
-    let sink = MemSink { buf: Vec::new(), file: file.clone() };
-    // The readers subscribe first, so a worker may run one before the store's own handler
-    // for the same line.
+    // `tui` subscribes before the store and `mcp` after it, so a worker may run a reader
+    // before or after the store's own handler for the same line.
     let shared: Arc<std::sync::OnceLock<LogService<R>>> = Arc::new(std::sync::OnceLock::new());
     let bad = Arc::new(Mutex::new(Vec::<String>::new()));
     let reads = Arc::new(AtomicU64::new(0));
     let mid_append = Arc::new(AtomicU64::new(0));
-    for name in ["tui", "mcp"] {
+    let mut service = None;
+    for name in ["tui", "logstore", "mcp"] {
+        if name == "logstore" {
+            let sink = MemSink { buf: Vec::new(), file: file.clone() };
+            service = Some(
+                LogService::attach_with_sink(cx.rt.clone(), &bus, budget_all(), Some(Box::new(sink)))
+                    .map_err(|_| violation("setup", "bus closed"))?,
+            );
+            continue;
+        }
         let (shared, bad, reads, mid) = (shared.clone(), bad.clone(), reads.clone(), mid_append.clone());
         bus.subscribe(SubscribeOptions::named(name).capacity(256).kinds(KindSet::of(&[EventKind::LogLines])), move |e| {
             let (Some(p), Some(service)) = (e.event.process(), shared.get()) else { return };
@@ -533,8 +546,7 @@ pub async fn s_l6<R: Runtime>(cx: &Cx<R>, _programs: &Programs) -> Outcome {
         })
         .map_err(|_| violation("setup", "bus closed"))?;
     }
-    let service = LogService::attach_with_sink(cx.rt.clone(), &bus, budget_all(), Some(Box::new(sink)))
-        .map_err(|_| violation("setup", "bus closed"))?;
+    let service = service.ok_or_else(|| violation("setup", "no log service"))?;
     if shared.set(service.clone()).is_err() {
         return Err(violation("setup", "the readers' store was set twice"));
     }

@@ -141,7 +141,7 @@ pub const SCENARIOS: &[Scenario] = &[
     Scenario {
         name: "S-E4",
         race: "no per-subscriber ordering",
-        summary: "three processes publish started, 40 lines, exited concurrently: each subscriber sees each process's events in order, handlers never overlap",
+        summary: "three processes publish started, 40 lines, exited concurrently at seeded moments to two slow subscribers: each sees each process's events in order, and never runs twice at once",
         budget: Duration::from_secs(60),
     },
     Scenario {
@@ -255,13 +255,13 @@ pub const SCENARIOS: &[Scenario] = &[
     Scenario {
         name: "S-L1",
         race: "timeout-then-fallback double append",
-        summary: "four producers through the bus into the log store: every accepted line stored exactly once, in order",
+        summary: "four producers at seeded moments through the bus into the log store's 16-slot lossless mailbox: every accepted line stored exactly once, in order; the trace pins the store's order",
         budget: Duration::from_secs(60),
     },
     Scenario {
         name: "S-L2",
         race: "async/sync order inversion when the queue is full",
-        summary: "the same through a 4-slot blocking mailbox, full for the whole burst: per-producer order holds",
+        summary: "the same through a 2-slot store mailbox, full for most of the burst (its waits traced): per-producer order holds",
         budget: Duration::from_secs(60),
     },
     Scenario {
