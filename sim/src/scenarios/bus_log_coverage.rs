@@ -21,7 +21,7 @@ use brum_core::logs::{EntryRef, Filter, LogService, LogSink, LogStoreConfig, Pro
 use brum_core::rt::{Exit, Mono, Runtime, spawn};
 
 use super::bus_races::{counter_sum, sub_totals};
-use super::log_races::{line_no, store_order};
+use super::log_races::{line_no, order_of, store_order};
 use super::{Cx, Outcome, violation};
 use crate::conformance::Programs;
 use crate::ensure;
@@ -673,11 +673,14 @@ pub async fn s_l8<R: Runtime>(cx: &Cx<R>, _programs: &Programs) -> Outcome {
     let st = service.stats();
     let written = lock(&file.lines).clone();
     let ids: Vec<u64> = written.iter().map(|(id, _)| *id).collect();
+    let who = |text: &str| -> u64 {
+        text.split(' ').next().and_then(|w| w.rsplit('#').next()).and_then(|n| n.parse().ok()).unwrap_or(0)
+    };
     let per: BTreeMap<u64, Vec<u64>> = written.iter().fold(BTreeMap::new(), |mut m, (_, text)| {
-        let who = text.split(' ').next().and_then(|w| w.rsplit('#').next()).and_then(|n| n.parse().ok()).unwrap_or(0);
-        m.entry(who).or_insert_with(Vec::new).push(line_no(text));
+        m.entry(who(text)).or_insert_with(Vec::new).push(line_no(text));
         m
     });
+    cx.log("sink", "order", order_of(written.iter().map(|(_, text)| (who(text), line_no(text)))));
     let compact: Vec<String> = per.iter().map(|(k, v)| format!("#{k}:{}", v.len())).collect();
     cx.log("sink", "file", format!("{} lines: {}; {late} late dev#1 lines dropped", written.len(), compact.join(" ")));
     let window = if cleared > 0 && late > 0 { "hit" } else { "miss" };

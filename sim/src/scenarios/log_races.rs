@@ -33,9 +33,14 @@ const STORE_ORDER_RUNS_SHOWN: usize = 48;
 /// (`p1:1-12 p2:1-3 p1:13`), so a trace pins which line of which producer landed where. A
 /// long order shows its first and last runs and the FNV-1a hash of the whole.
 pub(super) fn store_order(entries: &[LogEntry]) -> String {
+    order_of(entries.iter().map(|e| (e.process.id.0, line_no(&e.text))))
+}
+
+/// [`store_order`] over (producer, line number) pairs, in their order.
+pub(super) fn order_of(lines: impl ExactSizeIterator<Item = (u64, u64)>) -> String {
+    let count = lines.len();
     let mut runs: Vec<(u64, u64, u64)> = Vec::new();
-    for e in entries {
-        let (p, n) = (e.process.id.0, line_no(&e.text));
+    for (p, n) in lines {
         match runs.last_mut() {
             Some((q, _, last)) if *q == p && *last + 1 == n => *last = n,
             _ => runs.push((p, n, n)),
@@ -48,13 +53,12 @@ pub(super) fn store_order(entries: &[LogEntry]) -> String {
             .join(" ")
     };
     if runs.len() <= STORE_ORDER_RUNS_SHOWN {
-        return format!("{} entries in {} runs: {}", entries.len(), runs.len(), show(&runs));
+        return format!("{count} entries in {} runs: {}", runs.len(), show(&runs));
     }
     let head = STORE_ORDER_RUNS_SHOWN * 3 / 4;
     let tail = STORE_ORDER_RUNS_SHOWN - head;
     format!(
-        "{} entries in {} runs (hash {:016x}): {} .. {}",
-        entries.len(),
+        "{count} entries in {} runs (hash {:016x}): {} .. {}",
         runs.len(),
         crate::trace::fnv1a(show(&runs).as_bytes()),
         show(&runs[..head]),
