@@ -18,13 +18,16 @@ use tokio::sync::Notify;
 
 pub type SharedHandler = Arc<dyn Fn(&Arc<Envelope>) + Send + Sync + 'static>;
 
+/// One queued delivery: the event, the handler, and how long the handler takes.
+type Job = (Arc<Envelope>, SharedHandler, Option<Duration>);
+
 struct Inner<R: Runtime> {
     rt: R,
     next_id: AtomicU64,
     /// Each handler, and how long each invocation takes (a slow handler, as
     /// `SubscribeOptions::slow` injects on the real bus).
     handlers: Mutex<Vec<(SharedHandler, Option<Duration>)>>,
-    jobs: Mutex<VecDeque<(Arc<Envelope>, SharedHandler, Option<Duration>)>>,
+    jobs: Mutex<VecDeque<Job>>,
     work: Notify,
     idle: Notify,
     running: AtomicUsize,

@@ -14,11 +14,11 @@ use std::time::Duration;
 use brum_core::bus::{
     Backpressure, Envelope, Event, EventBus, EventKind, KindSet, ProcessRef, Stream, SubscribeOptions,
 };
-use brum_core::script::{Command, RestartLimits, RestartPolicy, Script, SourceKind};
 use brum_core::detect::Url;
 use brum_core::lines::LineBatch;
 use brum_core::logs::{EntryRef, Filter, LogService, LogSink, LogStoreConfig, ProcessFilter};
 use brum_core::rt::{Exit, Mono, Runtime, spawn};
+use brum_core::script::{Command, RestartLimits, RestartPolicy, Script, SourceKind};
 
 use super::bus_races::{counter_sum, sub_totals};
 use super::log_races::{line_no, order_of, store_order};
@@ -79,20 +79,15 @@ pub async fn s_e1<R: Runtime>(cx: &Cx<R>) -> Outcome {
     let slow_seen = Arc::new(Mutex::new(Vec::<(u64, u64)>::new()));
     let fast_seen = Arc::new(Mutex::new(Vec::<(u64, u64)>::new()));
     let who = |e: &Arc<Envelope>| match &e.event {
-        Event::LogLines { process, lines, .. } => {
-            (process.id.0, lines.iter().next().map_or(0, |l| line_no(l.text)))
-        }
+        Event::LogLines { process, lines, .. } => (process.id.0, lines.iter().next().map_or(0, |l| line_no(l.text))),
         _ => (0, 0),
     };
     let (seen, pk, m) = (slow_seen.clone(), peak.clone(), metrics.clone());
     let slow = bus
-        .subscribe(
-            SubscribeOptions::named("slow").lossless().capacity(8).slow(Duration::from_millis(2)),
-            move |e| {
-                pk.fetch_max(m.gauge_total("tasks.live"), Ordering::SeqCst);
-                lock(&seen).push(who(e));
-            },
-        )
+        .subscribe(SubscribeOptions::named("slow").lossless().capacity(8).slow(Duration::from_millis(2)), move |e| {
+            pk.fetch_max(m.gauge_total("tasks.live"), Ordering::SeqCst);
+            lock(&seen).push(who(e));
+        })
         .map_err(|_| violation("setup", "bus closed"))?;
     let seen = fast_seen.clone();
     let fast = bus
@@ -195,8 +190,10 @@ pub async fn s_e3<R: Runtime>(cx: &Cx<R>) -> Outcome {
     let tui_lifecycle = Arc::new(AtomicU64::new(0));
     let t = tui_lifecycle.clone();
     // A TUI that renders every event, slower than the flood: its mailbox stays behind.
-    let tui_opts =
-        SubscribeOptions::named("tui").capacity(64).backpressure(Backpressure::Degrade).slow(Duration::from_micros(200));
+    let tui_opts = SubscribeOptions::named("tui")
+        .capacity(64)
+        .backpressure(Backpressure::Degrade)
+        .slow(Duration::from_micros(200));
     bus.subscribe(tui_opts, move |e| {
         if e.event.kind() != EventKind::LogLines {
             t.fetch_add(1, Ordering::SeqCst);
@@ -207,7 +204,8 @@ pub async fn s_e3<R: Runtime>(cx: &Cx<R>) -> Outcome {
         let (bus, rt) = (bus.clone(), cx.rt.clone());
         spawn(&cx.rt, "scenario.chatty", async move {
             let p = process(1);
-            let mut refused = u64::from(bus.publish(Event::ProcessStarted { process: p.clone(), pid: 101 }).await.is_err());
+            let mut refused =
+                u64::from(bus.publish(Event::ProcessStarted { process: p.clone(), pid: 101 }).await.is_err());
             // Bursts of 5 to 29 lines (one read of a pipe each), a seeded pause after each.
             let mut burst = 0;
             for i in 1..=LINES {
@@ -218,9 +216,8 @@ pub async fn s_e3<R: Runtime>(cx: &Cx<R>) -> Outcome {
                 }
                 burst -= 1;
             }
-            refused += u64::from(
-                bus.publish(Event::ProcessExited { process: p.clone(), exit: Exit::Code(0) }).await.is_err(),
-            );
+            refused +=
+                u64::from(bus.publish(Event::ProcessExited { process: p.clone(), exit: Exit::Code(0) }).await.is_err());
             refused
         })
     };
@@ -229,17 +226,16 @@ pub async fn s_e3<R: Runtime>(cx: &Cx<R>) -> Outcome {
         spawn(&cx.rt, "scenario.quick", async move {
             let p = process(2);
             moment(&rt, 15_000).await;
-            let mut refused = u64::from(bus.publish(Event::ProcessStarted { process: p.clone(), pid: 102 }).await.is_err());
+            let mut refused =
+                u64::from(bus.publish(Event::ProcessStarted { process: p.clone(), pid: 102 }).await.is_err());
             moment(&rt, 5000).await;
             for i in 1..=3 {
                 refused += u64::from(bus.publish(numbered(&p, i)).await.is_err());
             }
             // What the exit has ahead of it in the line subscribers' mailboxes.
-            let ahead: usize =
-                bus.stats().iter().filter(|(_, s)| s.name != "status").map(|(_, s)| s.queued).sum();
-            refused += u64::from(
-                bus.publish(Event::ProcessExited { process: p.clone(), exit: Exit::Code(0) }).await.is_err(),
-            );
+            let ahead: usize = bus.stats().iter().filter(|(_, s)| s.name != "status").map(|(_, s)| s.queued).sum();
+            refused +=
+                u64::from(bus.publish(Event::ProcessExited { process: p.clone(), exit: Exit::Code(0) }).await.is_err());
             (refused, ahead)
         })
     };
@@ -296,11 +292,19 @@ pub async fn s_e3<R: Runtime>(cx: &Cx<R>) -> Outcome {
     let entries = service.entries();
     for (k, n) in [(1u64, LINES), (2, 3)] {
         let lines: Vec<u64> = entries.iter().filter(|e| e.process.id == k).map(|e| line_no(&e.text)).collect();
-        ensure!(lines.iter().copied().eq(1..=n), "I21/I22 each line stored once, in order", "p{k}: {} stored", lines.len());
+        ensure!(
+            lines.iter().copied().eq(1..=n),
+            "I21/I22 each line stored once, in order",
+            "p{k}: {} stored",
+            lines.len()
+        );
     }
     service.close().await;
     Ok(())
 }
+
+/// What one S-E8 subscriber got: each envelope and when.
+type Deliveries = Vec<(Arc<Envelope>, Mono)>;
 
 /// S-E8: one publisher, three subscribers (one slow, with a 4-slot lossless mailbox that holds
 /// the publisher back). Every subscriber gets the same allocation for each event (one shared,
@@ -311,7 +315,7 @@ pub async fn s_e8<R: Runtime>(cx: &Cx<R>) -> Outcome {
     const EVENTS: u64 = 60;
     let bus = EventBus::new(cx.rt.clone(), cx.bus_config());
     let names = ["a", "slow", "c"];
-    let mut seen: Vec<Arc<Mutex<Vec<(Arc<Envelope>, Mono)>>>> = Vec::new();
+    let mut seen: Vec<Arc<Mutex<Deliveries>>> = Vec::new();
     for name in names {
         let got = Arc::new(Mutex::new(Vec::new()));
         let (g, rt) = (got.clone(), cx.rt.clone());
@@ -347,7 +351,7 @@ pub async fn s_e8<R: Runtime>(cx: &Cx<R>) -> Outcome {
     let (sent, refused) = publisher.join().await.map_err(|e| violation("publisher", e.to_string()))?;
     bus.shutdown().await;
     ensure!(refused == 0, "I2 the open bus takes every event", "{refused} refused");
-    let seen: Vec<Vec<(Arc<Envelope>, Mono)>> = seen.iter().map(|s| lock(s).clone()).collect();
+    let seen: Vec<Deliveries> = seen.iter().map(|s| lock(s).clone()).collect();
     for (name, got) in names.iter().zip(&seen) {
         ensure!(got.len() as u64 == EVENTS, "I2 conservation", "{name} got {} of {EVENTS} events", got.len());
     }
@@ -382,11 +386,20 @@ pub async fn s_e8<R: Runtime>(cx: &Cx<R>) -> Outcome {
             return Err(violation("I7 one shared immutable payload", format!("event {} is not the line sent", i + 1)));
         };
         let (mine, text) = &sent[i];
-        ensure!(Arc::ptr_eq(lines, mine), "I7 zero-copy payload", "event {} carries a copy of the publisher's batch", i + 1);
+        ensure!(
+            Arc::ptr_eq(lines, mine),
+            "I7 zero-copy payload",
+            "event {} carries a copy of the publisher's batch",
+            i + 1
+        );
         let now: Vec<&str> = lines.iter().map(|l| l.text).collect();
         ensure!(now == [text.as_str()], "I7 payload unchanged after delivery", "event {}: {now:?}", i + 1);
     }
-    cx.log("deliver", "spread", format!("{staggered} events reached the subscribers at different instants; every 10th: {}", spread.join(" ")));
+    cx.log(
+        "deliver",
+        "spread",
+        format!("{staggered} events reached the subscribers at different instants; every 10th: {}", spread.join(" ")),
+    );
     // The window: the slow subscriber held the publisher back, so several shared envelopes
     // were alive at once, queued for one subscriber while others had handled them (where a
     // copy made at offer time diverges, and a mutable payload could be changed under a reader).
@@ -489,7 +502,10 @@ pub async fn s_l4<R: Runtime>(cx: &Cx<R>, _programs: &Programs) -> Outcome {
     ensure!(bus_lines.iter().copied().eq(1..=EACH), "I22 per-producer FIFO", "p4 (the bus) stored {bus_lines:?}");
     // The window: a direct append was handed an id between two lines of the bus path.
     let ids4: Vec<u64> = entries.iter().filter(|e| e.process.id == 4).map(|e| e.id.0).collect();
-    let between = returned.keys().filter(|id| ids4.first().is_some_and(|f| f < id) && ids4.last().is_some_and(|l| *id < l)).count();
+    let between = returned
+        .keys()
+        .filter(|id| ids4.first().is_some_and(|f| f < id) && ids4.last().is_some_and(|l| *id < l))
+        .count();
     let window = if between > 0 { "hit" } else { "miss" };
     cx.log("window", window, format!("{between} direct appends got ids between the bus path's lines"));
     service.close().await;
@@ -528,22 +544,25 @@ pub async fn s_l6<R: Runtime>(cx: &Cx<R>, _programs: &Programs) -> Outcome {
             continue;
         }
         let (shared, bad, reads, mid) = (shared.clone(), bad.clone(), reads.clone(), mid_append.clone());
-        bus.subscribe(SubscribeOptions::named(name).capacity(256).kinds(KindSet::of(&[EventKind::LogLines])), move |e| {
-            let (Some(p), Some(service)) = (e.event.process(), shared.get()) else { return };
-            let filter = Filter { process: Some(ProcessFilter::Id(p.id.0)), ..Filter::default() };
-            let tail: Vec<u64> = service.tail(&filter, 100).iter().map(|l| line_no(&l.text)).collect();
-            reads.fetch_add(1, Ordering::SeqCst);
-            let Event::LogLines { lines, .. } = &e.event else { return };
-            let this = lines.iter().next().map_or(0, |l| line_no(l.text));
-            // The store's handler has not stored this line yet: the reader ran between the
-            // publish and the append.
-            if !tail.contains(&this) {
-                mid.fetch_add(1, Ordering::SeqCst);
-            }
-            if !tail.windows(2).all(|w| w[1] == w[0] + 1) {
-                lock(&bad).push(format!("{name} read {p}'s tail as {tail:?}"));
-            }
-        })
+        bus.subscribe(
+            SubscribeOptions::named(name).capacity(256).kinds(KindSet::of(&[EventKind::LogLines])),
+            move |e| {
+                let (Some(p), Some(service)) = (e.event.process(), shared.get()) else { return };
+                let filter = Filter { process: Some(ProcessFilter::Id(p.id.0)), ..Filter::default() };
+                let tail: Vec<u64> = service.tail(&filter, 100).iter().map(|l| line_no(&l.text)).collect();
+                reads.fetch_add(1, Ordering::SeqCst);
+                let Event::LogLines { lines, .. } = &e.event else { return };
+                let this = lines.iter().next().map_or(0, |l| line_no(l.text));
+                // The store's handler has not stored this line yet: the reader ran between the
+                // publish and the append.
+                if !tail.contains(&this) {
+                    mid.fetch_add(1, Ordering::SeqCst);
+                }
+                if !tail.windows(2).all(|w| w[1] == w[0] + 1) {
+                    lock(&bad).push(format!("{name} read {p}'s tail as {tail:?}"));
+                }
+            },
+        )
         .map_err(|_| violation("setup", "bus closed"))?;
     }
     let service = service.ok_or_else(|| violation("setup", "no log service"))?;
@@ -650,7 +669,11 @@ pub async fn s_l8<R: Runtime>(cx: &Cx<R>, _programs: &Programs) -> Outcome {
             rt.sleep(Duration::from_micros(start_us)).await;
             let mut refused = 0u64;
             for i in 1..=n {
-                refused += u64::from(bus.publish(Event::log_line(p.clone(), Stream::Stdout, &format!("{} line {i}", p.name))).await.is_err());
+                refused += u64::from(
+                    bus.publish(Event::log_line(p.clone(), Stream::Stdout, &format!("{} line {i}", p.name)))
+                        .await
+                        .is_err(),
+                );
                 if rt.below(3) == 0 {
                     moment(&rt, 300).await;
                 }
@@ -658,7 +681,8 @@ pub async fn s_l8<R: Runtime>(cx: &Cx<R>, _programs: &Programs) -> Outcome {
             refused
         })
     };
-    let tasks = [producer(old.clone(), 40, 0), producer(new.clone(), 40, 1 + cx.rt.below(2000)), producer(api.clone(), 30, 0)];
+    let tasks =
+        [producer(old.clone(), 40, 0), producer(new.clone(), 40, 1 + cx.rt.below(2000)), producer(api.clone(), 30, 0)];
     moment(&cx.rt, 4000).await;
     let cleared = service.clear_generations("dev", old.id.0);
     cx.log("logs", "clear", format!("restart cleared {cleared} lines of dev#1"));
@@ -708,9 +732,13 @@ pub async fn s_l8<R: Runtime>(cx: &Cx<R>, _programs: &Programs) -> Outcome {
         "I20 the new generation and api are in the file whole",
         "{compact:?}"
     );
-    let held: Vec<(u64, String)> =
-        service.entries().iter().map(|e| (e.id.0, format!("{}#{} {}", e.process.name, e.process.id.0, e.text))).collect();
-    let tail: Vec<(u64, String)> = written.iter().filter(|(id, _)| held.iter().any(|(h, _)| h == id)).cloned().collect();
+    let held: Vec<(u64, String)> = service
+        .entries()
+        .iter()
+        .map(|e| (e.id.0, format!("{}#{} {}", e.process.name, e.process.id.0, e.text)))
+        .collect();
+    let tail: Vec<(u64, String)> =
+        written.iter().filter(|(id, _)| held.iter().any(|(h, _)| h == id)).cloned().collect();
     ensure!(tail == held, "I20 memory and file agree", "{} held lines differ from the file", held.len());
     Ok(())
 }
@@ -757,7 +785,11 @@ pub async fn s_l7<R: Runtime>(cx: &Cx<R>, programs: &Programs) -> Outcome {
     table.register("vite", vite());
     let supervisor = SupervisorConfig {
         stop_grace: Duration::from_millis(100),
-        restart: RestartLimits { max_restarts: 0, backoff: Duration::from_millis(20), backoff_max: Duration::from_millis(20) },
+        restart: RestartLimits {
+            max_restarts: 0,
+            backoff: Duration::from_millis(20),
+            backoff_max: Duration::from_millis(20),
+        },
         max_line_bytes: 4096,
         batch_lines: brum_core::lines::BATCH_LINES_DEFAULT,
         force_colour: false,
@@ -781,7 +813,9 @@ pub async fn s_l7<R: Runtime>(cx: &Cx<R>, programs: &Programs) -> Outcome {
     session
         .bus()
         .subscribe(
-            SubscribeOptions::named("urls").lossless().kinds(KindSet::of(&[EventKind::UrlDetected, EventKind::LogLines])),
+            SubscribeOptions::named("urls")
+                .lossless()
+                .kinds(KindSet::of(&[EventKind::UrlDetected, EventKind::LogLines])),
             move |e| match &e.event {
                 Event::UrlDetected { url, .. } => lock(&a).push((url_key(url), e.at)),
                 Event::LogLines { stream, lines, .. } => {
@@ -855,7 +889,8 @@ pub async fn s_l7<R: Runtime>(cx: &Cx<R>, programs: &Programs) -> Outcome {
         "announced {announced_now:?}"
     );
     ensure!(distinct.len() == 5, "S-L7 every URL announced", "announced {announced_now:?}, expected 5 distinct");
-    let want: Vec<String> = announced_now.iter().skip(announced_now.len().saturating_sub(S_L7_URLS_MAX)).cloned().collect();
+    let want: Vec<String> =
+        announced_now.iter().skip(announced_now.len().saturating_sub(S_L7_URLS_MAX)).cloned().collect();
     ensure!(
         listed == want,
         "I23 the URL list keeps the newest, in announcement order",
@@ -869,4 +904,3 @@ pub async fn s_l7<R: Runtime>(cx: &Cx<R>, programs: &Programs) -> Outcome {
 fn url_key(u: &Url) -> String {
     u.browse.trim_end_matches('/').to_string()
 }
-

@@ -245,7 +245,11 @@ pub async fn s_l5<R: Runtime>(cx: &Cx<R>, _programs: &Programs) -> Outcome {
     // eviction shows there).
     let switches = entries.windows(2).filter(|w| w[0].process.id != w[1].process.id).count();
     let window = if switches >= 3 { "hit" } else { "miss" };
-    cx.log("window", window, format!("{} evicted while producers interleaved ({switches} switches held)", st.evicted_entries));
+    cx.log(
+        "window",
+        window,
+        format!("{} evicted while producers interleaved ({switches} switches held)", st.evicted_entries),
+    );
     // Oldest first: what remains of each process is a suffix of what it printed.
     for (p, lines) in held(&service) {
         let first = lines.first().copied().unwrap_or(1);
