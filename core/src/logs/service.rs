@@ -204,7 +204,8 @@ impl<R: Runtime> LogService<R> {
         lock(&self.state).store.clear(None)
     }
 
-    /// Appends directly (bypassing the bus), for checks of the closed store.
+    /// Appends directly (bypassing the bus) and returns the stored entry's id, for checks of
+    /// the closed store (S-L3) and of append identity (S-L4).
     pub fn append_direct(
         &self,
         process: &crate::bus::ProcessRef,
