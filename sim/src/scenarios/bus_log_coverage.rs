@@ -744,28 +744,28 @@ pub async fn s_l8<R: Runtime>(cx: &Cx<R>, _programs: &Programs) -> Outcome {
 }
 
 /// The S-L7 dev server: announces five URLs, each on both streams (one as `0.0.0.0`, the same
-/// server as `localhost`), at seeded moments, then runs until stopped.
-fn vite() -> Program {
-    let j = || Step::Jitter(Duration::from_millis(3));
-    Program::new(vec![
-        j(),
-        Step::Out("  Local:   http://localhost:5173/".into()),
-        Step::Err("listening on http://0.0.0.0:5173".into()),
-        j(),
-        Step::Err("  Network: http://192.168.1.5:5173/".into()),
-        j(),
-        Step::Out("  Network: http://192.168.1.5:5173/".into()),
-        Step::Out("listening on http://localhost:5174".into()),
-        j(),
-        Step::Err("listening on http://localhost:5174/".into()),
-        Step::Err("ready at http://localhost:5175".into()),
-        j(),
-        Step::Out("ready at http://localhost:5175/".into()),
-        j(),
-        Step::Out("serving http://localhost:5176".into()),
-        Step::Err("serving http://localhost:5176".into()),
-        Step::Hang,
-    ])
+/// server as `localhost`), then runs until stopped. Per URL a seeded choice: stdout first,
+/// stderr first (both in one write round), or stdout then stderr a seeded moment apart.
+fn vite(rt: &impl Runtime) -> Program {
+    let pairs = [
+        ("  Local:   http://localhost:5173/", "listening on http://0.0.0.0:5173"),
+        ("  Network: http://192.168.1.5:5173/", "  Network: http://192.168.1.5:5173/"),
+        ("listening on http://localhost:5174", "listening on http://localhost:5174/"),
+        ("ready at http://localhost:5175", "ready at http://localhost:5175/"),
+        ("serving http://localhost:5176", "serving http://localhost:5176"),
+    ];
+    let mut steps = Vec::new();
+    for (out, err) in pairs {
+        steps.push(Step::Jitter(Duration::from_millis(3)));
+        let (out, err) = (Step::Out(out.into()), Step::Err(err.into()));
+        match rt.below(3) {
+            0 => steps.extend([out, err]),
+            1 => steps.extend([err, out]),
+            _ => steps.extend([out, Step::Jitter(Duration::from_millis(2)), err]),
+        }
+    }
+    steps.push(Step::Hang);
+    Program::new(steps)
 }
 
 /// Findings kept per URL list in S-L7: fewer than the five the server announces, so eviction
@@ -782,7 +782,7 @@ pub async fn s_l7<R: Runtime>(cx: &Cx<R>, programs: &Programs) -> Outcome {
     use brum_core::session::{Session, SessionConfig};
     use brum_core::supervisor::{Leftovers, Started, SupervisorConfig};
     let table = programs.table.as_ref().ok_or_else(|| violation("setup", "S-L7 needs the simulated process table"))?;
-    table.register("vite", vite());
+    table.register("vite", vite(&cx.rt));
     let supervisor = SupervisorConfig {
         stop_grace: Duration::from_millis(100),
         restart: RestartLimits {
@@ -844,7 +844,8 @@ pub async fn s_l7<R: Runtime>(cx: &Cx<R>, programs: &Programs) -> Outcome {
         Ok(Started::New(p)) => p,
         other => return Err(violation("setup", format!("web: {other:?}"))),
     };
-    // The server prints everything within 6 jitters of 3 ms; then let the bus settle.
+    // The server prints everything within 5 jitters of 3 ms and 5 of 2; then let the bus
+    // settle.
     cx.rt.sleep(Duration::from_millis(40)).await;
     while session.bus().stats().iter().any(|(_, s)| s.queued > 0) {
         cx.rt.sleep(Duration::from_millis(1)).await;
@@ -854,6 +855,20 @@ pub async fn s_l7<R: Runtime>(cx: &Cx<R>, programs: &Programs) -> Outcome {
     cx.log("findings", "announced", announced_now.join(" "));
     cx.log("findings", "listed", listed.join(" "));
     let printed_now = lock(&printed).clone();
+    // Which stream's line naming each URL reached the bus first (the race's outcome).
+    let mut first: Vec<(String, Stream)> = Vec::new();
+    for (u, st, _) in &printed_now {
+        if !first.iter().any(|(v, _)| v == u) {
+            first.push((u.clone(), *st));
+        }
+    }
+    let first: Vec<String> = first
+        .iter()
+        .map(|(u, st)| {
+            format!("{}:{}", u.trim_start_matches("http://"), if *st == Stream::Stdout { "out" } else { "err" })
+        })
+        .collect();
+    cx.log("findings", "first", format!("first printed on: {}", first.join(" ")));
     // The window: some URL's stdout and stderr lines were published in the same instant, so
     // both streams' publishers held it at once and raced for the dedupe set.
     let mut both_at_once = BTreeSet::new();
