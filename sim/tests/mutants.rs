@@ -142,6 +142,8 @@ const CATCHERS: &[(&str, &str, u64)] = &[
     (brum_core::mutants::LOGS_EVICT_NEWEST, "S-L5", 5),
     (brum_core::mutants::LOGS_FABRICATED_ID, "S-L4", 5),
     (brum_core::mutants::LOGS_CLOSE_UNFLUSHED, "S-L8", 5),
+    // S-L6 has no mutant of its own (see its doc comment); its sink oracle catches this one.
+    (brum_core::mutants::LOGS_CLOSE_UNFLUSHED, "S-L6", 5),
     (brum_core::mutants::FINDINGS_EVICT_NEWEST_URL, "S-L7", 5),
     (brum_core::mutants::URL_SET_PER_STREAM, "S-L7", 5),
 ];
