@@ -205,7 +205,13 @@ impl Findings {
         self.urls.insert(key, UrlEntry { process: process.clone(), url: url.clone(), seen: at });
         self.urls_of.entry(process.id).or_default().push(key);
         while self.urls.len() > self.cfg.urls_max {
-            let Some((old, entry)) = self.urls.pop_first() else { break };
+            // The mutant evicts from the wrong end: the URL just announced goes.
+            let evicted = if crate::mutants::active(crate::mutants::FINDINGS_EVICT_NEWEST_URL) {
+                self.urls.pop_last()
+            } else {
+                self.urls.pop_first()
+            };
+            let Some((old, entry)) = evicted else { break };
             if let Some(keys) = self.urls_of.get_mut(&entry.process.id) {
                 keys.retain(|k| *k != old);
                 if keys.is_empty() {

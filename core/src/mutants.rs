@@ -60,6 +60,34 @@ pub const LOGS_WALL_CLOCK: &str = "logs.wall_clock";
 /// A `drop_oldest` mailbox evicts without counting it: drops under a flood go unreported.
 /// Caught by S-C3.
 pub const UNCOUNTED_DROP: &str = "bus.uncounted_drop";
+/// A publisher that finds a subscriber's handler busy hands the delivery to a task of its own
+/// instead of waiting (Brummer's `go handler(event)`): one task per event however slow the
+/// handler (Brummer's S-E1). Caught by S-E1 (I1).
+pub const BUS_TASK_PER_DELIVERY: &str = "bus.task_per_delivery";
+/// The bus filters event kinds when it delivers instead of when it queues: a subscriber that
+/// asked only for lifecycle events gets its mailbox filled with lines, which push its exits
+/// out or hold them back (Brummer's S-E3). Caught by S-E3 (I2, I9).
+pub const BUS_KINDS_AT_DELIVERY: &str = "bus.kinds_at_delivery";
+/// Each subscriber gets its own copy of an event, stamped when it is offered, instead of the
+/// one shared immutable envelope (Brummer's S-E8): subscribers disagree on what was published.
+/// Caught by S-E8 (I7).
+pub const BUS_COPY_PER_SUBSCRIBER: &str = "bus.copy_per_subscriber";
+/// The log store evicts its newest chunk instead of its oldest when over budget: the lines
+/// just accepted vanish and stale ones stay. Caught by S-L5 (I23).
+pub const LOGS_EVICT_NEWEST: &str = "logs.evict_newest";
+/// An append returns the id the next line will get, not the stored entry's (Brummer's S-L4:
+/// a fabricated entry). Caught by S-L4 (I26).
+pub const LOGS_FABRICATED_ID: &str = "logs.fabricated_id";
+/// Closing the log service does not flush its persistence sink: the last lines stored never
+/// reach the file. Caught by S-L8 (log_persist).
+pub const LOGS_CLOSE_UNFLUSHED: &str = "logs.close_unflushed";
+/// The findings store evicts the newest URL instead of the oldest when over `urls_max`: a
+/// server's latest announcement is lost and a stale one kept. Caught by S-L7 (I23).
+pub const FINDINGS_EVICT_NEWEST_URL: &str = "findings.evict_newest_url";
+/// Each stream of an instance dedupes announced URLs on its own (Brummer's check-then-act in
+/// each reader): a URL printed on stdout and stderr is listed twice (Brummer's S-L7). Caught
+/// by S-L7 (I28).
+pub const URL_SET_PER_STREAM: &str = "supervisor.url_set_per_stream";
 /// Every mutant, for `brum sim` listings and tests.
 pub const ALL: &[&str] = &[
     PUBLISH_INLINE,
@@ -77,6 +105,14 @@ pub const ALL: &[&str] = &[
     RELEASE_ON_REAP,
     LOGS_WALL_CLOCK,
     UNCOUNTED_DROP,
+    BUS_TASK_PER_DELIVERY,
+    BUS_KINDS_AT_DELIVERY,
+    BUS_COPY_PER_SUBSCRIBER,
+    LOGS_EVICT_NEWEST,
+    LOGS_FABRICATED_ID,
+    LOGS_CLOSE_UNFLUSHED,
+    FINDINGS_EVICT_NEWEST_URL,
+    URL_SET_PER_STREAM,
 ];
 
 #[cfg(feature = "sim")]

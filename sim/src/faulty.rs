@@ -10,6 +10,7 @@ use std::collections::VecDeque;
 use std::pin::pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
 
 use brum_core::bus::{Envelope, Event, EventId};
 use brum_core::rt::{Runtime, Task, spawn};
@@ -17,11 +18,16 @@ use tokio::sync::Notify;
 
 pub type SharedHandler = Arc<dyn Fn(&Arc<Envelope>) + Send + Sync + 'static>;
 
+/// One queued delivery: the event, the handler, and how long the handler takes.
+type Job = (Arc<Envelope>, SharedHandler, Option<Duration>);
+
 struct Inner<R: Runtime> {
     rt: R,
     next_id: AtomicU64,
-    handlers: Mutex<Vec<SharedHandler>>,
-    jobs: Mutex<VecDeque<(Arc<Envelope>, SharedHandler)>>,
+    /// Each handler, and how long each invocation takes (a slow handler, as
+    /// `SubscribeOptions::slow` injects on the real bus).
+    handlers: Mutex<Vec<(SharedHandler, Option<Duration>)>>,
+    jobs: Mutex<VecDeque<Job>>,
     work: Notify,
     idle: Notify,
     running: AtomicUsize,
@@ -63,15 +69,21 @@ impl<R: Runtime> FaultyBus<R> {
     }
 
     pub fn subscribe(&self, h: SharedHandler) {
-        lock(&self.inner.handlers).push(h);
+        lock(&self.inner.handlers).push((h, None));
+    }
+
+    /// A handler whose every invocation takes `dwell` of virtual time (the worker running it
+    /// waits that long before it takes another job).
+    pub fn subscribe_slow(&self, h: SharedHandler, dwell: Duration) {
+        lock(&self.inner.handlers).push((h, Some(dwell)));
     }
 
     pub async fn publish(&self, event: Event) -> EventId {
         let id = EventId(self.inner.next_id.fetch_add(1, Ordering::Relaxed));
         let env = Arc::new(Envelope { id, at: self.inner.rt.now(), wall: self.inner.rt.wall(), event });
         let handlers = lock(&self.inner.handlers).clone();
-        for h in handlers {
-            lock(&self.inner.jobs).push_back((env.clone(), h));
+        for (h, dwell) in handlers {
+            lock(&self.inner.jobs).push_back((env.clone(), h, dwell));
             self.inner.work.notify_one();
         }
         id
@@ -111,7 +123,7 @@ async fn worker<R: Runtime>(inner: Arc<Inner<R>>) {
             }
             job
         };
-        let Some((env, h)) = job else {
+        let Some((env, h, dwell)) = job else {
             inner.idle.notify_waiters();
             work.await;
             continue;
@@ -120,6 +132,9 @@ async fn worker<R: Runtime>(inner: Arc<Inner<R>>) {
         // the next job for the same handler.
         inner.rt.checkpoint("faulty.before_handler").await;
         h(&env);
+        if let Some(d) = dwell {
+            inner.rt.sleep(d).await;
+        }
         inner.running.fetch_sub(1, Ordering::SeqCst);
         inner.idle.notify_waiters();
     }

@@ -29,6 +29,23 @@ const WINDOWS: &[(&str, &str)] = &[
     ("S-C1", "brum crashed at its seeded checkpoint (it was passed often enough)"),
     ("S-C2", "ticks stored on both sides of the wall clock's jump back"),
     ("S-C3", "the drop_oldest agent's mailbox overflowed under the floods"),
+    ("S-E1", "a publish finds the slow handler busy and its mailbox full"),
+    ("S-E2", "a lifecycle event meets the full degrade mailbox and pushes a line out"),
+    ("S-E3", "the quick process's exit is published with lines queued ahead of it"),
+    ("S-E4", "one subscriber's events of different processes interleave"),
+    ("S-E5", "shutdown begins with events queued and the publisher still publishing"),
+    ("S-E6", "a session unsubscribes with events still queued for it"),
+    ("S-E7", "two publishes read the same instant"),
+    ("S-E8", "one event reaches the subscribers at different instants"),
+    ("S-E9", "a healthy subscriber gets an event after a handler panicked on it"),
+    ("S-L1", "a producer finds the store's mailbox full and waits"),
+    ("S-L2", "a producer finds the store's two-slot mailbox full and waits"),
+    ("S-L3", "the close lands while the producer still has lines to publish"),
+    ("S-L4", "a direct append gets an id between two lines of the bus path"),
+    ("S-L5", "eviction runs while the producers interleave"),
+    ("S-L6", "a reader queries the store before its own line is appended, and the clear lands"),
+    ("S-L7", "both streams print the same URL in one instant"),
+    ("S-L8", "the restart's clear lands while the old generation still has lines in flight"),
 ];
 
 fn explores(name: &str) {

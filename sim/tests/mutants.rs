@@ -139,6 +139,16 @@ const CATCHERS: &[(&str, &str, u64)] = &[
     (brum_core::mutants::RELEASE_ON_REAP, "S-C1", 20),
     (brum_core::mutants::LOGS_WALL_CLOCK, "S-C2", 5),
     (brum_core::mutants::UNCOUNTED_DROP, "S-C3", 20),
+    (brum_core::mutants::BUS_TASK_PER_DELIVERY, "S-E1", 5),
+    (brum_core::mutants::BUS_KINDS_AT_DELIVERY, "S-E3", 5),
+    (brum_core::mutants::BUS_COPY_PER_SUBSCRIBER, "S-E8", 5),
+    (brum_core::mutants::LOGS_EVICT_NEWEST, "S-L5", 5),
+    (brum_core::mutants::LOGS_FABRICATED_ID, "S-L4", 5),
+    (brum_core::mutants::LOGS_CLOSE_UNFLUSHED, "S-L8", 5),
+    // S-L6 has no mutant of its own (see its doc comment); its sink oracle catches this one.
+    (brum_core::mutants::LOGS_CLOSE_UNFLUSHED, "S-L6", 5),
+    (brum_core::mutants::FINDINGS_EVICT_NEWEST_URL, "S-L7", 5),
+    (brum_core::mutants::URL_SET_PER_STREAM, "S-L7", 5),
 ];
 
 #[test]
@@ -155,4 +165,19 @@ fn every_mutant_has_a_scenario_that_catches_it_within_its_budget() {
         });
         assert!(caught.is_some(), "{scenario} did not catch {mutant} within {budget} seeds");
     }
+}
+
+/// The audit found S-E4's "a handler never overlaps itself" check could not fire on one
+/// simulated thread (a synchronous handler never yields). Its handlers are now slow (each
+/// invocation lasts virtual time, waited out by the worker running it), so Brummer's
+/// shared-queue bus, which runs one handler on two workers at once, is seen overlapping it.
+#[test]
+fn s_e4_overlap_oracle_fires_on_the_faulty_bus() {
+    let scenario = harness::scenario("S-E4").unwrap();
+    let fired = (0..20).find(|&seed| {
+        let spec = RunSpec { scenario, seed, backend: Backend::Turmoil, bus: BusKind::Faulty, mutant: None };
+        let r = harness::run(spec).unwrap();
+        r.outcome.as_ref().is_err_and(|v| v.oracle == "I3 handler never runs concurrently with itself")
+    });
+    assert!(fired.is_some(), "20 seeds of S-E4 on the faulty bus never tripped the overlap oracle");
 }

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use tokio::sync::Notify;
 
-use super::event::{Envelope, Event, EventId, KindSet};
+use super::event::{Envelope, Event, EventId, EventKind, KindSet};
 use super::mailbox::{Backpressure, DropReason, Handler, Offer, Subscriber, SubscriberSpec, SubscriberStats};
 use crate::metrics::{Counter, Gauge};
 use crate::rt::{Runtime, Task, spawn};
@@ -73,6 +73,11 @@ pub struct SubscribeOptions {
     /// Injected fault (simulation only): the handler is never run, as if it hung on its first
     /// event for ever. Its mailbox fills and its backpressure applies to every publisher.
     stuck: bool,
+    /// Injected slowness (simulation only): each invocation takes this long on the runtime's
+    /// clock. The worker running the batch waits it out after the handler returns, still
+    /// owning the subscriber's batch, so a slow handler occupies one worker (never more) and
+    /// invocations of one subscriber are at least this far apart.
+    dwell: Option<Duration>,
 }
 
 impl SubscribeOptions {
@@ -84,6 +89,7 @@ impl SubscribeOptions {
             kinds: KindSet::ALL,
             lossless: false,
             stuck: false,
+            dwell: None,
         }
     }
 
@@ -92,6 +98,14 @@ impl SubscribeOptions {
     #[cfg(feature = "sim")]
     pub fn stuck(mut self) -> Self {
         self.stuck = true;
+        self
+    }
+
+    /// A handler that takes `d` of virtual time per event (see the `dwell` field). Only the
+    /// simulator injects this: it is compiled with the `sim` feature.
+    #[cfg(feature = "sim")]
+    pub fn slow(mut self, d: Duration) -> Self {
+        self.dwell = Some(d);
         self
     }
 
@@ -275,6 +289,7 @@ impl<R: Runtime> EventBus<R> {
                 kinds: opts.kinds,
                 lossless: opts.lossless,
                 stuck: opts.stuck,
+                dwell: opts.dwell,
             },
             Box::new(handler) as Handler,
             inner.rt.metrics(),
@@ -340,8 +355,8 @@ impl<R: Runtime> EventBus<R> {
         inner.published.inc();
         let subs = lock(&inner.subs).clone();
         for sub in subs.iter() {
-            if sub.kinds.contains(kind) && !sub.is_closed() {
-                self.offer(sub, &env).await;
+            if self.wants(sub, kind) && !sub.is_closed() {
+                self.offer_planted(sub, &env).await;
             }
         }
         Ok(id)
@@ -379,18 +394,49 @@ impl<R: Runtime> EventBus<R> {
         let subs = lock(&inner.subs).clone();
         for sub in subs.iter() {
             for env in &envs {
-                if sub.kinds.contains(env.event.kind()) && !sub.is_closed() {
-                    self.offer(sub, env).await;
+                if self.wants(sub, env.event.kind()) && !sub.is_closed() {
+                    self.offer_planted(sub, env).await;
                 }
             }
         }
         Ok(Some(EventId(first)))
     }
 
+    /// Whether `sub` gets events of `kind`: decided here, before anything is queued, so a
+    /// subscriber that asked only for lifecycle events never has a line in its mailbox (an
+    /// exit never waits behind a flood of lines there: race S-E3).
+    fn wants(&self, sub: &Subscriber, kind: EventKind) -> bool {
+        // The mutant filters at delivery instead: every event is queued for every subscriber
+        // and the worker skips the unwanted ones, so lines fill a lifecycle-only mailbox.
+        sub.kinds.contains(kind) || crate::mutants::active(crate::mutants::BUS_KINDS_AT_DELIVERY)
+    }
+
+    /// [`EventBus::offer`], or what a planted mutant does instead.
+    async fn offer_planted(&self, sub: &Arc<Subscriber>, env: &Arc<Envelope>) {
+        if crate::mutants::active(crate::mutants::BUS_COPY_PER_SUBSCRIBER) {
+            // A defensive copy per subscriber, stamped when it is offered: subscribers no
+            // longer share one immutable event (race S-E8), and a publisher held back by one
+            // mailbox hands the next subscriber an event with another time.
+            let inner = &*self.inner;
+            let copy = Arc::new(Envelope { at: inner.rt.now(), wall: inner.rt.wall(), ..Envelope::clone(env) });
+            return self.offer(sub, &copy).await;
+        }
+        if crate::mutants::active(crate::mutants::BUS_TASK_PER_DELIVERY) && sub.in_flight.load(Ordering::SeqCst) {
+            // Brummer's `go handler(event)`: a publisher that finds the handler busy hands the
+            // delivery to a task of its own rather than wait, one task per event however slow
+            // the handler is (race S-E1).
+            let (bus, sub, env) = (self.clone(), sub.clone(), env.clone());
+            drop(spawn(&self.inner.rt, "bus.delivery", async move { bus.offer(&sub, &env).await }));
+            return;
+        }
+        self.offer(sub, env).await
+    }
+
     async fn offer(&self, sub: &Arc<Subscriber>, env: &Arc<Envelope>) {
         let inner = &*self.inner;
         let mut patient = true;
         let mut deadline = None;
+        let mut waited = false;
         loop {
             match sub.offer(env, patient) {
                 Offer::Accepted { schedule } => {
@@ -419,6 +465,10 @@ impl<R: Runtime> EventBus<R> {
             }
             if sub.lock().queue.len() < sub.capacity {
                 continue;
+            }
+            if !waited {
+                waited = true;
+                sub.waits.inc();
             }
             if sub.policy == Backpressure::Block && !sub.lossless {
                 let now = inner.rt.now();
@@ -570,7 +620,7 @@ async fn worker_loop<R: Runtime>(inner: Arc<Inner<R>>) {
             work.await;
             continue;
         };
-        run_batch(&inner, &sub, &mut batch);
+        run_batch(&inner, &sub, &mut batch).await;
         inner.rt.checkpoint("bus.worker.batch_done").await;
         batches += 1;
         if batches >= BATCHES_BEFORE_YIELD {
@@ -581,8 +631,9 @@ async fn worker_loop<R: Runtime>(inner: Arc<Inner<R>>) {
 }
 
 /// Runs up to `cfg.batch` queued events of `sub` through its handler. The caller owns `sub`'s
-/// `scheduled` flag, so no other worker runs this handler meanwhile.
-fn run_batch<R: Runtime>(inner: &Inner<R>, sub: &Arc<Subscriber>, batch: &mut Vec<Arc<Envelope>>) {
+/// `scheduled` flag, so no other worker runs this handler meanwhile. Awaits only for a
+/// simulated slow handler (`SubscribeOptions::slow`), with no lock held.
+async fn run_batch<R: Runtime>(inner: &Inner<R>, sub: &Arc<Subscriber>, batch: &mut Vec<Arc<Envelope>>) {
     let handler = {
         let mut st = sub.lock();
         let n = st.queue.len().min(inner.cfg.batch);
@@ -603,11 +654,19 @@ fn run_batch<R: Runtime>(inner: &Inner<R>, sub: &Arc<Subscriber>, batch: &mut Ve
             if sub.closed.load(Ordering::SeqCst) || inner.stopped() {
                 break;
             }
+            // Only with the kinds-at-delivery mutant can an unwanted event be queued.
+            if !sub.kinds.contains(env.event.kind()) {
+                delivered += 1;
+                continue;
+            }
             if catch_unwind(AssertUnwindSafe(|| h(env))).is_err() {
                 sub.panics.inc();
                 tracing::warn!(subscriber = %sub.name, event = %env.id, "event handler panicked");
             }
             delivered += 1;
+            if let Some(d) = sub.dwell {
+                inner.rt.sleep(d).await;
+            }
         }
         let us = inner.rt.now().saturating_since(started).as_micros() as u64;
         if let Some(mean) = us.checked_div(delivered) {

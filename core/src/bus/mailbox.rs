@@ -144,6 +144,8 @@ pub(super) struct Subscriber {
     pub lossless: bool,
     /// Injected fault: never scheduled, so its handler never runs (`SubscribeOptions::stuck`).
     pub stuck: bool,
+    /// Injected slowness: each invocation takes this long (`SubscribeOptions::slow`).
+    pub dwell: Option<std::time::Duration>,
     pub kinds: super::event::KindSet,
     pub state: Mutex<MailboxState>,
     /// Set by unsubscribe and shutdown; checked before every invocation and every offer.
@@ -162,6 +164,9 @@ pub(super) struct Subscriber {
     /// Queue length, updated on every enqueue and every batch taken.
     pub depth: Gauge,
     pub latency_us: Histogram,
+    /// Offers that found the mailbox full and made their publisher wait (`block`, or
+    /// `degrade` with a lifecycle event): how often this subscriber held its publishers back.
+    pub waits: Counter,
 }
 
 /// A subscription's resolved settings (bus defaults applied).
@@ -173,11 +178,12 @@ pub(super) struct SubscriberSpec {
     pub kinds: super::event::KindSet,
     pub lossless: bool,
     pub stuck: bool,
+    pub dwell: Option<std::time::Duration>,
 }
 
 impl Subscriber {
     pub fn new(spec: SubscriberSpec, handler: Handler, metrics: &Metrics) -> Self {
-        let SubscriberSpec { id, name, capacity, policy, kinds, lossless, stuck } = spec;
+        let SubscriberSpec { id, name, capacity, policy, kinds, lossless, stuck, dwell } = spec;
         let label = format!("{name}#{id}");
         Subscriber {
             id,
@@ -185,6 +191,7 @@ impl Subscriber {
             policy,
             lossless,
             stuck,
+            dwell,
             kinds,
             state: Mutex::new(MailboxState {
                 queue: VecDeque::with_capacity(capacity.min(1024)),
@@ -200,6 +207,7 @@ impl Subscriber {
             dropped: DropReason::ALL.map(|r| metrics.counter("bus.dropped", &format!("{label}:{}", r.name()))),
             depth: metrics.gauge("bus.queue_depth", &label),
             latency_us: metrics.histogram("bus.handler_latency_us", &label),
+            waits: metrics.counter("bus.publish_waits", &label),
             name,
         }
     }

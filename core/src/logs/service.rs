@@ -37,6 +37,8 @@ pub struct LogService<R: Runtime> {
     bus: EventBus<R>,
     sub: SubscriptionId,
     late_after_clear: Counter,
+    /// `logs.sink_errors`: failed sink writes and flushes (the lines stay in memory).
+    sink_errors: Counter,
 }
 
 impl<R: Runtime> Clone for LogService<R> {
@@ -46,6 +48,7 @@ impl<R: Runtime> Clone for LogService<R> {
             bus: self.bus.clone(),
             sub: self.sub,
             late_after_clear: self.late_after_clear.clone(),
+            sink_errors: self.sink_errors.clone(),
         }
     }
 }
@@ -76,7 +79,21 @@ impl<R: Runtime> LogService<R> {
         cfg: LogStoreConfig,
         sink: Option<Box<dyn LogSink + Send>>,
     ) -> Result<Self, Closed> {
+        Self::attach_with_mailbox(rt, bus, cfg, sink, LOG_SERVICE_MAILBOX)
+    }
+
+    /// [`LogService::attach_with_sink`] with a mailbox of `mailbox` batches instead of
+    /// [`LOG_SERVICE_MAILBOX`]: the simulation shrinks it so that a burst keeps it full and
+    /// its publishers wait (race S-L2).
+    pub fn attach_with_mailbox(
+        rt: R,
+        bus: &EventBus<R>,
+        cfg: LogStoreConfig,
+        sink: Option<Box<dyn LogSink + Send>>,
+        mailbox: usize,
+    ) -> Result<Self, Closed> {
         let sink_errors = rt.metrics().counter("logs.sink_errors", "");
+        let flush_errors = sink_errors.clone();
         let state = Arc::new(Mutex::new(State {
             store: LogStore::new(cfg),
             sink,
@@ -92,7 +109,7 @@ impl<R: Runtime> LogService<R> {
         let sub = bus.subscribe(
             SubscribeOptions::named("logstore")
                 .lossless()
-                .capacity(LOG_SERVICE_MAILBOX)
+                .capacity(mailbox.max(1))
                 .kinds(KindSet::of(&[EventKind::LogLines])),
             move |env| {
                 let Event::LogLines { process, stream, lines } = &env.event else { return };
@@ -125,7 +142,7 @@ impl<R: Runtime> LogService<R> {
                 }
             },
         )?;
-        Ok(LogService { state, bus: bus.clone(), sub, late_after_clear })
+        Ok(LogService { state, bus: bus.clone(), sub, late_after_clear, sink_errors: flush_errors })
     }
 
     pub fn search(&self, q: &Query) -> Result<Page, super::SearchError> {
@@ -174,12 +191,30 @@ impl<R: Runtime> LogService<R> {
         self.bus.unsubscribe(self.sub).await;
         let mut st = lock(&self.state);
         st.store.close();
-        if let Some(sink) = st.sink.as_mut() {
-            let _ = sink.flush();
+        // The mutant leaves the sink's buffer unwritten: the last lines never reach the file.
+        if crate::mutants::active(crate::mutants::LOGS_CLOSE_UNFLUSHED) {
+            return;
+        }
+        if let Some(sink) = st.sink.as_mut()
+            && sink.flush().is_err()
+        {
+            self.sink_errors.inc();
         }
     }
 
-    /// Appends directly (bypassing the bus), for checks of the closed store.
+    /// The held entry with id `id`, if it is still held (not evicted or cleared).
+    pub fn get(&self, id: super::EntryId) -> Option<LogEntry> {
+        lock(&self.state).store.get(id).map(|e| e.to_entry())
+    }
+
+    /// Clears every held line (of every process) and returns how many were removed. Lines
+    /// accepted later are kept (I25).
+    pub fn clear_all(&self) -> u64 {
+        lock(&self.state).store.clear(None)
+    }
+
+    /// Appends directly (bypassing the bus) and returns the stored entry's id, for checks of
+    /// the closed store (S-L3) and of append identity (S-L4).
     pub fn append_direct(
         &self,
         process: &crate::bus::ProcessRef,

@@ -315,6 +315,10 @@ impl LogStore {
             self.stats.truncated_bytes += (text.len() - raw.len()) as u64;
         }
         self.evict_to_budget();
+        if crate::mutants::active(crate::mutants::LOGS_FABRICATED_ID) {
+            // The id the next line will get: a caller holding it finds another entry, or none.
+            return Ok(EntryId(self.stats.next_id));
+        }
         Ok(EntryId(id))
     }
 
@@ -561,7 +565,13 @@ impl LogStore {
     /// line just appended is never the one evicted.
     fn evict_to_budget(&mut self) {
         while self.held_bytes() > self.budget {
-            let Some(chunk) = self.chunks.pop_front() else { break };
+            // The mutant takes the wrong end of the deque: the newest chunk goes.
+            let chunk = if crate::mutants::active(crate::mutants::LOGS_EVICT_NEWEST) {
+                self.chunks.pop_back()
+            } else {
+                self.chunks.pop_front()
+            };
+            let Some(chunk) = chunk else { break };
             self.chunks_held -= chunk.held_bytes();
             let entries = chunk.records.len() as u64;
             self.stats.entries -= entries;

@@ -563,7 +563,13 @@ impl<R: Runtime> Dispatcher<R> {
                 tx: self.tx.clone(),
                 lines: m.counter("supervisor.lines", &process.name),
                 detector: crate::detect::Detector::new(),
-                urls: urls.clone(),
+                // The mutant gives each stream a set of its own: a URL printed on both is
+                // announced twice.
+                urls: if crate::mutants::active(crate::mutants::URL_SET_PER_STREAM) {
+                    Arc::new(std::sync::Mutex::new(crate::detect::UrlSet::new()))
+                } else {
+                    urls.clone()
+                },
                 found: Vec::new(),
                 started: {
                     let (tx, rx) = oneshot::channel();

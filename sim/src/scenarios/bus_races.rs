@@ -10,7 +10,6 @@ use brum_core::bus::{
 use brum_core::detect::{ErrorGroup, ErrorKind, Url};
 use brum_core::metrics::{MetricValue, Metrics};
 use brum_core::rt::{Exit, Runtime, spawn};
-use brum_core::util::yield_now;
 use tokio::sync::mpsc;
 
 use super::{BusKind, Cx, Outcome};
@@ -23,6 +22,10 @@ struct Recorder {
     seen: Mutex<Vec<Arc<Envelope>>>,
     inside: AtomicBool,
     overlaps: AtomicU64,
+    /// For a slow handler (each invocation takes `dwell`): when the invocation running now
+    /// ends. An invocation that starts before then overlaps it.
+    busy_until: Mutex<Option<brum_core::rt::Mono>>,
+    dwell: Option<std::time::Duration>,
 }
 
 impl Recorder {
@@ -40,6 +43,17 @@ fn recording<R: Runtime>(cx: &Cx<R>, name: &'static str, rec: &Arc<Recorder>, tr
     Arc::new(move |env: &Arc<Envelope>| {
         if rec.inside.swap(true, Ordering::SeqCst) {
             rec.overlaps.fetch_add(1, Ordering::SeqCst);
+        }
+        if let Some(dwell) = rec.dwell {
+            // A synchronous handler cannot interleave with itself on one simulated thread;
+            // a slow one (its invocation lasting `dwell` of virtual time, waited out by the
+            // worker running it) can, if the bus runs it on two workers at once.
+            let now = rt.now();
+            let mut busy = rec.busy_until.lock().unwrap_or_else(|e| e.into_inner());
+            if busy.is_some_and(|until| now < until) {
+                rec.overlaps.fetch_add(1, Ordering::SeqCst);
+            }
+            *busy = Some(now + dwell);
         }
         let n = count.fetch_add(1, Ordering::Relaxed) + 1;
         let lifecycle = env.event.priority() == brum_core::bus::Priority::Lifecycle;
@@ -60,7 +74,7 @@ fn line(p: &ProcessRef, text: String) -> Event {
 }
 
 /// Sum of a counter over the labels that start with `label_prefix`.
-fn counter_sum(m: &Metrics, name: &str, label_prefix: &str) -> u64 {
+pub(super) fn counter_sum(m: &Metrics, name: &str, label_prefix: &str) -> u64 {
     m.snapshot()
         .rows
         .iter()
@@ -73,7 +87,7 @@ fn counter_sum(m: &Metrics, name: &str, label_prefix: &str) -> u64 {
 }
 
 /// (delivered, dropped) of subscription `name#id`, from the registry (survives shutdown).
-fn sub_totals(m: &Metrics, name: &str, id: u64) -> (u64, u64) {
+pub(super) fn sub_totals(m: &Metrics, name: &str, id: u64) -> (u64, u64) {
     let label = format!("{name}#{id}");
     (counter_sum(m, "bus.delivered", &label), counter_sum(m, "bus.dropped", &format!("{label}:")))
 }
@@ -146,13 +160,14 @@ impl<R: Runtime> Clone for AnyBus<R> {
 }
 
 impl<R: Runtime> AnyBus<R> {
-    fn subscribe(&self, name: &str, h: SharedHandler) {
+    /// Subscribes a handler each invocation of which takes `dwell` of virtual time.
+    fn subscribe_slow(&self, name: &str, h: SharedHandler, dwell: std::time::Duration) {
         match self {
             AnyBus::Real(b) => {
-                b.subscribe(SubscribeOptions::named(name).capacity(1024), move |e| h(e))
+                b.subscribe(SubscribeOptions::named(name).capacity(1024).slow(dwell), move |e| h(e))
                     .expect("bus open during setup");
             }
-            AnyBus::Faulty(b) => b.subscribe(h),
+            AnyBus::Faulty(b) => b.subscribe_slow(h, dwell),
         }
     }
 
@@ -177,17 +192,24 @@ impl<R: Runtime> AnyBus<R> {
     }
 }
 
-/// S-E4: three processes' lifecycles published concurrently; two subscribers.
+/// How long each S-E4 handler invocation takes: long enough that the next event of the same
+/// subscriber is ready before it ends, so a bus that runs one subscriber on two workers at
+/// once is seen overlapping it.
+const S_E4_DWELL: std::time::Duration = std::time::Duration::from_micros(500);
+
+/// S-E4: three processes' lifecycles published concurrently at seeded moments; two slow
+/// subscribers. Each sees each process's events in order, and never runs twice at once
+/// (Brummer's shared-queue bus, `--bus faulty`, does both wrong).
 pub async fn s_e4<R: Runtime>(cx: &Cx<R>) -> Outcome {
     const LINES: usize = 40;
     let bus = match cx.bus {
         BusKind::Real => AnyBus::Real(EventBus::new(cx.rt.clone(), cx.bus_config())),
         BusKind::Faulty => AnyBus::Faulty(FaultyBus::new(cx.rt.clone(), cx.bus_config().workers)),
     };
-    let recs: Vec<(&'static str, Arc<Recorder>)> =
-        vec![("tui", Arc::new(Recorder::default())), ("mcp", Arc::new(Recorder::default()))];
+    let slow = || Arc::new(Recorder { dwell: Some(S_E4_DWELL), ..Recorder::default() });
+    let recs: Vec<(&'static str, Arc<Recorder>)> = vec![("tui", slow()), ("mcp", slow())];
     for (name, rec) in &recs {
-        bus.subscribe(name, recording(cx, name, rec, 1));
+        bus.subscribe_slow(name, recording(cx, name, rec, 1), S_E4_DWELL);
     }
     let procs: Vec<ProcessRef> = (1..=3).map(process).collect();
     let publishers: Vec<_> = procs
@@ -200,8 +222,8 @@ pub async fn s_e4<R: Runtime>(cx: &Cx<R>) -> Outcome {
                 bus.publish(Event::ProcessStarted { process: p.clone(), pid: 100 + p.id.0 as u32 }).await;
                 for i in 1..=LINES {
                     bus.publish(line(&p, format!("line {i}"))).await;
-                    if i % 4 == 0 {
-                        rt.checkpoint("scenario.publisher").await;
+                    if rt.below(4) == 0 {
+                        rt.sleep(std::time::Duration::from_micros(rt.below(1500))).await;
                     }
                 }
                 bus.publish(Event::ProcessExited { process: p.clone(), exit: Exit::Code(0) }).await;
@@ -212,6 +234,11 @@ pub async fn s_e4<R: Runtime>(cx: &Cx<R>) -> Outcome {
         t.join().await.map_err(|e| super::violation("publisher", e.to_string()))?;
     }
     bus.shutdown().await;
+    // The window: one subscriber's events of different processes interleaved (publishers
+    // racing into one mailbox), where a shared-queue bus can reorder them.
+    let switches = recs[0].1.seen().windows(2).filter(|w| w[0].event.process() != w[1].event.process()).count();
+    let window = if switches > 3 { "hit" } else { "miss" };
+    cx.log("window", window, format!("tui's events switched process {switches} times"));
     for (name, rec) in &recs {
         let overlaps = rec.overlaps.load(Ordering::SeqCst);
         ensure!(
@@ -365,6 +392,12 @@ pub async fn s_e2<R: Runtime>(cx: &Cx<R>) -> Outcome {
             }
         }
     }
+    // The window: a lifecycle event met the full degrade mailbox and pushed a line out for
+    // its place (where Brummer's pool-full fallback spawned a goroutine).
+    let tui = subs.iter().find(|s| s.0 == "tui").map_or(0, |s| s.3.0);
+    let evicted = counter_sum(m, "bus.dropped", &format!("tui#{tui}:degrade"));
+    let window = if evicted > 0 && total_dropped > 0 { "hit" } else { "miss" };
+    cx.log("window", window, format!("tui's full mailbox dropped {evicted} lines under degrade"));
     // The scenario must actually overflow something, or it proves nothing about drops.
     ensure!(total_dropped > 0, "scenario precondition", "the burst never filled a mailbox");
     ensure!(!report.timed_out, "I8 shutdown drains", "{report}");
@@ -405,19 +438,22 @@ pub async fn s_e5<R: Runtime>(cx: &Cx<R>) -> Outcome {
                     Err(Closed) => refused += 1,
                 }
                 if i % 10 == 0 {
-                    rt.checkpoint("scenario.publisher").await;
-                    yield_now().await;
+                    rt.sleep(std::time::Duration::from_micros(1 + rt.below(2000))).await;
                 }
             }
             refused
         })
     };
-    // Let the publisher get going, then shut down under it, twice at once.
-    let start_after = 50 + cx.seed % 100;
-    while accepted.load(Ordering::SeqCst) < start_after {
-        yield_now().await;
-    }
-    cx.log("scenario", "shutdown", format!("after {} accepted", accepted.load(Ordering::SeqCst)));
+    // A seeded moment on the runtime's clock (the publisher takes about 40 ms of it), then
+    // shut down under the publisher, twice at once.
+    cx.rt.sleep(std::time::Duration::from_micros(cx.rt.below(45_000))).await;
+    let queued: usize = bus.stats().iter().map(|(_, s)| s.queued).sum();
+    let so_far = accepted.load(Ordering::SeqCst);
+    cx.log("scenario", "shutdown", format!("after {so_far} accepted, {queued} queued"));
+    // The window: shutdown began while the publisher was still publishing (its next publish
+    // races the close).
+    let window = if so_far > 0 && so_far < 400 { "hit" } else { "miss" };
+    cx.log("window", window, format!("shutdown began with {} of 400 events still to publish", 400 - so_far));
     let second = {
         let bus = bus.clone();
         spawn(&cx.rt, "scenario.shutdown2", async move { bus.shutdown().await })
@@ -460,6 +496,7 @@ pub async fn s_e6<R: Runtime>(cx: &Cx<R>) -> Outcome {
     let bus = EventBus::new(cx.rt.clone(), cx.bus_config());
     let violations = Arc::new(Mutex::new(Vec::<String>::new()));
     let done = Arc::new(AtomicUsize::new(0));
+    let late_deliveries = Arc::new(AtomicU64::new(0));
     let publisher = {
         let (bus, done, rt) = (bus.clone(), done.clone(), cx.rt.clone());
         spawn(&cx.rt, "scenario.publisher", async move {
@@ -468,9 +505,14 @@ pub async fn s_e6<R: Runtime>(cx: &Cx<R>) -> Outcome {
             // Bounded so a bug cannot spin forever; sessions need far fewer.
             while done.load(Ordering::SeqCst) < SESSIONS && i < 20_000 {
                 i += 1;
-                let _ = bus.publish(line(&p, format!("line {i}"))).await;
-                rt.checkpoint("scenario.publisher").await;
-                yield_now().await;
+                if bus.publish(line(&p, format!("line {i}"))).await.is_err() {
+                    break;
+                }
+                // Bursts between seeded pauses: a session may be handed several events at
+                // once and stop reading with some unread.
+                if rt.below(3) == 0 {
+                    rt.sleep(std::time::Duration::from_micros(1 + rt.below(1000))).await;
+                }
             }
             i
         })
@@ -480,6 +522,7 @@ pub async fn s_e6<R: Runtime>(cx: &Cx<R>) -> Outcome {
             let (bus, violations, done, rt) = (bus.clone(), violations.clone(), done.clone(), cx.rt.clone());
             let want = 5 + cx.rt.below(20);
             let trace = cx.trace.clone();
+            let late = late_deliveries.clone();
             spawn(&cx.rt, "scenario.session", async move {
                 let (tx, mut rx) = mpsc::channel::<Arc<Envelope>>(1024);
                 let unsubscribed = Arc::new(AtomicBool::new(false));
@@ -509,6 +552,12 @@ pub async fn s_e6<R: Runtime>(cx: &Cx<R>) -> Outcome {
                 }
                 let removed = bus.unsubscribe(id).await;
                 unsubscribed.store(true, Ordering::SeqCst);
+                // Delivered after the session stopped reading and before unsubscribe returned.
+                let mut unread = 0u64;
+                while rx.try_recv().is_ok() {
+                    unread += 1;
+                }
+                late.fetch_add(unread, Ordering::SeqCst);
                 trace.record(
                     rt.now(),
                     "session",
@@ -530,6 +579,29 @@ pub async fn s_e6<R: Runtime>(cx: &Cx<R>) -> Outcome {
     let gauge = cx.rt.metrics().gauge_total("bus.subscribers");
     let report = bus.shutdown().await;
     cx.log("bus", "shutdown", report.to_string());
+    // The window: a session unsubscribed while events for it were still queued (they are
+    // dropped and counted, never run).
+    let unsubscribed_drops: u64 = cx
+        .rt
+        .metrics()
+        .snapshot()
+        .rows
+        .iter()
+        .filter(|r| r.name == "bus.dropped" && r.label.starts_with("session") && r.label.ends_with(":unsubscribed"))
+        .map(|r| match r.value {
+            MetricValue::Counter(v) => v,
+            _ => 0,
+        })
+        .sum();
+    let late = late_deliveries.load(Ordering::SeqCst);
+    let window = if unsubscribed_drops + late > 0 { "hit" } else { "miss" };
+    cx.log(
+        "window",
+        window,
+        format!(
+            "{late} events reached sessions between their last read and their unsubscribe, {unsubscribed_drops} were still queued"
+        ),
+    );
     let v = violations.lock().unwrap_or_else(|e| e.into_inner()).clone();
     ensure!(v.is_empty(), "I4/I19 no invocation after unsubscribe", "{}", v.join("; "));
     ensure!(
@@ -596,6 +668,9 @@ pub async fn s_e7<R: Runtime>(cx: &Cx<R>) -> Outcome {
             start.as_millis()
         ),
     );
+    // The window: two publishes read the same instant (a clock-derived id collides there).
+    let window = if instants.len() < seen.len() { "hit" } else { "miss" };
+    cx.log("window", window, format!("{} publishes shared an instant with another", seen.len() - instants.len()));
     ensure!(
         instants.len() < seen.len(),
         "scenario precondition",
@@ -617,15 +692,25 @@ pub async fn s_e9<R: Runtime>(cx: &Cx<R>) -> Outcome {
     let bus = EventBus::new(cx.rt.clone(), cfg);
     let mut recs = Vec::new();
     let mut panicky = None;
+    // Events the panicky handler panicked on, and how many of them a good handler got after.
+    let panicked = Arc::new(Mutex::new(std::collections::BTreeSet::<u64>::new()));
+    let after_panic = Arc::new(AtomicU64::new(0));
     for name in ["good1", "panicky", "good2"] {
         let rec = Arc::new(Recorder::default());
         let h = recording(cx, name, &rec, 25);
         let explode = name == "panicky";
+        let (panicked, after) = (panicked.clone(), after_panic.clone());
         let id = bus
             .subscribe(SubscribeOptions::named(name).capacity(256), move |e| {
                 h(e);
+                let mut set = panicked.lock().unwrap_or_else(|e| e.into_inner());
                 if explode && e.id.0 % 3 == 0 {
+                    set.insert(e.id.0);
+                    drop(set);
                     panic!("intentional panic (S-E9) at {}", e.id);
+                }
+                if !explode && set.contains(&e.id.0) {
+                    after.fetch_add(1, Ordering::SeqCst);
                 }
             })
             .map_err(|_| super::violation("setup", "bus closed during setup"))?;
@@ -642,7 +727,9 @@ pub async fn s_e9<R: Runtime>(cx: &Cx<R>) -> Outcome {
                 bus.publish(Event::ProcessStarted { process: p.clone(), pid: 100 + k as u32 }).await.expect("bus open");
                 for i in 1..=48 {
                     bus.publish(line(&p, format!("line {i}"))).await.expect("bus open");
-                    rt.checkpoint("scenario.publisher").await;
+                    if rt.below(4) == 0 {
+                        rt.sleep(std::time::Duration::from_micros(rt.below(1500))).await;
+                    }
                 }
                 bus.publish(Event::ProcessExited { process: p.clone(), exit: Exit::Code(0) }).await.expect("bus open");
             })
@@ -654,8 +741,13 @@ pub async fn s_e9<R: Runtime>(cx: &Cx<R>) -> Outcome {
     // Let the mailboxes drain before looking at the pool: shutdown drains, but we want the
     // worker gauge while the bus is still up.
     while bus.stats().iter().any(|(_, s)| s.queued > 0) {
-        yield_now().await;
+        cx.rt.sleep(std::time::Duration::from_millis(1)).await;
     }
+    // The window: a healthy subscriber got an event after the panicky one had panicked on it
+    // (the panic came first, and isolation had to hold for the rest).
+    let after = after_panic.load(Ordering::SeqCst);
+    let window = if after > 0 { "hit" } else { "miss" };
+    cx.log("window", window, format!("{after} deliveries of an event after a handler panicked on it"));
     let m = cx.rt.metrics();
     let live_workers = m.gauge("tasks.live", "bus.worker").get();
     let report = bus.shutdown().await;

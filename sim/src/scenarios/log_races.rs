@@ -1,13 +1,13 @@
-//! Log-store races S-L1, S-L2, S-L3, S-L5, and S-P11 (restart and clear).
+//! Log-store races S-L1, S-L2, S-L3, S-L5, and S-P11 (restart and clear). Each traces the
+//! store's order (`store_order`), so the ordering snapshots pin which line landed where.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use brum_core::bus::{Closed, Event, EventBus, ProcessRef, Stream};
-use brum_core::logs::{AppendError, Filter, LogService, LogStoreConfig, ProcessFilter};
+use brum_core::logs::{AppendError, Filter, LogEntry, LogService, LogStoreConfig, ProcessFilter};
 use brum_core::rt::{Runtime, spawn};
-use brum_core::util::yield_now;
 
 use super::{Cx, Outcome, violation};
 use crate::conformance::Programs;
@@ -21,8 +21,53 @@ fn line(p: &ProcessRef, i: u64) -> Event {
     Event::log_line(p.clone(), Stream::Stdout, &format!("{} line {i}", p.name))
 }
 
-/// Publishes `each` lines for each of `producers` processes concurrently, yielding at seeded
-/// points; returns the count each producer got accepted.
+/// The line number at the end of a scenario line (`p1 line 7` is 7; 0 if none).
+pub(super) fn line_no(text: &str) -> u64 {
+    text.rsplit(' ').next().and_then(|n| n.parse().ok()).unwrap_or(0)
+}
+
+/// Runs of store order shown in full; longer orders show their head and tail and a hash.
+const STORE_ORDER_RUNS_SHOWN: usize = 48;
+
+/// The store's order, compactly: runs of consecutive lines of one producer, oldest first
+/// (`p1:1-12 p2:1-3 p1:13`), so a trace pins which line of which producer landed where. A
+/// long order shows its first and last runs and the FNV-1a hash of the whole.
+pub(super) fn store_order(entries: &[LogEntry]) -> String {
+    order_of(entries.iter().map(|e| (e.process.id.0, line_no(&e.text))))
+}
+
+/// [`store_order`] over (producer, line number) pairs, in their order.
+pub(super) fn order_of(lines: impl ExactSizeIterator<Item = (u64, u64)>) -> String {
+    let count = lines.len();
+    let mut runs: Vec<(u64, u64, u64)> = Vec::new();
+    for (p, n) in lines {
+        match runs.last_mut() {
+            Some((q, _, last)) if *q == p && *last + 1 == n => *last = n,
+            _ => runs.push((p, n, n)),
+        }
+    }
+    let show = |r: &[(u64, u64, u64)]| {
+        r.iter()
+            .map(|(p, a, b)| if a == b { format!("p{p}:{a}") } else { format!("p{p}:{a}-{b}") })
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    if runs.len() <= STORE_ORDER_RUNS_SHOWN {
+        return format!("{count} entries in {} runs: {}", runs.len(), show(&runs));
+    }
+    let head = STORE_ORDER_RUNS_SHOWN * 3 / 4;
+    let tail = STORE_ORDER_RUNS_SHOWN - head;
+    format!(
+        "{count} entries in {} runs (hash {:016x}): {} .. {}",
+        runs.len(),
+        crate::trace::fnv1a(show(&runs).as_bytes()),
+        show(&runs[..head]),
+        show(&runs[runs.len() - tail..])
+    )
+}
+
+/// Publishes `each` lines for each of `producers` processes concurrently, pausing at seeded
+/// moments on the runtime's clock; returns the count each producer got accepted.
 async fn produce<R: Runtime>(cx: &Cx<R>, bus: &EventBus<R>, producers: u64, each: u64) -> Vec<u64> {
     let tasks: Vec<_> = (1..=producers)
         .map(|k| {
@@ -35,8 +80,7 @@ async fn produce<R: Runtime>(cx: &Cx<R>, bus: &EventBus<R>, producers: u64, each
                         accepted += 1;
                     }
                     if rt.below(4) == 0 {
-                        rt.checkpoint("scenario.producer").await;
-                        yield_now().await;
+                        rt.sleep(Duration::from_micros(rt.below(1500))).await;
                     }
                 }
                 accepted
@@ -54,8 +98,7 @@ async fn produce<R: Runtime>(cx: &Cx<R>, bus: &EventBus<R>, producers: u64, each
 fn held(service: &LogService<impl Runtime>) -> BTreeMap<u64, Vec<u64>> {
     let mut by: BTreeMap<u64, Vec<u64>> = BTreeMap::new();
     for e in service.entries() {
-        let n = e.text.rsplit(' ').next().and_then(|n| n.parse().ok()).unwrap_or(0);
-        by.entry(e.process.id.0).or_default().push(n);
+        by.entry(e.process.id.0).or_default().push(line_no(&e.text));
     }
     by
 }
@@ -64,17 +107,25 @@ fn budget_all() -> LogStoreConfig {
     LogStoreConfig { budget_bytes: 64 * 1024 * 1024, max_line_bytes: 4096 }
 }
 
-/// S-L1 and S-L2: concurrent producers through a small, blocking mailbox: every accepted
-/// line is stored exactly once, in each producer's order.
+/// S-L1 and S-L2: four producers through the store's lossless subscription, whose mailbox
+/// holds `mailbox` batches: every accepted line is stored exactly once, in each producer's
+/// order, however often the mailbox is full and its publishers wait (where Brummer timed out
+/// and appended a second time, S-L1, or appended inline ahead of the queue, S-L2).
 async fn exactly_once_in_order<R: Runtime>(cx: &Cx<R>, mailbox: usize) -> Outcome {
-    let mut cfg = cx.bus_config();
-    cfg.mailbox_capacity = mailbox;
-    let bus = EventBus::new(cx.rt.clone(), cfg);
-    let service =
-        LogService::attach(cx.rt.clone(), &bus, budget_all()).map_err(|_| violation("setup", "bus closed"))?;
+    let bus = EventBus::new(cx.rt.clone(), cx.bus_config());
+    let service = LogService::attach_with_mailbox(cx.rt.clone(), &bus, budget_all(), None, mailbox)
+        .map_err(|_| violation("setup", "bus closed"))?;
+    let sub = bus.stats().iter().find(|(_, s)| s.name == "logstore").map(|(id, _)| id.0).unwrap_or(0);
     let accepted = produce(cx, &bus, 4, 150).await;
     let report = bus.shutdown().await;
     cx.log("bus", "shutdown", report.to_string());
+    let waits = super::bus_races::counter_sum(cx.rt.metrics(), "bus.publish_waits", &format!("logstore#{sub}"));
+    cx.log("logs", "mailbox", format!("{mailbox} slots; {waits} publishes found it full and waited"));
+    cx.log("logs", "order", store_order(&service.entries()));
+    // The window: a producer found the store's mailbox full and waited (Brummer's timeout
+    // fired there, then its fallback appended out of turn).
+    let window = if waits > 0 { "hit" } else { "miss" };
+    cx.log("window", window, format!("{waits} publishes waited on the store's full mailbox"));
     let by = held(&service);
     for (k, n) in (1u64..).zip(&accepted) {
         let got = by.get(&k).cloned().unwrap_or_default();
@@ -98,13 +149,19 @@ async fn exactly_once_in_order<R: Runtime>(cx: &Cx<R>, mailbox: usize) -> Outcom
     Ok(())
 }
 
+/// The store's mailbox in S-L1: deep enough that it fills only in some bursts.
+const S_L1_MAILBOX: usize = 16;
+
+/// The store's mailbox in S-L2: two batches, full for most of the burst. (Before, S-L2 set
+/// the bus's default mailbox, which the store's own subscription overrode: it ran S-L1.)
+const S_L2_MAILBOX: usize = 2;
+
 pub async fn s_l1<R: Runtime>(cx: &Cx<R>, _programs: &Programs) -> Outcome {
-    exactly_once_in_order(cx, 64).await
+    exactly_once_in_order(cx, S_L1_MAILBOX).await
 }
 
 pub async fn s_l2<R: Runtime>(cx: &Cx<R>, _programs: &Programs) -> Outcome {
-    // A mailbox of 4 keeps the store's subscription full for the whole burst.
-    exactly_once_in_order(cx, 4).await
+    exactly_once_in_order(cx, S_L2_MAILBOX).await
 }
 
 /// S-L3: close races producers: every line accepted before the close is stored, the closed
@@ -123,22 +180,26 @@ pub async fn s_l3<R: Runtime>(cx: &Cx<R>, _programs: &Programs) -> Outcome {
                     accepted += 1;
                 }
                 if cx_rt.below(3) == 0 {
-                    yield_now().await;
+                    cx_rt.sleep(Duration::from_micros(cx_rt.below(300))).await;
                 }
             }
             accepted
         })
     };
-    let wait = 1 + cx.rt.below(200);
-    while bus.published() < wait {
-        yield_now().await;
-    }
+    // A seeded moment on the runtime's clock (the producer takes about 170 ms of it).
+    cx.rt.sleep(Duration::from_micros(cx.rt.below(200_000))).await;
+    let before = bus.published();
     // Close: stop intake and drain the bus (so every accepted line reaches the store), then
     // close the store.
     let report = bus.shutdown().await;
     service.close().await;
     let accepted = producers.join().await.map_err(|e| violation("producers", e.to_string()))?;
-    cx.log("scenario", "closed", format!("after {accepted} accepted; {report}"));
+    cx.log("scenario", "closed", format!("after {before} published, {accepted} accepted; {report}"));
+    cx.log("logs", "order", store_order(&service.entries()));
+    // The window: the close landed while the producer still had lines to publish (some were
+    // accepted, the rest refused).
+    let window = if accepted > 0 && accepted < 500 { "hit" } else { "miss" };
+    cx.log("window", window, format!("close landed with {} of 500 lines still to publish", 500 - accepted));
     let stored = held(&service).get(&1).map_or(0, Vec::len) as u64;
     ensure!(stored == accepted, "I20 accepted then never lost on close", "{stored} stored, {accepted} accepted");
     let direct = service.append_direct(&process(1), "late", cx.rt.now());
@@ -177,6 +238,18 @@ pub async fn s_l5<R: Runtime>(cx: &Cx<R>, _programs: &Programs) -> Outcome {
         st.entries
     );
     ensure!(st.evicted_entries > 0, "scenario precondition", "the flood never filled the budget");
+    let entries = service.entries();
+    cx.log("logs", "order", store_order(&entries));
+    // The window: eviction ran while the producers interleaved, so the chunks it dropped
+    // and the ones it kept each hold lines of several producers (an index that skews on
+    // eviction shows there).
+    let switches = entries.windows(2).filter(|w| w[0].process.id != w[1].process.id).count();
+    let window = if switches >= 3 { "hit" } else { "miss" };
+    cx.log(
+        "window",
+        window,
+        format!("{} evicted while producers interleaved ({switches} switches held)", st.evicted_entries),
+    );
     // Oldest first: what remains of each process is a suffix of what it printed.
     for (p, lines) in held(&service) {
         let first = lines.first().copied().unwrap_or(1);
@@ -189,7 +262,6 @@ pub async fn s_l5<R: Runtime>(cx: &Cx<R>, _programs: &Programs) -> Outcome {
         );
     }
     // Index consistency: the per-process index equals a filter over the entries.
-    let entries = service.entries();
     for p in 1..=3u64 {
         let filter = Filter { process: Some(ProcessFilter::Id(p)), ..Filter::default() };
         let via_index: Vec<u64> = service.tail(&filter, usize::MAX).iter().map(|e| e.id.0).collect();

@@ -1,6 +1,7 @@
 //! Scenarios: each reproduces a race from the catalogue (reference/brummer-concurrency.md §2)
 //! against brum's real components, records a trace, and checks its invariants with oracles.
 
+mod bus_log_coverage;
 mod bus_races;
 mod fault_races;
 mod log_races;
@@ -132,15 +133,27 @@ pub const MADSIM_GAPS: &[(&str, &str)] = &[(
 
 pub const SCENARIOS: &[Scenario] = &[
     Scenario {
+        name: "S-E1",
+        race: "a task per handler invocation (a slow handler grows the task count without bound)",
+        summary: "three publishers at seeded moments into a 2 ms handler beside a fast one: no task spawned per event, the slow mailbox holds its publishers back, both get every event in order",
+        budget: Duration::from_secs(60),
+    },
+    Scenario {
         name: "S-E2",
         race: "pool-full fallback spawns a task per event",
         summary: "bursts 2,009 events at drop_oldest, drop_newest and degrade mailboxes, then 503 more with a block subscriber: tasks stay bounded, every drop is counted, degrade keeps every lifecycle event",
         budget: Duration::from_secs(60),
     },
     Scenario {
+        name: "S-E3",
+        race: "two events per line; an exit waits behind a flood of lines",
+        summary: "300 lines flood while a quick process exits at a seeded moment: a lifecycle-only subscriber gets exactly its four events within 100 ms, never a line; one event per line, each stored once",
+        budget: Duration::from_secs(60),
+    },
+    Scenario {
         name: "S-E4",
         race: "no per-subscriber ordering",
-        summary: "three processes publish started, 40 lines, exited concurrently: each subscriber sees each process's events in order, handlers never overlap",
+        summary: "three processes publish started, 40 lines, exited concurrently at seeded moments to two slow subscribers: each sees each process's events in order, and never runs twice at once",
         budget: Duration::from_secs(60),
     },
     Scenario {
@@ -159,6 +172,12 @@ pub const SCENARIOS: &[Scenario] = &[
         name: "S-E7",
         race: "event id collisions under a frozen clock",
         summary: "four publishers publish 100 events each in one virtual instant: ids are unique, gap-free and increasing per publisher",
+        budget: Duration::from_secs(60),
+    },
+    Scenario {
+        name: "S-E8",
+        race: "shared mutable payload",
+        summary: "60 events to three subscribers, one slow and holding the publisher back: all get the same immutable envelope, carrying the publisher's own batch, unchanged",
         budget: Duration::from_secs(60),
     },
     Scenario {
@@ -248,19 +267,25 @@ pub const SCENARIOS: &[Scenario] = &[
     Scenario {
         name: "S-L1",
         race: "timeout-then-fallback double append",
-        summary: "four producers through the bus into the log store: every accepted line stored exactly once, in order",
+        summary: "four producers at seeded moments through the bus into the log store's 16-slot lossless mailbox: every accepted line stored exactly once, in order; the trace pins the store's order",
         budget: Duration::from_secs(60),
     },
     Scenario {
         name: "S-L2",
         race: "async/sync order inversion when the queue is full",
-        summary: "the same through a 4-slot blocking mailbox, full for the whole burst: per-producer order holds",
+        summary: "the same through a 2-slot store mailbox, full for most of the burst (its waits traced): per-producer order holds",
         budget: Duration::from_secs(60),
     },
     Scenario {
         name: "S-L3",
         race: "accepted then lost on close",
         summary: "close races a producer: every accepted line is stored, appends and publishes after close fail",
+        budget: Duration::from_secs(60),
+    },
+    Scenario {
+        name: "S-L4",
+        race: "fire-and-forget append returns a fabricated entry; loss accepted",
+        summary: "three producers append directly at seeded moments while a fourth goes through the bus: each returned id names its stored line, ids unique and increasing, nothing lost or invented",
         budget: Duration::from_secs(60),
     },
     Scenario {
@@ -285,6 +310,24 @@ pub const SCENARIOS: &[Scenario] = &[
         name: "S-C3",
         race: "slow and stuck subscribers under floods (drops unreported, lifecycle lost)",
         summary: "slowed bus workers, two floods, a lossless printer, a drop_oldest agent, a degrade watcher and a stuck subscriber: every line printed in order, every drop counted, every start and exit kept",
+        budget: Duration::from_secs(60),
+    },
+    Scenario {
+        name: "S-L6",
+        race: "callout under the store lock (a reader in a handler deadlocks the store)",
+        summary: "two readers query the store from their handlers on every line while it appends, copies to its sink and is cleared at a seeded moment: no deadlock, every read consistent",
+        budget: Duration::from_secs(60),
+    },
+    Scenario {
+        name: "S-L7",
+        race: "URL list race (stdout and stderr announce at once)",
+        summary: "a dev server prints five URLs on both streams at seeded moments: each announced once, the findings list holds the newest three in order, none after it stops",
+        budget: Duration::from_secs(60),
+    },
+    Scenario {
+        name: "S-L8",
+        race: "log_persist: the file misses or reorders what the store holds",
+        summary: "a file sink under a restart's clear at a seeded moment: every stored line reaches the file once, in store order, the cleared generation's late lines never",
         budget: Duration::from_secs(60),
     },
     Scenario {
@@ -336,7 +379,14 @@ pub fn body<'a, R: Runtime>(
     programs: &'a crate::conformance::Programs,
 ) -> BoxOutcome<'a> {
     match name {
+        "S-E1" => Box::pin(bus_log_coverage::s_e1(cx)),
         "S-E2" => Box::pin(bus_races::s_e2(cx)),
+        "S-E3" => Box::pin(bus_log_coverage::s_e3(cx)),
+        "S-E8" => Box::pin(bus_log_coverage::s_e8(cx)),
+        "S-L4" => Box::pin(bus_log_coverage::s_l4(cx, programs)),
+        "S-L6" => Box::pin(bus_log_coverage::s_l6(cx, programs)),
+        "S-L7" => Box::pin(bus_log_coverage::s_l7(cx, programs)),
+        "S-L8" => Box::pin(bus_log_coverage::s_l8(cx, programs)),
         "S-E4" => Box::pin(bus_races::s_e4(cx)),
         "S-E5" => Box::pin(bus_races::s_e5(cx)),
         "S-E6" => Box::pin(bus_races::s_e6(cx)),
