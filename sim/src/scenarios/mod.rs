@@ -295,24 +295,6 @@ pub const SCENARIOS: &[Scenario] = &[
         budget: Duration::from_secs(60),
     },
     Scenario {
-        name: "S-C1",
-        race: "a crash of brum leaves children nobody will stop (groups released too early)",
-        summary: "brum crashes at a seeded named checkpoint while it starts, restarts, stops and shuts down scripts: the orphan guardian finds and stops every process left",
-        budget: Duration::from_secs(60),
-    },
-    Scenario {
-        name: "S-C2",
-        race: "wall-clock jumps and drift reorder time (timestamps from the wall clock)",
-        summary: "the wall clock jumps back 1 h and forward 2 h and drifts up to 5% under a ticker and a crashing script: stored lines keep their events' monotonic times, time filters equal a scan, restarts keep order",
-        budget: Duration::from_secs(60),
-    },
-    Scenario {
-        name: "S-C3",
-        race: "slow and stuck subscribers under floods (drops unreported, lifecycle lost)",
-        summary: "slowed bus workers, two floods, a lossless printer, a drop_oldest agent, a degrade watcher and a stuck subscriber: every line printed in order, every drop counted, every start and exit kept",
-        budget: Duration::from_secs(60),
-    },
-    Scenario {
         name: "S-L6",
         race: "callout under the store lock (a reader in a handler deadlocks the store)",
         summary: "two readers query the store from their handlers on every line while it appends, copies to its sink and is cleared at a seeded moment: no deadlock, every read consistent",
@@ -328,6 +310,24 @@ pub const SCENARIOS: &[Scenario] = &[
         name: "S-L8",
         race: "log_persist: the file misses or reorders what the store holds",
         summary: "a file sink under a restart's clear at a seeded moment: every stored line reaches the file once, in store order, the cleared generation's late lines never",
+        budget: Duration::from_secs(60),
+    },
+    Scenario {
+        name: "S-C1",
+        race: "a crash of brum leaves children nobody will stop (groups released too early)",
+        summary: "brum crashes at a seeded named checkpoint while it starts, restarts, stops and shuts down scripts: the orphan guardian finds and stops every process left",
+        budget: Duration::from_secs(60),
+    },
+    Scenario {
+        name: "S-C2",
+        race: "wall-clock jumps and drift reorder time (timestamps from the wall clock)",
+        summary: "the wall clock jumps back 1 h and forward 2 h and drifts up to 5% under a ticker and a crashing script: stored lines keep their events' monotonic times, time filters equal a scan, restarts keep order",
+        budget: Duration::from_secs(60),
+    },
+    Scenario {
+        name: "S-C3",
+        race: "slow and stuck subscribers under floods (drops unreported, lifecycle lost)",
+        summary: "slowed bus workers, two floods, a lossless printer, a drop_oldest agent, a degrade watcher and a stuck subscriber: every line printed in order, every drop counted, every start and exit kept",
         budget: Duration::from_secs(60),
     },
     Scenario {
