@@ -48,6 +48,40 @@ pub const RESTART_UNLIMITED: &str = "supervisor.restart_unlimited";
 /// generation, so its lines still in flight are stored after the clear (Brummer's S-P11).
 /// Caught by S-P11.
 pub const CLEAR_FORGETS_GENERATION: &str = "logs.clear_forgets_generation";
+/// A restart of a running instance starts the replacement at once instead of when the old
+/// generation has ended: while the old one is still stopping (a slow SIGTERM, the grace
+/// running), two generations of the script are alive (Brummer's restart without waiting for
+/// the stop). Caught by S-S3 (I18).
+pub const RESTART_OVERLAP: &str = "supervisor.restart_overlap";
+/// The dispatcher republishes the status snapshot with an instance's terminal state before it
+/// has written the end time: a reader can see a torn snapshot, terminal without `ended_ms`
+/// (Brummer's S-P1, field-by-field writes read by the status tool). Caught by S-P1 (I13).
+pub const TORN_STATUS: &str = "supervisor.torn_status";
+/// Ends that come from the instance's own tasks (EOF, the reaper) are written to the
+/// dispatcher's table but the status snapshot is only republished on requests: the snapshot
+/// says running while `ProcessExited` is out (Brummer's S-P6, the two stores diverging).
+/// Caught by S-P6 (I13).
+pub const SNAPSHOT_MISSES_ENDS: &str = "supervisor.snapshot_misses_ends";
+/// A stop waits for the grace period inside the dispatcher (Brummer's sleep and `pgrep` under
+/// the process lock): while one process is slow to stop, every other stop and start waits.
+/// Caught by S-P2 (I16).
+pub const STOP_WAITS_INLINE: &str = "supervisor.stop_waits_inline";
+/// No EOF deadline after SIGKILL: a grandchild that left the group and holds the pipes keeps
+/// its instance (and the stop waiting on it) alive for ever. Caught by S-G1.
+pub const NO_EOF_DEADLINE: &str = "supervisor.no_eof_deadline";
+/// Each read is taken to end on a line boundary: a line that arrives in two reads is published
+/// as two lines. Caught by S-R1 (I15).
+pub const SPLIT_LINE_UNJOINED: &str = "supervisor.split_line_unjoined";
+/// A failed `wait()` is ignored (the instance waits for a status that never comes): it never
+/// ends, and a stop of it never returns. Caught by S-W1 (I12).
+pub const WAIT_ERROR_IGNORED: &str = "supervisor.wait_error_ignored";
+/// An instance's end is published before its automatic restart is decided: a watcher (`brum
+/// run`) sees every instance ended with no restart coming and finishes while the restarts
+/// are still due. Caught by S-S4.
+pub const RESTART_DECIDED_LATE: &str = "supervisor.restart_decided_late";
+/// Each output stream keeps its own set of announced URLs: a server that prints its URL on
+/// stdout and stderr announces it twice. Caught by S-D2.
+pub const URLS_PER_STREAM: &str = "supervisor.urls_per_stream";
 /// Every mutant, for `brum sim` listings and tests.
 pub const ALL: &[&str] = &[
     PUBLISH_INLINE,
@@ -62,6 +96,15 @@ pub const ALL: &[&str] = &[
     DUPLICATE_EXIT,
     RESTART_UNLIMITED,
     CLEAR_FORGETS_GENERATION,
+    RESTART_OVERLAP,
+    TORN_STATUS,
+    SNAPSHOT_MISSES_ENDS,
+    STOP_WAITS_INLINE,
+    NO_EOF_DEADLINE,
+    SPLIT_LINE_UNJOINED,
+    WAIT_ERROR_IGNORED,
+    RESTART_DECIDED_LATE,
+    URLS_PER_STREAM,
 ];
 
 #[cfg(feature = "sim")]

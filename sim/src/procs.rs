@@ -39,6 +39,11 @@ pub enum Step {
     Jitter(Duration),
     /// Spawns the named program in the same process group, sharing this process's pipes.
     SpawnGrandchild(String),
+    /// Spawns the named program in a process group of its own (`setsid`, a daemon), still
+    /// holding this process's pipes: group signals to the parent's group never reach it.
+    SpawnDetached(String),
+    /// Writes the text to stdout without a newline: a line that arrives in several reads.
+    OutRaw(String),
     /// Waits until a signal ends the process.
     Hang,
     Exit(i32),
@@ -50,15 +55,33 @@ pub struct Program {
     pub steps: Vec<Step>,
     /// SIGTERM and SIGINT do nothing (SIGKILL still ends it).
     pub ignore_term: bool,
+    /// On SIGTERM (or SIGINT), the program shuts down gracefully: prints `draining`, takes
+    /// this long, and exits 0 (a SIGKILL meanwhile still ends it at once). A slow stop.
+    pub term_delay: Option<Duration>,
+    /// `wait()` on this child fails (`ECHILD`, as when something else reaped it) once the
+    /// process has ended: its exit status is lost.
+    pub wait_fails: bool,
 }
 
 impl Program {
     pub fn new(steps: Vec<Step>) -> Self {
-        Program { steps, ignore_term: false }
+        Program { steps, ignore_term: false, term_delay: None, wait_fails: false }
     }
 
     pub fn ignoring_term(mut self) -> Self {
         self.ignore_term = true;
+        self
+    }
+
+    /// See [`Program::term_delay`].
+    pub fn draining_on_term(mut self, d: Duration) -> Self {
+        self.term_delay = Some(d);
+        self
+    }
+
+    /// See [`Program::wait_fails`].
+    pub fn failing_wait(mut self) -> Self {
+        self.wait_fails = true;
         self
     }
 }
@@ -85,6 +108,8 @@ struct TableState {
     released: std::collections::BTreeSet<u32>,
     /// Every group signal sent, in order (oracles check kills hit the right generation).
     signal_log: Vec<(u32, Signal)>,
+    /// Processes started by `Step::SpawnDetached`, in order (each leads its own group).
+    detached: Vec<u32>,
 }
 
 /// The table. Cheap to clone.
@@ -115,6 +140,7 @@ impl SimProcessTable {
                 signals_dropped: 0,
                 released: std::collections::BTreeSet::new(),
                 signal_log: Vec::new(),
+                detached: Vec::new(),
             })),
             sched,
         }
@@ -152,6 +178,7 @@ impl SimProcessTable {
         let (out_w, out_r) = tokio::io::duplex(SIM_PIPE_BYTES);
         let (err_w, err_r) = tokio::io::duplex(SIM_PIPE_BYTES);
         let (exit_tx, exit_rx) = oneshot::channel();
+        let wait_fails = program.wait_fails;
         let pid = self.start(
             program,
             None,
@@ -166,6 +193,7 @@ impl SimProcessTable {
             stderr: Some(err_r),
             exit: Some(exit_rx),
             status: None,
+            wait_fails,
         })
     }
 
@@ -211,6 +239,11 @@ impl SimProcessTable {
     /// Whether a live process belongs to group `pgid`.
     pub fn group_alive(&self, pgid: u32) -> bool {
         self.lock().live.values().any(|e| e.pgid == pgid)
+    }
+
+    /// Pids (and so pgids) of the processes `Step::SpawnDetached` started, in order.
+    pub fn detached(&self) -> Vec<u32> {
+        self.lock().detached.clone()
     }
 
     /// Every group signal sent so far: (pgid, signal), in order.
@@ -259,6 +292,10 @@ impl SimProcessTable {
                     biased;
                     sig = sig_rx.recv() => match sig {
                         Some(Signal::Kill) => return Exit::Signaled(9),
+                        Some(_) if !program.ignore_term && program.term_delay.is_some() => {
+                            let delay = program.term_delay.unwrap_or_default();
+                            return self.drain(delay, &out, &mut sig_rx).await;
+                        }
                         Some(s) if !program.ignore_term => return Exit::Signaled(s.number()),
                         // Ignored, or every sender gone (cannot happen while in the table).
                         Some(_) | None => continue,
@@ -273,15 +310,27 @@ impl SimProcessTable {
         Exit::Code(0)
     }
 
+    /// A graceful shutdown after SIGTERM: prints `draining`, exits 0 after `delay` unless a
+    /// SIGKILL comes first.
+    async fn drain(&self, delay: Duration, out: &Pipe, sig_rx: &mut mpsc::Receiver<Signal>) -> Exit {
+        write_line(out, "draining").await;
+        let done = self.sched.sleep(delay);
+        let mut done = pin!(done);
+        loop {
+            tokio::select! {
+                biased;
+                sig = sig_rx.recv() => match sig {
+                    Some(Signal::Kill) => return Exit::Signaled(9),
+                    Some(_) | None => continue,
+                },
+                () = &mut done => return Exit::Code(0),
+            }
+        }
+    }
+
     /// Performs one step; `Some(exit)` ends the program.
     async fn step(&self, step: Step, pgid: u32, out: &Pipe, err: &Pipe) -> Option<Exit> {
-        async fn write(p: &Pipe, line: &str) {
-            let mut w = p.lock().await;
-            // A reader that went away is a closed pipe: a real program would get EPIPE and
-            // usually die; the scripted one just stops printing.
-            let _ = w.write_all(line.as_bytes()).await;
-            let _ = w.write_all(b"\n").await;
-        }
+        let write = write_line;
         match step {
             Step::Out(l) => write(out, &l).await,
             Step::Err(l) => write(err, &l).await,
@@ -304,11 +353,34 @@ impl SimProcessTable {
                     None => write(err, &format!("sim: no program `{name}`")).await,
                 }
             }
+            Step::SpawnDetached(name) => {
+                let program = self.lock().programs.get(&name).cloned();
+                match program {
+                    Some(p) => {
+                        let pid = self.start(p, None, out.clone(), err.clone(), None);
+                        self.lock().detached.push(pid);
+                    }
+                    None => write(err, &format!("sim: no program `{name}`")).await,
+                }
+            }
+            Step::OutRaw(text) => {
+                let mut w = out.lock().await;
+                // As in `write_line`: a closed pipe just ends the printing.
+                let _ = w.write_all(text.as_bytes()).await;
+            }
             Step::Hang => std::future::pending::<()>().await,
             Step::Exit(c) => return Some(Exit::Code(c)),
         }
         None
     }
+}
+
+/// Writes `line` and a newline. A reader that went away is a closed pipe: a real program would
+/// get EPIPE and usually die; the scripted one just stops printing.
+async fn write_line(p: &Pipe, line: &str) {
+    let mut w = p.lock().await;
+    let _ = w.write_all(line.as_bytes()).await;
+    let _ = w.write_all(b"\n").await;
 }
 
 /// A simulated child: its pipes' read ends and its exit status.
@@ -320,6 +392,8 @@ pub struct SimChild {
     stderr: Option<DuplexStream>,
     exit: Option<oneshot::Receiver<Exit>>,
     status: Option<Exit>,
+    /// See [`Program::wait_fails`].
+    wait_fails: bool,
 }
 
 impl ChildProcess for SimChild {
@@ -352,6 +426,10 @@ impl ChildProcess for SimChild {
         };
         let status = rx.await.map_err(|_| io::Error::other("simulated process vanished without an exit status"))?;
         self.exit = None;
+        if self.wait_fails {
+            // The status is gone for good: every later wait fails the same way.
+            return Err(io::Error::other("wait failed: no child process (ECHILD)"));
+        }
         self.status = Some(status);
         Ok(status)
     }

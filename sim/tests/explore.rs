@@ -15,6 +15,11 @@ const HITS_MIN: u64 = 10;
 const WINDOWS: &[(&str, &str)] = &[
     ("S-P10", "the second restart lands inside the first's grace: two stale timers pending at once"),
     ("S-P11", "the clear lands between two lines of the old generation"),
+    ("S-P1", "a reader reads the snapshot in the millisecond an instance ended"),
+    ("S-P2", "the other start and stop come while the slow stop is in flight"),
+    ("S-P6", "a stop races the process's own exit (the SIGTERM did not decide the end)"),
+    ("S-S3", "stop-all comes while restart-all's restarts wait on old generations"),
+    ("S-S4", "brum run's watcher reads a crash ended with its restart coming"),
 ];
 
 fn explores(name: &str) {

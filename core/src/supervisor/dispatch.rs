@@ -212,8 +212,13 @@ impl<R: Runtime> Dispatcher<R> {
 
     pub(crate) async fn run(mut self, mut rx: mpsc::Receiver<Msg>) {
         while let Some(msg) = rx.recv().await {
+            // The mutant republishes the snapshot only after requests, not after the reports
+            // of the instances' own tasks.
+            let report = matches!(msg, Msg::Eof { .. } | Msg::Waited { .. });
             self.handle(msg).await;
-            self.publish_status();
+            if !(report && crate::mutants::active(crate::mutants::SNAPSHOT_MISSES_ENDS)) {
+                self.publish_status();
+            }
             if self.shutdown.is_some() && self.instances.values().all(Instance::terminal) {
                 let infos = self.infos();
                 for r in self.shutdown.take().unwrap_or_default() {
@@ -322,6 +327,7 @@ impl<R: Runtime> Dispatcher<R> {
                 if let Some(inst) = self.instances.get_mut(&id) {
                     match exit {
                         Ok(e) => inst.waited = Some(e),
+                        Err(_) if crate::mutants::active(crate::mutants::WAIT_ERROR_IGNORED) => {}
                         Err(message) => {
                             // wait() itself failed: the child is gone from our view; treat its
                             // status as unknown (-1) rather than waiting forever.
@@ -348,6 +354,9 @@ impl<R: Runtime> Dispatcher<R> {
                 }
                 if let Some(pid) = inst.info.pid {
                     let _ = self.rt.signal_group(pid, Signal::Kill);
+                }
+                if crate::mutants::active(crate::mutants::NO_EOF_DEADLINE) {
+                    return;
                 }
                 let t = self.timer("supervisor.timer", super::EOF_AFTER_KILL, Msg::EofDeadline { id });
                 if let Some(inst) = self.instances.get_mut(&id) {
@@ -427,7 +436,13 @@ impl<R: Runtime> Dispatcher<R> {
                 Err(e) => {
                     let _ = reply.send(Err(e));
                 }
-                Ok(id) => self.stop(id, Some(reply)),
+                Ok(id) => {
+                    self.stop(id, Some(reply));
+                    if crate::mutants::active(crate::mutants::STOP_WAITS_INLINE) {
+                        // Waits out the grace "under the lock": nothing else is handled meanwhile.
+                        self.rt.sleep(self.cfg.stop_grace).await;
+                    }
+                }
             },
             Request::Restart { target, reply } => match self.resolve(&target) {
                 Err(e) => {
@@ -438,6 +453,13 @@ impl<R: Runtime> Dispatcher<R> {
                     inst.info.restart_scheduled = false;
                     if inst.terminal() {
                         let script = inst.script.clone();
+                        let res = self.start(script, true, 0).await;
+                        self.publish_status();
+                        let _ = reply.send(res);
+                    } else if crate::mutants::active(crate::mutants::RESTART_OVERLAP) {
+                        // Stop and start at once: the replacement runs beside the old one.
+                        let script = inst.script.clone();
+                        self.stop(id, None);
                         let res = self.start(script, true, 0).await;
                         self.publish_status();
                         let _ = reply.send(res);
@@ -528,6 +550,11 @@ impl<R: Runtime> Dispatcher<R> {
         // One set per instance, shared by its two streams: a URL is announced once.
         let urls = Arc::new(std::sync::Mutex::new(crate::detect::UrlSet::new()));
         for (stream, out) in [(Stream::Stdout, child.take_stdout()), (Stream::Stderr, child.take_stderr())] {
+            let urls = if crate::mutants::active(crate::mutants::URLS_PER_STREAM) {
+                Arc::new(std::sync::Mutex::new(crate::detect::UrlSet::new()))
+            } else {
+                urls.clone()
+            };
             let Some(out) = out else {
                 inst.eof[stream_index(stream)] = true;
                 continue;
@@ -549,7 +576,7 @@ impl<R: Runtime> Dispatcher<R> {
                 tx: self.tx.clone(),
                 lines: m.counter("supervisor.lines", &process.name),
                 detector: crate::detect::Detector::new(),
-                urls: urls.clone(),
+                urls,
                 found: Vec::new(),
                 started: {
                     let (tx, rx) = oneshot::channel();
@@ -645,6 +672,13 @@ impl<R: Runtime> Dispatcher<R> {
         } else {
             ProcState::Failed { exit: Some(exit) }
         };
+        if crate::mutants::active(crate::mutants::TORN_STATUS) {
+            // The terminal state goes out before its end time is written, and the dispatcher
+            // yields (as if awaiting the bus) in between.
+            self.publish_status();
+            crate::util::yield_now().await;
+        }
+        let Some(inst) = self.instances.get_mut(&id) else { return };
         inst.info.ended_ms = Some(self.rt.now().as_millis() as u64);
         // The mutant keeps an ended instance's timers running, as Brummer did.
         if !crate::mutants::active(crate::mutants::STALE_KILL_TIMER) {
@@ -685,6 +719,12 @@ impl<R: Runtime> Dispatcher<R> {
         // Decide what follows before anyone can see this instance ended: a status showing it
         // terminal with no restart coming would let a watcher (`brum run`) finish early.
         if then_start.is_empty() && restart {
+            if crate::mutants::active(crate::mutants::RESTART_DECIDED_LATE) {
+                // The end goes out first; the restart is decided after a yield.
+                self.publish_status();
+                crate::util::yield_now().await;
+            }
+            let Some(inst) = self.instances.get_mut(&id) else { return };
             inst.info.restart_scheduled = true;
             let limits = self.cfg.restart;
             let factor = 1u32.checked_shl(info.restarts).unwrap_or(u32::MAX);
@@ -711,7 +751,7 @@ impl<R: Runtime> Dispatcher<R> {
             for r in then_start {
                 let _ = r.send(res.clone());
             }
-        } else {
+        } else if !crate::mutants::active(crate::mutants::SNAPSHOT_MISSES_ENDS) {
             self.publish_status();
         }
         for r in stop_waiters {

@@ -244,6 +244,11 @@ impl LineSplitter {
             self.line.shown = true;
         }
         self.seg.extend_from_slice(rest);
+        if crate::mutants::active(crate::mutants::SPLIT_LINE_UNJOINED) && !self.seg.is_empty() {
+            // Each read taken as whole lines: the unfinished line ends here.
+            let seg = std::mem::take(&mut self.seg);
+            self.line.end_line(&seg);
+        }
         let kept = self.line.cut_long(&self.seg).len();
         let done = self.seg.len() - kept;
         self.seg.drain(..done);

@@ -24,6 +24,7 @@ const FLOOD_BURST_LINES: u32 = 100;
 
 /// Registers the scripted programs these scenarios run.
 pub fn register_programs(t: &SimProcessTable) {
+    super::supervisor_paths::register_programs(t);
     let ms = Duration::from_millis;
     t.register(
         "tail",
@@ -85,7 +86,7 @@ pub fn register_programs(t: &SimProcessTable) {
     }
 }
 
-fn script(name: &str, program: &str, restart: RestartPolicy) -> Script {
+pub(crate) fn script(name: &str, program: &str, restart: RestartPolicy) -> Script {
     Script {
         name: name.to_string(),
         source: SourceKind::BrumToml,
@@ -98,7 +99,7 @@ fn script(name: &str, program: &str, restart: RestartPolicy) -> Script {
     }
 }
 
-fn config() -> SupervisorConfig {
+pub(crate) fn config() -> SupervisorConfig {
     SupervisorConfig {
         stop_grace: Duration::from_millis(100),
         restart: RestartLimits {
@@ -113,17 +114,17 @@ fn config() -> SupervisorConfig {
     }
 }
 
-fn table(programs: &Programs) -> Result<&SimProcessTable, super::Violation> {
+pub(crate) fn table(programs: &Programs) -> Result<&SimProcessTable, super::Violation> {
     programs.table.as_ref().ok_or_else(|| violation("setup", "supervisor scenarios need the simulated process table"))
 }
 
 /// Records every event of every process, and checks bracketing per instance.
 #[derive(Default)]
-struct Timeline {
+pub(crate) struct Timeline {
     events: Mutex<Vec<Arc<Envelope>>>,
     /// Signalled after every event, for waits that must let simulated time pass (a yield
     /// loop would keep turmoil from ever advancing its clock).
-    arrived: tokio::sync::Notify,
+    pub(crate) arrived: tokio::sync::Notify,
 }
 
 /// Writes `e` into the trace: one entry per event, and one per line of a batch (kind `log` for
@@ -145,7 +146,7 @@ fn record_event(trace: &crate::trace::Trace, e: &Envelope) {
 impl Timeline {
     /// Subscribes a recorder that also writes every event into the scenario's trace, so a
     /// failing run's trace shows the ordering that broke.
-    fn attach<R: Runtime>(bus: &EventBus<R>, trace: &crate::trace::Trace) -> Arc<Timeline> {
+    pub(crate) fn attach<R: Runtime>(bus: &EventBus<R>, trace: &crate::trace::Trace) -> Arc<Timeline> {
         let t = Arc::new(Timeline::default());
         let (t2, trace) = (t.clone(), trace.clone());
         bus.subscribe(
@@ -162,7 +163,7 @@ impl Timeline {
 
     /// Waits until this timeline has seen instance `id`'s ProcessExited (the supervisor's
     /// status flips when the event is published, which can be before a subscriber ran).
-    async fn await_exit(&self, id: u64) -> Option<Exit> {
+    pub(crate) async fn await_exit(&self, id: u64) -> Option<Exit> {
         loop {
             let mut arrived = std::pin::pin!(self.arrived.notified());
             arrived.as_mut().enable();
@@ -173,13 +174,13 @@ impl Timeline {
         }
     }
 
-    fn events(&self) -> Vec<Arc<Envelope>> {
+    pub(crate) fn events(&self) -> Vec<Arc<Envelope>> {
         self.events.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
     /// I14/I15: per instance, exactly one Started first, exactly one Exited last, lines between;
     /// or, when the spawn failed, one SpawnFailed alone.
-    fn check_bracketing(&self) -> Outcome {
+    pub(crate) fn check_bracketing(&self) -> Outcome {
         let mut per: BTreeMap<u64, Vec<EventKind>> = BTreeMap::new();
         for e in self.events() {
             if let Some(p) = e.event.process() {
@@ -219,7 +220,7 @@ impl Timeline {
         Ok(())
     }
 
-    fn lines_of(&self, id: u64) -> Vec<String> {
+    pub(crate) fn lines_of(&self, id: u64) -> Vec<String> {
         self.events()
             .iter()
             .flat_map(|e| match &e.event {
@@ -231,7 +232,7 @@ impl Timeline {
             .collect()
     }
 
-    fn exit_of(&self, id: u64) -> Option<Exit> {
+    pub(crate) fn exit_of(&self, id: u64) -> Option<Exit> {
         self.events().iter().find_map(|e| match &e.event {
             Event::ProcessExited { process, exit } if process.id == id => Some(*exit),
             _ => None,
@@ -241,7 +242,7 @@ impl Timeline {
 
 /// Common end of every supervisor scenario: shut down the supervisor and the bus, then check
 /// bracketing and that every instance ended.
-async fn finish<R: Runtime>(
+pub(crate) async fn finish<R: Runtime>(
     cx: &Cx<R>,
     sup: &Supervisor<R>,
     task: brum_core::rt::Task<()>,
@@ -261,14 +262,14 @@ async fn finish<R: Runtime>(
     timeline.check_bracketing()
 }
 
-fn setup<R: Runtime>(cx: &Cx<R>) -> (EventBus<R>, Arc<Timeline>, Supervisor<R>, brum_core::rt::Task<()>) {
+pub(crate) fn setup<R: Runtime>(cx: &Cx<R>) -> (EventBus<R>, Arc<Timeline>, Supervisor<R>, brum_core::rt::Task<()>) {
     let bus = EventBus::new(cx.rt.clone(), cx.bus_config());
     let timeline = Timeline::attach(&bus, &cx.trace);
     let (sup, task) = Supervisor::new(cx.rt.clone(), bus.clone(), config());
     (bus, timeline, sup, task)
 }
 
-fn state_line(i: &ProcessInfo) -> String {
+pub(crate) fn state_line(i: &ProcessInfo) -> String {
     format!("#{} {} {}", i.id, i.script, i.state)
 }
 
@@ -745,7 +746,7 @@ pub async fn s_p13<R: Runtime>(cx: &Cx<R>, programs: &Programs) -> Outcome {
 
 /// A session on the scenario's runtime with the scenarios' supervisor config; with a log
 /// store (no files) if `logs`, and findings bounded at `errors_max` groups (16 URLs).
-fn session<R: Runtime>(
+pub(crate) fn session<R: Runtime>(
     cx: &Cx<R>,
     logs: bool,
     errors_max: usize,
