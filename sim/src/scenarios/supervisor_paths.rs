@@ -227,22 +227,34 @@ pub async fn s_p2<R: Runtime>(cx: &Cx<R>, _programs: &Programs) -> Outcome {
     // Inside the slow stop (before it drained) or after it.
     cx.rt.sleep(Duration::from_millis(cx.rt.below(DRAIN.as_millis() as u64 * 3 / 2))).await;
     let in_flight = sup.status().iter().any(|i| i.id == slow.id.0 && i.state == ProcState::Stopping);
-    let t0 = cx.rt.now();
-    let started = within(&cx.rt, CONTROL_BOUND, sup.start(script("late", "server", RestartPolicy::Never), false)).await;
-    let t1 = cx.rt.now();
-    ensure!(
-        matches!(started, Some(Ok(Started::New(_)))),
-        "I16 a slow stop does not hold up other starts",
-        "start of `late` after {:?}: {started:?}",
-        t1.saturating_since(t0)
-    );
-    let stopped = within(&cx.rt, CONTROL_BOUND, sup.stop(Target::Id(other.id.0))).await;
-    ensure!(
-        matches!(&stopped, Some(Ok(i)) if i.state.is_terminal()),
-        "I16 a slow stop does not hold up other stops",
-        "stop of {other} after {:?}: {stopped:?}",
-        cx.rt.now().saturating_since(t1)
-    );
+    // The start and the stop of the others, in a seeded order with a seeded gap between them
+    // (the slow stop may end in the gap).
+    let start_first = cx.rt.below(2) == 0;
+    let gap = Duration::from_millis(cx.rt.below(40));
+    for step in 0..2 {
+        if step == 1 {
+            cx.rt.sleep(gap).await;
+        }
+        let t0 = cx.rt.now();
+        if (step == 0) == start_first {
+            let started =
+                within(&cx.rt, CONTROL_BOUND, sup.start(script("late", "server", RestartPolicy::Never), false)).await;
+            ensure!(
+                matches!(started, Some(Ok(Started::New(_)))),
+                "I16 a slow stop does not hold up other starts",
+                "start of `late` after {:?}: {started:?}",
+                cx.rt.now().saturating_since(t0)
+            );
+        } else {
+            let stopped = within(&cx.rt, CONTROL_BOUND, sup.stop(Target::Id(other.id.0))).await;
+            ensure!(
+                matches!(&stopped, Some(Ok(i)) if i.state.is_terminal()),
+                "I16 a slow stop does not hold up other stops",
+                "stop of {other} after {:?}: {stopped:?}",
+                cx.rt.now().saturating_since(t0)
+            );
+        }
+    }
     let status = sup.status();
     cx.log(
         "window",
@@ -600,14 +612,10 @@ pub async fn s_s4<R: Runtime>(cx: &Cx<R>, programs: &Programs) -> Outcome {
     let session = session(cx, false, 16)?;
     let timeline = Timeline::attach(session.bus(), &cx.trace);
     let sup = session.supervisor().clone();
-    for (name, program, policy) in [("build", "ok-job", RestartPolicy::Never), ("test", "crasher", RestartPolicy::OnFailure)]
-    {
-        let r = sup.start(script(name, program, policy), false).await;
-        ensure!(matches!(r, Ok(Started::New(_))), "S-S4 starts", "{name}: {r:?}");
-        cx.rt.sleep(Duration::from_millis(cx.rt.below(4))).await;
-    }
     // The watch loop runs as a task of its own, as `brum run`'s main loop is on tokio (the
-    // simulators poll a scenario's body less often than its tasks).
+    // simulators poll a scenario's body less often than its tasks), from before the first
+    // start, and decides nothing until the starts are done (brum run's `starting`).
+    let (starts_done, mut starting) = tokio::sync::watch::channel(false);
     let watcher = {
         let (sup, mut watch) = (sup.clone(), sup.clone());
         spawn(&cx.rt, "scenario.run_watch", async move {
@@ -621,12 +629,28 @@ pub async fn s_s4<R: Runtime>(cx: &Cx<R>, programs: &Programs) -> Outcome {
                     }
                     saw_restart_coming |= i.restart_scheduled;
                 }
-                if status.iter().all(|i| i.state.is_terminal() && !i.restart_scheduled) || !watch.changed().await {
+                let done = *starting.borrow();
+                if done && status.iter().all(|i| i.state.is_terminal() && !i.restart_scheduled) {
                     return (status, first_failure, saw_restart_coming);
+                }
+                tokio::select! {
+                    biased;
+                    r = starting.changed(), if !done => if r.is_err() { return (status, first_failure, saw_restart_coming) },
+                    c = watch.changed() => if !c { return (status, first_failure, saw_restart_coming) },
                 }
             }
         })
     };
+    for (name, program, policy) in [
+        ("build", "ok-job", RestartPolicy::Never),
+        ("test", "crasher", RestartPolicy::OnFailure),
+        ("lint", "quick-exit", RestartPolicy::Never),
+    ] {
+        let r = sup.start(script(name, program, policy), false).await;
+        ensure!(matches!(r, Ok(Started::New(_))), "S-S4 starts", "{name}: {r:?}");
+        cx.rt.sleep(Duration::from_millis(cx.rt.below(4))).await;
+    }
+    starts_done.send_replace(true);
     let finished = within(&cx.rt, Duration::from_secs(5), watcher.join()).await;
     let Some(joined) = finished else {
         return Err(violation("I39 brum run's watcher finishes", "still watching after 5 s"));
@@ -641,14 +665,25 @@ pub async fn s_s4<R: Runtime>(cx: &Cx<R>, programs: &Programs) -> Outcome {
         "finished with {tests} test instances, the policy makes {want}: {:?}",
         at_end.iter().map(state_line).collect::<Vec<_>>()
     );
-    ensure!(first_failure == Some(1), "S-S4 the exit code is the first failure's", "{first_failure:?}");
+    // The first failure brum run saw: the earliest end among the failed instances (in one
+    // millisecond, the lowest id, as its scan of one snapshot takes).
+    let first = at_end
+        .iter()
+        .filter(|i| failure_code(i).is_some())
+        .min_by_key(|i| (i.ended_ms, i.id))
+        .and_then(failure_code);
+    ensure!(
+        first_failure.is_some() && first_failure == first,
+        "S-S4 the exit code is the first failure's",
+        "reported {first_failure:?}, the first failure was {first:?}"
+    );
     cx.log(
         "window",
         if saw_restart_coming { "hit" } else { "miss" },
         "the watcher read a crash ended with its restart coming",
     );
     let report = session.run(async {}).await;
-    ensure!(report.processes.len() == want + 1, "S-S4 no instance after the watcher finished", "{:?}", report.processes);
+    ensure!(report.processes.len() == want + 2, "S-S4 no instance after the watcher finished", "{:?}", report.processes);
     timeline.check_bracketing()?;
     let live = table.live_pids();
     ensure!(live.is_empty(), "I11 no orphans after shutdown", "simulated processes still running: {live:?}");
