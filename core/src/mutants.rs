@@ -82,6 +82,13 @@ pub const RESTART_DECIDED_LATE: &str = "supervisor.restart_decided_late";
 /// Each output stream keeps its own set of announced URLs: a server that prints its URL on
 /// stdout and stderr announces it twice. Caught by S-D2.
 pub const URLS_PER_STREAM: &str = "supervisor.urls_per_stream";
+/// Every read's lines ask the dispatcher before they are published (Brummer read the
+/// callbacks under the manager's lock for every line): while the dispatcher is held by a
+/// slow spawn, every process's output stalls. Caught by S-P14 (I16).
+pub const LINES_THROUGH_DISPATCHER: &str = "supervisor.lines_through_dispatcher";
+/// A group is released when its leader is reaped, whatever it left running: the leftovers
+/// are neither stopped nor tracked for the orphan guardian. Caught by S-O1 (I11).
+pub const RELEASE_AT_REAP: &str = "supervisor.release_at_reap";
 /// Every mutant, for `brum sim` listings and tests.
 pub const ALL: &[&str] = &[
     PUBLISH_INLINE,
@@ -105,6 +112,8 @@ pub const ALL: &[&str] = &[
     WAIT_ERROR_IGNORED,
     RESTART_DECIDED_LATE,
     URLS_PER_STREAM,
+    LINES_THROUGH_DISPATCHER,
+    RELEASE_AT_REAP,
 ];
 
 #[cfg(feature = "sim")]

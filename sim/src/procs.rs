@@ -44,6 +44,9 @@ pub enum Step {
     SpawnDetached(String),
     /// Writes the text to stdout without a newline: a line that arrives in several reads.
     OutRaw(String),
+    /// Spawns the named program in the same process group with its output sent elsewhere
+    /// (`cmd > log 2>&1 &`): it keeps the group alive but not the pipes.
+    SpawnBackground(String),
     /// Waits until a signal ends the process.
     Hang,
     Exit(i32),
@@ -61,11 +64,14 @@ pub struct Program {
     /// `wait()` on this child fails (`ECHILD`, as when something else reaped it) once the
     /// process has ended: its exit status is lost.
     pub wait_fails: bool,
+    /// How long the spawn takes (exec of a large binary, a slow file system): the caller of
+    /// `spawn_process` is held that long, through the `supervisor.spawn` checkpoint.
+    pub exec_delay: Option<Duration>,
 }
 
 impl Program {
     pub fn new(steps: Vec<Step>) -> Self {
-        Program { steps, ignore_term: false, term_delay: None, wait_fails: false }
+        Program { steps, ignore_term: false, term_delay: None, wait_fails: false, exec_delay: None }
     }
 
     pub fn ignoring_term(mut self) -> Self {
@@ -76,6 +82,12 @@ impl Program {
     /// See [`Program::term_delay`].
     pub fn draining_on_term(mut self, d: Duration) -> Self {
         self.term_delay = Some(d);
+        self
+    }
+
+    /// See [`Program::exec_delay`].
+    pub fn slow_exec(mut self, d: Duration) -> Self {
+        self.exec_delay = Some(d);
         self
     }
 
@@ -110,6 +122,8 @@ struct TableState {
     signal_log: Vec<(u32, Signal)>,
     /// Processes started by `Step::SpawnDetached`, in order (each leads its own group).
     detached: Vec<u32>,
+    /// The exec time of the last spawn, until the spawner's checkpoint takes it.
+    pending_exec: Option<Duration>,
 }
 
 /// The table. Cheap to clone.
@@ -141,6 +155,7 @@ impl SimProcessTable {
                 released: std::collections::BTreeSet::new(),
                 signal_log: Vec::new(),
                 detached: Vec::new(),
+                pending_exec: None,
             })),
             sched,
         }
@@ -175,6 +190,7 @@ impl SimProcessTable {
         let program = self.lock().programs.get(&spec.program).cloned().ok_or_else(|| {
             io::Error::new(io::ErrorKind::NotFound, format!("no simulated program `{}`", spec.program))
         })?;
+        self.lock().pending_exec = program.exec_delay;
         let (out_w, out_r) = tokio::io::duplex(SIM_PIPE_BYTES);
         let (err_w, err_r) = tokio::io::duplex(SIM_PIPE_BYTES);
         let (exit_tx, exit_rx) = oneshot::channel();
@@ -239,6 +255,21 @@ impl SimProcessTable {
     /// Whether a live process belongs to group `pgid`.
     pub fn group_alive(&self, pgid: u32) -> bool {
         self.lock().live.values().any(|e| e.pgid == pgid)
+    }
+
+    /// How long the last spawn's exec takes, once (the runtime's `supervisor.spawn`
+    /// checkpoint holds the spawner that long).
+    pub fn take_exec_delay(&self) -> Option<Duration> {
+        self.lock().pending_exec.take()
+    }
+
+    /// Groups with a live member that their supervisor has not released: what brum's orphan
+    /// guardian would stop at brum's exit.
+    pub fn tracked_groups(&self) -> Vec<u32> {
+        let st = self.lock();
+        let groups: std::collections::BTreeSet<u32> =
+            st.live.values().map(|e| e.pgid).filter(|g| !st.released.contains(g)).collect();
+        groups.into_iter().collect()
     }
 
     /// Pids (and so pgids) of the processes `Step::SpawnDetached` started, in order.
@@ -359,6 +390,19 @@ impl SimProcessTable {
                     Some(p) => {
                         let pid = self.start(p, None, out.clone(), err.clone(), None);
                         self.lock().detached.push(pid);
+                    }
+                    None => write(err, &format!("sim: no program `{name}`")).await,
+                }
+            }
+            Step::SpawnBackground(name) => {
+                let program = self.lock().programs.get(&name).cloned();
+                match program {
+                    Some(p) => {
+                        // Its own pipes, whose read ends are gone: output to nowhere.
+                        let (o, _) = tokio::io::duplex(SIM_PIPE_BYTES);
+                        let (e, _) = tokio::io::duplex(SIM_PIPE_BYTES);
+                        let pipe = |d| Arc::new(tokio::sync::Mutex::new(d));
+                        self.start(p, Some(pgid), pipe(o), pipe(e), None);
                     }
                     None => write(err, &format!("sim: no program `{name}`")).await,
                 }

@@ -20,6 +20,8 @@ const WINDOWS: &[(&str, &str)] = &[
     ("S-P6", "a stop races the process's own exit (the SIGTERM did not decide the end)"),
     ("S-S3", "stop-all comes while restart-all's restarts wait on old generations"),
     ("S-S4", "brum run's watcher reads a crash ended with its restart coming"),
+    ("S-P14", "the slow spawn holds the dispatcher while the ticker prints"),
+    ("S-O1", "a sample finds leftovers alive after their leader ended"),
 ];
 
 fn explores(name: &str) {

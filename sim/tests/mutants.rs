@@ -139,12 +139,14 @@ const CATCHERS: &[(&str, &str, u64)] = &[
     (brum_core::mutants::RESTART_OVERLAP, "S-S3", 5),
     (brum_core::mutants::TORN_STATUS, "S-P1", 5),
     (brum_core::mutants::SNAPSHOT_MISSES_ENDS, "S-P6", 5),
-    (brum_core::mutants::STOP_WAITS_INLINE, "S-P2", 10),
+    (brum_core::mutants::STOP_WAITS_INLINE, "S-P2", 5),
     (brum_core::mutants::NO_EOF_DEADLINE, "S-G1", 5),
     (brum_core::mutants::SPLIT_LINE_UNJOINED, "S-R1", 5),
     (brum_core::mutants::WAIT_ERROR_IGNORED, "S-W1", 5),
     (brum_core::mutants::RESTART_DECIDED_LATE, "S-S4", 5),
     (brum_core::mutants::URLS_PER_STREAM, "S-D2", 5),
+    (brum_core::mutants::LINES_THROUGH_DISPATCHER, "S-P14", 10),
+    (brum_core::mutants::RELEASE_AT_REAP, "S-O1", 5),
 ];
 
 #[test]

@@ -40,6 +40,11 @@ pub(crate) enum Msg {
     LeftoversDue {
         id: u64,
     },
+    /// Only the `LINES_THROUGH_DISPATCHER` mutant sends this: a publisher asking leave to
+    /// publish, answered at once.
+    LinesGate {
+        reply: oneshot::Sender<()>,
+    },
 }
 
 struct Instance {
@@ -398,6 +403,10 @@ impl<R: Runtime> Dispatcher<R> {
                     self.rt.release_group(pid);
                 }
             }
+            Msg::LinesGate { reply } => {
+                // The publisher may have given up waiting; nothing to do then.
+                let _ = reply.send(());
+            }
             Msg::RestartDue { id } => {
                 let Some(inst) = self.instances.get_mut(&id) else { return };
                 if !inst.info.restart_scheduled || self.shutdown.is_some() {
@@ -541,6 +550,9 @@ impl<R: Runtime> Dispatcher<R> {
                 return Err(err);
             }
         };
+        // The spawn returns only once the child has exec'd (or failed to): in a simulation a
+        // slow exec takes its time here, holding the dispatcher as it would in a real one.
+        self.rt.checkpoint("supervisor.spawn").await;
         let pid = child.pid();
         info.pid = Some(pid);
         info.state = ProcState::Running;
@@ -687,7 +699,10 @@ impl<R: Runtime> Dispatcher<R> {
         // Keep only tasks not yet gone: bounded by what was cancelled recently.
         self.dying.retain_mut(|t| !t.is_finished());
         if let Some(pid) = inst.info.pid {
-            if !self.rt.group_alive(pid) {
+            if crate::mutants::active(crate::mutants::RELEASE_AT_REAP) {
+                // Finished with the group at the leader's end, whatever is left in it.
+                self.rt.release_group(pid);
+            } else if !self.rt.group_alive(pid) {
                 self.rt.release_group(pid);
             } else if self.cfg.leftovers == Leftovers::Stop {
                 // The script left processes running in its group (`cmd &` with its output

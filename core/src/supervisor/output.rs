@@ -481,6 +481,13 @@ impl<R: Runtime> LinePublisher<R> {
 
     /// Publishes what one read produced, in one pass over the subscribers.
     async fn publish(&mut self) {
+        if crate::mutants::active(crate::mutants::LINES_THROUGH_DISPATCHER) && !self.out.is_empty() {
+            let (reply, leave) = tokio::sync::oneshot::channel();
+            if self.tx.send(Msg::LinesGate { reply }).await.is_ok() {
+                // A dispatcher that ended answers no more: publish anyway.
+                let _ = leave.await;
+            }
+        }
         // A closed bus means brum is shutting down; the rest of the output has nowhere to go.
         let _ = self.bus.publish_all(std::mem::take(&mut self.out)).await;
     }

@@ -271,6 +271,18 @@ pub const SCENARIOS: &[Scenario] = &[
         budget: Duration::from_secs(60),
     },
     Scenario {
+        name: "S-P14",
+        race: "a slow spawn (fork/exec under the manager's lock) stalls every process's log streaming",
+        summary: "a ticker prints every 10 ms while another program's exec takes 200 ms at a seeded moment: no two ticks arrive more than 30 ms apart, the status answers meanwhile",
+        budget: Duration::from_secs(60),
+    },
+    Scenario {
+        name: "S-O1",
+        race: "leftovers of an ended script outlive it (the orphan guardian's groups)",
+        summary: "leaders exit leaving background jobs (one ignores SIGTERM): with leftovers=stop they are stopped and released only when empty, with keep they stay tracked and the guardian stops them at exit; no live process in a released group at any seeded sample",
+        budget: Duration::from_secs(60),
+    },
+    Scenario {
         name: "S-G1",
         race: "path: a grandchild outside the group holds the pipes after SIGKILL",
         summary: "a stopped instance's daemon keeps its pipes open: the EOF deadline ends it within grace + EOF_AFTER_KILL, once, with the reason, and none of the daemon's later lines is published",
@@ -386,6 +398,8 @@ pub fn body<'a, R: Runtime>(
         "S-S3" => Box::pin(supervisor_paths::s_s3(cx, programs)),
         "S-S4" => Box::pin(supervisor_paths::s_s4(cx, programs)),
         "S-D2" => Box::pin(supervisor_paths::s_d2(cx, programs)),
+        "S-P14" => Box::pin(supervisor_paths::s_p14(cx, programs)),
+        "S-O1" => Box::pin(supervisor_paths::s_o1(cx, programs)),
         "S-G1" => Box::pin(supervisor_paths::s_g1(cx, programs)),
         "S-R1" => Box::pin(supervisor_paths::s_r1(cx, programs)),
         "S-W1" => Box::pin(supervisor_paths::s_w1(cx, programs)),

@@ -24,6 +24,12 @@ use crate::procs::{Program, SimProcessTable, Step};
 /// 100 ms stop grace, so it ends on its own, slowly.
 const DRAIN: Duration = Duration::from_millis(60);
 
+/// S-P14's ticker: lines, and the time between them.
+const TICKS: u32 = 40;
+const TICK: Duration = Duration::from_millis(10);
+/// S-P14's slow spawn.
+const SLOW_EXEC: Duration = Duration::from_millis(200);
+
 /// The line-length limit of S-R1's supervisor.
 const R1_MAX_LINE: usize = 64;
 
@@ -77,6 +83,31 @@ pub(crate) fn register_programs(t: &SimProcessTable) {
         Program::new(vec![Step::Out("working".into()), Step::Jitter(ms(20)), Step::Exit(0)]).failing_wait(),
     );
     t.register("wait-fails-server", Program::new(vec![Step::Out("serving".into()), Step::Hang]).failing_wait());
+    // S-P14: a ticker printing every 10 ms, and a program whose exec takes 200 ms.
+    let mut ticks = vec![Step::Jitter(ms(5))];
+    for i in 1..=TICKS {
+        ticks.push(Step::Out(format!("tick {i}")));
+        ticks.push(Step::Sleep(TICK));
+    }
+    ticks.push(Step::Exit(0));
+    t.register("ticker", Program::new(ticks));
+    t.register("slow-exec", Program::new(vec![Step::Out("slow up".into()), Step::Hang]).slow_exec(SLOW_EXEC));
+    // S-O1: leaders that leave a background job in their group and exit.
+    t.register(
+        "bg-leader",
+        Program::new(vec![Step::Out("leader up".into()), Step::SpawnBackground("bg-worker".into()), Step::Jitter(ms(10)), Step::Exit(0)]),
+    );
+    t.register(
+        "bg-leader-stubborn",
+        Program::new(vec![
+            Step::Out("leader up".into()),
+            Step::SpawnBackground("bg-stubborn".into()),
+            Step::Jitter(ms(10)),
+            Step::Exit(0),
+        ]),
+    );
+    t.register("bg-worker", Program::new(vec![Step::Hang]));
+    t.register("bg-stubborn", Program::new(vec![Step::Hang]).ignoring_term());
     // S-S4: a job that succeeds beside the crasher.
     t.register("ok-job", Program::new(vec![Step::Jitter(ms(10)), Step::Out("done".into()), Step::Exit(0)]));
     // S-D2: a dev server announcing its URL on both streams (once split across reads), then
@@ -739,5 +770,137 @@ pub async fn s_d2<R: Runtime>(cx: &Cx<R>, programs: &Programs) -> Outcome {
     timeline.check_bracketing()?;
     let live = table.live_pids();
     ensure!(live.is_empty(), "I11 no orphans after shutdown", "simulated processes still running: {live:?}");
+    Ok(())
+}
+
+/// S-P14: a slow spawn (an exec that takes 200 ms, holding the dispatcher as a real spawn
+/// holds its caller) does not stall other processes' output: a ticker printing every 10 ms
+/// keeps arriving at that pace, and the status answers meanwhile. The spawn comes at a seeded
+/// moment, inside the ticker's run or after it. Mutant `supervisor.lines_through_dispatcher`
+/// (each read asks the dispatcher before publishing, as Brummer's lines took the manager's
+/// lock) stalls the ticker for the whole exec.
+pub async fn s_p14<R: Runtime>(cx: &Cx<R>, _programs: &Programs) -> Outcome {
+    /// The most time between two ticks on the bus: the ticker's own 10 ms, and slack for the
+    /// reads and the bus, far below the exec time a stall would add.
+    const GAP_MAX: Duration = Duration::from_millis(30);
+    let (bus, timeline, sup, task) = setup(cx);
+    let ticker = match sup.start(script("ticker", "ticker", RestartPolicy::Never), false).await {
+        Ok(Started::New(p)) => p,
+        other => return Err(violation("setup", format!("ticker: {other:?}"))),
+    };
+    let run = TICK.as_millis() as u64 * u64::from(TICKS);
+    cx.rt.sleep(Duration::from_millis(cx.rt.below(run * 5 / 4))).await;
+    let t0 = cx.rt.now();
+    let slow = {
+        let sup = sup.clone();
+        spawn(&cx.rt, "scenario.slow_start", async move {
+            sup.start(script("slow", "slow-exec", RestartPolicy::Never), false).await
+        })
+    };
+    // Status reads answer during the spawn (they never ask the dispatcher).
+    cx.rt.sleep(SLOW_EXEC / 2).await;
+    let rows = sup.status().len();
+    let started = slow.join().await.map_err(|e| violation("start", e.to_string()))?;
+    let took = cx.rt.now().saturating_since(t0);
+    ensure!(matches!(started, Ok(Started::New(_))), "S-P14 the slow program starts", "{started:?}");
+    ensure!(took >= SLOW_EXEC, "S-P14 the spawn was slow", "the start took {took:?}, the exec {SLOW_EXEC:?}");
+    let exit = timeline.await_exit(ticker.id.0).await;
+    ensure!(exit == Some(Exit::Code(0)), "S-P14 the ticker ran to its end", "{exit:?}");
+    let arrivals: Vec<brum_core::rt::Mono> = timeline
+        .events()
+        .iter()
+        .filter_map(|e| match &e.event {
+            Event::LogLines { process, lines, .. } if *process == ticker => Some(vec![e.at; lines.len()]),
+            _ => None,
+        })
+        .flatten()
+        .collect();
+    ensure!(arrivals.len() == TICKS as usize, "I15 every tick arrives", "{} of {TICKS} ticks", arrivals.len());
+    let worst = arrivals.windows(2).map(|w| w[1].saturating_since(w[0])).max().unwrap_or_default();
+    ensure!(worst <= GAP_MAX, "I16 a slow spawn does not stall other output", "{worst:?} between two ticks (spawn at {t0:?})");
+    let (first, last) = (arrivals[0], arrivals[arrivals.len() - 1]);
+    let overlapped = t0 < last && first < t0 + SLOW_EXEC;
+    cx.log("window", if overlapped { "hit" } else { "miss" }, "the slow spawn held the dispatcher while the ticker printed");
+    cx.log("scenario", "ticks", format!("worst gap {} ms; {rows} rows read during the spawn", worst.as_millis()));
+    finish(cx, &sup, task, &bus, &timeline).await
+}
+
+/// S-O1: what a script leaves in its group when its leader exits. With `leftovers = stop`, the
+/// group stays tracked while it has members, gets SIGTERM, SIGKILL after the grace (one job
+/// ignores SIGTERM), and is released only once empty: sampled at seeded moments, no live
+/// process is ever in a released group. With `leftovers = keep`, the group stays tracked until
+/// brum exits, where the orphan guardian (played here by the scenario: SIGTERM, then SIGKILL,
+/// to every tracked group) stops it; nothing is left. Mutant `supervisor.release_at_reap`
+/// releases the group at the leader's end, leftovers and all.
+pub async fn s_o1<R: Runtime>(cx: &Cx<R>, programs: &Programs) -> Outcome {
+    use brum_core::supervisor::Leftovers;
+    let table = table(programs)?.clone();
+    let grace = config().stop_grace;
+    let mut leftovers_seen = 0u32;
+    for leftovers in [Leftovers::Stop, Leftovers::Keep] {
+        let bus = brum_core::bus::EventBus::new(cx.rt.clone(), cx.bus_config());
+        let timeline = Timeline::attach(&bus, &cx.trace);
+        let cfg = SupervisorConfig { leftovers, ..config() };
+        let (sup, task): (Supervisor<R>, _) = Supervisor::new(cx.rt.clone(), bus.clone(), cfg);
+        let mut ids = Vec::new();
+        for (name, program) in [("jobs", "bg-leader"), ("daemonish", "bg-leader-stubborn")] {
+            match sup.start(script(name, program, RestartPolicy::Never), false).await {
+                Ok(Started::New(p)) => ids.push(p.id.0),
+                other => return Err(violation("setup", format!("{name}: {other:?}"))),
+            }
+        }
+        for id in &ids {
+            timeline.await_exit(*id).await;
+        }
+        // Samples at seeded moments through the grace and past it.
+        let mut waited = Duration::ZERO;
+        while waited < grace * 3 {
+            let step = Duration::from_millis(1 + cx.rt.below(grace.as_millis() as u64 / 4));
+            cx.rt.sleep(step).await;
+            waited += step;
+            let orphans = table.orphans();
+            ensure!(orphans.is_empty(), "I11 no live process in a released group", "{} leftovers: {orphans:?}", leftovers.name());
+            leftovers_seen += u32::from(!table.live_pids().is_empty());
+        }
+        let tracked = table.tracked_groups();
+        cx.log("scenario", "tracked", format!("{} leftovers: groups {tracked:?} after 3 graces", leftovers.name()));
+        match leftovers {
+            Leftovers::Stop => ensure!(
+                table.live_pids().is_empty(),
+                "I11 leftovers are stopped within the grace",
+                "still running: {:?}",
+                table.live_pids()
+            ),
+            Leftovers::Keep => ensure!(
+                tracked.len() == 2,
+                "I11 kept leftovers stay tracked for the guardian",
+                "tracked groups {tracked:?}, live {:?}",
+                table.live_pids()
+            ),
+        }
+        finish(cx, &sup, task, &bus, &timeline).await?;
+        // brum's exit: the orphan guardian stops every group still tracked.
+        for g in table.tracked_groups() {
+            table.signal_group(g, Signal::Terminate).map_err(|e| violation("guardian", e.to_string()))?;
+        }
+        cx.rt.sleep(grace).await;
+        for g in table.tracked_groups() {
+            table.signal_group(g, Signal::Kill).map_err(|e| violation("guardian", e.to_string()))?;
+        }
+        let gone = within(&cx.rt, Duration::from_secs(1), async {
+            while !table.live_pids().is_empty() {
+                cx.rt.sleep(Duration::from_millis(1)).await;
+            }
+        })
+        .await;
+        ensure!(gone.is_some(), "I11 nothing outlives brum's exit", "{:?}", table.live_pids());
+        let orphans = table.orphans();
+        ensure!(orphans.is_empty(), "I11 no orphans", "{orphans:?}");
+    }
+    cx.log(
+        "window",
+        if leftovers_seen > 0 { "hit" } else { "miss" },
+        format!("{leftovers_seen} samples with leftovers alive after their leader ended"),
+    );
     Ok(())
 }
