@@ -89,6 +89,10 @@ pub const LINES_THROUGH_DISPATCHER: &str = "supervisor.lines_through_dispatcher"
 /// A group is released when its leader is reaped, whatever it left running: the leftovers
 /// are neither stopped nor tracked for the orphan guardian. Caught by S-O1 (I11).
 pub const RELEASE_AT_REAP: &str = "supervisor.release_at_reap";
+/// A stop that lands while a restart waits for the instance to end is lost: the replacement
+/// starts anyway, after the stop returned (how brum behaved before the restart was made
+/// cancellable). Caught by S-S3 (I12).
+pub const STOP_LOST_IN_RESTART: &str = "supervisor.stop_lost_in_restart";
 /// Every mutant, for `brum sim` listings and tests.
 pub const ALL: &[&str] = &[
     PUBLISH_INLINE,
@@ -114,6 +118,7 @@ pub const ALL: &[&str] = &[
     URLS_PER_STREAM,
     LINES_THROUGH_DISPATCHER,
     RELEASE_AT_REAP,
+    STOP_LOST_IN_RESTART,
 ];
 
 #[cfg(feature = "sim")]

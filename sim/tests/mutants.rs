@@ -147,6 +147,7 @@ const CATCHERS: &[(&str, &str, u64)] = &[
     (brum_core::mutants::URLS_PER_STREAM, "S-D2", 5),
     (brum_core::mutants::LINES_THROUGH_DISPATCHER, "S-P14", 10),
     (brum_core::mutants::RELEASE_AT_REAP, "S-O1", 5),
+    (brum_core::mutants::STOP_LOST_IN_RESTART, "S-S3", 5),
 ];
 
 #[test]

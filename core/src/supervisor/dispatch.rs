@@ -446,6 +446,7 @@ impl<R: Runtime> Dispatcher<R> {
                     let _ = reply.send(Err(e));
                 }
                 Ok(id) => {
+                    self.cancel_restarts(id);
                     self.stop(id, Some(reply));
                     if crate::mutants::active(crate::mutants::STOP_WAITS_INLINE) {
                         // Waits out the grace "under the lock": nothing else is handled meanwhile.
@@ -484,6 +485,7 @@ impl<R: Runtime> Dispatcher<R> {
                     inst.info.restart_scheduled = false;
                 }
                 for id in &ids {
+                    self.cancel_restarts(*id);
                     self.stop(*id, None);
                 }
                 self.stop_all.push((ids, reply));
@@ -641,6 +643,18 @@ impl<R: Runtime> Dispatcher<R> {
             }
         }
         let _ = reply.send(Ok(killed));
+    }
+
+    /// A user stop landed on instance `id`: restarts waiting for it to end are cancelled (the
+    /// later request wins), and told so. The `STOP_LOST_IN_RESTART` mutant keeps them.
+    fn cancel_restarts(&mut self, id: u64) {
+        if crate::mutants::active(crate::mutants::STOP_LOST_IN_RESTART) {
+            return;
+        }
+        let Some(inst) = self.instances.get_mut(&id) else { return };
+        for r in std::mem::take(&mut inst.then_start) {
+            let _ = r.send(Err(SupervisorError::RestartCancelled { script: inst.info.script.clone() }));
+        }
     }
 
     fn stop(&mut self, id: u64, reply: Option<Reply<ProcessInfo>>) {

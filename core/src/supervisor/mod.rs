@@ -7,7 +7,9 @@
 //!   (the spawn failed: `start` returns the error and `SpawnFailed` is published),
 //!   `running -> {exited | failed}`; terminal states are absorbing;
 //! - a user stop that reaches the dispatcher before the terminal transition wins: the
-//!   instance ends `stopped`, whatever its exit status;
+//!   instance ends `stopped`, whatever its exit status; a stop (or stop-all) that lands while
+//!   a restart waits for the instance to end cancels the restart (it answers
+//!   `RestartCancelled`), so no generation outlives a stop that returned;
 //! - exactly one `ProcessExited` per started instance, published only after both output
 //!   streams hit EOF and `wait()` returned, so it follows every `LogLine` of that instance on
 //!   the bus (one exception: if something outside the group still holds the pipes
@@ -199,6 +201,10 @@ pub enum SupervisorError {
     NotFound { target: String },
     #[error("the supervisor is shut down")]
     ShutDown,
+    /// A stop reached the instance while its restart waited for it to end: the stop wins and
+    /// the replacement is not started.
+    #[error("restart of `{script}` cancelled by a stop")]
+    RestartCancelled { script: String },
 }
 
 /// What `start` did.
@@ -309,7 +315,8 @@ impl<R: Runtime> Supervisor<R> {
         self.ask(|reply| Request::Stop { target, reply }).await
     }
 
-    /// Stops the target (if running) and starts its script again.
+    /// Stops the target (if running) and starts its script again, once it has ended, unless a
+    /// stop of it lands meanwhile ([`SupervisorError::RestartCancelled`]).
     pub async fn restart(&self, target: Target) -> Result<Started, SupervisorError> {
         self.ask(|reply| Request::Restart { target, reply }).await
     }

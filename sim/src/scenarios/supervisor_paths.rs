@@ -12,7 +12,9 @@ use std::time::Duration;
 use brum_core::bus::{Event, SubscribeOptions};
 use brum_core::rt::{Exit, Runtime, Signal, spawn};
 use brum_core::script::RestartPolicy;
-use brum_core::supervisor::{EOF_AFTER_KILL, ProcState, ProcessInfo, Started, Supervisor, SupervisorConfig, Target};
+use brum_core::supervisor::{
+    EOF_AFTER_KILL, ProcState, ProcessInfo, Started, Supervisor, SupervisorConfig, SupervisorError, Target,
+};
 
 use super::supervisor_races::{Timeline, config, finish, script, session, setup, state_line, table};
 use super::{Cx, Outcome, violation};
@@ -437,9 +439,14 @@ pub async fn s_s3<R: Runtime>(cx: &Cx<R>, programs: &Programs) -> Outcome {
             }
         })
     };
-    for (name, program) in [("api", "drainer"), ("worker", "stubborn"), ("web", "server")] {
+    // Started in a seeded rotation, so restart-all takes them in different orders.
+    let mut scripts = [("api", "drainer"), ("worker", "stubborn"), ("web", "server")];
+    scripts.rotate_left(cx.rt.below(3) as usize);
+    for (name, program) in scripts {
         let r = sup.start(script(name, program, RestartPolicy::Never), false).await;
         ensure!(matches!(r, Ok(Started::New(_))), "S-S3 starts", "{name}: {r:?}");
+        // Seeded gaps: the old generations' ends (drain, grace) fall apart differently.
+        cx.rt.sleep(Duration::from_millis(cx.rt.below(20))).await;
     }
     let mut restart_all = {
         let (sup, rt, delay) = (sup.clone(), cx.rt.clone(), Duration::from_millis(cx.rt.below(10)));
@@ -460,16 +467,47 @@ pub async fn s_s3<R: Runtime>(cx: &Cx<R>, programs: &Programs) -> Outcome {
     );
     cx.log("window", if pending { "hit" } else { "miss" }, "stop-all came while restarts waited on old generations");
     let restarted = restart_all.join().await.map_err(|e| violation("restart_all", e.to_string()))?;
-    let restarted = restarted.map_err(|e| violation("S-S3 restart-all answers", e.to_string()))?;
-    ensure!(
-        restarted.iter().all(|s| matches!(s, Started::New(_))),
-        "S-S3 every restart makes a new generation",
-        "{restarted:?}"
-    );
-    cx.log("scenario", "restarted", format!("{} restarted, stop-all ended {}", restarted.len(), stopped.len()));
+    // A restart whose old generation stop-all reached first is cancelled; any other answer
+    // is a new generation per running script.
+    match &restarted {
+        Ok(r) => {
+            ensure!(
+                r.iter().all(|s| matches!(s, Started::New(_))),
+                "S-S3 every restart makes a new generation",
+                "{r:?}"
+            );
+            cx.log("scenario", "restarted", format!("{} restarted, stop-all ended {}", r.len(), stopped.len()));
+        }
+        Err(SupervisorError::RestartCancelled { script }) => {
+            cx.log("scenario", "restarted", format!("restart of {script} cancelled by stop-all"));
+        }
+        Err(e) => return Err(violation("S-S3 restart-all answers", e.to_string())),
+    }
     // Whatever the race left running is stopped now, and nothing of it may survive.
     let again = sup.stop_all().await.map_err(|e| violation("stop_all", e.to_string()))?;
     ensure!(again.iter().all(|i| i.state.is_terminal()), "I12 stop-all ends everything", "{again:?}");
+    // A stop that lands while a restart waits (inside the SIGTERM-ignoring script's grace)
+    // wins: the restart is cancelled, and nothing of the script runs once both answered.
+    let solo = match sup.start(script("solo", "stubborn", RestartPolicy::Never), false).await {
+        Ok(Started::New(p)) => p,
+        other => return Err(violation("setup", format!("solo: {other:?}"))),
+    };
+    let restart = {
+        let sup = sup.clone();
+        let id = solo.id.0;
+        spawn(&cx.rt, "scenario.restart", async move { sup.restart(Target::Id(id)).await })
+    };
+    cx.rt.sleep(Duration::from_millis(1 + cx.rt.below(grace / 2))).await;
+    let stop = sup.stop(Target::Script("solo".into())).await.map_err(|e| violation("stop", e.to_string()))?;
+    let restart = restart.join().await.map_err(|e| violation("restart", e.to_string()))?;
+    let live: Vec<String> =
+        sup.status().iter().filter(|i| i.script == "solo" && !i.state.is_terminal()).map(state_line).collect();
+    cx.log("scenario", "stop-in-restart", format!("stop: {}; restart: {restart:?}", state_line(&stop)));
+    ensure!(
+        live.is_empty() && matches!(restart, Err(SupervisorError::RestartCancelled { .. })),
+        "I12 a stop that lands during a restart wins",
+        "after the stop returned: restart {restart:?}, running {live:?}"
+    );
     let report = session.shutdown().await;
     ensure!(
         report.processes.iter().all(|i| i.state.is_terminal()),
