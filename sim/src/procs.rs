@@ -472,7 +472,7 @@ impl ChildProcess for SimChild {
         self.exit = None;
         if self.wait_fails {
             // The status is gone for good: every later wait fails the same way.
-            return Err(io::Error::other("wait failed: no child process (ECHILD)"));
+            return Err(io::Error::other("no child process (ECHILD)"));
         }
         self.status = Some(status);
         Ok(status)

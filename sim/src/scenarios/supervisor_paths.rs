@@ -829,6 +829,7 @@ pub async fn s_p14<R: Runtime>(cx: &Cx<R>, _programs: &Programs) -> Outcome {
     let run = TICK.as_millis() as u64 * u64::from(TICKS);
     cx.rt.sleep(Duration::from_millis(cx.rt.below(run * 5 / 4))).await;
     let t0 = cx.rt.now();
+    cx.log("scenario", "spawn", "the slow exec begins");
     let slow = {
         let sup = sup.clone();
         spawn(&cx.rt, "scenario.slow_start", async move {
@@ -840,6 +841,7 @@ pub async fn s_p14<R: Runtime>(cx: &Cx<R>, _programs: &Programs) -> Outcome {
     let rows = sup.status().len();
     let started = slow.join().await.map_err(|e| violation("start", e.to_string()))?;
     let took = cx.rt.now().saturating_since(t0);
+    cx.log("scenario", "spawned", format!("the slow start returned after {} ms", took.as_millis()));
     ensure!(matches!(started, Ok(Started::New(_))), "S-P14 the slow program starts", "{started:?}");
     ensure!(took >= SLOW_EXEC, "S-P14 the spawn was slow", "the start took {took:?}, the exec {SLOW_EXEC:?}");
     let exit = timeline.await_exit(ticker.id.0).await;
