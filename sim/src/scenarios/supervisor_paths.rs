@@ -97,7 +97,12 @@ pub(crate) fn register_programs(t: &SimProcessTable) {
     // S-O1: leaders that leave a background job in their group and exit.
     t.register(
         "bg-leader",
-        Program::new(vec![Step::Out("leader up".into()), Step::SpawnBackground("bg-worker".into()), Step::Jitter(ms(10)), Step::Exit(0)]),
+        Program::new(vec![
+            Step::Out("leader up".into()),
+            Step::SpawnBackground("bg-worker".into()),
+            Step::Jitter(ms(10)),
+            Step::Exit(0),
+        ]),
     );
     t.register(
         "bg-leader-stubborn",
@@ -190,7 +195,10 @@ pub async fn s_p1<R: Runtime>(cx: &Cx<R>, _programs: &Programs) -> Outcome {
                     s.reads += 1;
                     for i in snap.iter() {
                         if let Some(rule) = torn(i) {
-                            s.torn.push(format!("#{} {} {:?} ended_ms={:?}: {rule}", i.id, i.script, i.state, i.ended_ms));
+                            s.torn.push(format!(
+                                "#{} {} {:?} ended_ms={:?}: {rule}",
+                                i.id, i.script, i.state, i.ended_ms
+                            ));
                         }
                         s.behind_end += u64::from(i.ended_ms == Some(now));
                     }
@@ -322,7 +330,9 @@ pub async fn s_p2<R: Runtime>(cx: &Cx<R>, _programs: &Programs) -> Outcome {
 /// the reaper not republished) leaves the snapshot saying running.
 pub async fn s_p6<R: Runtime>(cx: &Cx<R>, _programs: &Programs) -> Outcome {
     let (bus, timeline, sup, task) = setup(cx);
-    let at_exit: Arc<Mutex<Vec<(u64, Exit, Option<ProcState>)>>> = Arc::default();
+    /// Per `ProcessExited` seen: the instance, the event's exit, and the snapshot's state then.
+    type AtExit = Vec<(u64, Exit, Option<ProcState>)>;
+    let at_exit: Arc<Mutex<AtExit>> = Arc::default();
     {
         let (at_exit, sup) = (at_exit.clone(), sup.clone());
         let kinds = brum_core::bus::KindSet::of(&[brum_core::bus::EventKind::ProcessExited]);
@@ -541,7 +551,10 @@ pub async fn s_g1<R: Runtime>(cx: &Cx<R>, programs: &Programs) -> Outcome {
     let stopped = within(&cx.rt, bound, sup.stop(Target::Id(p.id.0))).await;
     let took = cx.rt.now().saturating_since(t0);
     let Some(stopped) = stopped else {
-        return Err(violation("I39 the EOF deadline ends an instance whose pipes stay open", format!("no end after {took:?}")));
+        return Err(violation(
+            "I39 the EOF deadline ends an instance whose pipes stay open",
+            format!("no end after {took:?}"),
+        ));
     };
     let info = stopped.map_err(|e| violation("stop", e.to_string()))?;
     cx.log("scenario", "stopped", format!("{} after {} ms", state_line(&info), took.as_millis()));
@@ -736,11 +749,8 @@ pub async fn s_s4<R: Runtime>(cx: &Cx<R>, programs: &Programs) -> Outcome {
     );
     // The first failure brum run saw: the earliest end among the failed instances (in one
     // millisecond, the lowest id, as its scan of one snapshot takes).
-    let first = at_end
-        .iter()
-        .filter(|i| failure_code(i).is_some())
-        .min_by_key(|i| (i.ended_ms, i.id))
-        .and_then(failure_code);
+    let first =
+        at_end.iter().filter(|i| failure_code(i).is_some()).min_by_key(|i| (i.ended_ms, i.id)).and_then(failure_code);
     ensure!(
         first_failure.is_some() && first_failure == first,
         "S-S4 the exit code is the first failure's",
@@ -752,7 +762,12 @@ pub async fn s_s4<R: Runtime>(cx: &Cx<R>, programs: &Programs) -> Outcome {
         "the watcher read a crash ended with its restart coming",
     );
     let report = session.run(async {}).await;
-    ensure!(report.processes.len() == want + 2, "S-S4 no instance after the watcher finished", "{:?}", report.processes);
+    ensure!(
+        report.processes.len() == want + 2,
+        "S-S4 no instance after the watcher finished",
+        "{:?}",
+        report.processes
+    );
     timeline.check_bracketing()?;
     let live = table.live_pids();
     ensure!(live.is_empty(), "I11 no orphans after shutdown", "simulated processes still running: {live:?}");
@@ -804,7 +819,11 @@ pub async fn s_d2<R: Runtime>(cx: &Cx<R>, programs: &Programs) -> Outcome {
         "{lines:?}"
     );
     let report = session.shutdown().await;
-    ensure!(report.processes.iter().all(|i| i.state.is_terminal()), "I39 shutdown ends every instance", "not all ended");
+    ensure!(
+        report.processes.iter().all(|i| i.state.is_terminal()),
+        "I39 shutdown ends every instance",
+        "not all ended"
+    );
     timeline.check_bracketing()?;
     let live = table.live_pids();
     ensure!(live.is_empty(), "I11 no orphans after shutdown", "simulated processes still running: {live:?}");
@@ -857,10 +876,18 @@ pub async fn s_p14<R: Runtime>(cx: &Cx<R>, _programs: &Programs) -> Outcome {
         .collect();
     ensure!(arrivals.len() == TICKS as usize, "I15 every tick arrives", "{} of {TICKS} ticks", arrivals.len());
     let worst = arrivals.windows(2).map(|w| w[1].saturating_since(w[0])).max().unwrap_or_default();
-    ensure!(worst <= GAP_MAX, "I16 a slow spawn does not stall other output", "{worst:?} between two ticks (spawn at {t0:?})");
+    ensure!(
+        worst <= GAP_MAX,
+        "I16 a slow spawn does not stall other output",
+        "{worst:?} between two ticks (spawn at {t0:?})"
+    );
     let (first, last) = (arrivals[0], arrivals[arrivals.len() - 1]);
     let overlapped = t0 < last && first < t0 + SLOW_EXEC;
-    cx.log("window", if overlapped { "hit" } else { "miss" }, "the slow spawn held the dispatcher while the ticker printed");
+    cx.log(
+        "window",
+        if overlapped { "hit" } else { "miss" },
+        "the slow spawn held the dispatcher while the ticker printed",
+    );
     cx.log("scenario", "ticks", format!("worst gap {} ms; {rows} rows read during the spawn", worst.as_millis()));
     finish(cx, &sup, task, &bus, &timeline).await
 }
@@ -899,7 +926,12 @@ pub async fn s_o1<R: Runtime>(cx: &Cx<R>, programs: &Programs) -> Outcome {
             cx.rt.sleep(step).await;
             waited += step;
             let orphans = table.orphans();
-            ensure!(orphans.is_empty(), "I11 no live process in a released group", "{} leftovers: {orphans:?}", leftovers.name());
+            ensure!(
+                orphans.is_empty(),
+                "I11 no live process in a released group",
+                "{} leftovers: {orphans:?}",
+                leftovers.name()
+            );
             leftovers_seen += u32::from(!table.live_pids().is_empty());
         }
         let tracked = table.tracked_groups();
