@@ -396,10 +396,13 @@ impl<R: Runtime> Dispatcher<R> {
                 if let Some(t) = inst.leftovers.take() {
                     self.dying.push(t);
                 }
-                if let Some(pid) = inst.info.pid {
-                    if self.rt.group_alive(pid) {
-                        let _ = self.rt.signal_group(pid, Signal::Kill);
-                    }
+                let Some(pid) = inst.info.pid else { return };
+                if self.rt.group_alive(pid) {
+                    // SIGKILL lands when the kernel gets to it: the group stays tracked (the
+                    // orphan guardian's) until it is seen empty.
+                    let _ = self.rt.signal_group(pid, Signal::Kill);
+                    inst.leftovers = Some(leftovers_check(&self.rt, &self.tx, id, super::LEFTOVERS_RECHECK));
+                } else {
                     self.rt.release_group(pid);
                 }
             }
@@ -629,7 +632,8 @@ impl<R: Runtime> Dispatcher<R> {
                     t.abort();
                     self.dying.push(t);
                     let _ = self.rt.signal_group(pid, Signal::Kill);
-                    self.rt.release_group(pid);
+                    // Released once seen empty, as after the grace.
+                    inst.leftovers = Some(leftovers_check(&self.rt, &self.tx, id, super::LEFTOVERS_RECHECK));
                 }
                 continue;
             }
@@ -722,11 +726,7 @@ impl<R: Runtime> Dispatcher<R> {
                 // The script left processes running in its group (`cmd &` with its output
                 // sent elsewhere): stop them as a stop would, SIGKILL after the grace.
                 let _ = self.rt.signal_group(pid, Signal::Terminate);
-                let (rt, tx, grace) = (self.rt.clone(), self.tx.clone(), self.cfg.stop_grace);
-                inst.leftovers = Some(spawn(&self.rt, "supervisor.leftovers", async move {
-                    rt.sleep(grace).await;
-                    let _ = tx.send(Msg::LeftoversDue { id }).await;
-                }));
+                inst.leftovers = Some(leftovers_check(&self.rt, &self.tx, id, self.cfg.stop_grace));
             }
             // Leftovers::Keep: the group stays tracked, so brum's exit stops it.
         }
@@ -803,6 +803,16 @@ impl<R: Runtime> Dispatcher<R> {
             let _ = reply.send(Ok(infos));
         }
     }
+}
+
+/// The timer that looks at instance `id`'s leftovers after `after` (`LeftoversDue`). A free
+/// function so the dispatcher can arm it while it holds an instance.
+fn leftovers_check<R: Runtime>(rt: &R, tx: &mpsc::Sender<Msg>, id: u64, after: Duration) -> Task<()> {
+    let (sleeper, tx) = (rt.clone(), tx.clone());
+    spawn(rt, "supervisor.leftovers", async move {
+        sleeper.sleep(after).await;
+        let _ = tx.send(Msg::LeftoversDue { id }).await;
+    })
 }
 
 fn new_instance(info: ProcessInfo, process: ProcessRef, script: Script) -> Instance {

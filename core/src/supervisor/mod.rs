@@ -65,6 +65,12 @@ pub const SUPERVISOR_OUTBOX_MAX: usize = 65_536;
 /// exit unless a subscriber is stuck.
 pub const SUPERVISOR_OUTBOX_DRAIN: Duration = Duration::from_secs(5);
 
+/// After SIGKILL to what an ended instance left in its group, how often to look whether the
+/// group is empty before releasing it (no longer tracked by the orphan guardian): SIGKILL is
+/// delivered when the kernel gets to it, so a group is released only once seen empty. The
+/// orphan guardian polls at the same pace.
+pub const LEFTOVERS_RECHECK: Duration = Duration::from_millis(20);
+
 /// After SIGKILL, how long to wait for the pipes to reach EOF before declaring the instance
 /// ended anyway: a process that left the group (setsid) may hold them open forever.
 pub const EOF_AFTER_KILL: Duration = Duration::from_secs(2);
