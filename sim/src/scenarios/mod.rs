@@ -255,13 +255,13 @@ pub const SCENARIOS: &[Scenario] = &[
     Scenario {
         name: "S-S3",
         race: "stop-all races restart-all: two live generations of a script",
-        summary: "restart-all and stop-all through the session at seeded moments over a slow-draining, a SIGTERM-ignoring and a prompt script: never two live generations of one script, everything ends",
+        summary: "restart-all and stop-all through the session at seeded moments over a slow-draining, a SIGTERM-ignoring and a prompt script: never two live generations of one script, everything ends; a stop landing during a restart cancels it",
         budget: Duration::from_secs(60),
     },
     Scenario {
         name: "S-S4",
         race: "brum run's watcher finishes while a restart is still due",
-        summary: "brum run's watch loop on the session over a job that succeeds and one that crashes with an on-failure policy: it finishes only after the restarts ran out, with the crash's exit code",
+        summary: "brum run's watch loop on the session over a job that succeeds, one that fails and one that crashes with an on-failure policy: it finishes only after the restarts ran out, with the first failure's exit code",
         budget: Duration::from_secs(60),
     },
     Scenario {
