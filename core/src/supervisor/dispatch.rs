@@ -624,6 +624,8 @@ impl<R: Runtime> Dispatcher<R> {
         let mut killed = Vec::new();
         let ids: Vec<u64> = self.instances.keys().copied().collect();
         for id in ids {
+            // A kill is a stop too: it wins over a restart waiting for this instance.
+            self.cancel_restarts(id);
             let Some(inst) = self.instances.get_mut(&id) else { continue };
             inst.info.restart_scheduled = false;
             let Some(pid) = inst.info.pid else { continue };

@@ -7,7 +7,7 @@
 //!   (the spawn failed: `start` returns the error and `SpawnFailed` is published),
 //!   `running -> {exited | failed}`; terminal states are absorbing;
 //! - a user stop that reaches the dispatcher before the terminal transition wins: the
-//!   instance ends `stopped`, whatever its exit status; a stop (or stop-all) that lands while
+//!   instance ends `stopped`, whatever its exit status; a stop (stop-all, kill-all) that lands while
 //!   a restart waits for the instance to end cancels the restart (it answers
 //!   `RestartCancelled`), so no generation outlives a stop that returned;
 //! - exactly one `ProcessExited` per started instance, published only after both output
