@@ -67,11 +67,21 @@ pub struct Program {
     /// How long the spawn takes (exec of a large binary, a slow file system): the caller of
     /// `spawn_process` is held that long, through the `supervisor.spawn` checkpoint.
     pub exec_delay: Option<Duration>,
+    /// Signals reach this process this long after they were sent (a loaded machine, a process
+    /// in uninterruptible sleep): `signal_group` returns at once, delivery comes later.
+    pub signal_latency: Option<Duration>,
 }
 
 impl Program {
     pub fn new(steps: Vec<Step>) -> Self {
-        Program { steps, ignore_term: false, term_delay: None, wait_fails: false, exec_delay: None }
+        Program {
+            steps,
+            ignore_term: false,
+            term_delay: None,
+            wait_fails: false,
+            exec_delay: None,
+            signal_latency: None,
+        }
     }
 
     pub fn ignoring_term(mut self) -> Self {
@@ -82,6 +92,12 @@ impl Program {
     /// See [`Program::term_delay`].
     pub fn draining_on_term(mut self, d: Duration) -> Self {
         self.term_delay = Some(d);
+        self
+    }
+
+    /// See [`Program::signal_latency`].
+    pub fn slow_signals(mut self, d: Duration) -> Self {
+        self.signal_latency = Some(d);
         self
     }
 
@@ -107,6 +123,8 @@ pub trait SimSched: Send + Sync + 'static {
 struct Entry {
     pgid: u32,
     signals: mpsc::Sender<Signal>,
+    /// See [`Program::signal_latency`].
+    latency: Option<Duration>,
 }
 
 struct TableState {
@@ -227,7 +245,7 @@ impl SimProcessTable {
             let pid = st.next_pid;
             st.next_pid += 1;
             st.spawned += 1;
-            st.live.insert(pid, Entry { pgid: pgid.unwrap_or(pid), signals: sig_tx });
+            st.live.insert(pid, Entry { pgid: pgid.unwrap_or(pid), signals: sig_tx, latency: program.signal_latency });
             pid
         };
         let table = self.clone();
@@ -290,15 +308,31 @@ impl SimProcessTable {
 
     /// Sends `sig` to every live process in group `pgid`.
     pub fn signal_group(&self, pgid: u32, sig: Signal) -> io::Result<()> {
-        let targets: Vec<mpsc::Sender<Signal>> = {
+        let targets: Vec<(mpsc::Sender<Signal>, Option<Duration>)> = {
             let mut st = self.lock();
             st.signal_log.push((pgid, sig));
-            st.live.values().filter(|e| e.pgid == pgid).map(|e| e.signals.clone()).collect()
+            st.live.values().filter(|e| e.pgid == pgid).map(|e| (e.signals.clone(), e.latency)).collect()
         };
         if targets.is_empty() {
             return Err(io::Error::new(io::ErrorKind::NotFound, format!("no process group {pgid}")));
         }
-        let dropped = targets.iter().filter(|t| t.try_send(sig).is_err()).count() as u64;
+        // Late deliveries go through a task of their own; a full queue then drops the signal
+        // as a prompt delivery would.
+        let (late, now): (Vec<_>, Vec<_>) = targets.into_iter().partition(|(_, l)| l.is_some());
+        for (target, latency) in late {
+            let (table, wait) = (self.clone(), self.sched.sleep(latency.unwrap_or_default()));
+            self.sched.spawn(
+                "sim.signal",
+                Box::pin(async move {
+                    wait.await;
+                    // A process that ended meanwhile just never gets it.
+                    if let Err(mpsc::error::TrySendError::Full(_)) = target.try_send(sig) {
+                        table.lock().signals_dropped += 1;
+                    }
+                }),
+            );
+        }
+        let dropped = now.iter().filter(|(t, _)| t.try_send(sig).is_err()).count() as u64;
         if dropped > 0 {
             self.lock().signals_dropped += dropped;
         }

@@ -243,7 +243,7 @@ pub const SCENARIOS: &[Scenario] = &[
     Scenario {
         name: "S-P2",
         race: "a slow stop blocks readers and other processes' control (kill under the process lock)",
-        summary: "a server drains for 60 ms after SIGTERM; a start and a stop of other processes at a seeded moment complete within 10 ms of virtual time",
+        summary: "signals reach a server 20 ms late and it drains for 60 ms after SIGTERM; a start and a stop of other processes at a seeded moment complete within 10 ms of virtual time",
         budget: Duration::from_secs(60),
     },
     Scenario {

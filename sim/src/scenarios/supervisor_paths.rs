@@ -32,6 +32,9 @@ const TICK: Duration = Duration::from_millis(10);
 /// S-P14's slow spawn.
 const SLOW_EXEC: Duration = Duration::from_millis(200);
 
+/// How late signals reach S-P2's slow process.
+const SIGNAL_LATENCY: Duration = Duration::from_millis(20);
+
 /// The line-length limit of S-R1's supervisor.
 const R1_MAX_LINE: usize = 64;
 
@@ -40,6 +43,11 @@ const R1_MAX_LINE: usize = 64;
 pub(crate) fn register_programs(t: &SimProcessTable) {
     let ms = Duration::from_millis;
     t.register("drainer", Program::new(vec![Step::Out("up".into()), Step::Hang]).draining_on_term(DRAIN));
+    // S-P2's slow stop: signals reach it 20 ms late, then it drains.
+    t.register(
+        "slow-stopper",
+        Program::new(vec![Step::Out("up".into()), Step::Hang]).draining_on_term(DRAIN).slow_signals(SIGNAL_LATENCY),
+    );
     // The leader starts a daemon (its own group, the leader's pipes) and runs until stopped.
     t.register(
         "pipe-holder",
@@ -241,9 +249,10 @@ pub async fn s_p1<R: Runtime>(cx: &Cx<R>, _programs: &Programs) -> Outcome {
     Ok(())
 }
 
-/// S-P2: a slow stop (a server that drains for 60 ms after SIGTERM) never blocks readers or
-/// the control of other processes: a start and a stop of others issued at a seeded moment,
-/// often while the slow stop is in flight, complete in bounded virtual time. Mutant
+/// S-P2: a slow stop (signals reach a server 20 ms late, and it drains for 60 ms after
+/// SIGTERM) never blocks readers or the control of other processes: a start and a stop of
+/// others issued at a seeded moment, often while the slow stop is in flight, complete in
+/// bounded virtual time. Mutant
 /// `supervisor.stop_waits_inline` (the dispatcher waits out the grace itself, as Brummer's
 /// stop slept and ran `pgrep` under the process lock) makes them wait.
 pub async fn s_p2<R: Runtime>(cx: &Cx<R>, _programs: &Programs) -> Outcome {
@@ -251,7 +260,7 @@ pub async fn s_p2<R: Runtime>(cx: &Cx<R>, _programs: &Programs) -> Outcome {
     /// below the stop grace a blocked dispatcher would add.
     const CONTROL_BOUND: Duration = Duration::from_millis(10);
     let (bus, timeline, sup, task) = setup(cx);
-    let slow = match sup.start(script("slow", "drainer", RestartPolicy::Never), false).await {
+    let slow = match sup.start(script("slow", "slow-stopper", RestartPolicy::Never), false).await {
         Ok(Started::New(p)) => p,
         other => return Err(violation("setup", format!("slow: {other:?}"))),
     };
@@ -266,7 +275,8 @@ pub async fn s_p2<R: Runtime>(cx: &Cx<R>, _programs: &Programs) -> Outcome {
         spawn(&cx.rt, "scenario.stop", async move { sup.stop(Target::Id(id)).await })
     };
     // Inside the slow stop (before it drained) or after it.
-    cx.rt.sleep(Duration::from_millis(cx.rt.below(DRAIN.as_millis() as u64 * 3 / 2))).await;
+    let slow_stop_ms = (SIGNAL_LATENCY + DRAIN).as_millis() as u64;
+    cx.rt.sleep(Duration::from_millis(cx.rt.below(slow_stop_ms * 3 / 2))).await;
     let in_flight = sup.status().iter().any(|i| i.id == slow.id.0 && i.state == ProcState::Stopping);
     // The start and the stop of the others, in a seeded order with a seeded gap between them
     // (the slow stop may end in the gap).
