@@ -49,10 +49,10 @@ pub const RESTART_UNLIMITED: &str = "supervisor.restart_unlimited";
 /// Caught by S-P11.
 pub const CLEAR_FORGETS_GENERATION: &str = "logs.clear_forgets_generation";
 /// The supervisor releases a process group (tells the orphan guardian to forget it) as soon
-/// as its leader is reaped, not once the group is empty: a grandchild still running is known
-/// to nobody, and if brum dies then it outlives brum. Caught by S-C1 (a crash at a seeded
+/// as its leader is reaped, before its streams' EOF and not once the group is empty: a
+/// grandchild still printing is known to nobody, and if brum dies then it outlives brum. Caught by S-C1 (a crash at a seeded
 /// checkpoint).
-pub const RELEASE_ON_REAP: &str = "supervisor.release_on_reap";
+pub const RELEASE_BEFORE_EOF: &str = "supervisor.release_before_eof";
 /// The log service times lines with the wall clock (time since the store started, by
 /// `SystemTime`) instead of the monotonic clock: a wall-clock jump or drift reorders the
 /// store's time axis and breaks time filters. Caught by S-C2.
@@ -84,10 +84,52 @@ pub const LOGS_CLOSE_UNFLUSHED: &str = "logs.close_unflushed";
 /// The findings store evicts the newest URL instead of the oldest when over `urls_max`: a
 /// server's latest announcement is lost and a stale one kept. Caught by S-L7 (I23).
 pub const FINDINGS_EVICT_NEWEST_URL: &str = "findings.evict_newest_url";
-/// Each stream of an instance dedupes announced URLs on its own (Brummer's check-then-act in
-/// each reader): a URL printed on stdout and stderr is listed twice (Brummer's S-L7). Caught
-/// by S-L7 (I28).
-pub const URL_SET_PER_STREAM: &str = "supervisor.url_set_per_stream";
+/// A restart of a running instance starts the replacement at once instead of when the old
+/// generation has ended: while the old one is still stopping (a slow SIGTERM, the grace
+/// running), two generations of the script are alive (Brummer's restart without waiting for
+/// the stop). Caught by S-S3 (I18).
+pub const RESTART_OVERLAP: &str = "supervisor.restart_overlap";
+/// The dispatcher republishes the status snapshot with an instance's terminal state before it
+/// has written the end time: a reader can see a torn snapshot, terminal without `ended_ms`
+/// (Brummer's S-P1, field-by-field writes read by the status tool). Caught by S-P1 (I13).
+pub const TORN_STATUS: &str = "supervisor.torn_status";
+/// Ends that come from the instance's own tasks (EOF, the reaper) are written to the
+/// dispatcher's table but the status snapshot is only republished on requests: the snapshot
+/// says running while `ProcessExited` is out (Brummer's S-P6, the two stores diverging).
+/// Caught by S-P6 (I13).
+pub const SNAPSHOT_MISSES_ENDS: &str = "supervisor.snapshot_misses_ends";
+/// A stop waits for the grace period inside the dispatcher (Brummer's sleep and `pgrep` under
+/// the process lock): while one process is slow to stop, every other stop and start waits.
+/// Caught by S-P2 (I16).
+pub const STOP_WAITS_INLINE: &str = "supervisor.stop_waits_inline";
+/// No EOF deadline after SIGKILL: a grandchild that left the group and holds the pipes keeps
+/// its instance (and the stop waiting on it) alive for ever. Caught by S-G1.
+pub const NO_EOF_DEADLINE: &str = "supervisor.no_eof_deadline";
+/// Each read is taken to end on a line boundary: a line that arrives in two reads is published
+/// as two lines. Caught by S-R1 (I15).
+pub const SPLIT_LINE_UNJOINED: &str = "supervisor.split_line_unjoined";
+/// A failed `wait()` is ignored (the instance waits for a status that never comes): it never
+/// ends, and a stop of it never returns. Caught by S-W1 (I12).
+pub const WAIT_ERROR_IGNORED: &str = "supervisor.wait_error_ignored";
+/// An instance's end is published before its automatic restart is decided: a watcher (`brum
+/// run`) sees every instance ended with no restart coming and finishes while the restarts
+/// are still due. Caught by S-S4.
+pub const RESTART_DECIDED_LATE: &str = "supervisor.restart_decided_late";
+/// Each output stream keeps its own set of announced URLs (Brummer's check-then-act in each
+/// reader): a server that prints its URL on stdout and stderr announces it twice. Caught by
+/// S-D2 and S-L7 (I28).
+pub const URLS_PER_STREAM: &str = "supervisor.urls_per_stream";
+/// Every read's lines ask the dispatcher before they are published (Brummer read the
+/// callbacks under the manager's lock for every line): while the dispatcher is held by a
+/// slow spawn, every process's output stalls. Caught by S-P14 (I16).
+pub const LINES_THROUGH_DISPATCHER: &str = "supervisor.lines_through_dispatcher";
+/// A group is released when its leader is reaped, whatever it left running: the leftovers
+/// are neither stopped nor tracked for the orphan guardian. Caught by S-O1 (I11).
+pub const RELEASE_AT_REAP: &str = "supervisor.release_at_reap";
+/// A stop that lands while a restart waits for the instance to end is lost: the replacement
+/// starts anyway, after the stop returned (how brum behaved before the restart was made
+/// cancellable). Caught by S-S3 (I12).
+pub const STOP_LOST_IN_RESTART: &str = "supervisor.stop_lost_in_restart";
 /// Every mutant, for `brum sim` listings and tests.
 pub const ALL: &[&str] = &[
     PUBLISH_INLINE,
@@ -102,7 +144,7 @@ pub const ALL: &[&str] = &[
     DUPLICATE_EXIT,
     RESTART_UNLIMITED,
     CLEAR_FORGETS_GENERATION,
-    RELEASE_ON_REAP,
+    RELEASE_BEFORE_EOF,
     LOGS_WALL_CLOCK,
     UNCOUNTED_DROP,
     BUS_TASK_PER_DELIVERY,
@@ -112,7 +154,18 @@ pub const ALL: &[&str] = &[
     LOGS_FABRICATED_ID,
     LOGS_CLOSE_UNFLUSHED,
     FINDINGS_EVICT_NEWEST_URL,
-    URL_SET_PER_STREAM,
+    RESTART_OVERLAP,
+    TORN_STATUS,
+    SNAPSHOT_MISSES_ENDS,
+    STOP_WAITS_INLINE,
+    NO_EOF_DEADLINE,
+    SPLIT_LINE_UNJOINED,
+    WAIT_ERROR_IGNORED,
+    RESTART_DECIDED_LATE,
+    URLS_PER_STREAM,
+    LINES_THROUGH_DISPATCHER,
+    RELEASE_AT_REAP,
+    STOP_LOST_IN_RESTART,
 ];
 
 #[cfg(feature = "sim")]

@@ -21,7 +21,7 @@ use std::time::Duration;
 /// delay can be planted. `sim/tests/faults.rs` checks each is reached.
 pub const CHECKPOINTS: &[&str] = &[
     "bus.worker.batch_done",
-    "supervisor.spawned",
+    "supervisor.spawn",
     "supervisor.reaped",
     "supervisor.request",
     "supervisor.ended",

@@ -39,6 +39,14 @@ pub enum Step {
     Jitter(Duration),
     /// Spawns the named program in the same process group, sharing this process's pipes.
     SpawnGrandchild(String),
+    /// Spawns the named program in a process group of its own (`setsid`, a daemon), still
+    /// holding this process's pipes: group signals to the parent's group never reach it.
+    SpawnDetached(String),
+    /// Writes the text to stdout without a newline: a line that arrives in several reads.
+    OutRaw(String),
+    /// Spawns the named program in the same process group with its output sent elsewhere
+    /// (`cmd > log 2>&1 &`): it keeps the group alive but not the pipes.
+    SpawnBackground(String),
     /// Waits until a signal ends the process.
     Hang,
     Exit(i32),
@@ -67,15 +75,58 @@ pub struct Program {
     pub steps: Vec<Step>,
     /// SIGTERM and SIGINT do nothing (SIGKILL still ends it).
     pub ignore_term: bool,
+    /// On SIGTERM (or SIGINT), the program shuts down gracefully: prints `draining`, takes
+    /// this long, and exits 0 (a SIGKILL meanwhile still ends it at once). A slow stop.
+    pub term_delay: Option<Duration>,
+    /// `wait()` on this child fails (`ECHILD`, as when something else reaped it) once the
+    /// process has ended: its exit status is lost.
+    pub wait_fails: bool,
+    /// How long the spawn takes (exec of a large binary, a slow file system): the caller of
+    /// `spawn_process` is held that long, through the `supervisor.spawn` checkpoint.
+    pub exec_delay: Option<Duration>,
+    /// Signals reach this process this long after they were sent (a loaded machine, a process
+    /// in uninterruptible sleep): `signal_group` returns at once, delivery comes later.
+    pub signal_latency: Option<Duration>,
 }
 
 impl Program {
     pub fn new(steps: Vec<Step>) -> Self {
-        Program { steps, ignore_term: false }
+        Program {
+            steps,
+            ignore_term: false,
+            term_delay: None,
+            wait_fails: false,
+            exec_delay: None,
+            signal_latency: None,
+        }
     }
 
     pub fn ignoring_term(mut self) -> Self {
         self.ignore_term = true;
+        self
+    }
+
+    /// See [`Program::term_delay`].
+    pub fn draining_on_term(mut self, d: Duration) -> Self {
+        self.term_delay = Some(d);
+        self
+    }
+
+    /// See [`Program::signal_latency`].
+    pub fn slow_signals(mut self, d: Duration) -> Self {
+        self.signal_latency = Some(d);
+        self
+    }
+
+    /// See [`Program::exec_delay`].
+    pub fn slow_exec(mut self, d: Duration) -> Self {
+        self.exec_delay = Some(d);
+        self
+    }
+
+    /// See [`Program::wait_fails`].
+    pub fn failing_wait(mut self) -> Self {
+        self.wait_fails = true;
         self
     }
 }
@@ -96,6 +147,8 @@ struct Entry {
     pgid: u32,
     signals: mpsc::Sender<Signal>,
     remote: mpsc::UnboundedSender<Remote>,
+    /// See [`Program::signal_latency`].
+    latency: Option<Duration>,
 }
 
 struct TableState {
@@ -109,6 +162,10 @@ struct TableState {
     released: std::collections::BTreeSet<u32>,
     /// Every group signal sent, in order (oracles check kills hit the right generation).
     signal_log: Vec<(u32, Signal)>,
+    /// Processes started by `Step::SpawnDetached`, in order (each leads its own group).
+    detached: Vec<u32>,
+    /// The exec time of the last spawn, until the spawner's checkpoint takes it.
+    pending_exec: Option<Duration>,
 }
 
 /// The table. Cheap to clone.
@@ -139,6 +196,8 @@ impl SimProcessTable {
                 signals_dropped: 0,
                 released: std::collections::BTreeSet::new(),
                 signal_log: Vec::new(),
+                detached: Vec::new(),
+                pending_exec: None,
             })),
             sched,
         }
@@ -173,9 +232,11 @@ impl SimProcessTable {
         let program = self.lock().programs.get(&spec.program).cloned().ok_or_else(|| {
             io::Error::new(io::ErrorKind::NotFound, format!("no simulated program `{}`", spec.program))
         })?;
+        self.lock().pending_exec = program.exec_delay;
         let (out_w, out_r) = tokio::io::duplex(SIM_PIPE_BYTES);
         let (err_w, err_r) = tokio::io::duplex(SIM_PIPE_BYTES);
         let (exit_tx, exit_rx) = oneshot::channel();
+        let wait_fails = program.wait_fails;
         let pid = self.start(
             program,
             None,
@@ -190,6 +251,7 @@ impl SimProcessTable {
             stderr: Some(err_r),
             exit: Some(exit_rx),
             status: None,
+            wait_fails,
         })
     }
 
@@ -208,7 +270,15 @@ impl SimProcessTable {
             let pid = st.next_pid;
             st.next_pid += 1;
             st.spawned += 1;
-            st.live.insert(pid, Entry { pgid: pgid.unwrap_or(pid), signals: sig_tx, remote: remote_tx });
+            st.live.insert(
+                pid,
+                Entry {
+                    pgid: pgid.unwrap_or(pid),
+                    signals: sig_tx,
+                    remote: remote_tx,
+                    latency: program.signal_latency,
+                },
+            );
             pid
         };
         let table = self.clone();
@@ -237,6 +307,26 @@ impl SimProcessTable {
     /// Whether a live process belongs to group `pgid`.
     pub fn group_alive(&self, pgid: u32) -> bool {
         self.lock().live.values().any(|e| e.pgid == pgid)
+    }
+
+    /// How long the last spawn's exec takes, once (the runtime's `supervisor.spawn`
+    /// checkpoint holds the spawner that long).
+    pub fn take_exec_delay(&self) -> Option<Duration> {
+        self.lock().pending_exec.take()
+    }
+
+    /// Groups with a live member that their supervisor has not released: what brum's orphan
+    /// guardian would stop at brum's exit.
+    pub fn tracked_groups(&self) -> Vec<u32> {
+        let st = self.lock();
+        let groups: std::collections::BTreeSet<u32> =
+            st.live.values().map(|e| e.pgid).filter(|g| !st.released.contains(g)).collect();
+        groups.into_iter().collect()
+    }
+
+    /// Pids (and so pgids) of the processes `Step::SpawnDetached` started, in order.
+    pub fn detached(&self) -> Vec<u32> {
+        self.lock().detached.clone()
     }
 
     /// Every group signal sent so far: (pgid, signal), in order.
@@ -273,15 +363,31 @@ impl SimProcessTable {
 
     /// Sends `sig` to every live process in group `pgid`.
     pub fn signal_group(&self, pgid: u32, sig: Signal) -> io::Result<()> {
-        let targets: Vec<mpsc::Sender<Signal>> = {
+        let targets: Vec<(mpsc::Sender<Signal>, Option<Duration>)> = {
             let mut st = self.lock();
             st.signal_log.push((pgid, sig));
-            st.live.values().filter(|e| e.pgid == pgid).map(|e| e.signals.clone()).collect()
+            st.live.values().filter(|e| e.pgid == pgid).map(|e| (e.signals.clone(), e.latency)).collect()
         };
         if targets.is_empty() {
             return Err(io::Error::new(io::ErrorKind::NotFound, format!("no process group {pgid}")));
         }
-        let dropped = targets.iter().filter(|t| t.try_send(sig).is_err()).count() as u64;
+        // Late deliveries go through a task of their own; a full queue then drops the signal
+        // as a prompt delivery would.
+        let (late, now): (Vec<_>, Vec<_>) = targets.into_iter().partition(|(_, l)| l.is_some());
+        for (target, latency) in late {
+            let (table, wait) = (self.clone(), self.sched.sleep(latency.unwrap_or_default()));
+            self.sched.spawn(
+                "sim.signal",
+                Box::pin(async move {
+                    wait.await;
+                    // A process that ended meanwhile just never gets it.
+                    if let Err(mpsc::error::TrySendError::Full(_)) = target.try_send(sig) {
+                        table.lock().signals_dropped += 1;
+                    }
+                }),
+            );
+        }
+        let dropped = now.iter().filter(|(t, _)| t.try_send(sig).is_err()).count() as u64;
         if dropped > 0 {
             self.lock().signals_dropped += dropped;
         }
@@ -299,6 +405,10 @@ impl SimProcessTable {
                     biased;
                     sig = sig_rx.recv() => match sig {
                         Some(Signal::Kill) => return Exit::Signaled(9),
+                        Some(_) if !program.ignore_term && program.term_delay.is_some() => {
+                            let delay = program.term_delay.unwrap_or_default();
+                            return self.drain(delay, &out, &mut sig_rx).await;
+                        }
                         Some(s) if !program.ignore_term => return Exit::Signaled(s.number()),
                         // Ignored, or every sender gone (cannot happen while in the table).
                         Some(_) | None => continue,
@@ -313,6 +423,24 @@ impl SimProcessTable {
         Exit::Code(0)
     }
 
+    /// A graceful shutdown after SIGTERM: prints `draining`, exits 0 after `delay` unless a
+    /// SIGKILL comes first.
+    async fn drain(&self, delay: Duration, out: &Pipe, sig_rx: &mut mpsc::Receiver<Signal>) -> Exit {
+        write_line(out, "draining").await;
+        let done = self.sched.sleep(delay);
+        let mut done = pin!(done);
+        loop {
+            tokio::select! {
+                biased;
+                sig = sig_rx.recv() => match sig {
+                    Some(Signal::Kill) => return Exit::Signaled(9),
+                    Some(_) | None => continue,
+                },
+                () = &mut done => return Exit::Code(0),
+            }
+        }
+    }
+
     /// Performs one step; `Some(exit)` ends the program.
     async fn step(
         &self,
@@ -322,13 +450,7 @@ impl SimProcessTable {
         err: &Pipe,
         remote: &mut mpsc::UnboundedReceiver<Remote>,
     ) -> Option<Exit> {
-        async fn write(p: &Pipe, line: &str) {
-            let mut w = p.lock().await;
-            // A reader that went away is a closed pipe: a real program would get EPIPE and
-            // usually die; the scripted one just stops printing.
-            let _ = w.write_all(line.as_bytes()).await;
-            let _ = w.write_all(b"\n").await;
-        }
+        let write = write_line;
         match step {
             Step::Out(l) => write(out, &l).await,
             Step::Err(l) => write(err, &l).await,
@@ -350,6 +472,34 @@ impl SimProcessTable {
                     }
                     None => write(err, &format!("sim: no program `{name}`")).await,
                 }
+            }
+            Step::SpawnDetached(name) => {
+                let program = self.lock().programs.get(&name).cloned();
+                match program {
+                    Some(p) => {
+                        let pid = self.start(p, None, out.clone(), err.clone(), None);
+                        self.lock().detached.push(pid);
+                    }
+                    None => write(err, &format!("sim: no program `{name}`")).await,
+                }
+            }
+            Step::SpawnBackground(name) => {
+                let program = self.lock().programs.get(&name).cloned();
+                match program {
+                    Some(p) => {
+                        // Its own pipes, whose read ends are gone: output to nowhere.
+                        let (o, _) = tokio::io::duplex(SIM_PIPE_BYTES);
+                        let (e, _) = tokio::io::duplex(SIM_PIPE_BYTES);
+                        let pipe = |d| Arc::new(tokio::sync::Mutex::new(d));
+                        self.start(p, Some(pgid), pipe(o), pipe(e), None);
+                    }
+                    None => write(err, &format!("sim: no program `{name}`")).await,
+                }
+            }
+            Step::OutRaw(text) => {
+                let mut w = out.lock().await;
+                // As in `write_line`: a closed pipe just ends the printing.
+                let _ = w.write_all(text.as_bytes()).await;
             }
             Step::Hang => std::future::pending::<()>().await,
             Step::Exit(c) => return Some(Exit::Code(c)),
@@ -391,6 +541,14 @@ impl SimProcessTable {
     }
 }
 
+/// Writes `line` and a newline. A reader that went away is a closed pipe: a real program would
+/// get EPIPE and usually die; the scripted one just stops printing.
+async fn write_line(p: &Pipe, line: &str) {
+    let mut w = p.lock().await;
+    let _ = w.write_all(line.as_bytes()).await;
+    let _ = w.write_all(b"\n").await;
+}
+
 /// A simulated child: its pipes' read ends and its exit status.
 #[derive(Debug)]
 pub struct SimChild {
@@ -400,6 +558,8 @@ pub struct SimChild {
     stderr: Option<DuplexStream>,
     exit: Option<oneshot::Receiver<Exit>>,
     status: Option<Exit>,
+    /// See [`Program::wait_fails`].
+    wait_fails: bool,
 }
 
 impl ChildProcess for SimChild {
@@ -432,6 +592,10 @@ impl ChildProcess for SimChild {
         };
         let status = rx.await.map_err(|_| io::Error::other("simulated process vanished without an exit status"))?;
         self.exit = None;
+        if self.wait_fails {
+            // The status is gone for good: every later wait fails the same way.
+            return Err(io::Error::other("no child process (ECHILD)"));
+        }
         self.status = Some(status);
         Ok(status)
     }

@@ -46,6 +46,13 @@ const WINDOWS: &[(&str, &str)] = &[
     ("S-L6", "a reader queries the store before its own line is appended, and the clear lands"),
     ("S-L7", "both streams print the same URL in one instant"),
     ("S-L8", "the restart's clear lands while the old generation still has lines in flight"),
+    ("S-P1", "a reader reads the snapshot in the millisecond an instance ended"),
+    ("S-P2", "the other start and stop come while the slow stop is in flight"),
+    ("S-P6", "a stop races the process's own exit (the SIGTERM did not decide the end)"),
+    ("S-S3", "stop-all comes while restart-all's restarts wait on old generations"),
+    ("S-S4", "brum run's watcher reads a crash ended with its restart coming"),
+    ("S-P14", "the slow spawn holds the dispatcher while the ticker prints"),
+    ("S-O1", "a sample finds leftovers alive after their leader ended"),
 ];
 
 fn explores(name: &str) {

@@ -136,7 +136,7 @@ const CATCHERS: &[(&str, &str, u64)] = &[
     (brum_core::mutants::DUPLICATE_EXIT, "S-P4", 5),
     (brum_core::mutants::RESTART_UNLIMITED, "S-P8", 5),
     (brum_core::mutants::CLEAR_FORGETS_GENERATION, "S-P11", 5),
-    (brum_core::mutants::RELEASE_ON_REAP, "S-C1", 20),
+    (brum_core::mutants::RELEASE_BEFORE_EOF, "S-C1", 20),
     (brum_core::mutants::LOGS_WALL_CLOCK, "S-C2", 5),
     (brum_core::mutants::UNCOUNTED_DROP, "S-C3", 20),
     (brum_core::mutants::BUS_TASK_PER_DELIVERY, "S-E1", 5),
@@ -148,7 +148,19 @@ const CATCHERS: &[(&str, &str, u64)] = &[
     // S-L6 has no mutant of its own (see its doc comment); its sink oracle catches this one.
     (brum_core::mutants::LOGS_CLOSE_UNFLUSHED, "S-L6", 5),
     (brum_core::mutants::FINDINGS_EVICT_NEWEST_URL, "S-L7", 5),
-    (brum_core::mutants::URL_SET_PER_STREAM, "S-L7", 5),
+    (brum_core::mutants::URLS_PER_STREAM, "S-L7", 5),
+    (brum_core::mutants::RESTART_OVERLAP, "S-S3", 5),
+    (brum_core::mutants::TORN_STATUS, "S-P1", 5),
+    (brum_core::mutants::SNAPSHOT_MISSES_ENDS, "S-P6", 5),
+    (brum_core::mutants::STOP_WAITS_INLINE, "S-P2", 5),
+    (brum_core::mutants::NO_EOF_DEADLINE, "S-G1", 5),
+    (brum_core::mutants::SPLIT_LINE_UNJOINED, "S-R1", 5),
+    (brum_core::mutants::WAIT_ERROR_IGNORED, "S-W1", 5),
+    (brum_core::mutants::RESTART_DECIDED_LATE, "S-S4", 5),
+    (brum_core::mutants::URLS_PER_STREAM, "S-D2", 5),
+    (brum_core::mutants::LINES_THROUGH_DISPATCHER, "S-P14", 10),
+    (brum_core::mutants::RELEASE_AT_REAP, "S-O1", 5),
+    (brum_core::mutants::STOP_LOST_IN_RESTART, "S-S3", 5),
 ];
 
 #[test]

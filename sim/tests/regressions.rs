@@ -53,7 +53,7 @@ fn a_crash_after_a_reap_leaves_no_grandchild_behind() {
     holds(Regression {
         scenario: "S-C1",
         seed: 0,
-        mutant: brum_core::mutants::RELEASE_ON_REAP,
+        mutant: brum_core::mutants::RELEASE_BEFORE_EOF,
         oracle: "I11 after a crash the guardian stops everything",
     });
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 use brum::rt::TokioRuntime;
 use brum_core::bus::{BusConfig, Event, EventBus, SubscribeOptions};
 use brum_core::script::{RestartLimits, RestartPolicy, Script};
-use brum_core::supervisor::{ProcState, Started, Supervisor, SupervisorConfig};
+use brum_core::supervisor::{ProcState, Started, Supervisor, SupervisorConfig, SupervisorError, Target};
 
 fn script(name: &str, line: &str, restart: RestartPolicy, env: &[(&str, &str)]) -> Script {
     Script {
@@ -71,6 +71,35 @@ async fn restart_all_replaces_every_running_instance_and_stop_all_ends_them() {
     let stopped = sup.stop_all().await.unwrap();
     assert_eq!(stopped.len(), 2);
     assert!(stopped.iter().all(|i| matches!(i.state, ProcState::Stopped { .. })));
+    sup.shutdown().await;
+    task.join().await.unwrap();
+    bus.shutdown().await;
+}
+
+/// Bug: a stop that landed while a restart waited for the old generation to end (inside the
+/// grace of a script ignoring SIGTERM) was lost: the replacement started after the stop had
+/// returned. The stop now cancels the restart (the simulation's S-S3 pins the race).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stop_landing_during_a_restart_cancels_it() {
+    let rt = TokioRuntime::with_seed(9);
+    let bus = EventBus::new(rt.clone(), BusConfig::with_cores(2));
+    let (sup, task) = Supervisor::new(rt.clone(), bus.clone(), config(false));
+    let line = "trap '' TERM; echo ready; while :; do sleep 0.05; done";
+    let first = sup.start(script("t", line, RestartPolicy::Never, &[]), false).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let restart = {
+        let sup = sup.clone();
+        let id = first.process().id.0;
+        tokio::spawn(async move { sup.restart(Target::Id(id)).await })
+    };
+    // Inside the 500 ms grace: the old generation ignores SIGTERM, the restart waits for it.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let stopped = sup.stop(Target::Script("t".into())).await.unwrap();
+    assert!(matches!(stopped.state, ProcState::Stopped { .. }), "{stopped:?}");
+    let restarted = restart.await.unwrap();
+    assert!(matches!(restarted, Err(SupervisorError::RestartCancelled { .. })), "{restarted:?}");
+    let running: Vec<_> = sup.status().iter().filter(|i| !i.state.is_terminal()).cloned().collect();
+    assert!(running.is_empty(), "running after the stop returned: {running:?}");
     sup.shutdown().await;
     task.join().await.unwrap();
     bus.shutdown().await;

@@ -40,6 +40,11 @@ pub(crate) enum Msg {
     LeftoversDue {
         id: u64,
     },
+    /// Only the `LINES_THROUGH_DISPATCHER` mutant sends this: a publisher asking leave to
+    /// publish, answered at once.
+    LinesGate {
+        reply: oneshot::Sender<()>,
+    },
 }
 
 struct Instance {
@@ -212,8 +217,13 @@ impl<R: Runtime> Dispatcher<R> {
 
     pub(crate) async fn run(mut self, mut rx: mpsc::Receiver<Msg>) {
         while let Some(msg) = rx.recv().await {
+            // The mutant republishes the snapshot only after requests, not after the reports
+            // of the instances' own tasks.
+            let report = matches!(msg, Msg::Eof { .. } | Msg::Waited { .. });
             self.handle(msg).await;
-            self.publish_status();
+            if !(report && crate::mutants::active(crate::mutants::SNAPSHOT_MISSES_ENDS)) {
+                self.publish_status();
+            }
             if self.shutdown.is_some() && self.instances.values().all(Instance::terminal) {
                 let infos = self.infos();
                 for r in self.shutdown.take().unwrap_or_default() {
@@ -319,7 +329,7 @@ impl<R: Runtime> Dispatcher<R> {
                 self.maybe_finish(id).await;
             }
             Msg::Waited { id, exit } => {
-                if crate::mutants::active(crate::mutants::RELEASE_ON_REAP)
+                if crate::mutants::active(crate::mutants::RELEASE_BEFORE_EOF)
                     && let Some(pid) = self.instances.get(&id).and_then(|i| i.info.pid)
                 {
                     // The mutant forgets the group with its leader, whoever is left in it.
@@ -334,6 +344,7 @@ impl<R: Runtime> Dispatcher<R> {
                     }
                     match exit {
                         Ok(e) => inst.waited = Some(e),
+                        Err(_) if crate::mutants::active(crate::mutants::WAIT_ERROR_IGNORED) => {}
                         Err(message) => {
                             // wait() itself failed: the child is gone from our view; treat its
                             // status as unknown (-1) rather than waiting forever.
@@ -360,6 +371,9 @@ impl<R: Runtime> Dispatcher<R> {
                 }
                 if let Some(pid) = inst.info.pid {
                     let _ = self.rt.signal_group(pid, Signal::Kill);
+                }
+                if crate::mutants::active(crate::mutants::NO_EOF_DEADLINE) {
+                    return;
                 }
                 let t = self.timer("supervisor.timer", super::EOF_AFTER_KILL, Msg::EofDeadline { id });
                 if let Some(inst) = self.instances.get_mut(&id) {
@@ -394,12 +408,19 @@ impl<R: Runtime> Dispatcher<R> {
                 if let Some(t) = inst.leftovers.take() {
                     self.dying.push(t);
                 }
-                if let Some(pid) = inst.info.pid {
-                    if self.rt.group_alive(pid) {
-                        let _ = self.rt.signal_group(pid, Signal::Kill);
-                    }
+                let Some(pid) = inst.info.pid else { return };
+                if self.rt.group_alive(pid) {
+                    // SIGKILL lands when the kernel gets to it: the group stays tracked (the
+                    // orphan guardian's) until it is seen empty.
+                    let _ = self.rt.signal_group(pid, Signal::Kill);
+                    inst.leftovers = Some(leftovers_check(&self.rt, &self.tx, id, super::LEFTOVERS_RECHECK));
+                } else {
                     self.rt.release_group(pid);
                 }
+            }
+            Msg::LinesGate { reply } => {
+                // The publisher may have given up waiting; nothing to do then.
+                let _ = reply.send(());
             }
             Msg::RestartDue { id } => {
                 let Some(inst) = self.instances.get_mut(&id) else { return };
@@ -440,7 +461,14 @@ impl<R: Runtime> Dispatcher<R> {
                 Err(e) => {
                     let _ = reply.send(Err(e));
                 }
-                Ok(id) => self.stop(id, Some(reply)),
+                Ok(id) => {
+                    self.cancel_restarts(id);
+                    self.stop(id, Some(reply));
+                    if crate::mutants::active(crate::mutants::STOP_WAITS_INLINE) {
+                        // Waits out the grace "under the lock": nothing else is handled meanwhile.
+                        self.rt.sleep(self.cfg.stop_grace).await;
+                    }
+                }
             },
             Request::Restart { target, reply } => match self.resolve(&target) {
                 Err(e) => {
@@ -451,6 +479,13 @@ impl<R: Runtime> Dispatcher<R> {
                     inst.info.restart_scheduled = false;
                     if inst.terminal() {
                         let script = inst.script.clone();
+                        let res = self.start(script, true, 0).await;
+                        self.publish_status();
+                        let _ = reply.send(res);
+                    } else if crate::mutants::active(crate::mutants::RESTART_OVERLAP) {
+                        // Stop and start at once: the replacement runs beside the old one.
+                        let script = inst.script.clone();
+                        self.stop(id, None);
                         let res = self.start(script, true, 0).await;
                         self.publish_status();
                         let _ = reply.send(res);
@@ -466,6 +501,7 @@ impl<R: Runtime> Dispatcher<R> {
                     inst.info.restart_scheduled = false;
                 }
                 for id in &ids {
+                    self.cancel_restarts(*id);
                     self.stop(*id, None);
                 }
                 self.stop_all.push((ids, reply));
@@ -532,8 +568,10 @@ impl<R: Runtime> Dispatcher<R> {
                 return Err(err);
             }
         };
+        // The spawn returns only once the child has exec'd (or failed to): in a simulation a
+        // slow exec takes its time here, holding the dispatcher as it would in a real one.
+        self.rt.checkpoint("supervisor.spawn").await;
         let pid = child.pid();
-        self.rt.checkpoint("supervisor.spawned").await;
         info.pid = Some(pid);
         info.state = ProcState::Running;
         let mut gates = Vec::new();
@@ -542,6 +580,11 @@ impl<R: Runtime> Dispatcher<R> {
         // One set per instance, shared by its two streams: a URL is announced once.
         let urls = Arc::new(std::sync::Mutex::new(crate::detect::UrlSet::new()));
         for (stream, out) in [(Stream::Stdout, child.take_stdout()), (Stream::Stderr, child.take_stderr())] {
+            let urls = if crate::mutants::active(crate::mutants::URLS_PER_STREAM) {
+                Arc::new(std::sync::Mutex::new(crate::detect::UrlSet::new()))
+            } else {
+                urls.clone()
+            };
             let Some(out) = out else {
                 inst.eof[stream_index(stream)] = true;
                 continue;
@@ -563,13 +606,7 @@ impl<R: Runtime> Dispatcher<R> {
                 tx: self.tx.clone(),
                 lines: m.counter("supervisor.lines", &process.name),
                 detector: crate::detect::Detector::new(),
-                // The mutant gives each stream a set of its own: a URL printed on both is
-                // announced twice.
-                urls: if crate::mutants::active(crate::mutants::URL_SET_PER_STREAM) {
-                    Arc::new(std::sync::Mutex::new(crate::detect::UrlSet::new()))
-                } else {
-                    urls.clone()
-                },
+                urls,
                 found: Vec::new(),
                 started: {
                     let (tx, rx) = oneshot::channel();
@@ -600,6 +637,8 @@ impl<R: Runtime> Dispatcher<R> {
         let mut killed = Vec::new();
         let ids: Vec<u64> = self.instances.keys().copied().collect();
         for id in ids {
+            // A kill is a stop too: it wins over a restart waiting for this instance.
+            self.cancel_restarts(id);
             let Some(inst) = self.instances.get_mut(&id) else { continue };
             inst.info.restart_scheduled = false;
             let Some(pid) = inst.info.pid else { continue };
@@ -608,7 +647,8 @@ impl<R: Runtime> Dispatcher<R> {
                     t.abort();
                     self.dying.push(t);
                     let _ = self.rt.signal_group(pid, Signal::Kill);
-                    self.rt.release_group(pid);
+                    // Released once seen empty, as after the grace.
+                    inst.leftovers = Some(leftovers_check(&self.rt, &self.tx, id, super::LEFTOVERS_RECHECK));
                 }
                 continue;
             }
@@ -622,6 +662,18 @@ impl<R: Runtime> Dispatcher<R> {
             }
         }
         let _ = reply.send(Ok(killed));
+    }
+
+    /// A user stop landed on instance `id`: restarts waiting for it to end are cancelled (the
+    /// later request wins), and told so. The `STOP_LOST_IN_RESTART` mutant keeps them.
+    fn cancel_restarts(&mut self, id: u64) {
+        if crate::mutants::active(crate::mutants::STOP_LOST_IN_RESTART) {
+            return;
+        }
+        let Some(inst) = self.instances.get_mut(&id) else { return };
+        for r in std::mem::take(&mut inst.then_start) {
+            let _ = r.send(Err(SupervisorError::RestartCancelled { script: inst.info.script.clone() }));
+        }
     }
 
     fn stop(&mut self, id: u64, reply: Option<Reply<ProcessInfo>>) {
@@ -665,6 +717,13 @@ impl<R: Runtime> Dispatcher<R> {
         } else {
             ProcState::Failed { exit: Some(exit) }
         };
+        if crate::mutants::active(crate::mutants::TORN_STATUS) {
+            // The terminal state goes out before its end time is written, and the dispatcher
+            // yields (as if awaiting the bus) in between.
+            self.publish_status();
+            crate::util::yield_now().await;
+        }
+        let Some(inst) = self.instances.get_mut(&id) else { return };
         inst.info.ended_ms = Some(self.rt.now().as_millis() as u64);
         // The mutant keeps an ended instance's timers running, as Brummer did.
         if !crate::mutants::active(crate::mutants::STALE_KILL_TIMER) {
@@ -673,17 +732,16 @@ impl<R: Runtime> Dispatcher<R> {
         // Keep only tasks not yet gone: bounded by what was cancelled recently.
         self.dying.retain_mut(|t| !t.is_finished());
         if let Some(pid) = inst.info.pid {
-            if !self.rt.group_alive(pid) {
+            if crate::mutants::active(crate::mutants::RELEASE_AT_REAP) {
+                // Finished with the group at the leader's end, whatever is left in it.
+                self.rt.release_group(pid);
+            } else if !self.rt.group_alive(pid) {
                 self.rt.release_group(pid);
             } else if self.cfg.leftovers == Leftovers::Stop {
                 // The script left processes running in its group (`cmd &` with its output
                 // sent elsewhere): stop them as a stop would, SIGKILL after the grace.
                 let _ = self.rt.signal_group(pid, Signal::Terminate);
-                let (rt, tx, grace) = (self.rt.clone(), self.tx.clone(), self.cfg.stop_grace);
-                inst.leftovers = Some(spawn(&self.rt, "supervisor.leftovers", async move {
-                    rt.sleep(grace).await;
-                    let _ = tx.send(Msg::LeftoversDue { id }).await;
-                }));
+                inst.leftovers = Some(leftovers_check(&self.rt, &self.tx, id, self.cfg.stop_grace));
             }
             // Leftovers::Keep: the group stays tracked, so brum's exit stops it.
         }
@@ -707,6 +765,12 @@ impl<R: Runtime> Dispatcher<R> {
         // Decide what follows before anyone can see this instance ended: a status showing it
         // terminal with no restart coming would let a watcher (`brum run`) finish early.
         if then_start.is_empty() && restart {
+            if crate::mutants::active(crate::mutants::RESTART_DECIDED_LATE) {
+                // The end goes out first; the restart is decided after a yield.
+                self.publish_status();
+                crate::util::yield_now().await;
+            }
+            let Some(inst) = self.instances.get_mut(&id) else { return };
             inst.info.restart_scheduled = true;
             let limits = self.cfg.restart;
             let factor = 1u32.checked_shl(info.restarts).unwrap_or(u32::MAX);
@@ -733,7 +797,7 @@ impl<R: Runtime> Dispatcher<R> {
             for r in then_start {
                 let _ = r.send(res.clone());
             }
-        } else {
+        } else if !crate::mutants::active(crate::mutants::SNAPSHOT_MISSES_ENDS) {
             self.publish_status();
         }
         for r in stop_waiters {
@@ -756,6 +820,16 @@ impl<R: Runtime> Dispatcher<R> {
             let _ = reply.send(Ok(infos));
         }
     }
+}
+
+/// The timer that looks at instance `id`'s leftovers after `after` (`LeftoversDue`). A free
+/// function so the dispatcher can arm it while it holds an instance.
+fn leftovers_check<R: Runtime>(rt: &R, tx: &mpsc::Sender<Msg>, id: u64, after: Duration) -> Task<()> {
+    let (sleeper, tx) = (rt.clone(), tx.clone());
+    spawn(rt, "supervisor.leftovers", async move {
+        sleeper.sleep(after).await;
+        let _ = tx.send(Msg::LeftoversDue { id }).await;
+    })
 }
 
 fn new_instance(info: ProcessInfo, process: ProcessRef, script: Script) -> Instance {

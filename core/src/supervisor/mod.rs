@@ -7,7 +7,9 @@
 //!   (the spawn failed: `start` returns the error and `SpawnFailed` is published),
 //!   `running -> {exited | failed}`; terminal states are absorbing;
 //! - a user stop that reaches the dispatcher before the terminal transition wins: the
-//!   instance ends `stopped`, whatever its exit status;
+//!   instance ends `stopped`, whatever its exit status; a stop (stop-all, kill-all) that lands while
+//!   a restart waits for the instance to end cancels the restart (it answers
+//!   `RestartCancelled`), so no generation outlives a stop that returned;
 //! - exactly one `ProcessExited` per started instance, published only after both output
 //!   streams hit EOF and `wait()` returned, so it follows every `LogLine` of that instance on
 //!   the bus (one exception: if something outside the group still holds the pipes
@@ -56,6 +58,12 @@ pub const DETECT_QUEUE_READS: usize = 4;
 /// stuck for tens of thousands of starts; past it the newest events are dropped and counted in
 /// `supervisor.outbox_dropped`.
 pub const SUPERVISOR_OUTBOX_MAX: usize = 65_536;
+
+/// After SIGKILL to what an ended instance left in its group, how often to look whether the
+/// group is empty before releasing it (no longer tracked by the orphan guardian): SIGKILL is
+/// delivered when the kernel gets to it, so a group is released only once seen empty. The
+/// orphan guardian polls at the same pace.
+pub const LEFTOVERS_RECHECK: Duration = Duration::from_millis(20);
 
 /// After SIGKILL, how long to wait for the pipes to reach EOF before declaring the instance
 /// ended anyway: a process that left the group (setsid) may hold them open forever.
@@ -193,6 +201,10 @@ pub enum SupervisorError {
     NotFound { target: String },
     #[error("the supervisor is shut down")]
     ShutDown,
+    /// A stop reached the instance while its restart waited for it to end: the stop wins and
+    /// the replacement is not started.
+    #[error("restart of `{script}` cancelled by a stop")]
+    RestartCancelled { script: String },
 }
 
 /// What `start` did.
@@ -303,7 +315,8 @@ impl<R: Runtime> Supervisor<R> {
         self.ask(|reply| Request::Stop { target, reply }).await
     }
 
-    /// Stops the target (if running) and starts its script again.
+    /// Stops the target (if running) and starts its script again, once it has ended, unless a
+    /// stop of it lands meanwhile ([`SupervisorError::RestartCancelled`]).
     pub async fn restart(&self, target: Target) -> Result<Started, SupervisorError> {
         self.ask(|reply| Request::Restart { target, reply }).await
     }

@@ -244,6 +244,11 @@ impl LineSplitter {
             self.line.shown = true;
         }
         self.seg.extend_from_slice(rest);
+        if crate::mutants::active(crate::mutants::SPLIT_LINE_UNJOINED) && !self.seg.is_empty() {
+            // Each read taken as whole lines: the unfinished line ends here.
+            let seg = std::mem::take(&mut self.seg);
+            self.line.end_line(&seg);
+        }
         let kept = self.line.cut_long(&self.seg).len();
         let done = self.seg.len() - kept;
         self.seg.drain(..done);
@@ -476,6 +481,13 @@ impl<R: Runtime> LinePublisher<R> {
 
     /// Publishes what one read produced, in one pass over the subscribers.
     async fn publish(&mut self) {
+        if crate::mutants::active(crate::mutants::LINES_THROUGH_DISPATCHER) && !self.out.is_empty() {
+            let (reply, leave) = tokio::sync::oneshot::channel();
+            if self.tx.send(Msg::LinesGate { reply }).await.is_ok() {
+                // A dispatcher that ended answers no more: publish anyway.
+                let _ = leave.await;
+            }
+        }
         // A closed bus means brum is shutting down; the rest of the output has nowhere to go.
         let _ = self.bus.publish_all(std::mem::take(&mut self.out)).await;
     }

@@ -178,7 +178,13 @@ impl<B: SimBackend> Entropy for SimRuntime<B> {
 
 impl<B: SimBackend> Hooks for SimRuntime<B> {
     fn checkpoint(&self, at: &'static str) -> impl Future<Output = ()> + Send {
-        let yields = self.draw(self.shared.noise.checkpoint_yields);
+        // After a spawn: the exec time of a program that asked for one (`Program::slow_exec`),
+        // and nothing else, not even the seeded yields (no draw, so schedules stay as they were).
+        let (exec, yields) = if at == "supervisor.spawn" {
+            (self.shared.procs.take_exec_delay().map(|d| self.shared.backend.sleep(d)), 0)
+        } else {
+            (None, self.draw(self.shared.noise.checkpoint_yields))
+        };
         let action = self.shared.faults.on_checkpoint(at);
         let delay = match action {
             AtCheckpoint::Delay(d) => Some(self.shared.backend.sleep(d)),
@@ -188,6 +194,9 @@ impl<B: SimBackend> Hooks for SimRuntime<B> {
             if action == AtCheckpoint::Crash {
                 // brum crashed here: this task, like every other of brum's, never runs again.
                 std::future::pending::<()>().await;
+            }
+            if let Some(exec) = exec {
+                exec.await;
             }
             for _ in 0..yields {
                 yield_now().await;

@@ -29,7 +29,7 @@ pub fn register_programs(t: &SimProcessTable) {
         ticker.push(Step::Sleep(Duration::from_millis(2)));
     }
     ticker.push(Step::Hang);
-    t.register("ticker", Program::new(ticker));
+    t.register("clock-ticker", Program::new(ticker));
 }
 
 fn faults_of<R: Runtime>(cx: &Cx<R>) -> Result<&Arc<Faults>, super::Violation> {
@@ -42,7 +42,7 @@ fn faults_of<R: Runtime>(cx: &Cx<R>) -> Result<&Arc<Faults>, super::Violation> {
 /// the processes do. The orphan guardian then kills every group brum had not released. Oracle:
 /// nothing is left running, so no live process was in a group brum had already let go of.
 /// The window: the crash happened (the checkpoint was reached that often). Mutant
-/// `supervisor.release_on_reap` (the group released with its leader) leaves the grandchild
+/// `supervisor.release_before_eof` (the group released with its leader) leaves the grandchild
 /// running when the crash lands before it ends.
 pub async fn s_c1<R: Runtime>(cx: &Cx<R>, programs: &Programs) -> Outcome {
     let table = table(programs)?;
@@ -121,7 +121,7 @@ pub async fn s_c2<R: Runtime>(cx: &Cx<R>, programs: &Programs) -> Outcome {
     let session = session(cx, true, 16)?;
     let timeline = Timeline::attach(session.bus(), &cx.trace);
     let sup = session.supervisor().clone();
-    let ticker = match sup.start(script("ticker", "ticker", RestartPolicy::Never), false).await {
+    let ticker = match sup.start(script("ticker", "clock-ticker", RestartPolicy::Never), false).await {
         Ok(Started::New(p)) => p,
         other => return Err(violation("setup", format!("ticker: {other:?}"))),
     };

@@ -5,6 +5,7 @@ mod bus_log_coverage;
 mod bus_races;
 mod fault_races;
 mod log_races;
+mod supervisor_paths;
 mod supervisor_races;
 
 use std::fmt;
@@ -265,6 +266,72 @@ pub const SCENARIOS: &[Scenario] = &[
         budget: Duration::from_secs(60),
     },
     Scenario {
+        name: "S-P1",
+        race: "status reads lock up or see torn state while lifecycle writers run",
+        summary: "three readers check every status snapshot while starts, a restart, a slow stop, natural exits, automatic restarts and a failed spawn write it: no row is ever torn",
+        budget: Duration::from_secs(60),
+    },
+    Scenario {
+        name: "S-P2",
+        race: "a slow stop blocks readers and other processes' control (kill under the process lock)",
+        summary: "signals reach a server 20 ms late and it drains for 60 ms after SIGTERM; a start and a stop of other processes at a seeded moment complete within 10 ms of virtual time",
+        budget: Duration::from_secs(60),
+    },
+    Scenario {
+        name: "S-P6",
+        race: "two views of a process's state diverge after concurrent updates",
+        summary: "five processes exit on their own while stops land at seeded moments: at each ProcessExited the snapshot already shows that end, and each stop's answer matches the event",
+        budget: Duration::from_secs(60),
+    },
+    Scenario {
+        name: "S-S3",
+        race: "stop-all races restart-all: two live generations of a script",
+        summary: "restart-all and stop-all through the session at seeded moments over a slow-draining, a SIGTERM-ignoring and a prompt script: never two live generations of one script, everything ends; a stop landing during a restart cancels it",
+        budget: Duration::from_secs(60),
+    },
+    Scenario {
+        name: "S-S4",
+        race: "brum run's watcher finishes while a restart is still due",
+        summary: "brum run's watch loop on the session over a job that succeeds, one that fails and one that crashes with an on-failure policy: it finishes only after the restarts ran out, with the first failure's exit code",
+        budget: Duration::from_secs(60),
+    },
+    Scenario {
+        name: "S-D2",
+        race: "path: detection on ingest announces a URL per stream or an error per line",
+        summary: "a dev server prints its URL on both streams (once split across reads) and again, a second URL, a stack and a build error: one UrlDetected per URL, one ErrorDetected per report",
+        budget: Duration::from_secs(60),
+    },
+    Scenario {
+        name: "S-P14",
+        race: "a slow spawn (fork/exec under the manager's lock) stalls every process's log streaming",
+        summary: "a ticker prints every 10 ms while another program's exec takes 200 ms at a seeded moment: no two ticks arrive more than 30 ms apart, the status answers meanwhile",
+        budget: Duration::from_secs(60),
+    },
+    Scenario {
+        name: "S-O1",
+        race: "leftovers of an ended script outlive it (the orphan guardian's groups)",
+        summary: "leaders exit leaving background jobs (one ignores SIGTERM): with leftovers=stop they are stopped and released only when empty, with keep they stay tracked and the guardian stops them at exit; no live process in a released group at any seeded sample",
+        budget: Duration::from_secs(60),
+    },
+    Scenario {
+        name: "S-G1",
+        race: "path: a grandchild outside the group holds the pipes after SIGKILL",
+        summary: "a stopped instance's daemon keeps its pipes open: the EOF deadline ends it within grace + EOF_AFTER_KILL, once, with the reason, and none of the daemon's later lines is published",
+        budget: Duration::from_secs(60),
+    },
+    Scenario {
+        name: "S-R1",
+        race: "path: lines split across reads and at the line-length limit",
+        summary: "a line in two reads and one of exactly the limit in three are one line each, a longer one is cut once and counted, a last line without newline arrives, all before the exit",
+        budget: Duration::from_secs(60),
+    },
+    Scenario {
+        name: "S-W1",
+        race: "path: the child's wait() fails",
+        summary: "two children whose wait() fails: the one exiting alone ends failed, the stopped one stopped, each once, with the reason, nothing left running",
+        budget: Duration::from_secs(60),
+    },
+    Scenario {
         name: "S-L1",
         race: "timeout-then-fallback double append",
         summary: "four producers at seeded moments through the bus into the log store's 16-slot lossless mailbox: every accepted line stored exactly once, in order; the trace pins the store's order",
@@ -408,6 +475,17 @@ pub fn body<'a, R: Runtime>(
         "S-C1" => Box::pin(fault_races::s_c1(cx, programs)),
         "S-C2" => Box::pin(fault_races::s_c2(cx, programs)),
         "S-C3" => Box::pin(fault_races::s_c3(cx, programs)),
+        "S-P1" => Box::pin(supervisor_paths::s_p1(cx, programs)),
+        "S-P2" => Box::pin(supervisor_paths::s_p2(cx, programs)),
+        "S-P6" => Box::pin(supervisor_paths::s_p6(cx, programs)),
+        "S-S3" => Box::pin(supervisor_paths::s_s3(cx, programs)),
+        "S-S4" => Box::pin(supervisor_paths::s_s4(cx, programs)),
+        "S-D2" => Box::pin(supervisor_paths::s_d2(cx, programs)),
+        "S-P14" => Box::pin(supervisor_paths::s_p14(cx, programs)),
+        "S-O1" => Box::pin(supervisor_paths::s_o1(cx, programs)),
+        "S-G1" => Box::pin(supervisor_paths::s_g1(cx, programs)),
+        "S-R1" => Box::pin(supervisor_paths::s_r1(cx, programs)),
+        "S-W1" => Box::pin(supervisor_paths::s_w1(cx, programs)),
         "S-L1" => Box::pin(log_races::s_l1(cx, programs)),
         "S-L2" => Box::pin(log_races::s_l2(cx, programs)),
         "S-L3" => Box::pin(log_races::s_l3(cx, programs)),

@@ -19,12 +19,13 @@ use crate::ensure;
 use crate::procs::{Program, SimProcessTable, Step};
 
 const ANNOUNCERS: u32 = 6;
-pub(super) const FLOOD_BURSTS: u32 = 30;
-pub(super) const FLOOD_BURST_LINES: u32 = 100;
+pub(crate) const FLOOD_BURSTS: u32 = 30;
+pub(crate) const FLOOD_BURST_LINES: u32 = 100;
 
 /// Registers the scripted programs these scenarios run.
 pub fn register_programs(t: &SimProcessTable) {
     super::fault_races::register_programs(t);
+    super::supervisor_paths::register_programs(t);
     let ms = Duration::from_millis;
     t.register(
         "tail",
@@ -97,7 +98,7 @@ pub fn register_programs(t: &SimProcessTable) {
     }
 }
 
-pub(super) fn script(name: &str, program: &str, restart: RestartPolicy) -> Script {
+pub(crate) fn script(name: &str, program: &str, restart: RestartPolicy) -> Script {
     Script {
         name: name.to_string(),
         source: SourceKind::BrumToml,
@@ -110,7 +111,7 @@ pub(super) fn script(name: &str, program: &str, restart: RestartPolicy) -> Scrip
     }
 }
 
-pub(super) fn config() -> SupervisorConfig {
+pub(crate) fn config() -> SupervisorConfig {
     SupervisorConfig {
         stop_grace: Duration::from_millis(100),
         restart: RestartLimits {
@@ -125,17 +126,17 @@ pub(super) fn config() -> SupervisorConfig {
     }
 }
 
-pub(super) fn table(programs: &Programs) -> Result<&SimProcessTable, super::Violation> {
+pub(crate) fn table(programs: &Programs) -> Result<&SimProcessTable, super::Violation> {
     programs.table.as_ref().ok_or_else(|| violation("setup", "supervisor scenarios need the simulated process table"))
 }
 
 /// Records every event of every process, and checks bracketing per instance.
 #[derive(Default)]
-pub(super) struct Timeline {
+pub(crate) struct Timeline {
     events: Mutex<Vec<Arc<Envelope>>>,
     /// Signalled after every event, for waits that must let simulated time pass (a yield
     /// loop would keep turmoil from ever advancing its clock).
-    pub(super) arrived: tokio::sync::Notify,
+    pub(crate) arrived: tokio::sync::Notify,
 }
 
 /// Writes `e` into the trace: one entry per event, and one per line of a batch (kind `log` for
@@ -157,7 +158,7 @@ fn record_event(trace: &crate::trace::Trace, e: &Envelope) {
 impl Timeline {
     /// Subscribes a recorder that also writes every event into the scenario's trace, so a
     /// failing run's trace shows the ordering that broke.
-    pub(super) fn attach<R: Runtime>(bus: &EventBus<R>, trace: &crate::trace::Trace) -> Arc<Timeline> {
+    pub(crate) fn attach<R: Runtime>(bus: &EventBus<R>, trace: &crate::trace::Trace) -> Arc<Timeline> {
         let t = Arc::new(Timeline::default());
         let (t2, trace) = (t.clone(), trace.clone());
         bus.subscribe(
@@ -174,7 +175,7 @@ impl Timeline {
 
     /// Waits until this timeline has seen instance `id`'s ProcessExited (the supervisor's
     /// status flips when the event is published, which can be before a subscriber ran).
-    pub(super) async fn await_exit(&self, id: u64) -> Option<Exit> {
+    pub(crate) async fn await_exit(&self, id: u64) -> Option<Exit> {
         loop {
             let mut arrived = std::pin::pin!(self.arrived.notified());
             arrived.as_mut().enable();
@@ -197,13 +198,13 @@ impl Timeline {
         }
     }
 
-    pub(super) fn events(&self) -> Vec<Arc<Envelope>> {
+    pub(crate) fn events(&self) -> Vec<Arc<Envelope>> {
         self.events.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
     /// I14/I15: per instance, exactly one Started first, exactly one Exited last, lines between;
     /// or, when the spawn failed, one SpawnFailed alone.
-    pub(super) fn check_bracketing(&self) -> Outcome {
+    pub(crate) fn check_bracketing(&self) -> Outcome {
         let mut per: BTreeMap<u64, Vec<EventKind>> = BTreeMap::new();
         for e in self.events() {
             if let Some(p) = e.event.process() {
@@ -243,7 +244,7 @@ impl Timeline {
         Ok(())
     }
 
-    pub(super) fn lines_of(&self, id: u64) -> Vec<String> {
+    pub(crate) fn lines_of(&self, id: u64) -> Vec<String> {
         self.events()
             .iter()
             .flat_map(|e| match &e.event {
@@ -255,7 +256,7 @@ impl Timeline {
             .collect()
     }
 
-    fn exit_of(&self, id: u64) -> Option<Exit> {
+    pub(crate) fn exit_of(&self, id: u64) -> Option<Exit> {
         self.events().iter().find_map(|e| match &e.event {
             Event::ProcessExited { process, exit } if process.id == id => Some(*exit),
             _ => None,
@@ -265,7 +266,7 @@ impl Timeline {
 
 /// Common end of every supervisor scenario: shut down the supervisor and the bus, then check
 /// bracketing and that every instance ended.
-async fn finish<R: Runtime>(
+pub(crate) async fn finish<R: Runtime>(
     cx: &Cx<R>,
     sup: &Supervisor<R>,
     task: brum_core::rt::Task<()>,
@@ -285,7 +286,7 @@ async fn finish<R: Runtime>(
     timeline.check_bracketing()
 }
 
-fn setup<R: Runtime>(cx: &Cx<R>) -> (EventBus<R>, Arc<Timeline>, Supervisor<R>, brum_core::rt::Task<()>) {
+pub(crate) fn setup<R: Runtime>(cx: &Cx<R>) -> (EventBus<R>, Arc<Timeline>, Supervisor<R>, brum_core::rt::Task<()>) {
     setup_with(cx, cx.bus_config())
 }
 
@@ -299,7 +300,7 @@ fn setup_with<R: Runtime>(
     (bus, timeline, sup, task)
 }
 
-pub(super) fn state_line(i: &ProcessInfo) -> String {
+pub(crate) fn state_line(i: &ProcessInfo) -> String {
     format!("#{} {} {}", i.id, i.script, i.state)
 }
 
@@ -896,7 +897,7 @@ pub async fn s_p13<R: Runtime>(cx: &Cx<R>, programs: &Programs) -> Outcome {
 
 /// A session on the scenario's runtime with the scenarios' supervisor config; with a log
 /// store (no files) if `logs`, and findings bounded at `errors_max` groups (16 URLs).
-pub(super) fn session<R: Runtime>(
+pub(crate) fn session<R: Runtime>(
     cx: &Cx<R>,
     logs: bool,
     errors_max: usize,
@@ -905,7 +906,7 @@ pub(super) fn session<R: Runtime>(
 }
 
 /// [`session`] with its own bus configuration.
-pub(super) fn session_with<R: Runtime>(
+pub(crate) fn session_with<R: Runtime>(
     cx: &Cx<R>,
     logs: bool,
     errors_max: usize,
