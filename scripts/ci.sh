@@ -32,9 +32,9 @@ step "madsim build and tests (its own target dir): 100 seeds of every scenario, 
 RUSTFLAGS="--cfg madsim" CARGO_TARGET_DIR=target/madsim BRUM_MADSIM_SEEDS=100 \
   cargo test --locked -p brum-sim --test madsim
 
-step "madsim sweep through the CLI"
+step "madsim sweep through the CLI: every scenario, as many seeds as turmoil's, each run twice and compared"
 RUSTFLAGS="--cfg madsim" CARGO_TARGET_DIR=target/madsim \
-  cargo run --locked --quiet -p brum -- sim sweep --scenario all --seeds 100 --backend madsim --check-determinism
+  cargo run --locked --quiet -p brum -- sim sweep --scenario all --seeds 500 --backend madsim --check-determinism
 
 echo
 echo "ci: all checks passed"
