@@ -212,11 +212,11 @@ pub async fn s_l3<R: Runtime>(cx: &Cx<R>, _programs: &Programs) -> Outcome {
 /// S-L5: a small budget under a flood: memory stays bounded, the oldest go first, and the
 /// index agrees with the entries at the end.
 pub async fn s_l5<R: Runtime>(cx: &Cx<R>, _programs: &Programs) -> Outcome {
-    let budget = 64 * 1024;
+    let budget = 32 * 1024;
     let bus = EventBus::new(cx.rt.clone(), cx.bus_config());
     let cfg = LogStoreConfig { budget_bytes: budget, max_line_bytes: 1024 };
     let service = LogService::attach(cx.rt.clone(), &bus, cfg).map_err(|_| violation("setup", "bus closed"))?;
-    let accepted = produce(cx, &bus, 3, 2000).await;
+    let accepted = produce(cx, &bus, 3, 1000).await;
     bus.shutdown().await;
     let st = service.stats();
     let total: u64 = accepted.iter().sum();

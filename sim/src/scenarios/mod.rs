@@ -142,7 +142,7 @@ pub const SCENARIOS: &[Scenario] = &[
     Scenario {
         name: "S-E2",
         race: "pool-full fallback spawns a task per event",
-        summary: "bursts 2,009 events at drop_oldest, drop_newest and degrade mailboxes, then 503 more with a block subscriber: tasks stay bounded, every drop is counted, degrade keeps every lifecycle event",
+        summary: "bursts 1,005 events at drop_oldest, drop_newest and degrade mailboxes, then 252 more with a block subscriber: tasks stay bounded, every drop is counted, degrade keeps every lifecycle event",
         budget: Duration::from_secs(60),
     },
     Scenario {
@@ -358,7 +358,7 @@ pub const SCENARIOS: &[Scenario] = &[
     Scenario {
         name: "S-L5",
         race: "unbounded index growth and index skew",
-        summary: "6,000 lines into a 64 KiB budget: memory bounded, oldest evicted first and counted, index equals a scan",
+        summary: "3,000 lines into a 32 KiB budget: memory bounded, oldest evicted first and counted, index equals a scan",
         budget: Duration::from_secs(60),
     },
     Scenario {
