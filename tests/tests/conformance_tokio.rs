@@ -50,6 +50,19 @@ async fn bus_scenarios_pass_under_real_tokio() {
     }
 }
 
+/// The log scenarios' bodies (and the EventBus ones added since) run under the real runtime
+/// too, where they need no simulated process table. Not S-E7: it needs a frozen clock, which
+/// only a simulator has. S-L7, S-L8 and the supervisor ones run simulated programs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn log_scenarios_pass_under_real_tokio() {
+    for name in ["S-L1", "S-L2", "S-L3", "S-L4", "S-L5", "S-L6", "S-E1", "S-E3", "S-E8"] {
+        let cx = cx();
+        let programs = Programs::shell();
+        let r = brum_sim::scenarios::body(brum_sim::harness::scenario(name).unwrap().name, &cx, &programs).await;
+        assert!(r.is_ok(), "{name}: {r:?}");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn http_roundtrip() {
     conformance::http_roundtrip(&cx()).await.unwrap();
