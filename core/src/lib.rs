@@ -13,6 +13,7 @@ pub mod discovery;
 pub mod findings;
 pub mod lines;
 pub mod logs;
+pub mod mcp;
 pub mod metrics;
 pub mod mutants;
 pub mod process;

@@ -50,6 +50,35 @@ pub struct SessionConfig {
     pub findings: FindingsConfig,
 }
 
+/// See [`Session::handle`].
+#[derive(Clone)]
+pub struct SessionHandle<R: Runtime> {
+    pub rt: R,
+    pub bus: EventBus<R>,
+    pub supervisor: Supervisor<R>,
+    pub logs: Option<LogService<R>>,
+    findings: Arc<Mutex<Findings>>,
+    catalogue: Arc<Mutex<Arc<Discovery>>>,
+}
+
+impl<R: Runtime> std::fmt::Debug for SessionHandle<R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SessionHandle").finish_non_exhaustive()
+    }
+}
+
+impl<R: Runtime> SessionHandle<R> {
+    /// Reads the findings store (errors, URLs, builds, tests) under its lock.
+    pub fn findings<T>(&self, read: impl FnOnce(&Findings) -> T) -> T {
+        read(&lock(&self.findings))
+    }
+
+    /// The current script catalogue.
+    pub fn catalogue(&self) -> Arc<Discovery> {
+        lock_catalogue(&self.catalogue).clone()
+    }
+}
+
 /// What a session's shutdown reports.
 #[derive(Debug)]
 pub struct SessionReport {
@@ -136,6 +165,20 @@ impl<R: Runtime> Session<R> {
     }
 
     /// The current script catalogue.
+    /// A cheap, cloneable view of this session for front ends that outlive a borrow (the MCP
+    /// tools, one per client): the same bus, supervisor, log service, findings and catalogue.
+    /// The session itself still owns the shutdown.
+    pub fn handle(&self) -> SessionHandle<R> {
+        SessionHandle {
+            rt: self.rt.clone(),
+            bus: self.bus.clone(),
+            supervisor: self.supervisor.clone(),
+            logs: self.logs.clone(),
+            findings: self.findings.clone(),
+            catalogue: self.catalogue.clone(),
+        }
+    }
+
     pub fn catalogue(&self) -> Arc<Discovery> {
         lock_catalogue(&self.catalogue).clone()
     }
