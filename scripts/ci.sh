@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Everything CI checks, in order. `.ci/run`, `just ci` and the README all run this script.
-# Needs a Rust toolchain (with rustfmt and clippy), Node.js with npm, and a POSIX shell.
+# Needs a Rust toolchain (with rustfmt and clippy), Node.js with npm, Python 3.10+ with pip, and a
+# POSIX shell.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,6 +12,13 @@ step() { printf '\n==> %s\n' "$*"; }
 if ! command -v pnpm >/dev/null 2>&1; then
   step "installing pnpm (npm install -g pnpm@9)"
   npm install -g --no-audit --no-fund pnpm@9 >/dev/null
+fi
+
+# The MCP tests drive brum with the official Python SDK (tests/mcp/client.py); they fail, never
+# skip, without it.
+if ! python3 -c 'import mcp' >/dev/null 2>&1; then
+  step "installing the Python MCP SDK (pip install mcp==2.3.0)"
+  python3 -m pip install --quiet --disable-pip-version-check mcp==2.3.0
 fi
 
 step "format"

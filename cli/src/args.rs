@@ -29,6 +29,12 @@ pub enum Command {
     Run(RunArgs),
     /// List the project's scripts, grouped by the file they come from.
     Ls(LsArgs),
+    /// Run headless: serve the project to MCP clients over HTTP until Ctrl-C; prints
+    /// `mcp: URL` on a line of its own once it listens.
+    Serve(ServeArgs),
+    /// The MCP server on stdio, and client configuration snippets.
+    #[command(subcommand)]
+    Mcp(McpCommand),
     /// Deterministic simulation: list, run, sweep and replay race scenarios.
     #[command(subcommand)]
     Sim(SimCommand),
@@ -37,6 +43,31 @@ pub enum Command {
     Guardian {
         /// Milliseconds between SIGTERM and SIGKILL when cleaning up.
         grace_ms: u64,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The port to listen on (127.0.0.1 only); 0 picks a free one. If the port is taken, a
+    /// free one is used and brum says so on stderr.
+    #[arg(long, short = 'p', value_name = "PORT", default_value_t = crate::mcp::http::DEFAULT_PORT)]
+    pub port: u16,
+    /// Require `Authorization: Bearer TOKEN` from MCP clients (also: BRUM_MCP_TOKEN).
+    #[arg(long, value_name = "TOKEN", env = "BRUM_MCP_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum McpCommand {
+    /// Serve MCP on stdin and stdout, for a client that starts brum itself.
+    Stdio,
+    /// Print the configuration snippet an MCP client needs (its HTTP and stdio forms).
+    Config {
+        #[arg(value_enum)]
+        client: crate::mcp::client_config::Client,
+        /// The port of the HTTP form (as given to `brum serve -p`).
+        #[arg(long, short = 'p', value_name = "PORT", default_value_t = crate::mcp::http::DEFAULT_PORT)]
+        port: u16,
     },
 }
 
@@ -88,6 +119,14 @@ pub struct RunArgs {
     /// Print one JSON object per event instead of prefixed lines.
     #[arg(long)]
     pub json: bool,
+    /// Also serve MCP over HTTP while running (on 127.0.0.1:7777, or a free port if taken);
+    /// the URL is printed on stderr.
+    #[arg(long)]
+    pub mcp: bool,
+    /// Require `Authorization: Bearer TOKEN` from MCP clients (with `--mcp`; also:
+    /// BRUM_MCP_TOKEN).
+    #[arg(long, value_name = "TOKEN", env = "BRUM_MCP_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
     /// Arguments after `--` go to the script (exactly one script may be named):
     /// `brum run test -- --watch`.
     #[arg(last = true, value_name = "ARGS")]

@@ -95,6 +95,11 @@ pub enum CliError {
         args.join(" ")
     )]
     PassthroughNeedsOne { count: usize, args: Vec<String> },
+    /// `brum serve --token` (or BRUM_MCP_TOKEN) empty, or with characters a header cannot carry.
+    #[error(
+        "bad MCP token: it must be non-empty printable ASCII without spaces (it is sent as `Authorization: Bearer TOKEN`)"
+    )]
+    BadToken,
     /// `brum run` with neither a script nor `--cmd`.
     #[error("nothing to run: name scripts (see `brum ls`) or give --cmd NAME=COMMAND")]
     NothingToRun,
@@ -145,6 +150,7 @@ impl CliError {
             | CliError::DuplicateName { .. }
             | CliError::PassthroughNeedsOne { .. }
             | CliError::NothingToRun
+            | CliError::BadToken
             | CliError::Sim(_)
             | CliError::Seeds(_) => exit::USAGE,
             CliError::CurrentDir { .. } | CliError::System { .. } | CliError::BusClosed(_) | CliError::Output(_) => {
@@ -229,6 +235,7 @@ mod tests {
             CliError::DuplicateName { name: "dev".into() },
             CliError::PassthroughNeedsOne { count: 2, args: vec!["--watch".into()] },
             CliError::NothingToRun,
+            CliError::BadToken,
             CliError::Sim(HarnessError::MadsimUnavailable),
             CliError::Seeds(SeedsError::TooMany { count: u64::MAX }),
         ];

@@ -7,11 +7,13 @@ pub mod errors;
 pub mod guardian;
 pub mod log_files;
 pub mod ls_cmd;
+pub mod mcp;
 pub mod output;
 pub mod project_fs;
 pub mod rt;
 pub mod run_cmd;
 pub mod scripts;
+pub mod serve_cmd;
 pub mod settings;
 pub mod sim_cmd;
 
@@ -37,6 +39,14 @@ pub fn dispatch(cli: args::Cli, out: &mut dyn std::io::Write) -> Result<i32, Cli
             ls_cmd::run(&ls, cli.project.as_deref(), home.as_deref(), out, &mut std::io::stderr().lock())
         }
         Some(args::Command::Sim(cmd)) => sim_cmd::run(cmd, out),
+        Some(args::Command::Serve(a)) => {
+            let project = project_fs::project_dir(cli.project.as_deref())?;
+            serve_cmd::serve(a, &project, out)
+        }
+        Some(args::Command::Mcp(cmd)) => {
+            let project = project_fs::project_dir(cli.project.as_deref())?;
+            serve_cmd::mcp(cmd, &project, out)
+        }
         Some(args::Command::Run(a)) => {
             use std::io::IsTerminal;
             let project = project_fs::project_dir(cli.project.as_deref())?;

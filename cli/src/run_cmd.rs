@@ -167,8 +167,9 @@ pub fn supervisor_config(settings: &Settings, force_colour: bool) -> SupervisorC
     }
 }
 
-/// The signals that stop `brum run`, listened to from before anything is spawned.
-struct Signals {
+/// The signals that stop `brum run` (and `brum serve`), listened to from before anything is
+/// spawned.
+pub(crate) struct Signals {
     interrupt: Signal,
     terminate: Signal,
     hangup: Signal,
@@ -177,7 +178,7 @@ struct Signals {
 impl Signals {
     /// Installs the handlers. From here on SIGINT, SIGTERM and SIGHUP are brum's to handle
     /// (even a SIGINT the shell passed down as ignored), never the default action.
-    fn install() -> std::io::Result<Signals> {
+    pub(crate) fn install() -> std::io::Result<Signals> {
         Ok(Signals {
             interrupt: signal(SignalKind::interrupt())?,
             terminate: signal(SignalKind::terminate())?,
@@ -186,7 +187,7 @@ impl Signals {
     }
 
     /// The next signal's number.
-    async fn recv(&mut self) -> i32 {
+    pub(crate) async fn recv(&mut self) -> i32 {
         tokio::select! {
             biased;
             _ = self.interrupt.recv() => 2,
@@ -196,16 +197,26 @@ impl Signals {
     }
 }
 
-/// `brum run` in `project`, an existing directory (see `project_fs::project_dir`).
-pub fn run(args: RunArgs, project: &Path, out_is_terminal: bool) -> Result<i32, CliError> {
+/// The tokio runtime brum's commands run on: at least two threads, so a handler waiting on a
+/// slow terminal never stalls everything.
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    // At least two threads, so a handler waiting on a slow terminal never stalls everything.
-    let rt = tokio::runtime::Builder::new_multi_thread()
+    tokio::runtime::Builder::new_multi_thread()
         .worker_threads(cores.max(2))
         .enable_all()
         .build()
-        .map_err(system("start the async runtime"))?;
-    rt.block_on(async move {
+        .map_err(system("start the async runtime"))
+}
+
+/// `brum run` in `project`, an existing directory (see `project_fs::project_dir`).
+pub fn run(args: RunArgs, project: &Path, out_is_terminal: bool) -> Result<i32, CliError> {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if let Some(t) = &args.token
+        && (t.is_empty() || !t.bytes().all(|b| b.is_ascii_graphic()))
+    {
+        return Err(CliError::BadToken);
+    }
+    runtime()?.block_on(async move {
         // First of all: a signal during startup must find brum's handlers, not the default
         // action (which would leave whatever was being spawned running).
         let signals = Signals::install().map_err(system("install the signal handlers"))?;
@@ -288,12 +299,15 @@ async fn run_scripts(
     // first spawn.
     let guardian = Guardian::spawn(grace).map_err(system("start the orphan guardian"))?;
     let rt = TokioRuntime::with_guardian(guardian);
-    // With `log_persist`, every line is also indexed and copied to `.brum/logs`.
+    // With `log_persist`, every line is also indexed and copied to `.brum/logs`; with `--mcp`,
+    // indexed for the MCP log tools.
     let logs = if settings.log_persist() {
         let files =
             crate::log_files::LogFiles::create(&project, crate::log_files::LogFilesConfig::from_settings(&settings))
                 .map_err(system("create the log directory .brum/logs"))?;
         Some((settings.log_store_config(), Some(Box::new(files) as Box<dyn brum_core::logs::LogSink + Send>)))
+    } else if args.mcp {
+        Some((settings.log_store_config(), None))
     } else {
         None
     };
@@ -306,6 +320,29 @@ async fn run_scripts(
             findings: FindingsConfig::from_settings(&settings),
         },
     )?;
+    let served = if args.mcp {
+        crate::serve_cmd::watch_catalogue(&session, &project, &settings);
+        match crate::serve_cmd::start_http(
+            session.handle(),
+            &project,
+            &settings,
+            crate::mcp::http::DEFAULT_PORT,
+            args.token.clone(),
+        )
+        .await
+        {
+            Ok(served) => {
+                crate::output::stderr_line(&format!("brum: mcp: {}", served.http.url));
+                Some(served)
+            }
+            Err(e) => {
+                session.shutdown().await;
+                return Err(e);
+            }
+        }
+    } else {
+        None
+    };
     let names: Vec<&str> = scripts.iter().map(|s| s.name.as_str()).collect();
     let out = Arc::new(Stdout::start().map_err(system("start the stdout writer"))?);
     let printer = Printer::new(&names, args.json, colour, out.clone());
@@ -383,7 +420,11 @@ async fn run_scripts(
             changed = watch.changed() => if !changed { break },
         }
     }
-    // Supervisor, then bus, then log files: every accepted line reaches the printer.
+    // MCP clients first (nothing new starts), then supervisor, then bus, then log files: every
+    // accepted line reaches the printer.
+    if let Some(served) = served {
+        served.stop().await;
+    }
     session.shutdown().await;
     let report = out.finish();
     if report.dropped_lines > 0 && !report.closed {

@@ -1,0 +1,480 @@
+//! MCP over Streamable HTTP on brum's own hyper listener: a gate that checks Host, Origin, the
+//! bearer token and the body size before anything reaches rmcp, then rmcp's streamable HTTP
+//! service at `/mcp`. Both protocol eras share the endpoint: rmcp answers `initialize`
+//! clients with sessions (`Mcp-Session-Id`, the GET stream) and 2026-07-28 clients
+//! (`server/discover`, `_meta` on every request) statelessly.
+
+use std::convert::Infallible;
+use std::io;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use http_body_util::combinators::BoxBody;
+use http_body_util::{BodyExt, Full};
+use hyper::body::{Bytes, Incoming};
+use hyper::header::{AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, HOST, ORIGIN, WWW_AUTHENTICATE};
+use hyper::{Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use rmcp::transport::StreamableHttpServerConfig;
+use rmcp::transport::StreamableHttpService;
+use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
+use tokio::net::TcpListener;
+use tokio::sync::{Semaphore, watch};
+use tokio::task::JoinSet;
+
+use brum_core::mcp::{ServerInfo, Tools};
+use brum_core::session::SessionHandle;
+
+use super::handler::Handler;
+use crate::rt::TokioRuntime;
+
+/// The path the MCP endpoint is mounted at.
+pub const MCP_PATH: &str = "/mcp";
+
+/// The port `brum serve` asks for when none is given.
+pub const DEFAULT_PORT: u16 = 7777;
+
+/// The largest request body accepted: a JSON-RPC message from an agent is a few KiB at most
+/// (tool arguments are names, regexes and numbers), so 1 MiB leaves room for any honest call and
+/// refuses a flood with 413 before it is buffered.
+pub const BODY_BYTES_MAX: usize = 1024 * 1024;
+
+/// Open connections at once: many agents and editors each keep one or two, far below this; a
+/// client that opens more is refused (and counted in [`HttpStats::refused_connections`]) rather
+/// than allowed to exhaust file descriptors.
+pub const CONNECTIONS_MAX: usize = 256;
+
+/// SSE keep-alive comments on long streams (the GET stream, a long follow), so proxies and
+/// clients do not close an idle stream.
+const SSE_KEEP_ALIVE: Duration = Duration::from_secs(15);
+
+/// How long open connections get to finish their requests once the server is stopping.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
+
+/// The hosts a request may name (with brum's port): loopback only, the DNS-rebinding defence.
+const LOOPBACK_HOSTS: [&str; 3] = ["localhost", "127.0.0.1", "[::1]"];
+
+/// How the HTTP front end is set up.
+#[derive(Debug, Clone)]
+pub struct HttpOptions {
+    /// The port to ask for (0: any free port). If it is taken, a free one is used instead.
+    pub port: u16,
+    /// Clients must send `Authorization: Bearer <token>` when set.
+    pub token: Option<String>,
+    /// Requests with a larger body get 413.
+    pub body_limit: usize,
+    /// Idle legacy MCP sessions are dropped after this.
+    pub session_idle: Duration,
+}
+
+impl Default for HttpOptions {
+    fn default() -> Self {
+        HttpOptions {
+            port: DEFAULT_PORT,
+            token: None,
+            body_limit: BODY_BYTES_MAX,
+            session_idle: Duration::from_secs(300),
+        }
+    }
+}
+
+/// What the gate refused, and the connections turned away: counters a health view reads.
+#[derive(Debug, Default)]
+pub struct HttpStats {
+    pub refused_connections: AtomicU64,
+    pub bad_host: AtomicU64,
+    pub bad_origin: AtomicU64,
+    pub bad_token: AtomicU64,
+    pub too_large: AtomicU64,
+}
+
+/// A running HTTP front end. [`McpHttp::stop`] ends it.
+pub struct McpHttp {
+    /// `http://127.0.0.1:PORT/mcp`.
+    pub url: String,
+    pub addr: SocketAddr,
+    /// The port asked for, when it was taken and another was used.
+    pub fallback_from: Option<u16>,
+    pub stats: Arc<HttpStats>,
+    stop: watch::Sender<bool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl McpHttp {
+    /// Stops accepting, ends the MCP sessions and their streams, and waits (a short grace) for
+    /// the open requests.
+    pub async fn stop(self) {
+        let _ = self.stop.send(true);
+        let _ = self.task.await;
+    }
+}
+
+/// Binds 127.0.0.1:`port` (or a free port when it is taken) and serves MCP on it over `session`.
+pub async fn start(session: SessionHandle<TokioRuntime>, info: ServerInfo, opts: HttpOptions) -> io::Result<McpHttp> {
+    let (listener, fallback_from) = bind(opts.port).await?;
+    let addr = listener.local_addr()?;
+    let url = format!("http://{addr}{MCP_PATH}");
+    let info = ServerInfo { mcp_url: Some(url.clone()), ..info };
+    let handler = Handler::new(Tools::new(session, info.clone()), &info.version);
+    let mut manager = LocalSessionManager::default();
+    manager.session_config.keep_alive = Some(opts.session_idle);
+    let config = StreamableHttpServerConfig::default()
+        // The gate checks both first; rmcp's own checks stay on as a second line.
+        .with_allowed_hosts(["localhost", "127.0.0.1", "::1"])
+        .with_allowed_origins(loopback_origins())
+        .with_max_request_body_bytes(opts.body_limit)
+        .with_sse_keep_alive(Some(SSE_KEEP_ALIVE));
+    let mcp = StreamableHttpService::new(move || Ok(handler.clone()), Arc::new(manager), config);
+    let gate = Arc::new(Gate { port: addr.port(), token: opts.token, body_limit: opts.body_limit });
+    let stats = Arc::new(HttpStats::default());
+    let (stop, stopped) = watch::channel(false);
+    let task = tokio::spawn(accept_loop(listener, gate, mcp, stats.clone(), stopped));
+    Ok(McpHttp { url, addr, fallback_from, stats, stop, task })
+}
+
+/// Origins a browser page on this machine sends (any port: the MCP Inspector and the user's own
+/// dev pages), in rmcp's pattern syntax.
+fn loopback_origins() -> Vec<String> {
+    ["http", "https"]
+        .iter()
+        .flat_map(|scheme| LOOPBACK_HOSTS.iter().map(move |h| format!("{scheme}://{h}:*")))
+        .collect()
+}
+
+/// 127.0.0.1:`port`, or any free port when `port` is taken (returned as the fallback's cause).
+async fn bind(port: u16) -> io::Result<(TcpListener, Option<u16>)> {
+    match TcpListener::bind((Ipv4Addr::LOCALHOST, port)).await {
+        Ok(l) => Ok((l, None)),
+        Err(e) if port != 0 && e.kind() == io::ErrorKind::AddrInUse => {
+            Ok((TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await?, Some(port)))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+type Mcp = StreamableHttpService<Handler, LocalSessionManager>;
+
+async fn accept_loop(
+    listener: TcpListener,
+    gate: Arc<Gate>,
+    mcp: Mcp,
+    stats: Arc<HttpStats>,
+    mut stopped: watch::Receiver<bool>,
+) {
+    let slots = Arc::new(Semaphore::new(CONNECTIONS_MAX));
+    let mut conns = JoinSet::new();
+    loop {
+        tokio::select! {
+            biased;
+            _ = until_stopped(&mut stopped) => break,
+            accepted = listener.accept() => {
+                let Ok((stream, _)) = accepted else { continue };
+                let Ok(slot) = slots.clone().try_acquire_owned() else {
+                    stats.refused_connections.fetch_add(1, Ordering::Relaxed);
+                    drop(stream);
+                    continue;
+                };
+                let (gate, mcp, stats, mut stopped) = (gate.clone(), mcp.clone(), stats.clone(), stopped.clone());
+                conns.spawn(async move {
+                    let service = hyper::service::service_fn(move |req| {
+                        let (gate, mcp, stats) = (gate.clone(), mcp.clone(), stats.clone());
+                        async move { Ok::<_, Infallible>(route(req, &gate, &mcp, &stats).await) }
+                    });
+                    let conn = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service);
+                    let mut conn = std::pin::pin!(conn);
+                    tokio::select! {
+                        biased;
+                        _ = until_stopped(&mut stopped) => {
+                            conn.as_mut().graceful_shutdown();
+                            let _ = tokio::time::timeout(SHUTDOWN_GRACE, conn).await;
+                        }
+                        _ = conn.as_mut() => {}
+                    }
+                    drop(slot);
+                });
+            }
+            Some(_) = conns.join_next(), if !conns.is_empty() => {}
+        }
+    }
+    // Ends every MCP session and its streams, so the connections can close.
+    mcp.config.cancellation_token.cancel();
+    while conns.join_next().await.is_some() {}
+}
+
+/// Completes once the server is stopping (or its handle is gone).
+async fn until_stopped(stopped: &mut watch::Receiver<bool>) {
+    // The guard `wait_for` returns is dropped here, never held across an await.
+    let _ = stopped.wait_for(|s| *s).await;
+}
+
+type Body = BoxBody<Bytes, Infallible>;
+
+/// One request: the gate; then its body, read up to the limit and checked to be JSON (rmcp
+/// would answer malformed JSON with a bare 415, not JSON-RPC's -32700); then rmcp.
+async fn route(req: Request<Incoming>, gate: &Gate, mcp: &Mcp, stats: &HttpStats) -> Response<Body> {
+    match admit(req, gate).await {
+        Ok(req) => mcp.handle(req).await,
+        Err(refusal) => {
+            let counter = match refusal {
+                Refusal::Host(_) => Some(&stats.bad_host),
+                Refusal::Origin(_) => Some(&stats.bad_origin),
+                Refusal::TokenMissing | Refusal::TokenWrong => Some(&stats.bad_token),
+                Refusal::TooLarge { .. } => Some(&stats.too_large),
+                Refusal::NotFound(_) | Refusal::Malformed(_) | Refusal::BodyUnread(_) => None,
+            };
+            if let Some(c) = counter {
+                c.fetch_add(1, Ordering::Relaxed);
+            }
+            refusal.response()
+        }
+    }
+}
+
+/// The request, its body read, if the gate lets it through.
+async fn admit(req: Request<Incoming>, gate: &Gate) -> Result<Request<Full<Bytes>>, Refusal> {
+    gate.check(&req)?;
+    let (parts, body) = req.into_parts();
+    let bytes = match http_body_util::Limited::new(body, gate.body_limit).collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(e) if e.is::<http_body_util::LengthLimitError>() => {
+            return Err(Refusal::TooLarge { length: None, limit: gate.body_limit });
+        }
+        Err(e) => return Err(Refusal::BodyUnread(e.to_string())),
+    };
+    if parts.method == hyper::Method::POST
+        && let Err(e) = serde_json::from_slice::<serde::de::IgnoredAny>(&bytes)
+    {
+        return Err(Refusal::Malformed(e.to_string()));
+    }
+    Ok(Request::from_parts(parts, Full::new(bytes)))
+}
+
+/// The checks made before rmcp sees a request.
+#[derive(Debug)]
+pub(crate) struct Gate {
+    pub(crate) port: u16,
+    pub(crate) token: Option<String>,
+    pub(crate) body_limit: usize,
+}
+
+/// Why the gate refused a request.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Refusal {
+    /// A Host that is not loopback with brum's port (DNS rebinding), or none: 403.
+    Host(String),
+    /// An Origin that is not a loopback page: 403.
+    Origin(String),
+    /// A path other than `/mcp`: 404.
+    NotFound(String),
+    /// A token is required and none was sent: 401.
+    TokenMissing,
+    /// The token sent is not the one required: 401.
+    TokenWrong,
+    /// A body above the limit (its `Content-Length` when declared): 413.
+    TooLarge { length: Option<u64>, limit: usize },
+    /// A POST body that is not JSON: 400 with JSON-RPC's parse error, -32700.
+    Malformed(String),
+    /// The body could not be read (the client went away): 400.
+    BodyUnread(String),
+}
+
+impl Gate {
+    pub(crate) fn check<B>(&self, req: &Request<B>) -> Result<(), Refusal> {
+        let headers = req.headers();
+        let host = headers.get(HOST).and_then(|h| h.to_str().ok()).unwrap_or("");
+        if !self.host_allowed(host) {
+            return Err(Refusal::Host(host.to_string()));
+        }
+        if let Some(origin) = headers.get(ORIGIN) {
+            let origin = origin.to_str().unwrap_or("<not ASCII>");
+            if !origin_allowed(origin) {
+                return Err(Refusal::Origin(origin.to_string()));
+            }
+        }
+        if req.uri().path() != MCP_PATH {
+            return Err(Refusal::NotFound(req.uri().path().to_string()));
+        }
+        if let Some(token) = &self.token {
+            let sent = headers.get(AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(bearer);
+            match sent {
+                None => return Err(Refusal::TokenMissing),
+                Some(sent) if !same_secret(sent.as_bytes(), token.as_bytes()) => return Err(Refusal::TokenWrong),
+                Some(_) => {}
+            }
+        }
+        let length = headers.get(CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
+        if let Some(length) = length.filter(|l| *l > self.body_limit as u64) {
+            return Err(Refusal::TooLarge { length: Some(length), limit: self.body_limit });
+        }
+        Ok(())
+    }
+
+    /// `localhost`, `127.0.0.1` or `[::1]`, with brum's port or none.
+    fn host_allowed(&self, host: &str) -> bool {
+        let (name, port) = split_authority(host);
+        LOOPBACK_HOSTS.contains(&name) && port.is_none_or(|p| p == self.port.to_string())
+    }
+}
+
+/// `http(s)://` a loopback host, any port.
+fn origin_allowed(origin: &str) -> bool {
+    let Some((scheme, authority)) = origin.split_once("://") else { return false };
+    let (name, port) = split_authority(authority);
+    matches!(scheme, "http" | "https")
+        && LOOPBACK_HOSTS.contains(&name)
+        && port.is_none_or(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// `host:port` → (`host`, `Some(port)`); `[::1]:port` keeps its brackets.
+fn split_authority(authority: &str) -> (&str, Option<&str>) {
+    if authority.starts_with('[') {
+        return match authority.find(']') {
+            Some(end) => {
+                let (name, rest) = authority.split_at(end + 1);
+                (name, rest.strip_prefix(':'))
+            }
+            None => (authority, None),
+        };
+    }
+    match authority.rsplit_once(':') {
+        Some((name, port)) => (name, Some(port)),
+        None => (authority, None),
+    }
+}
+
+/// The token of `Bearer <token>` (the scheme is case-insensitive).
+fn bearer(value: &str) -> Option<&str> {
+    let (scheme, token) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+}
+
+/// Compares two secrets in time that depends only on their lengths.
+fn same_secret(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+impl Refusal {
+    fn status(&self) -> StatusCode {
+        match self {
+            Refusal::Host(_) | Refusal::Origin(_) => StatusCode::FORBIDDEN,
+            Refusal::NotFound(_) => StatusCode::NOT_FOUND,
+            Refusal::TokenMissing | Refusal::TokenWrong => StatusCode::UNAUTHORIZED,
+            Refusal::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Refusal::Malformed(_) | Refusal::BodyUnread(_) => StatusCode::BAD_REQUEST,
+        }
+    }
+
+    /// What the client is told: what was wrong, and what would be accepted.
+    pub(crate) fn message(&self) -> String {
+        match self {
+            Refusal::Host(h) => format!(
+                "host {h:?} is not allowed: brum's MCP server answers only localhost, 127.0.0.1 and [::1] on its own port"
+            ),
+            Refusal::Origin(o) => {
+                format!("origin {o:?} is not allowed: only pages on localhost, 127.0.0.1 and [::1] may call brum")
+            }
+            Refusal::NotFound(p) => format!("no endpoint at {p:?}: brum's MCP endpoint is {MCP_PATH}"),
+            Refusal::TokenMissing => {
+                "this brum requires a token: send `Authorization: Bearer <token>` (see BRUM_MCP_TOKEN)".to_string()
+            }
+            Refusal::TokenWrong => "wrong token in `Authorization: Bearer`".to_string(),
+            Refusal::TooLarge { length: Some(length), limit } => {
+                format!("request body of {length} bytes is larger than the limit of {limit} bytes")
+            }
+            Refusal::TooLarge { length: None, limit } => {
+                format!("request body is larger than the limit of {limit} bytes")
+            }
+            Refusal::Malformed(e) => format!("malformed JSON in the request body: {e}"),
+            Refusal::BodyUnread(e) => format!("cannot read the request body: {e}"),
+        }
+    }
+
+    /// The JSON-RPC error code of the refusal's body: parse error for malformed JSON, invalid
+    /// request for everything else.
+    fn code(&self) -> i32 {
+        match self {
+            Refusal::Malformed(_) => -32700,
+            _ => -32600,
+        }
+    }
+
+    /// An id-less JSON-RPC error with the HTTP status.
+    fn response(&self) -> Response<Body> {
+        let body = serde_json::json!({
+            "jsonrpc": "2.0",
+            "id": null,
+            "error": { "code": self.code(), "message": self.message() },
+        });
+        let mut builder = Response::builder().status(self.status()).header(CONTENT_TYPE, "application/json");
+        if matches!(self, Refusal::TokenMissing | Refusal::TokenWrong) {
+            builder = builder.header(WWW_AUTHENTICATE, "Bearer realm=\"brum\"");
+        }
+        builder
+            .body(Full::new(Bytes::from(body.to_string())).boxed())
+            .expect("a status, two static headers and a body make a valid response")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn gate(token: Option<&str>) -> Gate {
+        Gate { port: 7777, token: token.map(str::to_string), body_limit: 100 }
+    }
+
+    fn req(headers: &[(&str, &str)]) -> Request<()> {
+        let mut b = Request::builder().method("POST").uri("/mcp");
+        for (k, v) in headers {
+            b = b.header(*k, *v);
+        }
+        b.body(()).expect("valid request")
+    }
+
+    #[test]
+    fn loopback_hosts_on_brums_port_pass_and_others_are_refused() {
+        let g = gate(None);
+        for ok in ["127.0.0.1:7777", "localhost:7777", "[::1]:7777", "localhost"] {
+            assert_eq!(g.check(&req(&[("host", ok)])), Ok(()), "{ok}");
+        }
+        for bad in ["evil.example:7777", "127.0.0.1:8888", "localhost.evil.example", "", "[::1"] {
+            assert!(matches!(g.check(&req(&[("host", bad)])), Err(Refusal::Host(_))), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_foreign_origin_is_refused_and_an_absent_one_passes() {
+        let g = gate(None);
+        let host = ("host", "127.0.0.1:7777");
+        assert_eq!(g.check(&req(&[host])), Ok(()));
+        for ok in ["http://localhost:6274", "http://127.0.0.1:7777", "https://[::1]:3000", "http://localhost"] {
+            assert_eq!(g.check(&req(&[host, ("origin", ok)])), Ok(()), "{ok}");
+        }
+        for bad in ["http://evil.example", "null", "http://localhost.evil.example:80", "file://localhost:1"] {
+            assert!(matches!(g.check(&req(&[host, ("origin", bad)])), Err(Refusal::Origin(_))), "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_token_is_required_when_set() {
+        let g = gate(Some("s3cret"));
+        let host = ("host", "127.0.0.1:7777");
+        assert_eq!(g.check(&req(&[host])), Err(Refusal::TokenMissing));
+        assert_eq!(g.check(&req(&[host, ("authorization", "Bearer nope")])), Err(Refusal::TokenWrong));
+        assert_eq!(g.check(&req(&[host, ("authorization", "Basic s3cret")])), Err(Refusal::TokenMissing));
+        assert_eq!(g.check(&req(&[host, ("authorization", "bearer s3cret")])), Ok(()));
+    }
+
+    #[test]
+    fn a_declared_body_over_the_limit_is_refused_before_it_is_read() {
+        let g = gate(None);
+        let host = ("host", "127.0.0.1:7777");
+        assert_eq!(g.check(&req(&[host, ("content-length", "100")])), Ok(()));
+        assert_eq!(
+            g.check(&req(&[host, ("content-length", "101")])),
+            Err(Refusal::TooLarge { length: Some(101), limit: 100 })
+        );
+    }
+}

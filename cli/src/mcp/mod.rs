@@ -1,0 +1,18 @@
+//! The MCP front end: rmcp (the official Rust SDK, pinned exactly in the workspace) over
+//! [`brum_core::mcp::Tools`]. This module is the only place brum names rmcp, so an SDK bump
+//! touches nothing else.
+//!
+//! - [`handler`]: rmcp's `ServerHandler` delegating to the tools;
+//! - [`http`]: Streamable HTTP on brum's own listener, behind the Host/Origin/token/body gate;
+//! - [`stdio`]: the same server on stdin and stdout (`brum mcp stdio`);
+//! - [`client_config`]: the snippets `brum mcp config CLIENT` prints;
+//! - [`registry`]: the instance files of running servers.
+
+pub mod client_config;
+mod handler;
+pub mod http;
+pub mod registry;
+pub mod stdio;
+
+/// brum's version as MCP clients see it (`serverInfo`).
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

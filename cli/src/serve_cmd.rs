@@ -1,0 +1,187 @@
+//! `brum serve` (headless: MCP over HTTP until Ctrl-C), `brum mcp stdio`, `brum mcp config`, and
+//! the MCP side of `brum run --mcp`: building a session for MCP clients and serving it.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use brum_core::config::Settings;
+use brum_core::discovery::DiscoveryPrefs;
+use brum_core::findings::FindingsConfig;
+use brum_core::mcp::ServerInfo;
+use brum_core::session::{CATALOGUE_POLL, Session, SessionConfig, SessionHandle};
+
+use crate::args::{McpCommand, ServeArgs};
+use crate::errors::{CliError, exit, system};
+use crate::guardian::Guardian;
+use crate::mcp::http::{HttpOptions, McpHttp};
+use crate::mcp::registry::{self, Instance, Registration};
+use crate::mcp::{VERSION, client_config};
+use crate::project_fs::StdFs;
+use crate::rt::TokioRuntime;
+use crate::run_cmd::Signals;
+
+/// `brum serve`: prints `mcp: URL` on `out` once it listens, then serves until a signal.
+pub fn serve(args: ServeArgs, project: &Path, out: &mut dyn Write) -> Result<i32, CliError> {
+    let token = checked_token(args.token)?;
+    crate::run_cmd::runtime()?.block_on(async move {
+        let mut signals = Signals::install().map_err(system("install the signal handlers"))?;
+        let settings = load_settings(project)?;
+        let session = headless_session(project, &settings)?;
+        let served = match start_http(session.handle(), project, &settings, args.port, token).await {
+            Ok(served) => served,
+            Err(e) => {
+                session.shutdown().await;
+                return Err(e);
+            }
+        };
+        let printed = writeln!(out, "mcp: {}", served.http.url).and_then(|()| out.flush());
+        if printed.is_ok() {
+            signals.recv().await;
+        }
+        served.stop().await;
+        session.shutdown().await;
+        printed?;
+        Ok(exit::OK)
+    })
+}
+
+/// `brum mcp stdio` and `brum mcp config`.
+pub fn mcp(cmd: McpCommand, project: &Path, out: &mut dyn Write) -> Result<i32, CliError> {
+    match cmd {
+        McpCommand::Config { client, port } => {
+            let url = format!("http://127.0.0.1:{port}{}", crate::mcp::http::MCP_PATH);
+            let project = std::fs::canonicalize(project).unwrap_or_else(|_| project.to_path_buf());
+            out.write_all(client_config::render(client, &url, &project).as_bytes())?;
+            Ok(exit::OK)
+        }
+        McpCommand::Stdio => crate::run_cmd::runtime()?.block_on(async move {
+            let mut signals = Signals::install().map_err(system("install the signal handlers"))?;
+            let settings = load_settings(project)?;
+            let session = headless_session(project, &settings)?;
+            let served = crate::mcp::stdio::serve(session.handle(), server_info(project), async move {
+                signals.recv().await;
+            })
+            .await;
+            session.shutdown().await;
+            served.map_err(system("serve MCP on stdin and stdout"))?;
+            Ok(exit::OK)
+        }),
+    }
+}
+
+fn load_settings(project: &Path) -> Result<Settings, CliError> {
+    let home = std::env::var_os("HOME").filter(|h| !h.is_empty()).map(PathBuf::from);
+    Ok(crate::settings::load(home.as_deref(), project)?.0)
+}
+
+fn server_info(project: &Path) -> ServerInfo {
+    ServerInfo { version: VERSION.to_string(), project: project.display().to_string(), mcp_url: None, proxy_url: None }
+}
+
+/// A session with nothing started: a log service indexing every line (the MCP log tools read
+/// it; copied to `.brum/logs` with `log_persist`), and the script catalogue kept current.
+fn headless_session(project: &Path, settings: &Settings) -> Result<Session<TokioRuntime>, CliError> {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let guardian = Guardian::spawn(settings.process_stop_grace()).map_err(system("start the orphan guardian"))?;
+    let rt = TokioRuntime::with_guardian(guardian);
+    let sink = if settings.log_persist() {
+        let files =
+            crate::log_files::LogFiles::create(project, crate::log_files::LogFilesConfig::from_settings(settings))
+                .map_err(system("create the log directory .brum/logs"))?;
+        Some(Box::new(files) as Box<dyn brum_core::logs::LogSink + Send>)
+    } else {
+        None
+    };
+    let session = Session::new(
+        rt,
+        SessionConfig {
+            bus: settings.bus_config(cores),
+            supervisor: crate::run_cmd::supervisor_config(settings, false),
+            logs: Some((settings.log_store_config(), sink)),
+            findings: FindingsConfig::from_settings(settings),
+        },
+    )?;
+    watch_catalogue(&session, project, settings);
+    Ok(session)
+}
+
+/// Keeps the session's script catalogue current (what `scripts_list` shows).
+pub(crate) fn watch_catalogue(session: &Session<TokioRuntime>, project: &Path, settings: &Settings) {
+    session.watch(Arc::new(StdFs), project.to_path_buf(), DiscoveryPrefs::from_settings(settings), CATALOGUE_POLL);
+}
+
+/// A token must be something a client can send in a header.
+fn checked_token(token: Option<String>) -> Result<Option<String>, CliError> {
+    match token {
+        Some(t) if t.is_empty() || !t.bytes().all(|b| b.is_ascii_graphic()) => Err(CliError::BadToken),
+        t => Ok(t),
+    }
+}
+
+/// The HTTP server and its instance file: both end on [`Served::stop`].
+pub(crate) struct Served {
+    pub http: McpHttp,
+    registration: Option<Registration>,
+}
+
+impl Served {
+    pub async fn stop(self) {
+        drop(self.registration);
+        self.http.stop().await;
+    }
+}
+
+/// Serves `session` over HTTP on `port` (or a free one, said on stderr) and registers the
+/// instance.
+pub(crate) async fn start_http(
+    session: SessionHandle<TokioRuntime>,
+    project: &Path,
+    settings: &Settings,
+    port: u16,
+    token: Option<String>,
+) -> Result<Served, CliError> {
+    let token_hint = token.as_ref().map(|_| "Authorization: Bearer $BRUM_MCP_TOKEN".to_string());
+    let opts = HttpOptions { port, token, session_idle: settings.mcp_session_timeout(), ..HttpOptions::default() };
+    let http = crate::mcp::http::start(session, server_info(project), opts)
+        .await
+        .map_err(system("listen for MCP clients on 127.0.0.1"))?;
+    if let Some(asked) = http.fallback_from {
+        crate::output::stderr_line(&format!(
+            "brum: port {asked} is taken; serving MCP on port {} instead",
+            http.addr.port()
+        ));
+    }
+    let inst = Instance {
+        pid: std::process::id(),
+        start_time: registry::own_start_time(),
+        project: std::fs::canonicalize(project).unwrap_or_else(|_| project.to_path_buf()),
+        mcp_url: http.url.clone(),
+        token_hint,
+    };
+    // The registry is for finding brum, not for serving: a failure is said, not fatal.
+    let registration = match registry::register(&registry::dir(), &inst) {
+        Ok(r) => Some(r),
+        Err(e) => {
+            crate::output::stderr_line(&format!(
+                "warning: cannot write the instance file in {}: {e}",
+                registry::dir().display()
+            ));
+            None
+        }
+    };
+    Ok(Served { http, registration })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_token_that_cannot_go_in_a_header_is_refused() {
+        assert!(matches!(checked_token(Some(String::new())), Err(CliError::BadToken)));
+        assert!(matches!(checked_token(Some("a b".into())), Err(CliError::BadToken)));
+        assert_eq!(checked_token(Some("s3cr3t-_.".into())).expect("valid"), Some("s3cr3t-_.".into()));
+        assert_eq!(checked_token(None).expect("valid"), None);
+    }
+}

@@ -1,0 +1,342 @@
+//! brum's MCP server with real clients: the official Python SDK (tests/mcp/client.py) in both
+//! protocol eras and over stdio, and raw HTTP for the status codes of bad requests. Each test
+//! runs the real `brum serve` on a copy of examples/demo (a tiny node dev server).
+//!
+//! The Python tests need `python3` with the `mcp` package (`pip install mcp`, as scripts/ci.sh
+//! does): without it they fail, saying so.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::Duration;
+
+use brum_tests::{brum_bin, signal, wait_exit};
+
+/// A failure timeout, far above what any step takes.
+const LIMIT: Duration = Duration::from_secs(60);
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ is in the repository").to_path_buf()
+}
+
+/// A copy of examples/demo with quick stops, and a private runtime dir for the registry.
+fn demo() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for f in ["package.json", "server.js", "watcher.js", "test.js"] {
+        std::fs::copy(repo().join("examples/demo").join(f), dir.path().join(f)).unwrap();
+    }
+    std::fs::write(dir.path().join(".brum.toml"), "[concurrency]\nprocess_stop_grace_ms = 500\n").unwrap();
+    std::fs::create_dir(dir.path().join("run")).unwrap();
+    dir
+}
+
+/// A running `brum serve`: stopped with SIGINT when dropped.
+struct Serve {
+    child: Child,
+    url: String,
+    port: u16,
+    stderr: Option<std::process::ChildStderr>,
+}
+
+impl Serve {
+    fn start(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Serve {
+        let mut cmd = Command::new(brum_bin());
+        cmd.arg("-C")
+            .arg(dir)
+            .arg("serve")
+            .args(args)
+            .env("HOME", dir)
+            .env("XDG_RUNTIME_DIR", dir.join("run"))
+            .env_remove("BRUM_MCP_TOKEN")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().unwrap();
+        let mut out = BufReader::new(child.stdout.take().unwrap());
+        let mut line = String::new();
+        out.read_line(&mut line).unwrap();
+        let url = line.trim().strip_prefix("mcp: ").unwrap_or_else(|| panic!("first line {line:?}")).to_string();
+        assert!(url.starts_with("http://127.0.0.1:") && url.ends_with("/mcp"), "{url}");
+        let port = url["http://127.0.0.1:".len()..url.len() - "/mcp".len()].parse().unwrap();
+        let stderr = child.stderr.take();
+        Serve { child, url, port, stderr }
+    }
+
+    /// Stops brum with SIGINT and returns its exit code and stderr.
+    fn stop(mut self) -> (i32, String) {
+        signal(self.child.id(), rustix::process::Signal::INT);
+        let status = wait_exit(&mut self.child, LIMIT);
+        let mut err = String::new();
+        if let Some(mut e) = self.stderr.take() {
+            e.read_to_string(&mut err).unwrap();
+        }
+        (status.code().unwrap_or(-1), err)
+    }
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            signal(self.child.id(), rustix::process::Signal::INT);
+            let _ = wait_exit(&mut self.child, LIMIT);
+        }
+    }
+}
+
+/// Runs tests/mcp/client.py; fails (never skips) when python3 or its `mcp` package is missing.
+fn python(args: &[&str]) -> serde_json::Value {
+    let script = repo().join("tests/mcp/client.py");
+    let out: Output = Command::new("python3")
+        .arg(&script)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run python3 (needed with `pip install mcp`): {e}"));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !stderr.contains("No module named 'mcp'"),
+        "the Python MCP SDK is missing: `pip install mcp` (scripts/ci.sh installs it)\n{stderr}"
+    );
+    assert!(out.status.success(), "client.py {args:?} failed ({}):\n{stderr}", out.status);
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("client.py printed no JSON ({e}):\n{stderr}"))
+}
+
+/// One raw HTTP/1.1 request; returns the status and the body. `Connection: close`, so the
+/// body ends when brum closes the connection.
+fn raw(port: u16, method: &str, headers: &[(&str, &str)], body: &[u8]) -> (u16, String) {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(LIMIT)).unwrap();
+    let mut req = format!("{method} /mcp HTTP/1.1\r\nConnection: close\r\nContent-Length: {}\r\n", body.len());
+    if !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("host")) {
+        req.push_str(&format!("Host: 127.0.0.1:{port}\r\n"));
+    }
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    req.push_str("\r\n");
+    s.write_all(req.as_bytes()).unwrap();
+    // A refused body may be closed on before it is all written.
+    let _ = s.write_all(body);
+    let mut resp = Vec::new();
+    let _ = s.read_to_end(&mut resp);
+    let resp = String::from_utf8_lossy(&resp).to_string();
+    let status = resp.split(' ').nth(1).and_then(|c| c.parse().ok()).unwrap_or_else(|| panic!("no status: {resp:?}"));
+    let body = resp.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
+    (status, body)
+}
+
+const JSON_HEADERS: [(&str, &str); 2] =
+    [("Content-Type", "application/json"), ("Accept", "application/json, text/event-stream")];
+
+/// A 2026-07-28 (stateless) `tools/call`: the headers and `_meta` that era requires.
+fn modern_call(port: u16, tool: &str, args: serde_json::Value, extra: &[(&str, &str)]) -> (u16, String) {
+    let body = serde_json::json!({
+        "jsonrpc": "2.0", "id": 1, "method": "tools/call",
+        "params": {
+            "name": tool, "arguments": args,
+            "_meta": {
+                "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+                "io.modelcontextprotocol/clientCapabilities": {},
+                "io.modelcontextprotocol/clientInfo": {"name": "raw", "version": "0"},
+            },
+        },
+    });
+    let mut headers: Vec<(&str, &str)> = JSON_HEADERS.to_vec();
+    headers.extend([("MCP-Protocol-Version", "2026-07-28"), ("Mcp-Method", "tools/call"), ("Mcp-Name", tool)]);
+    headers.extend_from_slice(extra);
+    raw(port, "POST", &headers, body.to_string().as_bytes())
+}
+
+/// The server still answers a well-formed call.
+fn still_answers(port: u16, extra: &[(&str, &str)]) {
+    let (status, body) = modern_call(port, "about", serde_json::json!({}), extra);
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("\"result\""), "{body}");
+}
+
+fn check_flow(out: &serde_json::Value) {
+    let tools: Vec<&str> = out["tools"].as_array().unwrap().iter().filter_map(|t| t.as_str()).collect();
+    for t in ["scripts_list", "scripts_run", "scripts_stop", "logs_stream", "logs_search", "errors_list", "about"] {
+        assert!(tools.contains(&t), "{t} missing from {tools:?}");
+    }
+    let run = out["run"].to_string();
+    assert!(run.contains("http://localhost:"), "scripts_run waited for the URL: {run}");
+    assert!(out["logs"].to_string().contains("demo dev server ready"), "{}", out["logs"]);
+    assert!(out["search"].to_string().contains("ready"), "{}", out["search"]);
+}
+
+#[test]
+fn a_legacy_client_runs_dev_waits_for_its_url_reads_searches_and_stops_it() {
+    let dir = demo();
+    let serve = Serve::start(dir.path(), &["-p", "0"], &[]);
+    let out = python(&["flow", &serve.url, "legacy"]);
+    check_flow(&out);
+    assert_ne!(out["protocol_version"], "2026-07-28", "{out}");
+    let (code, err) = serve.stop();
+    assert_eq!(code, 0, "{err}");
+}
+
+#[test]
+fn a_2026_client_does_the_same_statelessly() {
+    let dir = demo();
+    let serve = Serve::start(dir.path(), &["-p", "0"], &[]);
+    let out = python(&["flow", &serve.url, "2026-07-28"]);
+    check_flow(&out);
+    assert_eq!(out["protocol_version"], "2026-07-28", "{out}");
+    // `auto` probes server/discover and takes the modern era.
+    let out = python(&["bad", &serve.url, "auto"]);
+    assert!(out["about_after"].is_object(), "{out}");
+}
+
+#[test]
+fn a_stdio_client_does_the_same() {
+    let dir = demo();
+    let out = python(&["stdio", brum_bin().to_str().unwrap(), dir.path().to_str().unwrap()]);
+    check_flow(&out);
+}
+
+#[test]
+fn unknown_tools_and_wrong_argument_types_get_errors_and_the_server_still_answers() {
+    let dir = demo();
+    let serve = Serve::start(dir.path(), &["-p", "0"], &[]);
+    for mode in ["legacy", "2026-07-28"] {
+        let out = python(&["bad", &serve.url, mode]);
+        assert_eq!(out["unknown_tool"]["code"], -32602, "{mode}: {out}");
+        assert!(out["unknown_tool"]["message"].as_str().unwrap().contains("no_such_tool"), "{out}");
+        let wrong = &out["wrong_types"];
+        assert!(wrong["code"] == -32602 || wrong["is_error"] == true, "{mode}: {out}");
+        assert!(out["about_after"].is_object(), "{out}");
+    }
+}
+
+#[test]
+fn malformed_json_gets_a_parse_error_and_the_server_still_answers() {
+    let dir = demo();
+    let serve = Serve::start(dir.path(), &["-p", "0"], &[]);
+    let (status, body) = raw(serve.port, "POST", &JSON_HEADERS, b"{\"jsonrpc\": \"2.0\", \"id\": 1, \"method\": ");
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("-32700"), "{body}");
+    still_answers(serve.port, &[]);
+}
+
+#[test]
+fn an_oversized_body_gets_413_and_the_server_still_answers() {
+    let dir = demo();
+    let serve = Serve::start(dir.path(), &["-p", "0"], &[]);
+    let big = vec![b' '; 2 * 1024 * 1024];
+    let (status, body) = raw(serve.port, "POST", &JSON_HEADERS, &big);
+    assert_eq!(status, 413, "{body}");
+    assert!(body.contains("larger than the limit"), "{body}");
+    still_answers(serve.port, &[]);
+}
+
+#[test]
+fn a_foreign_origin_or_host_gets_403_and_loopback_pages_pass() {
+    let dir = demo();
+    let serve = Serve::start(dir.path(), &["-p", "0"], &[]);
+    let (status, body) = modern_call(serve.port, "about", serde_json::json!({}), &[("Origin", "http://evil.example")]);
+    assert_eq!(status, 403, "{body}");
+    assert!(body.contains("evil.example"), "{body}");
+    let (status, body) = modern_call(serve.port, "about", serde_json::json!({}), &[("Host", "evil.example")]);
+    assert_eq!(status, 403, "{body}");
+    still_answers(serve.port, &[("Origin", "http://localhost:6274")]);
+    still_answers(serve.port, &[]);
+}
+
+#[test]
+fn with_a_token_a_missing_or_wrong_one_gets_401_and_the_right_one_works() {
+    let dir = demo();
+    let serve = Serve::start(dir.path(), &["-p", "0"], &[("BRUM_MCP_TOKEN", "s3cret")]);
+    let (status, body) = modern_call(serve.port, "about", serde_json::json!({}), &[]);
+    assert_eq!(status, 401, "{body}");
+    assert!(body.contains("Authorization: Bearer"), "{body}");
+    let (status, _) = modern_call(serve.port, "about", serde_json::json!({}), &[("Authorization", "Bearer nope")]);
+    assert_eq!(status, 401);
+    still_answers(serve.port, &[("Authorization", "Bearer s3cret")]);
+    let out = python(&["flow", &serve.url, "legacy", "s3cret"]);
+    check_flow(&out);
+}
+
+#[test]
+fn a_client_that_disconnects_in_the_middle_of_a_follow_leaves_the_server_answering() {
+    let dir = demo();
+    let serve = Serve::start(dir.path(), &["-p", "0"], &[]);
+    // A follow that would wait a minute for lines from a process that never writes.
+    let body = serde_json::json!({
+        "jsonrpc": "2.0", "id": 7, "method": "tools/call",
+        "params": {
+            "name": "logs_stream",
+            "arguments": {"process": "nobody", "follow": true, "timeout_ms": 60000},
+            "_meta": {
+                "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+                "io.modelcontextprotocol/clientCapabilities": {},
+            },
+        },
+    })
+    .to_string();
+    let mut s = TcpStream::connect(("127.0.0.1", serve.port)).unwrap();
+    s.set_read_timeout(Some(LIMIT)).unwrap();
+    write!(
+        s,
+        "POST /mcp HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nContent-Type: application/json\r\nAccept: application/json, text/event-stream\r\nMCP-Protocol-Version: 2026-07-28\r\nMcp-Method: tools/call\r\nMcp-Name: logs_stream\r\nContent-Length: {}\r\n\r\n{body}",
+        serve.port,
+        body.len()
+    )
+    .unwrap();
+    // The response has begun (headers, the SSE priming event): the follow is under way.
+    let mut first = [0u8; 12];
+    s.read_exact(&mut first).unwrap();
+    assert_eq!(&first, b"HTTP/1.1 200", "{}", String::from_utf8_lossy(&first));
+    drop(s);
+    still_answers(serve.port, &[]);
+    let (code, err) = serve.stop();
+    assert_eq!(code, 0, "{err}");
+}
+
+#[test]
+fn a_taken_port_falls_back_to_a_free_one_and_says_so() {
+    let dir = demo();
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port();
+    let serve = Serve::start(dir.path(), &["-p", &port.to_string()], &[]);
+    assert_ne!(serve.port, port);
+    still_answers(serve.port, &[]);
+    let (code, err) = serve.stop();
+    assert_eq!(code, 0);
+    assert!(err.contains(&format!("port {port} is taken; serving MCP on port {}", serve.port)), "{err}");
+}
+
+#[test]
+fn serve_registers_its_instance_without_the_token_and_removes_it_on_exit() {
+    let dir = demo();
+    let serve = Serve::start(dir.path(), &["-p", "0"], &[("BRUM_MCP_TOKEN", "s3cret")]);
+    let instances = dir.path().join("run/brum/instances");
+    let file = instances.join(format!("{}.json", serve.child.id()));
+    let text = std::fs::read_to_string(&file).unwrap();
+    let inst: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(inst["mcp_url"], serve.url.as_str());
+    assert_eq!(inst["pid"], serve.child.id());
+    assert!(!text.contains("s3cret"), "the token leaked into {text}");
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(std::fs::metadata(&instances).unwrap().permissions().mode() & 0o777, 0o700);
+    assert_eq!(std::fs::metadata(&file).unwrap().permissions().mode() & 0o777, 0o600);
+    let (code, _) = serve.stop();
+    assert_eq!(code, 0);
+    assert!(!file.exists(), "{} left behind", file.display());
+}
+
+#[test]
+fn mcp_config_prints_each_clients_snippet() {
+    let dir = demo();
+    let out = Command::new(brum_bin())
+        .args(["-C", dir.path().to_str().unwrap(), "mcp", "config", "vscode", "-p", "7778"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("\"url\": \"http://127.0.0.1:7778/mcp\""), "{text}");
+    assert!(text.contains("\"args\": [\"mcp\", \"stdio\", \"-C\""), "{text}");
+}
