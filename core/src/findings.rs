@@ -268,6 +268,24 @@ impl Findings {
         self.tests.values()
     }
 
+    /// Forgets the error groups (only those seen from `script`, if given) and returns how
+    /// many went. Ids keep counting up, so a cursor taken before a clear stays valid.
+    pub fn clear_errors(&mut self, script: Option<&str>) -> u64 {
+        let gone: Vec<GroupId> = self
+            .groups
+            .iter()
+            .filter(|(_, (_, e))| script.is_none_or(|s| e.instances.iter().any(|p| &*p.name == s)))
+            .map(|(id, _)| *id)
+            .collect();
+        for id in &gone {
+            if let Some((sig, entry)) = self.groups.remove(id) {
+                self.by_signature.remove(&sig);
+                self.recency.remove(&(entry.last_seen, *id));
+            }
+        }
+        gone.len() as u64
+    }
+
     pub fn group_count(&self) -> usize {
         self.groups.len()
     }

@@ -130,6 +130,12 @@ pub const RELEASE_AT_REAP: &str = "supervisor.release_at_reap";
 /// starts anyway, after the stop returned (how brum behaved before the restart was made
 /// cancellable). Caught by S-S3 (I12).
 pub const STOP_LOST_IN_RESTART: &str = "supervisor.stop_lost_in_restart";
+/// An MCP wait (`scripts_run` with `wait_for`, `logs_stream` with `follow`) forgets to
+/// unsubscribe when its caller drops the call mid-wait: every abandoned wait leaves a
+/// subscription behind on the bus, its handler still filling a dead queue (Brummer's S-M12).
+/// Caught by S-M12.
+pub const MCP_WAIT_LEAKS_SUBSCRIPTION: &str = "mcp.wait_leaks_subscription";
+
 /// Every mutant, for `brum sim` listings and tests.
 pub const ALL: &[&str] = &[
     PUBLISH_INLINE,
@@ -166,6 +172,7 @@ pub const ALL: &[&str] = &[
     LINES_THROUGH_DISPATCHER,
     RELEASE_AT_REAP,
     STOP_LOST_IN_RESTART,
+    MCP_WAIT_LEAKS_SUBSCRIPTION,
 ];
 
 #[cfg(feature = "sim")]

@@ -77,6 +77,17 @@ impl<R: Runtime> SessionHandle<R> {
     pub fn catalogue(&self) -> Arc<Discovery> {
         lock_catalogue(&self.catalogue).clone()
     }
+
+    /// Changes the findings store under its lock (`errors_clear`).
+    pub fn findings_mut<T>(&self, change: impl FnOnce(&mut Findings) -> T) -> T {
+        change(&mut lock(&self.findings))
+    }
+
+    /// Makes `found` the catalogue, as [`Session::refresh`] does (tests and front ends that
+    /// hold only a handle).
+    pub async fn refresh(&self, found: Discovery) -> Option<ScriptsDiff> {
+        replace_catalogue(&self.catalogue, &self.bus, found).await
+    }
 }
 
 /// What a session's shutdown reports.

@@ -53,6 +53,7 @@ const WINDOWS: &[(&str, &str)] = &[
     ("S-S4", "brum run's watcher reads a crash ended with its restart coming"),
     ("S-P14", "the slow spawn holds the dispatcher while the ticker prints"),
     ("S-O1", "a sample finds leftovers alive after their leader ended"),
+    ("S-M12", "an MCP client abandons its call while the call's wait is subscribed"),
 ];
 
 fn explores(name: &str) {

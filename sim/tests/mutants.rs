@@ -161,6 +161,7 @@ const CATCHERS: &[(&str, &str, u64)] = &[
     (brum_core::mutants::LINES_THROUGH_DISPATCHER, "S-P14", 10),
     (brum_core::mutants::RELEASE_AT_REAP, "S-O1", 5),
     (brum_core::mutants::STOP_LOST_IN_RESTART, "S-S3", 5),
+    (brum_core::mutants::MCP_WAIT_LEAKS_SUBSCRIPTION, "S-M12", 20),
 ];
 
 #[test]

@@ -339,6 +339,35 @@ impl<R: Runtime> EventBus<R> {
         true
     }
 
+    /// Removes a subscription without waiting, for a guard's `Drop` (an abandoned MCP wait):
+    /// no event is queued for it after this returns, events still queued are counted as
+    /// `unsubscribed` drops, and its handler is dropped here, or by the worker running its
+    /// last batch (which finishes that batch, then never runs it again). Returns false if `id`
+    /// was not subscribed. Prefer [`EventBus::unsubscribe`] where the caller can await.
+    pub fn unsubscribe_now(&self, id: SubscriptionId) -> bool {
+        let sub = {
+            let mut subs = lock(&self.inner.subs);
+            let Some(pos) = subs.iter().position(|s| s.id == id.0) else { return false };
+            let mut next = Vec::clone(&subs);
+            let sub = next.remove(pos);
+            *subs = Arc::new(next);
+            sub
+        };
+        self.inner.subscribers.add(-1);
+        sub.closed.store(true, Ordering::SeqCst);
+        let (handler, queued) = {
+            let mut st = sub.lock();
+            let n = st.queue.len() as u64;
+            st.queue.clear();
+            (st.handler.take(), n)
+        };
+        sub.count_drop(DropReason::Unsubscribed, queued);
+        sub.depth.set(0);
+        sub.space.notify_waiters();
+        drop(handler);
+        true
+    }
+
     /// Publishes `event` to every subscriber registered before this call. Waits only when a
     /// `block` (or `degrade`, for lifecycle events) mailbox is full.
     pub async fn publish(&self, event: Event) -> Result<EventId, Closed> {

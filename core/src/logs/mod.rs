@@ -30,6 +30,7 @@ mod tests;
 pub use collapse::{CollapsedRow, Seen};
 pub use entry::{EntryId, EntryRef, LogEntry};
 pub use level::{LEVEL_SCAN_BYTES, Level, LevelSet, guess_level};
+pub(crate) use query::Matcher;
 pub use query::{
     Filter, PAGE_ENTRIES_MAX, Page, ProcessFilter, Query, REGEX_CACHE_BYTES_MAX, REGEX_COMPILED_BYTES_MAX, RegexError,
     SearchError, TextQuery,

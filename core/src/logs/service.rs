@@ -157,6 +157,11 @@ impl<R: Runtime> LogService<R> {
         lock(&self.state).store.tail(filter, n)
     }
 
+    /// A forward page after `after` (see [`super::LogStore::after`]).
+    pub fn after(&self, filter: &Filter, after: super::EntryId, limit: usize) -> (Vec<LogEntry>, bool) {
+        lock(&self.state).store.after(filter, after, limit)
+    }
+
     /// Every held entry, oldest first.
     pub fn entries(&self) -> Vec<LogEntry> {
         lock(&self.state).store.iter().map(|e| e.to_entry()).collect()

@@ -461,6 +461,28 @@ impl LogStore {
         out
     }
 
+    /// The oldest `limit` entries `filter` selects with an id above `after` (at most
+    /// [`super::PAGE_ENTRIES_MAX`]), oldest first, and whether more such entries follow them:
+    /// a forward page, as `logs_stream` reads what came after its cursor.
+    pub fn after(&self, filter: &Filter, after: EntryId, limit: usize) -> (Vec<LogEntry>, bool) {
+        let limit = limit.clamp(1, super::PAGE_ENTRIES_MAX);
+        // Walked newest first: keep the last `limit` seen (the oldest), count the rest.
+        let mut kept: VecDeque<EntryRef<'_>> = VecDeque::with_capacity((limit + 1).min(1024));
+        let mut more = false;
+        let _ = self.walk_rev(&self.resolve(filter), u64::MAX, |e| {
+            if e.id() <= after {
+                return ControlFlow::Break(());
+            }
+            kept.push_back(e);
+            if kept.len() > limit {
+                kept.pop_front();
+                more = true;
+            }
+            ControlFlow::Continue(())
+        });
+        (kept.iter().rev().map(EntryRef::to_entry).collect(), more)
+    }
+
     pub(crate) fn chunks(&self) -> &VecDeque<Chunk> {
         &self.chunks
     }

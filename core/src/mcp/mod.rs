@@ -10,10 +10,48 @@
 //!   with a JSON-RPC error; anything else, including a tool that failed (no such script), is a
 //!   [`ToolOutput`] with `is_error` set and a text that says what to do next.
 
+mod args;
+mod resources;
+mod schema;
+mod tools;
+mod wait;
+
+#[cfg(test)]
+mod tests;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
 use serde_json::{Map, Value};
 
+use crate::discovery::ProjectFs;
 use crate::rt::Runtime;
 use crate::session::SessionHandle;
+
+pub use resources::{
+    CHANGES_PENDING_MAX, Change, Changes, PromptArgument, PromptSpec, ResourceContent, ResourceError, ResourceSpec,
+    ResourceTemplateSpec,
+};
+pub use tools::{
+    CODE_FRAME_CONTEXT, CODE_FRAME_FILE_BYTES_MAX, CodeFrame, FOLLOW_TIMEOUT_DEFAULT, WAIT_TIMEOUT_DEFAULT,
+    WAIT_TIMEOUT_MAX_MS, code_frame,
+};
+pub use wait::{WAIT_MAILBOX, WAIT_QUEUE_MAX};
+
+/// Every tool's name, in the order `tools/list` shows them.
+pub const TOOL_NAMES: [&str; 11] = [
+    "scripts_list",
+    "scripts_run",
+    "scripts_stop",
+    "scripts_restart",
+    "scripts_status",
+    "logs_stream",
+    "logs_search",
+    "errors_list",
+    "errors_clear",
+    "urls_list",
+    "about",
+];
 
 /// A tool as `tools/list` shows it.
 #[derive(Debug, Clone, PartialEq)]
@@ -35,6 +73,19 @@ pub struct ToolOutput {
     pub is_error: bool,
 }
 
+impl ToolOutput {
+    pub fn ok(structured: Value, text: String) -> Self {
+        ToolOutput { structured, text, is_error: false }
+    }
+
+    /// A failed call: `text` says what was wrong and what to do next; the structured content
+    /// is `{"error": text}`.
+    pub fn error(text: impl Into<String>) -> Self {
+        let text = text.into();
+        ToolOutput { structured: serde_json::json!({ "error": text }), text, is_error: true }
+    }
+}
+
 /// A call the protocol itself must refuse.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CallError {
@@ -54,26 +105,80 @@ pub struct ServerInfo {
     pub proxy_url: Option<String>,
 }
 
+/// Reads source files for code frames (`errors_list`): the CLI passes the real file system,
+/// tests an in-memory one. Only files under the project root are read.
+pub type SourceReader = Arc<dyn ProjectFs + Send + Sync>;
+
 /// The tools over one session. Cheap to clone: one per client connection.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Tools<R: Runtime> {
     session: SessionHandle<R>,
     info: ServerInfo,
+    /// Where code frames come from, and the project root they must be under.
+    source: Option<(SourceReader, PathBuf)>,
+    /// `scripts_run` may run a `command` the client sent (the user's config allows it).
+    allow_adhoc: bool,
+}
+
+impl<R: Runtime> std::fmt::Debug for Tools<R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tools")
+            .field("info", &self.info)
+            .field("allow_adhoc", &self.allow_adhoc)
+            .finish_non_exhaustive()
+    }
 }
 
 impl<R: Runtime> Tools<R> {
     pub fn new(session: SessionHandle<R>, info: ServerInfo) -> Self {
-        Tools { session, info }
+        Tools { session, info, source: None, allow_adhoc: false }
     }
 
-    /// Every tool, in a fixed order.
+    /// Code frames in `errors_list`: source files under `root`, read through `reader`.
+    pub fn with_source(mut self, reader: SourceReader, root: PathBuf) -> Self {
+        self.source = Some((reader, root));
+        self
+    }
+
+    /// Lets `scripts_run` run a shell `command` sent by the client. Off unless the user's
+    /// configuration says so: an agent should run the project's scripts, not arbitrary code.
+    pub fn allow_adhoc(mut self, allow: bool) -> Self {
+        self.allow_adhoc = allow;
+        self
+    }
+
+    pub fn session(&self) -> &SessionHandle<R> {
+        &self.session
+    }
+
+    pub fn info(&self) -> &ServerInfo {
+        &self.info
+    }
+
+    /// Every tool, in a fixed order ([`TOOL_NAMES`]).
     pub fn specs(&self) -> Vec<ToolSpec> {
-        Vec::new()
+        schema::specs(self)
     }
 
-    /// Runs tool `name` with `args`.
+    /// Runs tool `name` with `args`. Cancel-safe: dropping the future mid-wait leaves no
+    /// subscription behind.
     pub async fn call(&self, name: &str, args: Map<String, Value>) -> Result<ToolOutput, CallError> {
-        let _ = (&self.session, &self.info, args);
-        Err(CallError::UnknownTool { name: name.to_string(), suggestion: None })
+        match name {
+            "scripts_list" => self.scripts_list(&args),
+            "scripts_run" => self.scripts_run(&args).await,
+            "scripts_stop" => self.scripts_stop(&args).await,
+            "scripts_restart" => self.scripts_restart(&args).await,
+            "scripts_status" => self.scripts_status(&args),
+            "logs_stream" => self.logs_stream(&args).await,
+            "logs_search" => self.logs_search(&args),
+            "errors_list" => self.errors_list(&args),
+            "errors_clear" => self.errors_clear(&args),
+            "urls_list" => self.urls_list(&args),
+            "about" => self.about(&args),
+            other => Err(CallError::UnknownTool {
+                name: other.to_string(),
+                suggestion: crate::discovery::suggest_script(&TOOL_NAMES, other).into_iter().next(),
+            }),
+        }
     }
 }

@@ -5,6 +5,7 @@ mod bus_log_coverage;
 mod bus_races;
 mod fault_races;
 mod log_races;
+mod mcp_races;
 mod supervisor_paths;
 mod supervisor_races;
 
@@ -19,6 +20,7 @@ use brum_core::rt::Runtime;
 use crate::trace::Trace;
 
 pub use bus_races::check_task_leaks;
+pub use mcp_races::{MCP_ROOT, catalogue as mcp_catalogue, mcp_session, script as mcp_script};
 pub use supervisor_races::register_programs;
 
 /// Which bus a scenario drives.
@@ -398,6 +400,12 @@ pub const SCENARIOS: &[Scenario] = &[
         budget: Duration::from_secs(60),
     },
     Scenario {
+        name: "S-M12",
+        race: "untracked fan-out: an MCP client's wait outlives it (S-E6 applied to MCP sessions)",
+        summary: "eight MCP clients at seeded moments wait on scripts_run (url, exit, a line) and logs_stream follow, a third abandoning their call mid-wait: subscriptions and waits back at baseline, every client that waited gets its answer, no task leaks",
+        budget: Duration::from_secs(60),
+    },
+    Scenario {
         name: "C-sleep",
         race: "conformance: sleep ordering",
         summary: "three tasks sleeping 30, 10 and 20 ms wake in time order",
@@ -490,6 +498,7 @@ pub fn body<'a, R: Runtime>(
         "S-L2" => Box::pin(log_races::s_l2(cx, programs)),
         "S-L3" => Box::pin(log_races::s_l3(cx, programs)),
         "S-L5" => Box::pin(log_races::s_l5(cx, programs)),
+        "S-M12" => Box::pin(mcp_races::s_m12(cx, programs)),
         "C-sleep" => Box::pin(crate::conformance::sleep_ordering(cx)),
         "C-spawn" => Box::pin(crate::conformance::spawn_join(cx)),
         "C-tcp" => Box::pin(crate::conformance::tcp_echo(cx)),
