@@ -321,7 +321,7 @@ async fn run_scripts(
         },
     )?;
     let served = if args.mcp {
-        crate::serve_cmd::watch_catalogue(&session, &project, &settings);
+        crate::serve_cmd::watch_catalogue(&session, &project, &settings).await;
         match crate::serve_cmd::start_http(
             session.handle(),
             &project,

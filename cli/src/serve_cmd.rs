@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use brum_core::config::Settings;
-use brum_core::discovery::DiscoveryPrefs;
+use brum_core::discovery::{DiscoveryPrefs, discover};
 use brum_core::findings::FindingsConfig;
 use brum_core::mcp::ServerInfo;
 use brum_core::session::{CATALOGUE_POLL, Session, SessionConfig, SessionHandle};
@@ -16,7 +16,7 @@ use crate::errors::{CliError, exit, system};
 use crate::guardian::Guardian;
 use crate::mcp::http::{HttpOptions, McpHttp};
 use crate::mcp::registry::{self, Instance, Registration};
-use crate::mcp::{VERSION, client_config};
+use crate::mcp::{ToolsSetup, VERSION, client_config};
 use crate::project_fs::StdFs;
 use crate::rt::TokioRuntime;
 use crate::run_cmd::Signals;
@@ -27,7 +27,7 @@ pub fn serve(args: ServeArgs, project: &Path, out: &mut dyn Write) -> Result<i32
     crate::run_cmd::runtime()?.block_on(async move {
         let mut signals = Signals::install().map_err(system("install the signal handlers"))?;
         let settings = load_settings(project)?;
-        let session = headless_session(project, &settings)?;
+        let session = headless_session(project, &settings).await?;
         let served = match start_http(session.handle(), project, &settings, args.port, token).await {
             Ok(served) => served,
             Err(e) => {
@@ -58,8 +58,9 @@ pub fn mcp(cmd: McpCommand, project: &Path, out: &mut dyn Write) -> Result<i32, 
         McpCommand::Stdio => crate::run_cmd::runtime()?.block_on(async move {
             let mut signals = Signals::install().map_err(system("install the signal handlers"))?;
             let settings = load_settings(project)?;
-            let session = headless_session(project, &settings)?;
-            let served = crate::mcp::stdio::serve(session.handle(), server_info(project), async move {
+            let session = headless_session(project, &settings).await?;
+            let setup = tools_setup(session.handle(), project, &settings);
+            let served = crate::mcp::stdio::serve(setup, async move {
                 signals.recv().await;
             })
             .await;
@@ -75,13 +76,25 @@ fn load_settings(project: &Path) -> Result<Settings, CliError> {
     Ok(crate::settings::load(home.as_deref(), project)?.0)
 }
 
-fn server_info(project: &Path) -> ServerInfo {
-    ServerInfo { version: VERSION.to_string(), project: project.display().to_string(), mcp_url: None, proxy_url: None }
+fn tools_setup(session: SessionHandle<TokioRuntime>, project: &Path, settings: &Settings) -> ToolsSetup {
+    let project = std::fs::canonicalize(project).unwrap_or_else(|_| project.to_path_buf());
+    let info = ServerInfo {
+        version: VERSION.to_string(),
+        project: project.display().to_string(),
+        mcp_url: None,
+        proxy_url: None,
+    };
+    ToolsSetup { session, info, project, allow_adhoc: allow_adhoc(settings) }
+}
+
+/// Whether MCP clients may run shell commands of their own (`scripts_run` with `command`).
+fn allow_adhoc(_settings: &Settings) -> bool {
+    false
 }
 
 /// A session with nothing started: a log service indexing every line (the MCP log tools read
 /// it; copied to `.brum/logs` with `log_persist`), and the script catalogue kept current.
-fn headless_session(project: &Path, settings: &Settings) -> Result<Session<TokioRuntime>, CliError> {
+async fn headless_session(project: &Path, settings: &Settings) -> Result<Session<TokioRuntime>, CliError> {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let guardian = Guardian::spawn(settings.process_stop_grace()).map_err(system("start the orphan guardian"))?;
     let rt = TokioRuntime::with_guardian(guardian);
@@ -102,13 +115,16 @@ fn headless_session(project: &Path, settings: &Settings) -> Result<Session<Tokio
             findings: FindingsConfig::from_settings(settings),
         },
     )?;
-    watch_catalogue(&session, project, settings);
+    watch_catalogue(&session, project, settings).await;
     Ok(session)
 }
 
-/// Keeps the session's script catalogue current (what `scripts_list` shows).
-pub(crate) fn watch_catalogue(session: &Session<TokioRuntime>, project: &Path, settings: &Settings) {
-    session.watch(Arc::new(StdFs), project.to_path_buf(), DiscoveryPrefs::from_settings(settings), CATALOGUE_POLL);
+/// Loads the session's script catalogue (what `scripts_list` shows) before any client can ask,
+/// then keeps it current.
+pub(crate) async fn watch_catalogue(session: &Session<TokioRuntime>, project: &Path, settings: &Settings) {
+    let prefs = DiscoveryPrefs::from_settings(settings);
+    session.refresh(discover(&StdFs, project, &prefs)).await;
+    session.watch(Arc::new(StdFs), project.to_path_buf(), prefs, CATALOGUE_POLL);
 }
 
 /// A token must be something a client can send in a header.
@@ -143,7 +159,7 @@ pub(crate) async fn start_http(
 ) -> Result<Served, CliError> {
     let token_hint = token.as_ref().map(|_| "Authorization: Bearer $BRUM_MCP_TOKEN".to_string());
     let opts = HttpOptions { port, token, session_idle: settings.mcp_session_timeout(), ..HttpOptions::default() };
-    let http = crate::mcp::http::start(session, server_info(project), opts)
+    let http = crate::mcp::http::start(tools_setup(session, project, settings), opts)
         .await
         .map_err(system("listen for MCP clients on 127.0.0.1"))?;
     if let Some(asked) = http.fallback_from {

@@ -59,9 +59,14 @@ async def flow(client):
     out["search"] = structured(
         await client.call_tool("logs_search", {"query": "ready", "process": "dev"}), "logs_search"
     )
-    out["errors"] = structured(await client.call_tool("errors_list", {}), "errors_list")
     out["urls"] = structured(await client.call_tool("urls_list", {}), "urls_list")
     out["stop"] = structured(await client.call_tool("scripts_stop", {"name": "dev"}), "scripts_stop")
+    # A script that crashes with a stack: its error, grouped, with the stack and a code frame.
+    out["crash"] = structured(
+        await client.call_tool("scripts_run", {"name": "crash", "wait_for": "exit", "timeout_ms": 30000}),
+        "scripts_run crash wait_for exit",
+    )
+    out["errors"] = structured(await client.call_tool("errors_list", {}), "errors_list")
     out["about"] = structured(await client.call_tool("about", {}), "about")
     return out
 

@@ -20,12 +20,21 @@ fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ is in the repository").to_path_buf()
 }
 
-/// A copy of examples/demo with quick stops, and a private runtime dir for the registry.
+/// A script that dies of a TypeError, with a stack pointing into the project (line 3).
+const CRASH_JS: &str = "// Crashes with a stack.\nfunction total(cart) {\n  return cart.items.reduce((a, b) => a + b, 0);\n}\nconsole.log(\"computing the total\");\ntotal(undefined);\n";
+
+/// A copy of examples/demo plus a `crash` script, with quick stops, and a private runtime dir
+/// for the registry.
 fn demo() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
-    for f in ["package.json", "server.js", "watcher.js", "test.js"] {
+    for f in ["server.js", "watcher.js", "test.js"] {
         std::fs::copy(repo().join("examples/demo").join(f), dir.path().join(f)).unwrap();
     }
+    let manifest = std::fs::read_to_string(repo().join("examples/demo/package.json")).unwrap();
+    let mut manifest: serde_json::Value = serde_json::from_str(&manifest).unwrap();
+    manifest["scripts"]["crash"] = "node crash.js".into();
+    std::fs::write(dir.path().join("package.json"), manifest.to_string()).unwrap();
+    std::fs::write(dir.path().join("crash.js"), CRASH_JS).unwrap();
     std::fs::write(dir.path().join(".brum.toml"), "[concurrency]\nprocess_stop_grace_ms = 500\n").unwrap();
     std::fs::create_dir(dir.path().join("run")).unwrap();
     dir
@@ -166,6 +175,12 @@ fn check_flow(out: &serde_json::Value) {
     assert!(run.contains("http://localhost:"), "scripts_run waited for the URL: {run}");
     assert!(out["logs"].to_string().contains("demo dev server ready"), "{}", out["logs"]);
     assert!(out["search"].to_string().contains("ready"), "{}", out["search"]);
+    let errors = out["errors"].to_string();
+    assert!(errors.contains("TypeError"), "errors_list shows the crash: {errors}");
+    assert!(errors.contains("crash.js:3"), "errors_list shows the stack into crash.js: {errors}");
+    let first = &out["errors"]["errors"][0];
+    assert!(first["frames"].as_array().is_some_and(|f| f.len() >= 2), "the stack's frames: {first}");
+    assert!(first["code_frame"]["lines"].is_array(), "the code around the error: {first}");
 }
 
 #[test]
@@ -302,11 +317,12 @@ fn a_taken_port_falls_back_to_a_free_one_and_says_so() {
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = taken.local_addr().unwrap().port();
     let serve = Serve::start(dir.path(), &["-p", &port.to_string()], &[]);
-    assert_ne!(serve.port, port);
-    still_answers(serve.port, &[]);
+    let used = serve.port;
+    assert_ne!(used, port);
+    still_answers(used, &[]);
     let (code, err) = serve.stop();
     assert_eq!(code, 0);
-    assert!(err.contains(&format!("port {port} is taken; serving MCP on port {}", serve.port)), "{err}");
+    assert!(err.contains(&format!("port {port} is taken; serving MCP on port {used}")), "{err}");
 }
 
 #[test]

@@ -24,11 +24,10 @@ use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
 
-use brum_core::mcp::{ServerInfo, Tools};
-use brum_core::session::SessionHandle;
+use brum_core::mcp::ServerInfo;
 
+use super::ToolsSetup;
 use super::handler::Handler;
-use crate::rt::TokioRuntime;
 
 /// The path the MCP endpoint is mounted at.
 pub const MCP_PATH: &str = "/mcp";
@@ -112,12 +111,13 @@ impl McpHttp {
 }
 
 /// Binds 127.0.0.1:`port` (or a free port when it is taken) and serves MCP on it over `session`.
-pub async fn start(session: SessionHandle<TokioRuntime>, info: ServerInfo, opts: HttpOptions) -> io::Result<McpHttp> {
+pub async fn start(setup: ToolsSetup, opts: HttpOptions) -> io::Result<McpHttp> {
     let (listener, fallback_from) = bind(opts.port).await?;
     let addr = listener.local_addr()?;
     let url = format!("http://{addr}{MCP_PATH}");
-    let info = ServerInfo { mcp_url: Some(url.clone()), ..info };
-    let handler = Handler::new(Tools::new(session, info.clone()), &info.version);
+    let version = setup.info.version.clone();
+    let info = ServerInfo { mcp_url: Some(url.clone()), ..setup.info.clone() };
+    let handler = Handler::new(ToolsSetup { info, ..setup }.build(), &version);
     let mut manager = LocalSessionManager::default();
     manager.session_config.keep_alive = Some(opts.session_idle);
     let config = StreamableHttpServerConfig::default()
@@ -126,7 +126,7 @@ pub async fn start(session: SessionHandle<TokioRuntime>, info: ServerInfo, opts:
         .with_allowed_origins(loopback_origins())
         .with_max_request_body_bytes(opts.body_limit)
         .with_sse_keep_alive(Some(SSE_KEEP_ALIVE));
-    let mcp = StreamableHttpService::new(move || Ok(handler.clone()), Arc::new(manager), config);
+    let mcp = StreamableHttpService::new(move || Ok(handler.for_session()), Arc::new(manager), config);
     let gate = Arc::new(Gate { port: addr.port(), token: opts.token, body_limit: opts.body_limit });
     let stats = Arc::new(HttpStats::default());
     let (stop, stopped) = watch::channel(false);

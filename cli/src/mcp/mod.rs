@@ -16,3 +16,29 @@ pub mod stdio;
 
 /// brum's version as MCP clients see it (`serverInfo`).
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use brum_core::mcp::{ServerInfo, Tools};
+use brum_core::session::SessionHandle;
+
+use crate::rt::TokioRuntime;
+
+/// What the tools are built from: the session, what `about` says, the project (code frames are
+/// read under it), and whether the user's config allows ad-hoc commands.
+#[derive(Debug, Clone)]
+pub struct ToolsSetup {
+    pub session: SessionHandle<TokioRuntime>,
+    pub info: ServerInfo,
+    pub project: PathBuf,
+    pub allow_adhoc: bool,
+}
+
+impl ToolsSetup {
+    pub(crate) fn build(self) -> Tools<TokioRuntime> {
+        Tools::new(self.session, self.info)
+            .with_source(Arc::new(crate::project_fs::StdFs), self.project)
+            .allow_adhoc(self.allow_adhoc)
+    }
+}

@@ -4,12 +4,10 @@
 use std::future::Future;
 use std::io;
 
-use brum_core::mcp::{ServerInfo, Tools};
-use brum_core::session::SessionHandle;
 use rmcp::ServiceExt;
 
+use super::ToolsSetup;
 use super::handler::Handler;
-use crate::rt::TokioRuntime;
 
 /// Why the stdio server ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -21,12 +19,9 @@ pub enum StdioEnd {
 }
 
 /// Serves MCP on stdio over `session` until the client closes stdin or `shutdown` completes.
-pub async fn serve(
-    session: SessionHandle<TokioRuntime>,
-    info: ServerInfo,
-    shutdown: impl Future<Output = ()>,
-) -> io::Result<StdioEnd> {
-    let handler = Handler::new(Tools::new(session, info.clone()), &info.version);
+pub async fn serve(setup: ToolsSetup, shutdown: impl Future<Output = ()>) -> io::Result<StdioEnd> {
+    let version = setup.info.version.clone();
+    let handler = Handler::new(setup.build(), &version);
     let mut shutdown = std::pin::pin!(shutdown);
     let running = tokio::select! {
         biased;
