@@ -9,6 +9,8 @@ A missing SDK is an ImportError, hence a failure, never a skip.
   client.py flow URL MODE [TOKEN]   run dev, wait for its URL, read/search logs, errors, stop
   client.py stdio BRUM PROJECT      the same flow over `BRUM -C PROJECT mcp stdio`
   client.py bad URL MODE            unknown tool, wrong argument types; then still answers
+  client.py extras URL MODE DIR     resources, prompts, and the change notification that
+                                    follows adding a script to DIR/package.json
 """
 
 import json
@@ -90,10 +92,40 @@ async def bad(client):
     return out
 
 
-def http_client(url, mode, token=None):
+async def resources_and_prompts(client):
+    out = {}
+    listed = await client.list_resources()
+    out["resources"] = sorted(r.uri for r in listed.resources)
+    templates = await client.list_resource_templates()
+    out["templates"] = [t.uri_template for t in templates.resource_templates]
+    read = await client.read_resource("brum://logs/dev")
+    out["read_logs_dev"] = read.contents[0].text
+    try:
+        await client.read_resource("brum://nope")
+        fail("reading brum://nope succeeded")
+    except MCPError as e:
+        out["read_unknown"] = {"code": e.code, "message": e.message}
+    prompts = await client.list_prompts()
+    out["prompts"] = sorted(p.name for p in prompts.prompts)
+    got = await client.get_prompt("summarize_servers", {})
+    out["prompt_text"] = got.messages[0].content.text
+    return out
+
+
+def add_script(project):
+    """Adds a script to the project's package.json: the catalogue, hence the tool list, changes."""
+    path = f"{project}/package.json"
+    with open(path) as f:
+        manifest = json.load(f)
+    manifest["scripts"]["added"] = "node -e 1"
+    with open(path, "w") as f:
+        json.dump(manifest, f)
+
+
+def http_client(url, mode, token=None, message_handler=None):
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     transport = streamable_http_client(url, http_client=httpx2.AsyncClient(headers=headers, timeout=60))
-    return mcp.Client(transport, mode=mode)
+    return mcp.Client(transport, mode=mode, message_handler=message_handler)
 
 
 async def main(argv):
@@ -116,6 +148,37 @@ async def main(argv):
         url, mode = argv[2], argv[3]
         async with http_client(url, mode) as client:
             out = await bad(client)
+    elif cmd == "extras":
+        url, mode, project = argv[2], argv[3], argv[4]
+        seen = []
+        changed = anyio.Event()
+
+        async def on_message(message):
+            if not isinstance(message, Exception):
+                method = getattr(getattr(message, "root", message), "method", None)
+                seen.append(method)
+                if method == "notifications/tools/list_changed":
+                    changed.set()
+
+        async with http_client(url, mode, message_handler=on_message) as client:
+            structured(await client.call_tool("scripts_run", {"name": "dev", "wait_for": "url"}), "scripts_run dev")
+            out = await resources_and_prompts(client)
+            # A failure timeout: the catalogue is re-read every second.
+            with anyio.fail_after(30):
+                if mode == "legacy":
+                    add_script(project)
+                    await changed.wait()
+                    out["notified"] = "notifications/tools/list_changed"
+                else:
+                    async with client.listen(tools_list_changed=True) as sub:
+                        add_script(project)
+                        async for event in sub:
+                            out["notified"] = type(event).__name__
+                            break
+            tools = await client.list_tools()
+            run = next(t for t in tools.tools if t.name == "scripts_run")
+            out["scripts_run_schema_lists_added"] = "added" in json.dumps(run.input_schema)
+            structured(await client.call_tool("scripts_stop", {"name": "dev"}), "scripts_stop dev")
     else:
         fail(f"unknown command {cmd!r}\n{__doc__}")
     print(json.dumps(out))

@@ -33,6 +33,7 @@ fn demo() -> tempfile::TempDir {
     let manifest = std::fs::read_to_string(repo().join("examples/demo/package.json")).unwrap();
     let mut manifest: serde_json::Value = serde_json::from_str(&manifest).unwrap();
     manifest["scripts"]["crash"] = "node crash.js".into();
+    manifest["scripts"]["quiet"] = "node -e \"console.log('quiet up'); setInterval(() => {}, 1 << 30)\"".into();
     std::fs::write(dir.path().join("package.json"), manifest.to_string()).unwrap();
     std::fs::write(dir.path().join("crash.js"), CRASH_JS).unwrap();
     std::fs::write(dir.path().join(".brum.toml"), "[concurrency]\nprocess_stop_grace_ms = 500\n").unwrap();
@@ -214,6 +215,30 @@ fn a_stdio_client_does_the_same() {
 }
 
 #[test]
+fn resources_prompts_and_the_change_notification_in_both_eras() {
+    for mode in ["legacy", "2026-07-28"] {
+        let dir = demo();
+        let serve = Serve::start(dir.path(), &["-p", "0"], &[]);
+        let out = python(&["extras", &serve.url, mode, dir.path().to_str().unwrap()]);
+        let resources = out["resources"].to_string();
+        for uri in ["brum://errors", "brum://urls", "brum://logs/dev"] {
+            assert!(resources.contains(uri), "{mode}: {uri} missing: {resources}");
+        }
+        assert_eq!(out["templates"][0], "brum://logs/{process}", "{out}");
+        assert!(out["read_logs_dev"].as_str().unwrap().contains("demo dev server ready"), "{out}");
+        // Resource not found: -32002 before 2026-07-28, -32602 from it.
+        let expected = if mode == "legacy" { -32002 } else { -32602 };
+        assert_eq!(out["read_unknown"]["code"], expected, "{mode}: {out}");
+        assert_eq!(out["prompts"], serde_json::json!(["diagnose", "summarize_servers"]), "{out}");
+        assert!(out["prompt_text"].as_str().unwrap().contains("dev#1 running"), "{out}");
+        assert!(out["notified"].as_str().unwrap().to_lowercase().contains("tools"), "{mode}: {out}");
+        assert_eq!(out["scripts_run_schema_lists_added"], true, "{mode}: {out}");
+        let (code, err) = serve.stop();
+        assert_eq!(code, 0, "{err}");
+    }
+}
+
+#[test]
 fn unknown_tools_and_wrong_argument_types_get_errors_and_the_server_still_answers() {
     let dir = demo();
     let serve = Serve::start(dir.path(), &["-p", "0"], &[]);
@@ -275,16 +300,49 @@ fn with_a_token_a_missing_or_wrong_one_gets_401_and_the_right_one_works() {
     check_flow(&out);
 }
 
+/// The JSON-RPC message of a (single-message) SSE or JSON response body.
+fn message(body: &str) -> serde_json::Value {
+    let json = body.lines().filter_map(|l| l.strip_prefix("data: ")).find(|d| d.starts_with('{')).unwrap_or(body);
+    serde_json::from_str(json).unwrap_or_else(|e| panic!("no JSON-RPC message ({e}) in {body:?}"))
+}
+
+/// `about`'s structured content.
+fn about(port: u16) -> serde_json::Value {
+    let (status, body) = modern_call(port, "about", serde_json::json!({}), &[]);
+    assert_eq!(status, 200, "{body}");
+    message(&body)["result"]["structuredContent"].clone()
+}
+
+/// Polls `about` until `cond` holds of it (a failure timeout, not a wait for time to pass).
+fn until_about(port: u16, what: &str, cond: impl Fn(&serde_json::Value) -> bool) -> serde_json::Value {
+    let deadline = std::time::Instant::now() + LIMIT;
+    loop {
+        let a = about(port);
+        if cond(&a) {
+            return a;
+        }
+        assert!(std::time::Instant::now() < deadline, "never {what}: {a}");
+        std::thread::yield_now();
+    }
+}
+
 #[test]
 fn a_client_that_disconnects_in_the_middle_of_a_follow_leaves_the_server_answering() {
     let dir = demo();
     let serve = Serve::start(dir.path(), &["-p", "0"], &[]);
-    // A follow that would wait a minute for lines from a process that never writes.
+    let baseline = about(serve.port)["health"].clone();
+    let (_, body) =
+        modern_call(serve.port, "scripts_run", serde_json::json!({"name": "quiet", "wait_for": "regex:quiet up"}), &[]);
+    assert_eq!(message(&body)["result"]["structuredContent"]["status"], "met", "{body}");
+    let (_, body) = modern_call(serve.port, "logs_stream", serde_json::json!({"process": "quiet"}), &[]);
+    let cursor = message(&body)["result"]["structuredContent"]["next_cursor"].clone();
+    assert!(cursor.is_u64(), "{body}");
+    // A follow that would wait a minute: `quiet` prints nothing more.
     let body = serde_json::json!({
         "jsonrpc": "2.0", "id": 7, "method": "tools/call",
         "params": {
             "name": "logs_stream",
-            "arguments": {"process": "nobody", "follow": true, "timeout_ms": 60000},
+            "arguments": {"process": "quiet", "cursor": cursor, "follow": true, "timeout_ms": 60000},
             "_meta": {
                 "io.modelcontextprotocol/protocolVersion": "2026-07-28",
                 "io.modelcontextprotocol/clientCapabilities": {},
@@ -293,7 +351,6 @@ fn a_client_that_disconnects_in_the_middle_of_a_follow_leaves_the_server_answeri
     })
     .to_string();
     let mut s = TcpStream::connect(("127.0.0.1", serve.port)).unwrap();
-    s.set_read_timeout(Some(LIMIT)).unwrap();
     write!(
         s,
         "POST /mcp HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nContent-Type: application/json\r\nAccept: application/json, text/event-stream\r\nMCP-Protocol-Version: 2026-07-28\r\nMcp-Method: tools/call\r\nMcp-Name: logs_stream\r\nContent-Length: {}\r\n\r\n{body}",
@@ -301,12 +358,13 @@ fn a_client_that_disconnects_in_the_middle_of_a_follow_leaves_the_server_answeri
         body.len()
     )
     .unwrap();
-    // The response has begun (headers, the SSE priming event): the follow is under way.
-    let mut first = [0u8; 12];
-    s.read_exact(&mut first).unwrap();
-    assert_eq!(&first, b"HTTP/1.1 200", "{}", String::from_utf8_lossy(&first));
+    until_about(serve.port, "the follow is waiting", |a| a["health"]["mcp"]["waits_live"] == 1);
     drop(s);
-    still_answers(serve.port, &[]);
+    // The wait, its subscription and its task are gone; the server still answers.
+    let after = until_about(serve.port, "the follow's wait ended", |a| a["health"]["mcp"]["waits_live"] == 0);
+    assert_eq!(after["health"]["bus"]["subscribers"], baseline["bus"]["subscribers"], "{after}");
+    let (_, body) = modern_call(serve.port, "scripts_status", serde_json::json!({"name": "quiet"}), &[]);
+    assert_eq!(message(&body)["result"]["structuredContent"]["processes"][0]["state"], "running", "{body}");
     let (code, err) = serve.stop();
     assert_eq!(code, 0, "{err}");
 }

@@ -215,7 +215,16 @@ type Body = BoxBody<Bytes, Infallible>;
 /// would answer malformed JSON with a bare 415, not JSON-RPC's -32700); then rmcp.
 async fn route(req: Request<Incoming>, gate: &Gate, mcp: &Mcp, stats: &HttpStats) -> Response<Body> {
     match admit(req, gate).await {
-        Ok(req) => mcp.handle(req).await,
+        Ok(req) => {
+            let delete = req.method() == hyper::Method::DELETE;
+            let mut resp = mcp.handle(req).await;
+            // rmcp ends a session with 202; clients expect 200 or 204 (the Python SDK warns
+            // "Session termination failed: 202"). Nothing follows a DELETE, so 204 says it all.
+            if delete && resp.status() == StatusCode::ACCEPTED {
+                *resp.status_mut() = StatusCode::NO_CONTENT;
+            }
+            resp
+        }
         Err(refusal) => {
             let counter = match refusal {
                 Refusal::Host(_) => Some(&stats.bad_host),
