@@ -87,9 +87,10 @@ fn tools_setup(session: SessionHandle<TokioRuntime>, project: &Path, settings: &
     ToolsSetup { session, info, project, allow_adhoc: allow_adhoc(settings) }
 }
 
-/// Whether MCP clients may run shell commands of their own (`scripts_run` with `command`).
-fn allow_adhoc(_settings: &Settings) -> bool {
-    false
+/// Whether MCP clients may run shell commands of their own (`scripts_run` with `command`):
+/// only when the user's `.brum.toml` says `[mcp] allow_adhoc = true`.
+fn allow_adhoc(settings: &Settings) -> bool {
+    settings.mcp_allow_adhoc()
 }
 
 /// A session with nothing started: a log service indexing every line (the MCP log tools read

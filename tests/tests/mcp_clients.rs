@@ -370,6 +370,26 @@ fn a_client_that_disconnects_in_the_middle_of_a_follow_leaves_the_server_answeri
 }
 
 #[test]
+fn a_shell_command_from_the_client_runs_only_when_the_config_allows_it() {
+    let args = serde_json::json!({"name": "probe", "command": "echo adhoc-ran", "wait_for": "exit"});
+    let dir = demo();
+    let serve = Serve::start(dir.path(), &["-p", "0"], &[]);
+    let (_, body) = modern_call(serve.port, "scripts_run", args.clone(), &[]);
+    let msg = message(&body);
+    let refused = msg["result"]["isError"] == true || msg["error"]["code"] == -32602;
+    assert!(refused, "ran a client's command without permission: {body}");
+    assert!(body.contains("allow_adhoc"), "the refusal says how to allow it: {body}");
+    drop(serve);
+    let toml = std::fs::read_to_string(dir.path().join(".brum.toml")).unwrap();
+    std::fs::write(dir.path().join(".brum.toml"), format!("{toml}\n[mcp]\nallow_adhoc = true\n")).unwrap();
+    let serve = Serve::start(dir.path(), &["-p", "0"], &[]);
+    let (_, body) = modern_call(serve.port, "scripts_run", args, &[]);
+    let msg = message(&body);
+    assert_eq!(msg["result"]["isError"], false, "{body}");
+    assert_eq!(msg["result"]["structuredContent"]["status"], "met", "{body}");
+}
+
+#[test]
 fn a_taken_port_falls_back_to_a_free_one_and_says_so() {
     let dir = demo();
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();

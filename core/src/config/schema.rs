@@ -114,7 +114,7 @@ impl Section {
 
 /// Every fixed-key top-level table brum reads, in the order `brum --settings` prints them. The
 /// open-named `[processes.NAME]` tables are checked by `processes.rs`.
-pub(crate) static SECTIONS: &[Section] = &[CONCURRENCY, DISCOVERY];
+pub(crate) static SECTIONS: &[Section] = &[CONCURRENCY, DISCOVERY, MCP];
 
 /// The top-level name of the `[processes.NAME]` tables.
 pub(crate) const PROCESSES: &str = "processes";
@@ -145,6 +145,18 @@ pub(crate) const DISCOVERY: Section = Section {
         default: Value::Choice("auto"),
         why: "auto = the packageManager field, then the lockfile (bun, pnpm, yarn, npm), then npm: what the \
               project itself uses",
+    }],
+};
+
+/// The `[mcp]` section: what MCP clients may do.
+pub(crate) const MCP: Section = Section {
+    name: "mcp",
+    keys: &[KeySpec {
+        name: "allow_adhoc",
+        kind: Kind::Bool,
+        default: Value::Bool(false),
+        why: "off: an agent runs the project's own scripts, never a shell command it made up, unless \
+              the user allows it",
     }],
 };
 

@@ -254,6 +254,15 @@ impl Settings {
         self.count("proxy_port_base")
     }
 
+    /// `[mcp] allow_adhoc`: MCP clients may run shell commands of their own (`scripts_run`
+    /// with `command`).
+    pub fn mcp_allow_adhoc(&self) -> bool {
+        match self.values.get(&("mcp", "allow_adhoc")) {
+            Some(Setting { value: Value::Bool(b), .. }) => *b,
+            other => panic!("`mcp.allow_adhoc` holds {other:?}; its schema kind is a boolean"),
+        }
+    }
+
     /// Concurrent MCP sessions.
     pub fn mcp_sessions_max(&self) -> usize {
         self.count("mcp_sessions_max")
