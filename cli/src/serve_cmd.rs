@@ -176,7 +176,9 @@ pub(crate) async fn start_http(
         mcp_url: http.url.clone(),
         token_hint,
     };
-    // The registry is for finding brum, not for serving: a failure is said, not fatal.
+    // The registry is for finding brum, not for serving: a failure is said, not fatal. Stale
+    // files of brums that died without cleaning up go first.
+    let _ = registry::list(&registry::dir(), registry::probe);
     let registration = match registry::register(&registry::dir(), &inst) {
         Ok(r) => Some(r),
         Err(e) => {

@@ -390,6 +390,41 @@ fn a_shell_command_from_the_client_runs_only_when_the_config_allows_it() {
 }
 
 #[test]
+fn run_with_mcp_serves_while_the_scripts_run() {
+    let dir = demo();
+    let mut child = Command::new(brum_bin())
+        .arg("-C")
+        .arg(dir.path())
+        .args(["run", "--mcp", "dev"])
+        .env("HOME", dir.path())
+        .env("XDG_RUNTIME_DIR", dir.path().join("run"))
+        .env_remove("BRUM_MCP_TOKEN")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut err = BufReader::new(child.stderr.take().unwrap());
+    let url = loop {
+        let mut line = String::new();
+        assert!(err.read_line(&mut line).unwrap() > 0, "stderr closed before the MCP URL");
+        if let Some(url) = line.trim().strip_prefix("brum: mcp: ") {
+            break url.to_string();
+        }
+    };
+    let port: u16 = url["http://127.0.0.1:".len()..url.len() - "/mcp".len()].parse().unwrap();
+    let a = until_about(port, "dev is running", |a| a["processes_running"] == 1);
+    assert_eq!(a["mcp_url"], url.as_str(), "{a}");
+    let out = python(&["bad", &url, "legacy"]);
+    assert!(out["about_after"].is_object(), "{out}");
+    signal(child.id(), rustix::process::Signal::INT);
+    let status = wait_exit(&mut child, LIMIT);
+    assert_eq!(status.code(), Some(130), "brum run ends as after Ctrl-C");
+    let left = std::fs::read_dir(dir.path().join("run/brum/instances")).unwrap().count();
+    assert_eq!(left, 0, "the instance file is removed on exit");
+}
+
+#[test]
 fn a_taken_port_falls_back_to_a_free_one_and_says_so() {
     let dir = demo();
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();

@@ -36,6 +36,15 @@ fn js(s: &str) -> String {
     serde_json::Value::String(s.to_string()).to_string()
 }
 
+/// `s` as one shell word: as it is when it is plain, else single-quoted.
+fn sh(s: &str) -> String {
+    if !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"/._-+:@%,=".contains(&b)) {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', "'\\''"))
+    }
+}
+
 /// The snippet for `client`: `url` is the HTTP endpoint (`brum serve` prints it), `project`
 /// the directory the stdio form serves.
 pub fn render(client: Client, url: &str, project: &Path) -> String {
@@ -54,7 +63,8 @@ pub fn render(client: Client, url: &str, project: &Path) -> String {
              claude mcp add --transport http brum {url}\n\
              \n\
              # stdio (Claude Code starts brum itself):\n\
-             claude mcp add brum -- brum mcp stdio -C {project}\n"
+             claude mcp add brum -- brum mcp stdio -C {}\n",
+            sh(&project)
         ),
         Client::ClaudeDesktop => write!(
             w,
@@ -126,6 +136,12 @@ mod tests {
             all.push_str(&render(c, "http://127.0.0.1:7777/mcp", Path::new("/home/me/app")));
         }
         insta::assert_snapshot!(all);
+    }
+
+    #[test]
+    fn a_project_path_with_spaces_is_one_shell_word() {
+        let text = render(Client::ClaudeCode, "http://127.0.0.1:7777/mcp", Path::new("/my app/it's"));
+        assert!(text.contains("-C '/my app/it'\\''s'\n"), "{text}");
     }
 
     #[test]
