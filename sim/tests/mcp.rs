@@ -317,10 +317,6 @@ fn logs_stream_pages_with_cursors_and_follow_waits_for_new_lines_up_to_its_timeo
         let remote = call(&tools, "scripts_run", json!({"name": "remote"})).await;
         let id = remote.structured["instance"].as_u64().unwrap();
         let pid = remote.structured["pid"].as_u64().unwrap() as u32;
-        let lines: Vec<String> = (1..=5).map(|i| format!("line {i}")).collect();
-        rt.processes().remote(pid, Remote::Out(lines));
-        settle(&rt).await;
-        let tail = call(&tools, "logs_stream", json!({"process": "remote", "limit": 2})).await;
         let texts = |o: &ToolOutput| -> Vec<String> {
             o.structured["entries"]
                 .as_array()
@@ -329,6 +325,22 @@ fn logs_stream_pages_with_cursors_and_follow_waits_for_new_lines_up_to_its_timeo
                 .map(|e| e["text"].as_str().unwrap().to_string())
                 .collect()
         };
+        // No line yet and no cursor: follow waits for the first.
+        let t = rt.processes().clone();
+        let first_line = brum_core::rt::spawn(&rt, "test.printer", {
+            let rt = rt.clone();
+            async move {
+                rt.sleep(Duration::from_millis(30)).await;
+                t.remote(pid, Remote::Out(vec!["hello".into()]));
+            }
+        });
+        let hello = call(&tools, "logs_stream", json!({"process": "remote", "follow": true, "timeout_ms": 5000})).await;
+        assert_eq!(texts(&hello), ["hello"]);
+        first_line.join().await.unwrap();
+        let lines: Vec<String> = (1..=5).map(|i| format!("line {i}")).collect();
+        rt.processes().remote(pid, Remote::Out(lines));
+        settle(&rt).await;
+        let tail = call(&tools, "logs_stream", json!({"process": "remote", "limit": 2})).await;
         assert_eq!(texts(&tail), ["line 4", "line 5"]);
         // From the start, two at a time.
         let first = tail.structured["entries"][0]["id"].as_u64().unwrap() - 3;

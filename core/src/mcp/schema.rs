@@ -184,7 +184,7 @@ pub(crate) fn specs<R: Runtime>(tools: &Tools<R>) -> Vec<ToolSpec> {
                     "stream": {"enum": ["stdout", "stderr"]},
                     "cursor": {"type": "integer", "minimum": 0, "description": "The first line id to read: the previous answer's next_cursor (0: from the oldest kept)."},
                     "limit": {"type": "integer", "minimum": 1, "maximum": STREAM_LIMIT_MAX, "default": STREAM_LIMIT_DEFAULT},
-                    "follow": {"type": "boolean", "default": false, "description": "With a cursor: wait for new lines when there are none yet."},
+                    "follow": {"type": "boolean", "default": false, "description": "When there are no lines (after the cursor, or at all): wait up to timeout_ms for new ones."},
                     "timeout_ms": timeout(super::FOLLOW_TIMEOUT_DEFAULT.as_millis() as u64)
                 }),
                 &[],

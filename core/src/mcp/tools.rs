@@ -778,7 +778,12 @@ impl<R: Runtime> Tools<R> {
         };
         let (mut entries, mut more) = read(cursor);
         let mut timed_out = false;
-        if entries.is_empty() && follow && cursor.is_some() {
+        // Following with no line yet and no cursor: wait for the first line from now on.
+        let cursor = match cursor {
+            None if follow && entries.is_empty() => Some(EntryId(logs.stats().next_id)),
+            c => c,
+        };
+        if entries.is_empty() && follow {
             // Subscribed, then re-read: a line stored between the read and the subscription
             // is found by the re-read; one after it wakes the wait.
             let pf = filter.process.clone();
