@@ -347,6 +347,25 @@ mod tests {
     }
 
     #[test]
+    fn clearing_errors_forgets_their_groups_and_a_repeat_starts_a_new_one() {
+        let (a, b) = (ProcessRef::new(1, "web"), ProcessRef::new(2, "api"));
+        let mut f = Findings::new(cfg(10, 10));
+        f.apply(&env(1, error(&a, "TS2322: bad", 3)));
+        f.apply(&env(2, error(&b, "TS2322: worse", 3)));
+        assert_eq!(f.clear_errors(Some("web")), 1);
+        let left: Vec<String> =
+            f.errors(&ErrorFilter::default(), None, 10).groups.iter().map(|g| g.latest.message.clone()).collect();
+        assert_eq!(left, ["TS2322: worse"]);
+        f.apply(&env(3, error(&a, "TS2322: bad", 3)));
+        let page = f.errors(&ErrorFilter::default(), None, 10);
+        assert_eq!(page.groups.len(), 2);
+        assert_eq!((page.groups[1].id, page.groups[1].count), (GroupId(3), 1), "a new group, with a new id");
+        assert_eq!(f.clear_errors(None), 2);
+        assert_eq!(f.group_count(), 0);
+        assert!(f.recency.is_empty() && f.by_signature.is_empty());
+    }
+
+    #[test]
     fn the_least_recently_seen_group_is_evicted_and_counted() {
         let p = ProcessRef::new(1, "dev");
         let mut f = Findings::new(cfg(2, 10));

@@ -157,9 +157,9 @@ impl<R: Runtime> LogService<R> {
         lock(&self.state).store.tail(filter, n)
     }
 
-    /// A forward page after `after` (see [`super::LogStore::after`]).
-    pub fn after(&self, filter: &Filter, after: super::EntryId, limit: usize) -> (Vec<LogEntry>, bool) {
-        lock(&self.state).store.after(filter, after, limit)
+    /// A forward page from `from` (see [`super::LogStore::forward`]).
+    pub fn forward(&self, filter: &Filter, from: super::EntryId, limit: usize) -> (Vec<LogEntry>, bool) {
+        lock(&self.state).store.forward(filter, from, limit)
     }
 
     /// Every held entry, oldest first.

@@ -461,16 +461,16 @@ impl LogStore {
         out
     }
 
-    /// The oldest `limit` entries `filter` selects with an id above `after` (at most
+    /// The oldest `limit` entries `filter` selects with an id at or above `from` (at most
     /// [`super::PAGE_ENTRIES_MAX`]), oldest first, and whether more such entries follow them:
-    /// a forward page, as `logs_stream` reads what came after its cursor.
-    pub fn after(&self, filter: &Filter, after: EntryId, limit: usize) -> (Vec<LogEntry>, bool) {
+    /// a forward page, as `logs_stream` reads from its cursor.
+    pub fn forward(&self, filter: &Filter, from: EntryId, limit: usize) -> (Vec<LogEntry>, bool) {
         let limit = limit.clamp(1, super::PAGE_ENTRIES_MAX);
         // Walked newest first: keep the last `limit` seen (the oldest), count the rest.
         let mut kept: VecDeque<EntryRef<'_>> = VecDeque::with_capacity((limit + 1).min(1024));
         let mut more = false;
         let _ = self.walk_rev(&self.resolve(filter), u64::MAX, |e| {
-            if e.id() <= after {
+            if e.id() < from {
                 return ControlFlow::Break(());
             }
             kept.push_back(e);

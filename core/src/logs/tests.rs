@@ -424,6 +424,14 @@ proptest! {
                 let n = want.len().min(7);
                 let tail: Vec<EntryId> = model.store.tail(f, 7).iter().map(|e| e.id).collect();
                 prop_assert_eq!(tail, want[want.len() - n..].to_vec(), "tail({:?}, 7)", f);
+                // A forward page from a cursor (logs_stream): the oldest selected entries at or
+                // after it, and whether more follow.
+                let from = want.get(want.len() / 2).copied().unwrap_or(EntryId(0));
+                let after: Vec<EntryId> = want.iter().copied().filter(|id| *id >= from).collect();
+                let (page, more) = model.store.forward(f, from, 3);
+                let page: Vec<EntryId> = page.iter().map(|e| e.id).collect();
+                prop_assert_eq!(page, after.iter().copied().take(3).collect::<Vec<_>>(), "forward({:?}, {:?}, 3)", f, from);
+                prop_assert_eq!(more, after.len() > 3, "forward({:?}, {:?}, 3) more", f, from);
             }
         }
     }

@@ -27,10 +27,13 @@ impl<'a> Args<'a> {
     pub fn new(tool: &'static str, map: &'a Map<String, Value>, known: &[&str]) -> Result<Args<'a>, CallError> {
         for key in map.keys() {
             if !known.contains(&key.as_str()) {
-                let hint = crate::discovery::suggest_script(known, key)
-                    .first()
-                    .map(|s| format!("; did you mean `{s}`?"))
-                    .unwrap_or_default();
+                // A prefix either way (`wait` for `wait_for`), else the closest by edit distance.
+                let near = known
+                    .iter()
+                    .find(|k| k.starts_with(key.as_str()) || key.starts_with(**k))
+                    .map(|k| k.to_string())
+                    .or_else(|| crate::discovery::suggest_script(known, key).into_iter().next());
+                let hint = near.map(|s| format!("; did you mean `{s}`?")).unwrap_or_default();
                 let all = if known.is_empty() { "none".to_string() } else { known.join(", ") };
                 return Err(CallError::InvalidParams {
                     tool: tool.to_string(),

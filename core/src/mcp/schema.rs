@@ -45,7 +45,7 @@ fn exit() -> Value {
 
 fn entry() -> Value {
     json!({"type": "object", "properties": {
-        "id": {"type": "integer", "description": "The line's id: pass as `cursor`."},
+        "id": {"type": "integer", "description": "The line's id (ids increase in arrival order)."},
         "process": {"type": "string"}, "instance": {"type": "integer"},
         "stream": {"enum": ["stdout", "stderr"]},
         "level": {"enum": ["error", "warn", "info", "debug", "unknown"]},
@@ -182,9 +182,9 @@ pub(crate) fn specs<R: Runtime>(tools: &Tools<R>) -> Vec<ToolSpec> {
                 json!({
                     "process": process_arg(),
                     "stream": {"enum": ["stdout", "stderr"]},
-                    "cursor": {"type": "integer", "minimum": 0, "description": "Lines after this id."},
+                    "cursor": {"type": "integer", "minimum": 0, "description": "The first line id to read: the previous answer's next_cursor (0: from the oldest kept)."},
                     "limit": {"type": "integer", "minimum": 1, "maximum": STREAM_LIMIT_MAX, "default": STREAM_LIMIT_DEFAULT},
-                    "follow": {"type": "boolean", "default": false, "description": "With a cursor: wait for new lines when there are none yet."},
+                    "follow": {"type": "boolean", "default": false, "description": "When there are no lines (after the cursor, or at all): wait up to timeout_ms for new ones."},
                     "timeout_ms": timeout(super::FOLLOW_TIMEOUT_DEFAULT.as_millis() as u64)
                 }),
                 &[],

@@ -97,3 +97,10 @@ fn code_frames_quote_lines_around_the_location_inside_the_project_only() {
     assert_eq!(code_frame(&fs, Path::new("/p"), &at("src/a.ts", Some(11))), None, "past the end");
     assert_eq!(code_frame(&fs, Path::new("/p"), &at("src/missing.ts", Some(1))), None, "missing file");
 }
+
+#[test]
+fn error_kind_names_are_the_serialized_ones() {
+    for k in crate::detect::ErrorKind::ALL {
+        assert_eq!(json!(super::tools::kind_name(k)), serde_json::to_value(k).unwrap());
+    }
+}

@@ -119,11 +119,20 @@ fn quoted_list(names: &[String]) -> String {
     names.iter().map(|n| format!("'{n}'")).collect::<Vec<_>>().join(", ")
 }
 
-fn did_you_mean(suggestions: &[String]) -> String {
+/// `no script named 'dve'; did you mean 'dev'? scripts_list shows all`.
+fn unknown_text(what: &str, name: &str, suggestions: &[String], see: &str) -> String {
     match suggestions {
-        [] => String::new(),
-        [one] => format!("; did you mean '{one}'?"),
-        many => format!("; did you mean one of {}?", quoted_list(many)),
+        [] => format!("no {what} named '{name}'; {see} shows all"),
+        [one] => format!("no {what} named '{name}'; did you mean '{one}'? {see} shows all"),
+        many => format!("no {what} named '{name}'; did you mean one of {}? {see} shows all", quoted_list(many)),
+    }
+}
+
+/// `exit code 3`, `signal 9`.
+fn exit_text(e: Exit) -> String {
+    match e {
+        Exit::Code(c) => format!("exit code {c}"),
+        Exit::Signaled(s) => format!("signal {s}"),
     }
 }
 
@@ -214,12 +223,11 @@ impl<R: Runtime> Tools<R> {
     fn unknown_process(&self, name: &str, what: &str, see: &str) -> ToolOutput {
         let names = self.known_names();
         let refs: Vec<&str> = names.iter().map(String::as_str).collect();
-        let hint = did_you_mean(&crate::discovery::suggest_script(&refs, name));
-        ToolOutput::error(format!("no {what} named '{name}'{hint}{see} shows all"))
+        ToolOutput::error(unknown_text(what, name, &crate::discovery::suggest_script(&refs, name), see))
     }
 
     pub(crate) fn unknown_process_text(&self, name: &str) -> String {
-        self.unknown_process(name, "script", "; scripts_list").text
+        self.unknown_process(name, "script", "scripts_list").text
     }
 
     fn no_logs(&self) -> ToolOutput {
@@ -305,10 +313,9 @@ impl<R: Runtime> Tools<R> {
                 s.command = s.command.with_args(&extra);
                 Ok(Ok(s))
             }
-            Err(unknown) => Ok(Err(ToolOutput::error(format!(
-                "no script named '{name}'{}; scripts_list shows all",
-                did_you_mean(&unknown.suggestions)
-            )))),
+            Err(unknown) => {
+                Ok(Err(ToolOutput::error(unknown_text("script", name, &unknown.suggestions, "scripts_list"))))
+            }
         }
     }
 
@@ -352,7 +359,7 @@ impl<R: Runtime> Tools<R> {
                     let (sup, s) = (self.session.supervisor.clone(), s.clone());
                     self.start_and_wait(&script, wait, timeout, async move { sup.start(s, false).await }).await
                 }
-                Err(_) => Ok(self.unknown_process(&script, "script", "; scripts_list")),
+                Err(_) => Ok(self.unknown_process(&script, "script", "scripts_list")),
             };
         }
         let sup = self.session.supervisor.clone();
@@ -573,12 +580,12 @@ impl<R: Runtime> Tools<R> {
                 (Some(u), _, _) => format!("{process} is up at {u}"),
                 (_, Some(l), _) => format!("{process} printed: {l}"),
                 (_, _, Some(Exit::Code(0))) => format!("{process} exited with code 0"),
-                (_, _, Some(e)) => format!("{process} failed: {e}; errors_list and logs_search show why"),
+                (_, _, Some(e)) => format!("{process} failed: {}; errors_list and logs_search show why", exit_text(e)),
                 _ => format!("{process} ended"),
             },
             "exited" => format!(
                 "{process} ended ({}) before {}; errors_list and logs_stream show why",
-                exit.map_or_else(|| "no exit code".to_string(), |e| e.to_string()),
+                exit.map_or_else(|| "no exit status".to_string(), exit_text),
                 match answer.condition {
                     "url" => "announcing a URL".to_string(),
                     _ => format!("printing a line matching `{}`", answer.pattern.as_deref().unwrap_or_default()),
@@ -661,7 +668,7 @@ impl<R: Runtime> Tools<R> {
                 None if self.known_names().iter().any(|n| n == name) => {
                     Ok(ToolOutput::error(format!("'{name}' is not running; scripts_status shows what runs")))
                 }
-                None => Ok(self.unknown_process(name, "script", "; scripts_status")),
+                None => Ok(self.unknown_process(name, "script", "scripts_status")),
             },
             Err(e) => Ok(ToolOutput::error(format!("could not stop '{name}': {e}"))),
         }
@@ -692,7 +699,7 @@ impl<R: Runtime> Tools<R> {
                     json!({"processes": [], "count": 0}),
                     format!("'{n}' has not been started; scripts_run starts it"),
                 ),
-                Some(n) => self.unknown_process(n, "script", "; scripts_list"),
+                Some(n) => self.unknown_process(n, "script", "scripts_list"),
                 None => ToolOutput::ok(
                     json!({"processes": [], "count": 0}),
                     "nothing has been started; scripts_run starts a script (scripts_list shows them)".to_string(),
@@ -743,7 +750,7 @@ impl<R: Runtime> Tools<R> {
                 Some(id) => ProcessFilter::Id(id),
                 None => {
                     if !self.known_names().iter().any(|n| n == p) {
-                        return Ok(Err(self.unknown_process(p, "process", "; scripts_list")));
+                        return Ok(Err(self.unknown_process(p, "process", "scripts_list")));
                     }
                     ProcessFilter::Name(p.to_string())
                 }
@@ -766,12 +773,17 @@ impl<R: Runtime> Tools<R> {
         let rt = &self.session.rt;
         let began = rt.now();
         let read = |cursor: Option<EntryId>| match cursor {
-            Some(c) => logs.after(&filter, c, limit),
+            Some(c) => logs.forward(&filter, c, limit),
             None => (logs.tail(&filter, limit), false),
         };
         let (mut entries, mut more) = read(cursor);
         let mut timed_out = false;
-        if entries.is_empty() && follow && cursor.is_some() {
+        // Following with no line yet and no cursor: wait for the first line from now on.
+        let cursor = match cursor {
+            None if follow && entries.is_empty() => Some(EntryId(logs.stats().next_id)),
+            c => c,
+        };
+        if entries.is_empty() && follow {
             // Subscribed, then re-read: a line stored between the read and the subscription
             // is found by the re-read; one after it wakes the wait.
             let pf = filter.process.clone();
@@ -816,7 +828,7 @@ impl<R: Runtime> Tools<R> {
             }
             watch.close().await;
         }
-        let next = entries.last().map(|e| e.id.0).or(cursor.map(|c| c.0));
+        let next = entries.last().map(|e| e.id.0 + 1).or(cursor.map(|c| c.0));
         let mut text: String = entries.iter().map(entry_line).collect::<Vec<_>>().join("\n");
         if entries.is_empty() {
             text = if timed_out {
@@ -922,7 +934,7 @@ impl<R: Runtime> Tools<R> {
             } else {
                 Vec::new()
             };
-            let ctx_after = if after > 0 { logs.after(&own, e.id, after).0 } else { Vec::new() };
+            let ctx_after = if after > 0 { logs.forward(&own, EntryId(e.id.0 + 1), after).0 } else { Vec::new() };
             if before > 0 || after > 0 {
                 for c in &ctx_before {
                     let _ = writeln!(out, "  {}", entry_line(c));
@@ -970,7 +982,7 @@ impl<R: Runtime> Tools<R> {
         if let Some(s) = script
             && !self.known_names().iter().any(|n| n == s)
         {
-            return Ok(self.unknown_process(s, "script", "; scripts_list"));
+            return Ok(self.unknown_process(s, "script", "scripts_list"));
         }
         let filter = ErrorFilter { script: script.map(str::to_string), kind };
         let page = self.session.findings(|f| f.errors(&filter, cursor, limit));
@@ -1004,7 +1016,7 @@ impl<R: Runtime> Tools<R> {
         if let Some(s) = script
             && !self.known_names().iter().any(|n| n == s)
         {
-            return Ok(self.unknown_process(s, "script", "; scripts_list"));
+            return Ok(self.unknown_process(s, "script", "scripts_list"));
         }
         let cleared = self.session.findings_mut(|f| f.clear_errors(script));
         let whose = script.map(|s| format!(" of '{s}'")).unwrap_or_default();
@@ -1032,7 +1044,7 @@ impl<R: Runtime> Tools<R> {
         if let Some(s) = script
             && !self.known_names().iter().any(|n| n == s)
         {
-            return Ok(self.unknown_process(s, "script", "; scripts_list"));
+            return Ok(self.unknown_process(s, "script", "scripts_list"));
         }
         let urls = self.session.findings(|f| f.urls(script));
         let mut text = String::new();

@@ -160,8 +160,8 @@ fn check_answer(who: usize, ask: Ask, out: &ToolOutput, cursor: Option<u64>) -> 
         Ask::Follow => {
             let entries = s["entries"].as_array().cloned().unwrap_or_default();
             let c = cursor.unwrap_or(0);
-            if entries.iter().any(|e| e["id"].as_u64().is_none_or(|id| id <= c)) {
-                return fail(format!("a line at or before cursor {c}: {}", out.text));
+            if entries.iter().any(|e| e["id"].as_u64().is_none_or(|id| id < c)) {
+                return fail(format!("a line before cursor {c}: {}", out.text));
             }
             if entries.is_empty() && s["timed_out"] != true {
                 return fail(format!("no lines and no timeout: {}", out.text));
@@ -204,7 +204,7 @@ pub async fn s_m12<R: Runtime>(cx: &Cx<R>, programs: &Programs) -> Outcome {
         };
         // Seeded: about a third abandon their call after a seeded moment; some start late
         // (slow clients).
-        let abandon_after = (cx.rt.below(3) == 0).then(|| Duration::from_micros(cx.rt.below(40_000)));
+        let abandon = (cx.rt.below(3) == 0).then(|| (Duration::from_micros(cx.rt.below(40_000)), cx.rt.below(2) == 0));
         let start_delay = Duration::from_micros(cx.rt.below(15_000));
         let (tools, rt, answers, abandoned) =
             (tools.clone(), cx.rt.clone(), answers.clone(), abandoned_mid_wait.clone());
@@ -223,27 +223,50 @@ pub async fn s_m12<R: Runtime>(cx: &Cx<R>, programs: &Programs) -> Outcome {
                     ("logs_stream", json!({"cursor": c, "follow": true, "timeout_ms": 30, "limit": 5}))
                 }
             };
-            let call = tools.call(tool, args(a));
-            let out = match abandon_after {
-                None => Some(call.await.map_err(|e| e.to_string())),
-                Some(after) => {
+            let out = match abandon {
+                None => Some(tools.call(tool, args(a)).await.map_err(|e| e.to_string())),
+                // The call's future is dropped mid-wait (an HTTP client that disconnected).
+                Some((after, false)) => {
+                    let call = tools.call(tool, args(a));
                     let sleep = rt.sleep(after);
                     tokio::select! {
                         biased;
                         out = call => Some(out.map_err(|e| e.to_string())),
                         () = sleep => {
-                            // The call's future is dropped here: its wait, if one was open,
-                            // is abandoned mid-wait.
-                            let live = rt.metrics().gauge_total("mcp.waits_live");
-                            if live > 0 {
-                                abandoned.lock().unwrap_or_else(|e| e.into_inner()).push(format!("client {c} ({ask:?})"));
+                            if rt.metrics().gauge_total("mcp.waits_live") > 0 {
+                                abandoned.lock().unwrap_or_else(|e| e.into_inner()).push(format!("client {c} ({ask:?}) dropped"));
                             }
                             None
                         }
                     }
                 }
+                // The call runs as a task of its own, aborted mid-wait (the adapter's request
+                // task cancelled).
+                Some((after, true)) => {
+                    let t = tools.clone();
+                    let mut inner = spawn(&rt, "scenario.mcp_call", async move { t.call(tool, args(a)).await });
+                    rt.sleep(after).await;
+                    if !inner.is_finished() {
+                        if rt.metrics().gauge_total("mcp.waits_live") > 0 {
+                            abandoned.lock().unwrap_or_else(|e| e.into_inner()).push(format!("client {c} ({ask:?}) aborted"));
+                        }
+                        inner.abort();
+                    }
+                    inner.join().await.ok().map(|r| r.map_err(|e| e.to_string()))
+                }
             };
-            trace.record(rt.now(), "mcp", if out.is_some() { "answered" } else { "abandoned" }, format!("client {c} {ask:?}"));
+            let what = match &out {
+                None => "abandoned".to_string(),
+                Some(Ok(o)) => {
+                    let s = &o.structured;
+                    let status = s["status"].as_str().map(str::to_string).unwrap_or_else(|| {
+                        if s["timed_out"] == true { "timed_out".into() } else { format!("{} lines", s["entries"].as_array().map_or(0, Vec::len)) }
+                    });
+                    format!("answered {status}")
+                }
+                Some(Err(e)) => format!("refused {e}"),
+            };
+            trace.record(rt.now(), "mcp", "client", format!("{c} {ask:?} {what}"));
             answers.lock().unwrap_or_else(|e| e.into_inner()).push((c, ask, out, cursor));
         }));
     }
