@@ -2,7 +2,7 @@
 //! [`brum_core::mcp::Tools`]. This module is the only place brum names rmcp, so an SDK bump
 //! touches nothing else.
 //!
-//! - [`handler`]: rmcp's `ServerHandler` delegating to the tools;
+//! - `handler`: rmcp's `ServerHandler` delegating to the tools;
 //! - [`http`]: Streamable HTTP on brum's own listener, behind the Host/Origin/token/body gate;
 //! - [`stdio`]: the same server on stdin and stdout (`brum mcp stdio`);
 //! - [`client_config`]: the snippets `brum mcp config CLIENT` prints;
