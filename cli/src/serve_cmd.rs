@@ -159,7 +159,13 @@ pub(crate) async fn start_http(
     token: Option<String>,
 ) -> Result<Served, CliError> {
     let token_hint = token.as_ref().map(|_| "Authorization: Bearer $BRUM_MCP_TOKEN".to_string());
-    let opts = HttpOptions { port, token, session_idle: settings.mcp_session_timeout(), ..HttpOptions::default() };
+    let opts = HttpOptions {
+        port,
+        token,
+        session_idle: settings.mcp_session_timeout(),
+        sessions_max: settings.mcp_sessions_max(),
+        ..HttpOptions::default()
+    };
     let http = crate::mcp::http::start(tools_setup(session, project, settings), opts)
         .await
         .map_err(system("listen for MCP clients on 127.0.0.1"))?;

@@ -425,6 +425,42 @@ fn run_with_mcp_serves_while_the_scripts_run() {
 }
 
 #[test]
+fn an_initialize_beyond_mcp_sessions_max_gets_503_and_ending_a_session_frees_its_place() {
+    let dir = demo();
+    let toml = std::fs::read_to_string(dir.path().join(".brum.toml")).unwrap();
+    std::fs::write(dir.path().join(".brum.toml"), format!("{toml}mcp_sessions_max = 1\n")).unwrap();
+    let serve = Serve::start(dir.path(), &["-p", "0"], &[]);
+    let init = br#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"raw","version":"0"}}}"#;
+    let session_of = |port: u16| {
+        let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        let head = format!(
+            "POST /mcp HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\nContent-Type: application/json\r\nAccept: application/json, text/event-stream\r\nContent-Length: {}\r\n\r\n",
+            init.len()
+        );
+        s.write_all(head.as_bytes()).unwrap();
+        s.write_all(init).unwrap();
+        let mut resp = String::new();
+        let _ = s.read_to_string(&mut resp);
+        resp
+    };
+    let first = session_of(serve.port);
+    let id = first
+        .lines()
+        .find_map(|l| l.strip_prefix("mcp-session-id: "))
+        .unwrap_or_else(|| panic!("no session id: {first}"))
+        .trim()
+        .to_string();
+    let second = session_of(serve.port);
+    assert!(second.starts_with("HTTP/1.1 503"), "{second}");
+    assert!(second.contains("mcp_sessions_max"), "{second}");
+    let (status, body) = raw(serve.port, "DELETE", &[("Mcp-Session-Id", id.as_str())], b"");
+    assert_eq!(status, 204, "{body}");
+    let third = session_of(serve.port);
+    assert!(third.starts_with("HTTP/1.1 200"), "{third}");
+    still_answers(serve.port, &[]);
+}
+
+#[test]
 fn a_taken_port_falls_back_to_a_free_one_and_says_so() {
     let dir = demo();
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();

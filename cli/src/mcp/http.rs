@@ -66,6 +66,8 @@ pub struct HttpOptions {
     pub body_limit: usize,
     /// Idle legacy MCP sessions are dropped after this.
     pub session_idle: Duration,
+    /// Legacy MCP sessions open at once (`mcp_sessions_max`); an `initialize` beyond gets 503.
+    pub sessions_max: usize,
 }
 
 impl Default for HttpOptions {
@@ -75,6 +77,7 @@ impl Default for HttpOptions {
             token: None,
             body_limit: BODY_BYTES_MAX,
             session_idle: Duration::from_secs(300),
+            sessions_max: 64,
         }
     }
 }
@@ -87,6 +90,8 @@ pub struct HttpStats {
     pub bad_origin: AtomicU64,
     pub bad_token: AtomicU64,
     pub too_large: AtomicU64,
+    /// `initialize` refused because `sessions_max` sessions were open.
+    pub sessions_full: AtomicU64,
 }
 
 /// A running HTTP front end. [`McpHttp::stop`] ends it.
@@ -126,8 +131,15 @@ pub async fn start(setup: ToolsSetup, opts: HttpOptions) -> io::Result<McpHttp> 
         .with_allowed_origins(loopback_origins())
         .with_max_request_body_bytes(opts.body_limit)
         .with_sse_keep_alive(Some(SSE_KEEP_ALIVE));
-    let mcp = StreamableHttpService::new(move || Ok(handler.for_session()), Arc::new(manager), config);
-    let gate = Arc::new(Gate { port: addr.port(), token: opts.token, body_limit: opts.body_limit });
+    let manager = Arc::new(manager);
+    let mcp = StreamableHttpService::new(move || Ok(handler.for_session()), manager.clone(), config);
+    let gate = Arc::new(Gate {
+        port: addr.port(),
+        token: opts.token,
+        body_limit: opts.body_limit,
+        sessions_max: opts.sessions_max,
+        sessions: manager,
+    });
     let stats = Arc::new(HttpStats::default());
     let (stop, stopped) = watch::channel(false);
     let task = tokio::spawn(accept_loop(listener, gate, mcp, stats.clone(), stopped));
@@ -231,6 +243,7 @@ async fn route(req: Request<Incoming>, gate: &Gate, mcp: &Mcp, stats: &HttpStats
                 Refusal::Origin(_) => Some(&stats.bad_origin),
                 Refusal::TokenMissing | Refusal::TokenWrong => Some(&stats.bad_token),
                 Refusal::TooLarge { .. } => Some(&stats.too_large),
+                Refusal::SessionsFull { .. } => Some(&stats.sessions_full),
                 Refusal::NotFound(_) | Refusal::Malformed(_) | Refusal::BodyUnread(_) => None,
             };
             if let Some(c) = counter {
@@ -252,20 +265,28 @@ async fn admit(req: Request<Incoming>, gate: &Gate) -> Result<Request<Full<Bytes
         }
         Err(e) => return Err(Refusal::BodyUnread(e.to_string())),
     };
-    if parts.method == hyper::Method::POST
-        && let Err(e) = serde_json::from_slice::<serde::de::IgnoredAny>(&bytes)
-    {
-        return Err(Refusal::Malformed(e.to_string()));
+    if parts.method == hyper::Method::POST {
+        let message =
+            serde_json::from_slice::<serde_json::Value>(&bytes).map_err(|e| Refusal::Malformed(e.to_string()))?;
+        if message.get("method").and_then(|m| m.as_str()) == Some("initialize") {
+            // Read and released at once: the lock is never held across an await.
+            let open = gate.sessions.sessions.read().await.len();
+            if open >= gate.sessions_max {
+                return Err(Refusal::SessionsFull { max: gate.sessions_max });
+            }
+        }
     }
     Ok(Request::from_parts(parts, Full::new(bytes)))
 }
 
 /// The checks made before rmcp sees a request.
-#[derive(Debug)]
 pub(crate) struct Gate {
     pub(crate) port: u16,
     pub(crate) token: Option<String>,
     pub(crate) body_limit: usize,
+    pub(crate) sessions_max: usize,
+    /// rmcp's legacy sessions, counted before an `initialize` opens another.
+    pub(crate) sessions: Arc<LocalSessionManager>,
 }
 
 /// Why the gate refused a request.
@@ -287,6 +308,8 @@ pub(crate) enum Refusal {
     Malformed(String),
     /// The body could not be read (the client went away): 400.
     BodyUnread(String),
+    /// An `initialize` while `max` legacy sessions are open: 503.
+    SessionsFull { max: usize },
 }
 
 impl Gate {
@@ -372,6 +395,7 @@ impl Refusal {
             Refusal::TokenMissing | Refusal::TokenWrong => StatusCode::UNAUTHORIZED,
             Refusal::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Refusal::Malformed(_) | Refusal::BodyUnread(_) => StatusCode::BAD_REQUEST,
+            Refusal::SessionsFull { .. } => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 
@@ -397,6 +421,9 @@ impl Refusal {
             }
             Refusal::Malformed(e) => format!("malformed JSON in the request body: {e}"),
             Refusal::BodyUnread(e) => format!("cannot read the request body: {e}"),
+            Refusal::SessionsFull { max } => format!(
+                "too many MCP sessions: {max} are open (mcp_sessions_max); end one (DELETE with its Mcp-Session-Id) or raise mcp_sessions_max"
+            ),
         }
     }
 
@@ -431,7 +458,13 @@ mod tests {
     use super::*;
 
     fn gate(token: Option<&str>) -> Gate {
-        Gate { port: 7777, token: token.map(str::to_string), body_limit: 100 }
+        Gate {
+            port: 7777,
+            token: token.map(str::to_string),
+            body_limit: 100,
+            sessions_max: 1,
+            sessions: Arc::default(),
+        }
     }
 
     fn req(headers: &[(&str, &str)]) -> Request<()> {
