@@ -13,7 +13,9 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 fn main() -> ExitCode {
     let cli = brum::args::Cli::parse();
     // Simulations plant panics and faults on purpose; their oracles report what matters.
-    let level = if matches!(cli.command, Some(brum::args::Command::Sim(_))) { "error" } else { "warn" };
+    // rmcp warns about every JSON-RPC error it sends (an agent's misspelt tool): the client gets
+    // the error; brum's terminal is not the place for it.
+    let level = if matches!(cli.command, Some(brum::args::Command::Sim(_))) { "error" } else { "warn,rmcp=error" };
     brum::output::init_tracing(level);
     // Not `stdout().lock()`: `brum run` prints from several threads, and a lock held here
     // for the whole command would deadlock them.

@@ -7,7 +7,7 @@ Driven by tests/tests/mcp_clients.rs, which starts `brum serve` (or lets this sc
 A missing SDK is an ImportError, hence a failure, never a skip.
 
   client.py flow URL MODE [TOKEN]   run dev, wait for its URL, read/search logs, errors, stop
-  client.py stdio BRUM PROJECT      the same flow over `BRUM -C PROJECT mcp stdio`
+  client.py stdio BRUM PROJECT MODE the same flow over `BRUM -C PROJECT mcp stdio`
   client.py bad URL MODE            unknown tool, wrong argument types; then still answers
   client.py extras URL MODE DIR     resources, prompts, and the change notification that
                                     follows adding a script to DIR/package.json
@@ -139,9 +139,9 @@ async def main(argv):
             out = await flow(client)
             out["protocol_version"] = str(client.protocol_version)
     elif cmd == "stdio":
-        brum, project = argv[2], argv[3]
+        brum, project, mode = argv[2], argv[3], argv[4]
         params = StdioServerParameters(command=brum, args=["-C", project, "mcp", "stdio"], env={"HOME": project})
-        async with mcp.Client(params) as client:
+        async with mcp.Client(params, mode=mode) as client:
             out = await flow(client)
             out["protocol_version"] = str(client.protocol_version)
     elif cmd == "bad":

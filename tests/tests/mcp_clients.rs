@@ -190,7 +190,7 @@ fn a_legacy_client_runs_dev_waits_for_its_url_reads_searches_and_stops_it() {
     let serve = Serve::start(dir.path(), &["-p", "0"], &[]);
     let out = python(&["flow", &serve.url, "legacy"]);
     check_flow(&out);
-    assert_ne!(out["protocol_version"], "2026-07-28", "{out}");
+    assert_eq!(out["protocol_version"], "2025-11-25", "{out}");
     let (code, err) = serve.stop();
     assert_eq!(code, 0, "{err}");
 }
@@ -208,10 +208,13 @@ fn a_2026_client_does_the_same_statelessly() {
 }
 
 #[test]
-fn a_stdio_client_does_the_same() {
-    let dir = demo();
-    let out = python(&["stdio", brum_bin().to_str().unwrap(), dir.path().to_str().unwrap()]);
-    check_flow(&out);
+fn a_stdio_client_does_the_same_in_both_eras() {
+    for (mode, era) in [("legacy", "2025-11-25"), ("auto", "2026-07-28")] {
+        let dir = demo();
+        let out = python(&["stdio", brum_bin().to_str().unwrap(), dir.path().to_str().unwrap(), mode]);
+        check_flow(&out);
+        assert_eq!(out["protocol_version"], era, "{mode}: {out}");
+    }
 }
 
 #[test]
