@@ -211,11 +211,6 @@ pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
 /// `brum run` in `project`, an existing directory (see `project_fs::project_dir`).
 pub fn run(args: RunArgs, project: &Path, out_is_terminal: bool) -> Result<i32, CliError> {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    if let Some(t) = &args.token
-        && (t.is_empty() || !t.bytes().all(|b| b.is_ascii_graphic()))
-    {
-        return Err(CliError::BadToken);
-    }
     runtime()?.block_on(async move {
         // First of all: a signal during startup must find brum's handlers, not the default
         // action (which would leave whatever was being spawned running).
@@ -295,6 +290,8 @@ async fn run_scripts(
     mut signals: Signals,
 ) -> Result<i32, CliError> {
     let grace = settings.process_stop_grace();
+    // Checked before anything starts: a bad token is the user's to fix.
+    let token = if args.mcp { crate::serve_cmd::token(args.token.clone(), &settings)? } else { None };
     // The guardian, then the runtime that registers every child with it: both before the
     // first spawn.
     let guardian = Guardian::spawn(grace).map_err(system("start the orphan guardian"))?;
@@ -322,14 +319,8 @@ async fn run_scripts(
     )?;
     let served = if args.mcp {
         crate::serve_cmd::watch_catalogue(&session, &project, &settings).await;
-        match crate::serve_cmd::start_http(
-            session.handle(),
-            &project,
-            &settings,
-            crate::mcp::http::DEFAULT_PORT,
-            args.token.clone(),
-        )
-        .await
+        match crate::serve_cmd::start_http(session.handle(), &project, &settings, crate::mcp::http::DEFAULT_PORT, token)
+            .await
         {
             Ok(served) => {
                 crate::output::stderr_line(&format!("brum: mcp: {}", served.http.url));

@@ -23,10 +23,10 @@ use crate::run_cmd::Signals;
 
 /// `brum serve`: prints `mcp: URL` on `out` once it listens, then serves until a signal.
 pub fn serve(args: ServeArgs, project: &Path, out: &mut dyn Write) -> Result<i32, CliError> {
-    let token = checked_token(args.token)?;
     crate::run_cmd::runtime()?.block_on(async move {
         let mut signals = Signals::install().map_err(system("install the signal handlers"))?;
         let settings = load_settings(project)?;
+        let token = token(args.token, &settings)?;
         let session = headless_session(project, &settings).await?;
         let served = match start_http(session.handle(), project, &settings, args.port, token).await {
             Ok(served) => served,
@@ -136,6 +136,26 @@ fn checked_token(token: Option<String>) -> Result<Option<String>, CliError> {
     }
 }
 
+/// The bearer token MCP clients must send: `--token`, else `BRUM_MCP_TOKEN` (clap reads both
+/// into `flag`), else `[mcp] token`; with where it came from, for the instance file's hint.
+pub(crate) fn token(flag: Option<String>, settings: &Settings) -> Result<Option<Token>, CliError> {
+    let (value, hint) = match flag {
+        Some(t) => {
+            let from_env = std::env::var("BRUM_MCP_TOKEN").is_ok_and(|e| e == t);
+            (Some(t), if from_env { "$BRUM_MCP_TOKEN" } else { "the --token given to brum" })
+        }
+        None => (settings.mcp_token().map(str::to_string), "[mcp] token in .brum.toml"),
+    };
+    Ok(checked_token(value)?.map(|value| Token { value, hint: format!("Authorization: Bearer <{hint}>") }))
+}
+
+/// A bearer token and where a client finds it (never the token itself).
+#[derive(Debug, Clone)]
+pub(crate) struct Token {
+    pub value: String,
+    pub hint: String,
+}
+
 /// The HTTP server and its instance file: both end on [`Served::stop`].
 pub(crate) struct Served {
     pub http: McpHttp,
@@ -156,9 +176,10 @@ pub(crate) async fn start_http(
     project: &Path,
     settings: &Settings,
     port: u16,
-    token: Option<String>,
+    token: Option<Token>,
 ) -> Result<Served, CliError> {
-    let token_hint = token.as_ref().map(|_| "Authorization: Bearer $BRUM_MCP_TOKEN".to_string());
+    let token_hint = token.as_ref().map(|t| t.hint.clone());
+    let token = token.map(|t| t.value);
     let opts = HttpOptions {
         port,
         token,

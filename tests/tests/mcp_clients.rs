@@ -478,6 +478,32 @@ fn a_taken_port_falls_back_to_a_free_one_and_says_so() {
 }
 
 #[test]
+fn the_token_can_come_from_the_config_and_is_never_printed() {
+    let dir = demo();
+    let toml = std::fs::read_to_string(dir.path().join(".brum.toml")).unwrap();
+    std::fs::write(dir.path().join(".brum.toml"), format!("{toml}\n[mcp]\ntoken = \"cfg-s3cret\"\n")).unwrap();
+    let serve = Serve::start(dir.path(), &["-p", "0"], &[]);
+    let (status, _) = modern_call(serve.port, "about", serde_json::json!({}), &[]);
+    assert_eq!(status, 401);
+    still_answers(serve.port, &[("Authorization", "Bearer cfg-s3cret")]);
+    let file = dir.path().join(format!("run/brum/instances/{}.json", serve.child.id()));
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(!text.contains("cfg-s3cret") && text.contains(".brum.toml"), "{text}");
+    // `--token` wins over the config.
+    drop(serve);
+    let serve = Serve::start(dir.path(), &["-p", "0", "--token", "flag-tok"], &[]);
+    let (status, _) =
+        modern_call(serve.port, "about", serde_json::json!({}), &[("Authorization", "Bearer cfg-s3cret")]);
+    assert_eq!(status, 401);
+    still_answers(serve.port, &[("Authorization", "Bearer flag-tok")]);
+    drop(serve);
+    let settings =
+        Command::new(brum_bin()).arg("-C").arg(dir.path()).arg("--settings").env("HOME", dir.path()).output().unwrap();
+    let text = String::from_utf8_lossy(&settings.stdout);
+    assert!(text.contains("token") && !text.contains("cfg-s3cret"), "{text}");
+}
+
+#[test]
 fn serve_registers_its_instance_without_the_token_and_removes_it_on_exit() {
     let dir = demo();
     let serve = Serve::start(dir.path(), &["-p", "0"], &[("BRUM_MCP_TOKEN", "s3cret")]);

@@ -211,6 +211,10 @@ pub(super) fn convert(kind: Kind, item: &Item) -> Result<Value, Invalid> {
             _ => Err(wrong_type()),
         },
         Kind::Bool => item.as_bool().map(Value::Bool).ok_or_else(wrong_type),
+        Kind::Secret => {
+            let s = item.as_str().ok_or_else(wrong_type)?;
+            Ok(Value::Secret(if s.is_empty() { "" } else { Box::leak(s.to_owned().into_boxed_str()) }))
+        }
         Kind::Choice { allowed } => {
             let s = item.as_str().ok_or_else(wrong_type)?;
             match allowed.iter().find(|a| **a == s) {

@@ -25,6 +25,9 @@ pub(crate) enum Kind {
     AutoOrInteger { min: u64, max: u64, auto: fn(usize) -> usize },
     /// `true` or `false`.
     Bool,
+    /// A string that is a secret (a token): read like any string, never printed back
+    /// (`brum --settings` shows whether it is set, not what it is).
+    Secret,
 }
 
 impl Kind {
@@ -37,6 +40,7 @@ impl Kind {
             Kind::Choice { .. } => "a string",
             Kind::AutoOrInteger { .. } => "an integer or \"auto\"",
             Kind::Bool => "a boolean",
+            Kind::Secret => "a string",
         }
     }
 
@@ -50,6 +54,7 @@ impl Kind {
             Kind::Choice { allowed } => allowed.join(" | "),
             Kind::AutoOrInteger { min, max, .. } => format!("\"auto\" or {min}..={max}"),
             Kind::Bool => "true | false".to_owned(),
+            Kind::Secret => "any string, never printed".to_owned(),
         }
     }
 
@@ -64,8 +69,8 @@ impl Kind {
 }
 
 /// A key's effective value. Sizes and durations are plain integers (bytes, milliseconds); the
-/// [`Kind`] says how to read and print them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// [`Kind`] says how to read and print them. `Debug` hides secrets.
+#[derive(Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Value {
     Integer(u64),
     /// One of [`Kind::Choice`]'s `allowed` strings.
@@ -73,6 +78,9 @@ pub(crate) enum Value {
     /// `"auto"` of [`Kind::AutoOrInteger`].
     Auto,
     Bool(bool),
+    /// [`Kind::Secret`]'s string; `""` when unset. Leaked on load (one small string per
+    /// configured secret, for the life of the process) so `Value` stays `Copy`.
+    Secret(&'static str),
 }
 
 impl Value {
@@ -85,9 +93,29 @@ impl Value {
             (Value::Choice(s), _) => toml_string(s),
             (Value::Auto, _) => toml_string("auto"),
             (Value::Bool(b), _) => b.to_string(),
+            // Printing a secret would put it in terminals and logs: an unset one reads back
+            // as unset, a set one as a placeholder that is visibly not the token.
+            (Value::Secret(""), _) => toml_string(""),
+            (Value::Secret(_), _) => toml_string(SECRET_SHOWN),
         }
     }
 }
+
+impl std::fmt::Debug for Value {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Value::Integer(n) => f.debug_tuple("Integer").field(n).finish(),
+            Value::Choice(s) => f.debug_tuple("Choice").field(s).finish(),
+            Value::Auto => f.write_str("Auto"),
+            Value::Bool(b) => f.debug_tuple("Bool").field(b).finish(),
+            Value::Secret("") => f.write_str("Secret(unset)"),
+            Value::Secret(_) => f.write_str("Secret(set)"),
+        }
+    }
+}
+
+/// What `brum --settings` prints for a secret that is set.
+pub(crate) const SECRET_SHOWN: &str = "<set, not shown>";
 
 /// One key of a section.
 #[derive(Debug, Clone, Copy)]
@@ -151,13 +179,22 @@ pub(crate) const DISCOVERY: Section = Section {
 /// The `[mcp]` section: what MCP clients may do.
 pub(crate) const MCP: Section = Section {
     name: "mcp",
-    keys: &[KeySpec {
-        name: "allow_adhoc",
-        kind: Kind::Bool,
-        default: Value::Bool(false),
-        why: "off: an agent runs the project's own scripts, never a shell command it made up, unless \
-              the user allows it",
-    }],
+    keys: &[
+        KeySpec {
+            name: "allow_adhoc",
+            kind: Kind::Bool,
+            default: Value::Bool(false),
+            why: "off: an agent runs the project's own scripts, never a shell command it made up, \
+                  unless the user allows it",
+        },
+        KeySpec {
+            name: "token",
+            kind: Kind::Secret,
+            default: Value::Secret(""),
+            why: "empty = no token: the server listens on loopback only; set one (or BRUM_MCP_TOKEN, \
+                  or --token) so other local users' programs cannot call it",
+        },
+    ],
 };
 
 /// The `[concurrency]` section: sizes, limits and timeouts of brum's moving parts.
@@ -413,7 +450,9 @@ mod tests {
                 Value::Integer(n),
             ) => (min..=max).contains(&n),
             (Kind::Choice { allowed }, Value::Choice(s)) => allowed.contains(&s),
-            (Kind::AutoOrInteger { .. }, Value::Auto) | (Kind::Bool, Value::Bool(_)) => true,
+            (Kind::AutoOrInteger { .. }, Value::Auto)
+            | (Kind::Bool, Value::Bool(_))
+            | (Kind::Secret, Value::Secret(_)) => true,
             _ => false,
         }
     }

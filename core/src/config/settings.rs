@@ -263,6 +263,14 @@ impl Settings {
         }
     }
 
+    /// `[mcp] token`: the bearer token MCP clients must send over HTTP; `None` when unset.
+    pub fn mcp_token(&self) -> Option<&'static str> {
+        match self.values.get(&("mcp", "token")) {
+            Some(Setting { value: Value::Secret(t), .. }) => Some(*t).filter(|t| !t.is_empty()),
+            other => panic!("`mcp.token` holds {other:?}; its schema kind is a secret"),
+        }
+    }
+
     /// Concurrent MCP sessions.
     pub fn mcp_sessions_max(&self) -> usize {
         self.count("mcp_sessions_max")

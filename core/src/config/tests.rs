@@ -91,6 +91,8 @@ fn default_getters_return_the_documented_defaults() {
     assert_eq!(s.mcp_session_timeout(), Duration::from_secs(300));
     assert_eq!(s.mcp_tool_timeout(), Duration::from_secs(30));
     assert_eq!(s.tui_mailbox_capacity(), 4096);
+    assert!(!s.mcp_allow_adhoc());
+    assert_eq!(s.mcp_token(), None);
     assert_eq!(s.source("concurrency", "urls_max"), Some(&Source::Default));
     assert_eq!(s.source("concurrency", "nope"), None);
 }
@@ -106,6 +108,7 @@ fn every_key(pick: fn(u64, u64) -> u64) -> String {
             | Kind::AutoOrInteger { min, max, .. } => pick(min, max).to_string(),
             Kind::Choice { allowed } => format!("{:?}", allowed[0]),
             Kind::Bool => (pick(0, 1) == 1).to_string(),
+            Kind::Secret => "\"s3cret\"".to_string(),
         };
         text.push_str(&format!("{} = {value}\n", key.name));
     }
@@ -740,4 +743,18 @@ fn the_value_type_round_trips_through_toml_for_every_default() {
         let s = load(&text).unwrap_or_else(|e| panic!("{}: {e}", key.name));
         assert_eq!(s.setting("concurrency", key).value, key.default, "{}", key.name);
     }
+}
+
+/// `[mcp] token` is read like a string, and never shown: neither by `Debug` nor by the rendered
+/// settings (which say only that it is set).
+#[test]
+fn a_secret_is_read_but_never_printed() {
+    let s = load("[mcp]\ntoken = \"s3cret-tok\"\nallow_adhoc = true\n").expect("valid");
+    assert_eq!(s.mcp_token(), Some("s3cret-tok"));
+    assert!(s.mcp_allow_adhoc());
+    assert!(!format!("{s:?}").contains("s3cret-tok"));
+    let rendered = super::schema::Value::Secret("s3cret-tok").to_toml(super::schema::Kind::Secret);
+    assert_eq!(rendered, format!("{:?}", super::schema::SECRET_SHOWN));
+    let wrong = load("[mcp]\ntoken = 42\n").expect_err("a number is not a token");
+    assert!(wrong.to_string().contains("expected a string"), "{wrong}");
 }
