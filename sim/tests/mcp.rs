@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use brum_core::discovery::MemFs;
 use brum_core::mcp::{CallError, Change, ServerInfo, TOOL_NAMES, ToolOutput, Tools};
-use brum_core::rt::Clock;
+use brum_core::rt::{Clock, Runtime};
 use brum_core::session::Session;
 use brum_sim::procs::{Program, Remote, Step};
 use brum_sim::rt::TurmoilRuntime;
@@ -493,6 +493,34 @@ fn resources_prompts_and_the_change_feed() {
         assert!(tools.get_prompt("other", &Map::new()).is_err());
         drop(changes);
         assert_eq!(session.bus().subscriber_count(), subs, "the feed unsubscribed on drop");
+        drop(tools);
+        session.shutdown().await;
+    });
+}
+
+#[test]
+fn a_call_dropped_mid_wait_leaves_no_subscription_and_its_instance_runs_on() {
+    in_turmoil(8, |rt| async move {
+        let (session, tools) = fixture(&rt, false).await;
+        let subs = session.bus().subscriber_count();
+        for (tool, a) in [
+            ("scripts_run", json!({"name": "slow", "wait_for": "url"})),
+            ("scripts_run", json!({"name": "slow", "wait_for": {"regex": "never"}})),
+            ("logs_stream", json!({"process": "slow", "follow": true, "cursor": 1_000_000})),
+        ] {
+            let call = tools.call(tool, args(a.clone()));
+            let sleep = rt.sleep(Duration::from_millis(50));
+            let waited = tokio::select! {
+                biased;
+                _ = call => false,
+                () = sleep => true,
+            };
+            assert!(waited, "{tool} {a} answered instead of waiting");
+            assert_eq!(session.bus().subscriber_count(), subs, "{tool} {a} left its subscription behind");
+            assert_eq!(rt.metrics().gauge_total("mcp.waits_live"), 0);
+        }
+        let status = call(&tools, "scripts_status", json!({"name": "slow"})).await;
+        assert_eq!(status.structured["processes"][0]["state"], "running");
         drop(tools);
         session.shutdown().await;
     });
