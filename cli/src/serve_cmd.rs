@@ -163,10 +163,31 @@ pub(crate) struct Served {
 }
 
 impl Served {
+    /// Stops serving, removes the instance file, and says on stderr what the gate refused, if
+    /// anything was.
     pub async fn stop(self) {
         drop(self.registration);
+        let stats = self.http.stats.clone();
         self.http.stop().await;
+        if let Some(line) = refusals(&stats) {
+            crate::output::stderr_line(&line);
+        }
     }
+}
+
+/// `brum: mcp refused: 2 foreign Origin, 1 wrong or missing token`, or `None` when nothing was.
+fn refusals(stats: &crate::mcp::http::HttpStats) -> Option<String> {
+    use std::sync::atomic::Ordering::Relaxed;
+    let counts = [
+        (stats.bad_host.load(Relaxed), "foreign Host"),
+        (stats.bad_origin.load(Relaxed), "foreign Origin"),
+        (stats.bad_token.load(Relaxed), "wrong or missing token"),
+        (stats.too_large.load(Relaxed), "body too large"),
+        (stats.sessions_full.load(Relaxed), "initialize over mcp_sessions_max"),
+        (stats.refused_connections.load(Relaxed), "connection over the limit"),
+    ];
+    let parts: Vec<String> = counts.iter().filter(|(n, _)| *n > 0).map(|(n, what)| format!("{n} {what}")).collect();
+    (!parts.is_empty()).then(|| format!("brum: mcp refused: {}", parts.join(", ")))
 }
 
 /// Serves `session` over HTTP on `port` (or a free one, said on stderr) and registers the
@@ -222,6 +243,16 @@ pub(crate) async fn start_http(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn refusals_are_summed_up_only_when_there_were_some() {
+        use std::sync::atomic::Ordering::Relaxed;
+        let stats = crate::mcp::http::HttpStats::default();
+        assert_eq!(refusals(&stats), None);
+        stats.bad_origin.fetch_add(2, Relaxed);
+        stats.bad_token.fetch_add(1, Relaxed);
+        assert_eq!(refusals(&stats).as_deref(), Some("brum: mcp refused: 2 foreign Origin, 1 wrong or missing token"));
+    }
 
     #[test]
     fn a_token_that_cannot_go_in_a_header_is_refused() {

@@ -287,6 +287,9 @@ fn a_foreign_origin_or_host_gets_403_and_loopback_pages_pass() {
     assert_eq!(status, 403, "{body}");
     still_answers(serve.port, &[("Origin", "http://localhost:6274")]);
     still_answers(serve.port, &[]);
+    let (code, err) = serve.stop();
+    assert_eq!(code, 0);
+    assert!(err.contains("brum: mcp refused: 1 foreign Host, 1 foreign Origin"), "{err}");
 }
 
 #[test]

@@ -49,6 +49,10 @@ pub const CONNECTIONS_MAX: usize = 256;
 /// clients do not close an idle stream.
 const SSE_KEEP_ALIVE: Duration = Duration::from_secs(15);
 
+/// The pause after a failed `accept` (out of file descriptors): long enough not to spin, short
+/// enough that service resumes promptly once connections close.
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
+
 /// How long open connections get to finish their requests once the server is stopping.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
 
@@ -182,7 +186,12 @@ async fn accept_loop(
             biased;
             _ = until_stopped(&mut stopped) => break,
             accepted = listener.accept() => {
-                let Ok((stream, _)) = accepted else { continue };
+                let Ok((stream, _)) = accepted else {
+                    // Out of file descriptors, most likely: let connections close first
+                    // rather than spin on the error.
+                    tokio::time::sleep(ACCEPT_BACKOFF).await;
+                    continue;
+                };
                 let Ok(slot) = slots.clone().try_acquire_owned() else {
                     stats.refused_connections.fetch_add(1, Ordering::Relaxed);
                     drop(stream);
