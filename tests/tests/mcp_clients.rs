@@ -328,7 +328,8 @@ fn until_about(port: u16, what: &str, cond: impl Fn(&serde_json::Value) -> bool)
             return a;
         }
         assert!(std::time::Instant::now() < deadline, "never {what}: {a}");
-        std::thread::yield_now();
+        // A poll interval, so the polling does not crowd out the server on a small machine.
+        std::thread::sleep(Duration::from_millis(20));
     }
 }
 
@@ -509,8 +510,22 @@ fn the_token_can_come_from_the_config_and_is_never_printed() {
 #[test]
 fn serve_registers_its_instance_without_the_token_and_removes_it_on_exit() {
     let dir = demo();
-    let serve = Serve::start(dir.path(), &["-p", "0"], &[("BRUM_MCP_TOKEN", "s3cret")]);
+    // A brum that died without cleaning up: its pid is gone.
     let instances = dir.path().join("run/brum/instances");
+    let mut dead = Command::new("true").spawn().unwrap();
+    let dead_pid = dead.id();
+    dead.wait().unwrap();
+    std::fs::create_dir_all(&instances).unwrap();
+    let stale = instances.join(format!("{dead_pid}.json"));
+    std::fs::write(
+        &stale,
+        format!(
+            r#"{{"pid":{dead_pid},"start_time":1,"project":"/x","mcp_url":"http://127.0.0.1:1/mcp","token_hint":null}}"#
+        ),
+    )
+    .unwrap();
+    let serve = Serve::start(dir.path(), &["-p", "0"], &[("BRUM_MCP_TOKEN", "s3cret")]);
+    assert!(!stale.exists(), "the stale instance file of a dead brum is cleaned");
     let file = instances.join(format!("{}.json", serve.child.id()));
     let text = std::fs::read_to_string(&file).unwrap();
     let inst: serde_json::Value = serde_json::from_str(&text).unwrap();
