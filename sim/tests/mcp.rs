@@ -455,6 +455,8 @@ fn resources_prompts_and_the_change_feed() {
             [
                 "brum://errors",
                 "brum://urls",
+                "brum://scripts",
+                "brum://processes",
                 "brum://logs/web",
                 "brum://logs/job",
                 "brum://logs/slow",
@@ -474,9 +476,12 @@ fn resources_prompts_and_the_change_feed() {
         settle(&rt).await;
         let got = changes.next().await;
         assert_eq!(&got[..2], [Change::ToolsListChanged, Change::ResourcesListChanged], "{got:?}");
+        assert!(got.contains(&Change::ResourceUpdated("brum://scripts".into())), "{got:?}");
         let logs = tools.read_resource("brum://logs/web").unwrap();
         assert!(logs.text.contains("Ready in 20 ms"), "{}", logs.text);
         assert!(tools.read_resource("brum://urls").unwrap().text.contains("http://localhost:5173/"));
+        assert!(tools.read_resource("brum://scripts").unwrap().text.contains("web "));
+        assert!(tools.read_resource("brum://processes").unwrap().text.starts_with("web#1 running"));
         let missing = tools.read_resource("brum://logs/wbe").unwrap_err();
         assert_eq!(
             missing.to_string(),
