@@ -61,6 +61,7 @@ async fn fixture(rt: &Rt, adhoc: bool) -> (Session<Rt>, Tools<Rt>) {
             mcp_script("job", "job"),
             mcp_script("slow", "slow"),
             mcp_script("remote", "remote"),
+            mcp_script("broken", "no-such-program"),
         ]))
         .await;
     let fs = MemFs::new().file("/proj/src/a.ts", &source()).file("/elsewhere/a.ts", &source());
@@ -206,7 +207,7 @@ fn scripts_run_waits_for_the_url_and_reports_errors_then_status_urls_errors_and_
     in_turmoil(2, |rt| async move {
         let (session, tools) = fixture(&rt, false).await;
         let list = call(&tools, "scripts_list", json!({})).await;
-        assert_eq!(list.structured["count"], 4);
+        assert_eq!(list.structured["count"], 5);
         assert!(list.text.contains("web") && list.text.contains("not started"), "{}", list.text);
         let typo = call(&tools, "scripts_run", json!({"name": "wbe"})).await;
         assert!(typo.is_error);
@@ -327,6 +328,10 @@ fn wait_for_exit_regex_and_timeout_answer_with_what_was_seen() {
         let none = call(&tools, "scripts_run", json!({"name": "remote"})).await;
         assert_eq!(none.structured["status"], "started");
         assert_eq!(none.text, "started remote#6; scripts_status and logs_stream show how it goes");
+        let broken = call(&tools, "scripts_run", json!({"name": "broken", "wait_for": "url"})).await;
+        assert!(broken.is_error);
+        assert!(broken.text.starts_with("could not start 'broken': "), "{}", broken.text);
+        assert!(broken.text.ends_with("; check its command with scripts_list"), "{}", broken.text);
         let too_long = tools.call("scripts_run", args(json!({"name": "slow", "timeout_ms": 300_001}))).await;
         assert!(
             matches!(too_long, Err(CallError::InvalidParams { message, .. }) if message == "`timeout_ms` must be at most 300000, not 300001")
@@ -515,7 +520,8 @@ fn resources_prompts_and_the_change_feed() {
                 "brum://logs/web",
                 "brum://logs/job",
                 "brum://logs/slow",
-                "brum://logs/remote"
+                "brum://logs/remote",
+                "brum://logs/broken"
             ]
         );
         call(&tools, "scripts_run", json!({"name": "web", "wait_for": "url"})).await;
