@@ -61,6 +61,7 @@ async fn fixture(rt: &Rt, adhoc: bool) -> (Session<Rt>, Tools<Rt>) {
             mcp_script("job", "job"),
             mcp_script("slow", "slow"),
             mcp_script("remote", "remote"),
+            mcp_script("broken", "no-such-program"),
         ]))
         .await;
     let fs = MemFs::new().file("/proj/src/a.ts", &source()).file("/elsewhere/a.ts", &source());
@@ -85,8 +86,63 @@ fn args(v: Value) -> Map<String, Value> {
     }
 }
 
+/// Calls a tool, and checks its structured content against the tool's output schema.
 async fn call(tools: &Tools<Rt>, name: &str, a: Value) -> ToolOutput {
-    tools.call(name, args(a)).await.unwrap_or_else(|e| panic!("{name}: {e}"))
+    let out = tools.call(name, args(a)).await.unwrap_or_else(|e| panic!("{name}: {e}"));
+    let spec = tools.specs().into_iter().find(|s| s.name == name).unwrap();
+    if let Err(e) = conforms(&Value::Object(spec.output_schema), &out.structured, "$") {
+        panic!("{name}: its output does not fit its schema: {e}\n{}", out.structured);
+    }
+    out
+}
+
+/// The subset of JSON Schema the tools' schemas use: type (one or a list), enum, properties
+/// (every key of an object must be declared), items, anyOf, allOf.
+fn conforms(schema: &Value, v: &Value, at: &str) -> Result<(), String> {
+    let type_ok = |t: &str| match t {
+        "object" => v.is_object(),
+        "array" => v.is_array(),
+        "string" => v.is_string(),
+        "integer" => v.is_i64() || v.is_u64(),
+        "number" => v.is_number(),
+        "boolean" => v.is_boolean(),
+        "null" => v.is_null(),
+        other => panic!("schema type {other} at {at}"),
+    };
+    match schema.get("type") {
+        Some(Value::String(t)) if !type_ok(t) => return Err(format!("{at}: {v} is not {t}")),
+        Some(Value::Array(ts)) if !ts.iter().any(|t| type_ok(t.as_str().unwrap())) => {
+            return Err(format!("{at}: {v} is none of {ts:?}"));
+        }
+        _ => {}
+    }
+    if let Some(Value::Array(choices)) = schema.get("enum")
+        && !choices.contains(v)
+    {
+        return Err(format!("{at}: {v} not in {choices:?}"));
+    }
+    if let Some(Value::Array(any)) = schema.get("anyOf")
+        && !any.iter().any(|s| conforms(s, v, at).is_ok())
+    {
+        return Err(format!("{at}: {v} fits no anyOf branch"));
+    }
+    if let Some(Value::Array(all)) = schema.get("allOf") {
+        let props: Map<String, Value> =
+            all.iter().filter_map(|s| s["properties"].as_object()).flat_map(|m| m.clone()).collect();
+        return conforms(&json!({"type": "object", "properties": props}), v, at);
+    }
+    if let (Some(Value::Object(props)), Value::Object(o)) = (schema.get("properties"), v) {
+        for (k, x) in o {
+            let sub = props.get(k).ok_or_else(|| format!("{at}.{k} is not in the schema"))?;
+            conforms(sub, x, &format!("{at}.{k}"))?;
+        }
+    }
+    if let (Some(items), Value::Array(xs)) = (schema.get("items"), v) {
+        for (i, x) in xs.iter().enumerate() {
+            conforms(items, x, &format!("{at}[{i}]"))?;
+        }
+    }
+    Ok(())
 }
 
 async fn settle(rt: &Rt) {
@@ -151,7 +207,7 @@ fn scripts_run_waits_for_the_url_and_reports_errors_then_status_urls_errors_and_
     in_turmoil(2, |rt| async move {
         let (session, tools) = fixture(&rt, false).await;
         let list = call(&tools, "scripts_list", json!({})).await;
-        assert_eq!(list.structured["count"], 4);
+        assert_eq!(list.structured["count"], 5);
         assert!(list.text.contains("web") && list.text.contains("not started"), "{}", list.text);
         let typo = call(&tools, "scripts_run", json!({"name": "wbe"})).await;
         assert!(typo.is_error);
@@ -272,6 +328,10 @@ fn wait_for_exit_regex_and_timeout_answer_with_what_was_seen() {
         let none = call(&tools, "scripts_run", json!({"name": "remote"})).await;
         assert_eq!(none.structured["status"], "started");
         assert_eq!(none.text, "started remote#6; scripts_status and logs_stream show how it goes");
+        let broken = call(&tools, "scripts_run", json!({"name": "broken", "wait_for": "url"})).await;
+        assert!(broken.is_error);
+        assert!(broken.text.starts_with("could not start 'broken': "), "{}", broken.text);
+        assert!(broken.text.ends_with("; check its command with scripts_list"), "{}", broken.text);
         let too_long = tools.call("scripts_run", args(json!({"name": "slow", "timeout_ms": 300_001}))).await;
         assert!(
             matches!(too_long, Err(CallError::InvalidParams { message, .. }) if message == "`timeout_ms` must be at most 300000, not 300001")
@@ -455,10 +515,13 @@ fn resources_prompts_and_the_change_feed() {
             [
                 "brum://errors",
                 "brum://urls",
+                "brum://scripts",
+                "brum://processes",
                 "brum://logs/web",
                 "brum://logs/job",
                 "brum://logs/slow",
-                "brum://logs/remote"
+                "brum://logs/remote",
+                "brum://logs/broken"
             ]
         );
         call(&tools, "scripts_run", json!({"name": "web", "wait_for": "url"})).await;
@@ -474,9 +537,12 @@ fn resources_prompts_and_the_change_feed() {
         settle(&rt).await;
         let got = changes.next().await;
         assert_eq!(&got[..2], [Change::ToolsListChanged, Change::ResourcesListChanged], "{got:?}");
+        assert!(got.contains(&Change::ResourceUpdated("brum://scripts".into())), "{got:?}");
         let logs = tools.read_resource("brum://logs/web").unwrap();
         assert!(logs.text.contains("Ready in 20 ms"), "{}", logs.text);
         assert!(tools.read_resource("brum://urls").unwrap().text.contains("http://localhost:5173/"));
+        assert!(tools.read_resource("brum://scripts").unwrap().text.contains("web "));
+        assert!(tools.read_resource("brum://processes").unwrap().text.starts_with("web#1 running"));
         let missing = tools.read_resource("brum://logs/wbe").unwrap_err();
         assert_eq!(
             missing.to_string(),
@@ -524,4 +590,15 @@ fn a_call_dropped_mid_wait_leaves_no_subscription_and_its_instance_runs_on() {
         drop(tools);
         session.shutdown().await;
     });
+}
+
+#[test]
+fn the_output_schema_check_refuses_what_does_not_fit() {
+    let schema = json!({"type": "object", "properties": {"n": {"type": "integer"}, "s": {"enum": ["a"]},
+        "xs": {"type": "array", "items": {"type": ["string", "null"]}}}});
+    assert!(conforms(&schema, &json!({"n": 1, "s": "a", "xs": ["x", null]}), "$").is_ok());
+    assert_eq!(conforms(&schema, &json!({"n": "1"}), "$"), Err("$.n: \"1\" is not integer".into()));
+    assert_eq!(conforms(&schema, &json!({"s": "b"}), "$"), Err("$.s: \"b\" not in [String(\"a\")]".into()));
+    assert!(conforms(&schema, &json!({"xs": [3]}), "$").is_err());
+    assert_eq!(conforms(&schema, &json!({"extra": 1}), "$"), Err("$.extra is not in the schema".into()));
 }

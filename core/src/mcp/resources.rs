@@ -185,6 +185,7 @@ impl<R: Runtime> Tools<R> {
         let p = pending.clone();
         let kinds = KindSet::of(&[
             EventKind::ScriptsChanged,
+            EventKind::ProcessStarted,
             EventKind::LogLines,
             EventKind::ErrorDetected,
             EventKind::UrlDetected,
@@ -198,12 +199,20 @@ impl<R: Runtime> Tools<R> {
                 .kinds(kinds),
             move |env| {
                 let changes: Vec<Change> = match &env.event {
-                    Event::ScriptsChanged { .. } => vec![Change::ToolsListChanged, Change::ResourcesListChanged],
+                    Event::ScriptsChanged { .. } => vec![
+                        Change::ToolsListChanged,
+                        Change::ResourcesListChanged,
+                        Change::ResourceUpdated("brum://scripts".into()),
+                    ],
+                    Event::ProcessStarted { .. } => vec![Change::ResourceUpdated("brum://processes".into())],
                     Event::LogLines { process, .. } => vec![Change::ResourceUpdated(logs_uri(&process.name))],
                     Event::ErrorDetected { .. } => vec![Change::ResourceUpdated("brum://errors".into())],
-                    Event::UrlDetected { .. } | Event::ProcessExited { .. } | Event::SpawnFailed { .. } => {
-                        vec![Change::ResourceUpdated("brum://urls".into())]
-                    }
+                    Event::UrlDetected { .. } => vec![Change::ResourceUpdated("brum://urls".into())],
+                    // An end changes the process list and takes the instance's URLs away.
+                    Event::ProcessExited { .. } | Event::SpawnFailed { .. } => vec![
+                        Change::ResourceUpdated("brum://processes".into()),
+                        Change::ResourceUpdated("brum://urls".into()),
+                    ],
                     _ => Vec::new(),
                 };
                 let mut added = false;
@@ -246,6 +255,20 @@ impl<R: Runtime> Tools<R> {
                 description: "URLs the running scripts announced".into(),
                 mime_type: "text/plain",
             },
+            ResourceSpec {
+                uri: "brum://scripts".into(),
+                name: "scripts".into(),
+                title: "Scripts".into(),
+                description: "The project's scripts, their commands and whether they run".into(),
+                mime_type: "text/plain",
+            },
+            ResourceSpec {
+                uri: "brum://processes".into(),
+                name: "processes".into(),
+                title: "Processes".into(),
+                description: "Every instance brum started: state, pid, uptime, exit, URLs".into(),
+                mime_type: "text/plain",
+            },
         ];
         for name in self.known_names() {
             out.push(ResourceSpec {
@@ -275,11 +298,18 @@ impl<R: Runtime> Tools<R> {
         let text = match uri {
             "brum://errors" => self.errors_list(&empty).map(|o| o.text).unwrap_or_default(),
             "brum://urls" => self.urls_list(&empty).map(|o| o.text).unwrap_or_default(),
+            "brum://scripts" => self.scripts_list(&empty).map(|o| o.text).unwrap_or_default(),
+            "brum://processes" => {
+                let mut all = Map::new();
+                all.insert("all_instances".into(), Value::Bool(true));
+                self.scripts_status(&all).map(|o| o.text).unwrap_or_default()
+            }
             _ => {
                 let Some(rest) = uri.strip_prefix("brum://logs/") else {
                     return Err(ResourceError::NotFound {
                         uri: uri.to_string(),
-                        hint: "resources are brum://errors, brum://urls and brum://logs/{process}".into(),
+                        hint: "resources are brum://errors, brum://urls, brum://scripts, brum://processes and brum://logs/{process}"
+                            .into(),
                     });
                 };
                 let name = percent_decode(rest).filter(|n| !n.is_empty()).ok_or_else(|| ResourceError::NotFound {

@@ -82,20 +82,39 @@ fn project() -> MemFs {
 fn code_frames_quote_lines_around_the_location_inside_the_project_only() {
     let fs = project();
     let at = |file: &str, line: Option<u32>| Location { file: file.into(), line, column: Some(3) };
-    let f = code_frame(&fs, Path::new("/p"), &at("src/a.ts", Some(5))).expect("relative path inside the project");
+    let f = code_frame(&fs, Path::new("/p"), Path::new("/p"), &at("src/a.ts", Some(5)))
+        .expect("relative path inside the project");
     assert_eq!(f.line, 5);
     assert_eq!(f.lines.iter().map(|(n, _)| *n).collect::<Vec<_>>(), vec![2, 3, 4, 5, 6, 7, 8]);
     assert_eq!(f.lines[3].1, "line 5");
-    let f = code_frame(&fs, Path::new("/p"), &at("/p/src/a.ts", Some(1))).expect("absolute path inside");
+    let f =
+        code_frame(&fs, Path::new("/p"), Path::new("/p"), &at("/p/src/a.ts", Some(1))).expect("absolute path inside");
     assert_eq!(f.lines.first().map(|l| l.0), Some(1));
-    let f = code_frame(&fs, Path::new("/p"), &at("src/a.ts", Some(10))).expect("last line");
+    let f = code_frame(&fs, Path::new("/p"), Path::new("/p"), &at("src/a.ts", Some(10))).expect("last line");
     assert_eq!(f.lines.last().map(|l| l.0), Some(10));
-    assert_eq!(code_frame(&fs, Path::new("/p"), &at("/other/b.ts", Some(5))), None, "outside the project");
-    assert_eq!(code_frame(&fs, Path::new("/p"), &at("../other/b.ts", Some(5))), None, "escapes by ..");
-    assert_eq!(code_frame(&fs, Path::new("/p"), &at("link.ts", Some(5))), None, "escapes by a symlink");
-    assert_eq!(code_frame(&fs, Path::new("/p"), &at("src/a.ts", None)), None, "no line");
-    assert_eq!(code_frame(&fs, Path::new("/p"), &at("src/a.ts", Some(11))), None, "past the end");
-    assert_eq!(code_frame(&fs, Path::new("/p"), &at("src/missing.ts", Some(1))), None, "missing file");
+    assert_eq!(
+        code_frame(&fs, Path::new("/p"), Path::new("/p"), &at("/other/b.ts", Some(5))),
+        None,
+        "outside the project"
+    );
+    assert_eq!(code_frame(&fs, Path::new("/p"), Path::new("/p"), &at("../other/b.ts", Some(5))), None, "escapes by ..");
+    assert_eq!(
+        code_frame(&fs, Path::new("/p"), Path::new("/p"), &at("link.ts", Some(5))),
+        None,
+        "escapes by a symlink"
+    );
+    assert_eq!(code_frame(&fs, Path::new("/p"), Path::new("/p"), &at("src/a.ts", None)), None, "no line");
+    assert_eq!(code_frame(&fs, Path::new("/p"), Path::new("/p"), &at("src/a.ts", Some(11))), None, "past the end");
+    assert_eq!(code_frame(&fs, Path::new("/p"), Path::new("/p"), &at("src/missing.ts", Some(1))), None, "missing file");
+    // Relative to a package's directory, still inside the project.
+    let fs = fs.file("/p/packages/web/src/b.ts", "one\ntwo\n");
+    let f = code_frame(&fs, Path::new("/p"), Path::new("/p/packages/web"), &at("src/b.ts", Some(2))).expect("package");
+    assert_eq!(f.lines, vec![(1, "one".to_string()), (2, "two".to_string())]);
+    assert_eq!(
+        code_frame(&fs, Path::new("/p/packages"), Path::new("/p/packages/web"), &at("../../src/a.ts", Some(2))),
+        None,
+        "a package-relative path that leaves the root"
+    );
 }
 
 #[test]

@@ -1033,7 +1033,14 @@ impl<R: Runtime> Tools<R> {
             .as_ref()
             .filter(|l| l.line.is_some())
             .or_else(|| g.latest.frames.iter().find(|f| f.own && f.location.line.is_some()).map(|f| &f.location))?;
-        code_frame(&**fs, root, loc)
+        // Tools print paths relative to where they run: the project root, or the script's own
+        // directory (a workspace package's `src/a.ts`).
+        code_frame(&**fs, root, root, loc).or_else(|| {
+            let script = g.instances.last()?;
+            let cwd = self.session.catalogue().script(&script.name)?.cwd.clone();
+            let cwd = if cwd.is_absolute() { cwd } else { root.join(cwd) };
+            (cwd != *root).then(|| code_frame(&**fs, root, &cwd, loc)).flatten()
+        })
     }
 
     // ---- urls_list
@@ -1262,16 +1269,17 @@ pub struct CodeFrame {
     pub lines: Vec<(u32, String)>,
 }
 
-/// The frame of `loc`, if its file resolves inside `root` (symlinks resolved through `fs`) and
-/// is small enough to read.
+/// The frame of `loc` (a relative path taken from `base`), if its file resolves inside `root`
+/// (symlinks resolved through `fs`) and is small enough to read.
 pub fn code_frame(
     fs: &(dyn crate::discovery::ProjectFs + Send + Sync),
     root: &Path,
+    base: &Path,
     loc: &Location,
 ) -> Option<CodeFrame> {
     let line = loc.line.filter(|l| *l > 0)?;
     let raw = PathBuf::from(&loc.file);
-    let path = if raw.is_absolute() { raw } else { root.join(raw) };
+    let path = if raw.is_absolute() { raw } else { base.join(raw) };
     let root_real = fs.canonicalize(root).ok()?;
     let real = fs.canonicalize(&path).ok()?;
     if !real.starts_with(&root_real) {
