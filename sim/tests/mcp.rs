@@ -45,6 +45,11 @@ async fn fixture(rt: &Rt, adhoc: bool) -> (Session<Rt>, Tools<Rt>) {
         "job",
         Program::new(vec![
             Step::Out("step one".into()),
+            Step::Out("✓ built in 256ms".into()),
+            Step::Out(
+                "test result: FAILED. 2 passed; 1 failed; 0 ignored; 0 measured; 0 filtered out; finished in 0.01s"
+                    .into(),
+            ),
             Step::Sleep(Duration::from_millis(5)),
             Step::Out("JOB DONE".into()),
             Step::Sleep(Duration::from_millis(5)),
@@ -299,6 +304,14 @@ fn wait_for_exit_regex_and_timeout_answer_with_what_was_seen() {
         assert_eq!(exit.structured["status"], "met", "{}", exit.text);
         assert_eq!(exit.structured["exit"], json!({"code": 3, "signal": null}));
         assert_eq!(exit.text, "job#1 failed: exit code 3; errors_list and logs_search show why");
+        settle(&rt).await;
+        let status = call(&tools, "scripts_status", json!({"name": "job"})).await;
+        let p = &status.structured["processes"][0];
+        assert_eq!(p["exit"], json!({"code": 3, "signal": null}));
+        assert_eq!(p["state"], "failed");
+        assert_eq!(p["last_build"]["outcome"], "compiled", "{}", status.text);
+        assert_eq!((p["last_test"]["passed"].as_u64(), p["last_test"]["failed"].as_u64()), (Some(2), Some(1)));
+        assert!(status.text.ends_with("build compiled tests failed 1"), "{}", status.text);
 
         let line = call(&tools, "scripts_run", json!({"name": "job", "wait_for": {"regex": "(?i)job done"}})).await;
         assert_eq!(line.structured["status"], "met", "{}", line.text);

@@ -172,7 +172,8 @@ fn check_answer(who: usize, ask: Ask, out: &ToolOutput, cursor: Option<u64>) -> 
 }
 
 /// S-M12 (see the module documentation). Oracles: M1 the bus's subscriptions and the live
-/// waits are back at their baseline once the clients are gone (the mutant
+/// waits are back at their baseline once the clients are gone, and no aborted call's task
+/// lives on (the mutant
 /// `mcp.wait_leaks_subscription` leaves an abandoned wait subscribed); M2 every client that
 /// waited got the answer it waited for; I40 no task outlives the session.
 pub async fn s_m12<R: Runtime>(cx: &Cx<R>, programs: &Programs) -> Outcome {
@@ -282,6 +283,12 @@ pub async fn s_m12<R: Runtime>(cx: &Cx<R>, programs: &Programs) -> Outcome {
     // M1: right after the clients are gone, nothing of theirs is left on the bus.
     let subs = session.bus().subscriber_count();
     let waits = cx.rt.metrics().gauge_total("mcp.waits_live");
+    let calls_live = cx.rt.metrics().gauge("tasks.live", "scenario.mcp_call").get();
+    crate::ensure!(
+        calls_live == 0,
+        "M1 no task outlives its client",
+        "{calls_live} aborted call tasks still live after their clients left"
+    );
     let answers = answers.lock().unwrap_or_else(|e| e.into_inner()).clone();
     let answered = answers.iter().filter(|a| a.2.is_some()).count();
     cx.log("mcp", "clients", format!("{answered} answered, {} abandoned", answers.len() - answered));
