@@ -192,6 +192,11 @@ async fn accept_loop(
                     tokio::time::sleep(ACCEPT_BACKOFF).await;
                     continue;
                 };
+                // Answers are small and a client waits for each: without TCP_NODELAY the
+                // response's last segment waits on the client's delayed ACK (40 ms a call).
+                if let Err(e) = stream.set_nodelay(true) {
+                    tracing::debug!(error = %e, "TCP_NODELAY not set on an MCP connection");
+                }
                 let Ok(slot) = slots.clone().try_acquire_owned() else {
                     stats.refused_connections.fetch_add(1, Ordering::Relaxed);
                     drop(stream);
