@@ -13,7 +13,6 @@
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
-use std::time::Instant;
 
 use brum_sim::state_machine::{self, Op, format_ops, parse_ops, replay_command};
 use proptest::prelude::*;
@@ -165,9 +164,8 @@ fn report(ops: &[Op], seed: u64, why: &str, mutant: Option<&str>) -> String {
 #[test]
 fn generated_sequences_keep_every_oracle() {
     let cases = env_u64("BRUM_SM_CASES").map_or(CI_CASES, |n| n as u32);
-    let t0 = Instant::now();
     match explore(cases, None) {
-        Ok(n) => println!("state machine: {n} cases passed in {:.1} s", t0.elapsed().as_secs_f64()),
+        Ok(n) => println!("state machine: {n} cases passed"),
         Err((ops, seed, why)) => panic!("{}", report(&ops, seed, &why, None)),
     }
     let c = COVERAGE.lock().unwrap().take().unwrap_or_default();
@@ -192,15 +190,10 @@ fn generated_sequences_keep_every_oracle() {
 /// sequence.
 fn caught(mutant: &'static str, max_ops: usize) {
     assert!(brum_core::mutants::ALL.contains(&mutant), "unknown mutant {mutant}");
-    let t0 = Instant::now();
     match explore(CI_CASES, Some(mutant)) {
         Ok(n) => panic!("mutant {mutant} survived {n} cases: an oracle is missing"),
         Err((ops, seed, why)) => {
-            println!(
-                "mutant {mutant} caught in {:.1} s; {}",
-                t0.elapsed().as_secs_f64(),
-                report(&ops, seed, &why, Some(mutant))
-            );
+            println!("mutant {mutant} caught; {}", report(&ops, seed, &why, Some(mutant)));
             assert!(
                 ops.len() <= max_ops,
                 "mutant {mutant}: the failure shrank only to {} ops (want at most {max_ops}): {}",
@@ -309,23 +302,4 @@ fn ops_print_and_parse_back() {
             Ok(())
         })
         .unwrap();
-}
-
-/// Not in CI: runs the property with each planted mutant and prints which it catches and the
-/// minimal sequence (`cargo test -p brum-sim --test state_machine -- --ignored --nocapture`).
-#[test]
-#[ignore]
-fn every_mutant_against_the_state_machine() {
-    for mutant in brum_core::mutants::ALL {
-        let t0 = Instant::now();
-        match explore(CI_CASES, Some(mutant)) {
-            Ok(n) => println!("{mutant}: survived {n} cases ({:.1} s)", t0.elapsed().as_secs_f64()),
-            Err((ops, seed, why)) => println!(
-                "{mutant}: caught ({:.1} s): {} (seed {seed}): {}",
-                t0.elapsed().as_secs_f64(),
-                format_ops(&ops),
-                why.lines().next().unwrap_or("")
-            ),
-        }
-    }
 }
