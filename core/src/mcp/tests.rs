@@ -120,6 +120,6 @@ fn code_frames_quote_lines_around_the_location_inside_the_project_only() {
 #[test]
 fn error_kind_names_are_the_serialized_ones() {
     for k in crate::detect::ErrorKind::ALL {
-        assert_eq!(json!(super::tools::kind_name(k)), serde_json::to_value(k).unwrap());
+        assert_eq!(json!(k.name()), serde_json::to_value(k).unwrap());
     }
 }

@@ -391,7 +391,7 @@ impl<R: Runtime> Tools<R> {
             None => None,
             Some(k) => {
                 let wanted: Arc<str> = script.into();
-                let keep = move |env: &Envelope| event_process(&env.event).is_some_and(|p| p.name == wanted);
+                let keep = move |env: &Envelope| env.event.process().is_some_and(|p| p.name == wanted);
                 match Watch::open(&self.session.bus, rt, "scripts_run", k, keep) {
                     Ok(w) => Some(w),
                     Err(_) => return Ok(ToolOutput::error("brum is shutting down; no script can start now")),
@@ -610,7 +610,7 @@ impl<R: Runtime> Tools<R> {
             let _ = write!(text, "\n{errors_total} error(s) so far:");
             for e in &errors {
                 let at = e.latest.location.as_ref().map(|l| format!(" at {l}")).unwrap_or_default();
-                let _ = write!(text, "\n  [{}] {}{at}", kind_name(e.latest.kind), e.latest.message);
+                let _ = write!(text, "\n  [{}] {}{at}", e.latest.kind.name(), e.latest.message);
             }
         }
         let errors_json: Vec<Value> = errors
@@ -618,7 +618,7 @@ impl<R: Runtime> Tools<R> {
             .map(|e| {
                 json!({
                     "id": e.id.0,
-                    "kind": kind_name(e.latest.kind),
+                    "kind": e.latest.kind.name(),
                     "message": e.latest.message,
                     "location": e.latest.location.as_ref().map(location_json),
                     "count": e.count,
@@ -971,8 +971,8 @@ impl<R: Runtime> Tools<R> {
         let a = Args::new("errors_list", args, &["script", "kind", "limit", "cursor"])?;
         let script = a.str("script")?;
         let kind = match a.str("kind")? {
-            Some(k) => Some(ErrorKind::ALL.into_iter().find(|x| kind_name(*x) == k).ok_or_else(|| {
-                let all: Vec<&str> = ErrorKind::ALL.into_iter().map(kind_name).collect();
+            Some(k) => Some(ErrorKind::ALL.into_iter().find(|x| x.name() == k).ok_or_else(|| {
+                let all: Vec<&str> = ErrorKind::ALL.into_iter().map(ErrorKind::name).collect();
                 a.invalid(format!("`kind` must be one of {}, not `{k}`", all.join(", ")))
             })?),
             None => None,
@@ -1177,40 +1177,6 @@ pub(crate) struct RunAnswer {
     line: Option<String>,
 }
 
-fn event_process(e: &Event) -> Option<&ProcessRef> {
-    match e {
-        Event::ProcessStarted { process, .. }
-        | Event::SpawnFailed { process, .. }
-        | Event::LogLines { process, .. }
-        | Event::ProcessExited { process, .. }
-        | Event::ErrorDetected { process, .. }
-        | Event::UrlDetected { process, .. }
-        | Event::BuildEvent { process, .. }
-        | Event::TestResult { process, .. } => Some(process),
-        _ => None,
-    }
-}
-
-pub(crate) fn kind_name(k: ErrorKind) -> &'static str {
-    match k {
-        ErrorKind::Typescript => "typescript",
-        ErrorKind::NodeStack => "node_stack",
-        ErrorKind::Vite => "vite",
-        ErrorKind::Webpack => "webpack",
-        ErrorKind::Nextjs => "nextjs",
-        ErrorKind::Rustc => "rustc",
-        ErrorKind::RustPanic => "rust_panic",
-        ErrorKind::GoCompile => "go_compile",
-        ErrorKind::GoPanic => "go_panic",
-        ErrorKind::PythonTraceback => "python_traceback",
-        ErrorKind::Ruff => "ruff",
-        ErrorKind::Mypy => "mypy",
-        ErrorKind::Eslint => "eslint",
-        ErrorKind::Generic => "generic",
-        ErrorKind::TestFailure => "test_failure",
-    }
-}
-
 fn status_json<R: Runtime>(tools: &Tools<R>, p: &ProcessInfo) -> Value {
     let s = &tools.session;
     let now = tools.now_ms();
@@ -1332,7 +1298,7 @@ fn error_json(g: &ErrorEntry, frame: Option<&CodeFrame>, now: crate::rt::Mono) -
     let e = &g.latest;
     json!({
         "id": g.id.0,
-        "kind": kind_name(e.kind),
+        "kind": e.kind.name(),
         "message": e.message,
         "location": e.location.as_ref().map(location_json),
         "stream": e.stream.name(),
@@ -1357,7 +1323,7 @@ fn error_json(g: &ErrorEntry, frame: Option<&CodeFrame>, now: crate::rt::Mono) -
 
 fn error_text(g: &ErrorEntry, frame: Option<&CodeFrame>) -> String {
     let e = &g.latest;
-    let mut s = format!("#{} [{}] {}", g.id.0, kind_name(e.kind), e.message);
+    let mut s = format!("#{} [{}] {}", g.id.0, e.kind.name(), e.message);
     if let Some(l) = &e.location {
         let _ = write!(s, "\n  --> {l}");
     }
