@@ -306,16 +306,7 @@ impl<R: Runtime> EventBus<R> {
     /// run again; events still queued for it are counted as `unsubscribed` drops. Returns
     /// false if `id` was not subscribed.
     pub async fn unsubscribe(&self, id: SubscriptionId) -> bool {
-        let sub = {
-            let mut subs = lock(&self.inner.subs);
-            let Some(pos) = subs.iter().position(|s| s.id == id.0) else { return false };
-            let mut next = Vec::clone(&subs);
-            let sub = next.remove(pos);
-            *subs = Arc::new(next);
-            sub
-        };
-        self.inner.subscribers.add(-1);
-        sub.closed.store(true, Ordering::SeqCst);
+        let Some(sub) = self.detach(id) else { return false };
         // Dekker pair with the worker: it stores `in_flight` then loads `closed`; we store
         // `closed` then load `in_flight`. One of us sees the other.
         loop {
@@ -326,16 +317,7 @@ impl<R: Runtime> EventBus<R> {
             }
             idle.await;
         }
-        let (handler, queued) = {
-            let mut st = sub.lock();
-            let n = st.queue.len() as u64;
-            st.queue.clear();
-            (st.handler.take(), n)
-        };
-        sub.count_drop(DropReason::Unsubscribed, queued);
-        sub.depth.set(0);
-        sub.space.notify_waiters();
-        drop(handler);
+        retire(&sub);
         true
     }
 
@@ -345,9 +327,17 @@ impl<R: Runtime> EventBus<R> {
     /// last batch (which finishes that batch, then never runs it again). Returns false if `id`
     /// was not subscribed. Prefer [`EventBus::unsubscribe`] where the caller can await.
     pub fn unsubscribe_now(&self, id: SubscriptionId) -> bool {
+        let Some(sub) = self.detach(id) else { return false };
+        retire(&sub);
+        true
+    }
+
+    /// Takes subscription `id` out of the list and marks it closed: no event is offered to it
+    /// after this. `None` if it was not subscribed.
+    fn detach(&self, id: SubscriptionId) -> Option<Arc<Subscriber>> {
         let sub = {
             let mut subs = lock(&self.inner.subs);
-            let Some(pos) = subs.iter().position(|s| s.id == id.0) else { return false };
+            let pos = subs.iter().position(|s| s.id == id.0)?;
             let mut next = Vec::clone(&subs);
             let sub = next.remove(pos);
             *subs = Arc::new(next);
@@ -355,17 +345,7 @@ impl<R: Runtime> EventBus<R> {
         };
         self.inner.subscribers.add(-1);
         sub.closed.store(true, Ordering::SeqCst);
-        let (handler, queued) = {
-            let mut st = sub.lock();
-            let n = st.queue.len() as u64;
-            st.queue.clear();
-            (st.handler.take(), n)
-        };
-        sub.count_drop(DropReason::Unsubscribed, queued);
-        sub.depth.set(0);
-        sub.space.notify_waiters();
-        drop(handler);
-        true
+        Some(sub)
     }
 
     /// Publishes `event` to every subscriber registered before this call. Waits only when a
@@ -735,4 +715,20 @@ async fn run_batch<R: Runtime>(inner: &Inner<R>, sub: &Arc<Subscriber>, batch: &
     if reschedule {
         inner.schedule(sub.clone());
     }
+}
+
+/// Empties a detached subscription: what was still queued is counted as `unsubscribed` drops,
+/// blocked publishers are woken, and its handler is dropped (unless a worker holds it for a
+/// last batch, which drops it after).
+fn retire(sub: &Subscriber) {
+    let (handler, queued) = {
+        let mut st = sub.lock();
+        let n = st.queue.len() as u64;
+        st.queue.clear();
+        (st.handler.take(), n)
+    };
+    sub.count_drop(DropReason::Unsubscribed, queued);
+    sub.depth.set(0);
+    sub.space.notify_waiters();
+    drop(handler);
 }
