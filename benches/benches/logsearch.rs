@@ -45,6 +45,11 @@ fn cases() -> Vec<Case> {
         },
         Case { name: "substring -i error", text: sub("error", true), rg: &["-i", "-F", "-e", "error"] },
         Case {
+            name: "substring -i Connection Reset",
+            text: sub("Connection Reset", true),
+            rg: &["-i", "-F", "-e", "Connection Reset"],
+        },
+        Case {
             name: r"regex -> [45]\d\d in \d+\.\dms",
             text: re(r"-> [45]\d\d in \d+\.\dms"),
             rg: &["-e", r"-> [45]\d\d in \d+\.\dms"],

@@ -64,6 +64,13 @@ const FRAGMENTS: &[&str] = &[
     "\t",
     "ready",
     "hmr update",
+    // Long needles whose case-insensitive search uses a window of them as prefilter, and the
+    // characters simple case folding adds to `s` and `k` (long s, Kelvin sign).
+    "/api/items/42 ",
+    "/API/Items/42 ",
+    "/items/42 ",
+    "ſk",
+    "s\u{212a}",
 ];
 
 fn line() -> impl Strategy<Value = String> {
