@@ -5,11 +5,11 @@
 //!     cargo build --release -p brum && cargo bench -p brum-benches --bench mcp
 //!
 //! Runs the release `brum serve -p 0` on a temporary project whose scripts print generated
-//! dev-server lines, each client on its own keep-alive HTTP/1.1 connection and its own MCP
+//! dev-server lines (from files, with `cat`), each client on its own keep-alive HTTP/1.1 connection and its own MCP
 //! session (the 2025-11-25 era: `initialize`, then `tools/call` with the session id).
 //! BENCHMARKS.md records the figures.
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -21,6 +21,8 @@ use serde_json::{Value, json};
 
 const RETAINED: u64 = 1_000_000;
 const PHASE: Duration = Duration::from_secs(3);
+/// Rounds of the ingest comparison.
+const ROUNDS: usize = 5;
 const CLIENTS: [usize; 3] = [1, 10, 100];
 const PROTOCOL: &str = "2025-11-25";
 
@@ -31,19 +33,40 @@ fn brum() -> PathBuf {
     bin
 }
 
-/// A project with a script that prints `n` dev-server lines and stays up.
-fn project(dir: &Path) {
-    let lines = |n: u64, tag: &str| {
-        format!(
-            "sh -c 'awk \"BEGIN {{ for (i = 0; i < {n}; i++) printf \\\"{tag} GET /api/items/%d -> %d in %d.%dms\\\\n\\\", i % 977, (i % 13 == 0) ? 500 : 200, i % 83, i % 10 }}\"; sleep 100000'"
-        )
+/// A project with two scripts that print generated dev-server lines (`flood`: 1 M, `ingest`:
+/// 2 M) and stay up. The lines are written to files first and the scripts `cat` them, so the
+/// producer outruns brum and the ingest figures measure brum, not the generator.
+fn project(dir: &Path, mcp_nice: u8) {
+    let write = |name: &str, n: u64| {
+        let mut out = std::io::BufWriter::new(std::fs::File::create(dir.join(name)).unwrap());
+        for i in 0..n {
+            let status = if i % 13 == 0 { 500 } else { 200 };
+            writeln!(
+                out,
+                "{} GET /api/items/{} -> {status} in {}.{}ms",
+                &name[..name.len() - 4],
+                i % 977,
+                i % 83,
+                i % 10
+            )
+            .unwrap();
+        }
+        out.flush().unwrap();
     };
-    let procfile = format!("flood: {}\ningest: {}\n", lines(RETAINED, "flood"), lines(2 * RETAINED, "ingest"));
-    std::fs::write(dir.join("Procfile"), procfile).unwrap();
-    // Room for every line: 3 M lines of about 45 bytes, with the store's overhead.
-    // and sessions for every client of the largest phase.
-    std::fs::write(dir.join(".brum.toml"), "[concurrency]\nlog_store_bytes = \"1GiB\"\nmcp_sessions_max = 256\n")
+    write("flood.txt", RETAINED);
+    write("ingest.txt", 2 * RETAINED);
+    // Each script stamps when it starts and when `cat` has written its last line (lossless
+    // ingest: a pipe brum reads slowly blocks `cat`), so the ingest time is measured without
+    // asking brum, whose answers may be slowed by the load being measured.
+    let script = |file: &str| {
+        format!("sh -c 'date +%s%N > {file}.start && cat {file} && date +%s%N > {file}.end && sleep 100000'")
+    };
+    std::fs::write(dir.join("Procfile"), format!("flood: {}\ningest: {}\n", script("flood.txt"), script("ingest.txt")))
         .unwrap();
+    // Room for every line: 3 M lines of about 45 bytes, with the store's overhead; and
+    // sessions for every client of the largest phase.
+    let config = format!("[concurrency]\nlog_store_bytes = \"1GiB\"\nmcp_sessions_max = 256\nmcp_nice = {mcp_nice}\n");
+    std::fs::write(dir.join(".brum.toml"), config).unwrap();
 }
 
 struct Server {
@@ -221,23 +244,29 @@ async fn stored(c: &mut Client) -> u64 {
         .unwrap_or_else(|| panic!("about reports no log entry count: {s}"))
 }
 
-/// Starts `script` and waits until the store holds `want` lines; returns how long that took.
-async fn ingest(c: &mut Client, script: &str, want: u64) -> Duration {
-    let began = Instant::now();
+/// Starts `script`, waits until the store holds `want` lines, and returns how long the script
+/// took to write them (from its own time stamps; all but the last pipe's worth had been read by
+/// brum by then, and all had been stored once `want` is reached).
+async fn ingest(c: &mut Client, dir: &Path, script: &str, want: u64) -> Duration {
     c.call("scripts_run", json!({"name": script, "wait_for": "none"})).await;
     while stored(c).await < want {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    began.elapsed()
+    let stamp = |end: &str| -> u128 {
+        let path = dir.join(format!("{script}.txt.{end}"));
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        text.trim().parse().unwrap_or_else(|e| panic!("{}: {e}: {text:?}", path.display()))
+    };
+    Duration::from_nanos(u64::try_from(stamp("end") - stamp("start")).unwrap())
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     let dir = tempfile::tempdir().unwrap();
-    project(dir.path());
+    project(dir.path(), 10);
     let server = serve(dir.path());
     let mut c = Client::connect(&server.url).await;
-    let took = ingest(&mut c, "flood", RETAINED).await;
+    let took = ingest(&mut c, dir.path(), "flood", RETAINED).await;
     println!("{RETAINED} lines retained in {:.2}s", took.as_secs_f64());
     println!("| tool | clients | calls | calls/s | p50 | p99 |");
     println!("|---|---:|---:|---:|---:|---:|");
@@ -257,42 +286,65 @@ async fn main() {
     }
     drop(server);
 
-    // Ingest alone, then with 10 clients searching.
-    let mut rates = Vec::new();
-    for searching in [0usize, 10] {
-        let dir = tempfile::tempdir().unwrap();
-        project(dir.path());
-        let server = serve(dir.path());
-        let mut c = Client::connect(&server.url).await;
-        let base = stored(&mut c).await;
-        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let mut searchers = Vec::new();
-        for _ in 0..searching {
-            let (url, stop) = (server.url.clone(), stop.clone());
-            searchers.push(tokio::spawn(async move {
-                let mut s = Client::connect(&url).await;
-                let mut n = 0u64;
-                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-                    s.call("logs_search", json!({"query": "/api/items/42 ", "limit": 50})).await;
-                    n += 1;
-                }
-                n
-            }));
+    // Ingest alone, then with 10 clients searching, alternated ROUNDS times (the machine is
+    // shared and noisy): the medians are compared. Under the default `mcp_nice` (serving
+    // threads 10 nice steps down), then with `mcp_nice = 0` for comparison.
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    for nice in [10, 0] {
+        let mut rates: [Vec<f64>; 2] = [Vec::new(), Vec::new()];
+        for _ in 0..ROUNDS {
+            for (slot, searching) in [0usize, 10].into_iter().enumerate() {
+                rates[slot].push(ingest_while_searching(searching, nice).await);
+            }
         }
-        let took = ingest(&mut c, "ingest", base + 2 * RETAINED).await;
-        stop.store(true, std::sync::atomic::Ordering::Relaxed);
-        let mut searches = 0;
-        for s in searchers {
-            searches += s.await.unwrap();
-        }
-        let rate = (2 * RETAINED) as f64 / took.as_secs_f64();
+        let (alone, searched) = (median(&mut rates[0]), median(&mut rates[1]));
         println!(
-            "ingest of {} lines with {searching} clients searching: {:.2}s, {:.2} M lines/s ({searches} searches)",
-            2 * RETAINED,
-            took.as_secs_f64(),
-            rate / 1e6
+            "mcp_nice = {nice}: median of {ROUNDS}: {:.2} M lines/s alone, {:.2} M lines/s with 10 clients searching: {:.2}x{}",
+            alone / 1e6,
+            searched / 1e6,
+            searched / alone,
+            if nice == 10 { " (target: at least 0.90x)" } else { "" }
         );
-        rates.push(rate);
     }
-    println!("ingest while 10 clients search / ingest alone: {:.2}x (target: at least 0.90x)", rates[1] / rates[0]);
+}
+
+/// Starts a fresh server (with `mcp_nice = nice`), has `searching` clients call `logs_search`
+/// in a loop, and returns the lines per second at which 2 M lines are ingested meanwhile.
+async fn ingest_while_searching(searching: usize, nice: u8) -> f64 {
+    let dir = tempfile::tempdir().unwrap();
+    project(dir.path(), nice);
+    let server = serve(dir.path());
+    let mut c = Client::connect(&server.url).await;
+    let base = stored(&mut c).await;
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut searchers = Vec::new();
+    for _ in 0..searching {
+        let (url, stop) = (server.url.clone(), stop.clone());
+        searchers.push(tokio::spawn(async move {
+            let mut s = Client::connect(&url).await;
+            let mut n = 0u64;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                s.call("logs_search", json!({"query": "/api/items/42 ", "limit": 50})).await;
+                n += 1;
+            }
+            n
+        }));
+    }
+    let took = ingest(&mut c, dir.path(), "ingest", base + 2 * RETAINED).await;
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let mut searches = 0;
+    for s in searchers {
+        searches += s.await.unwrap();
+    }
+    let rate = (2 * RETAINED) as f64 / took.as_secs_f64();
+    println!(
+        "ingest of {} lines with {searching} clients searching: {:.2}s, {:.2} M lines/s ({searches} searches)",
+        2 * RETAINED,
+        took.as_secs_f64(),
+        rate / 1e6
+    );
+    rate
 }

@@ -84,7 +84,7 @@ fn tools_setup(session: SessionHandle<TokioRuntime>, project: &Path, settings: &
         mcp_url: None,
         proxy_url: None,
     };
-    ToolsSetup { session, info, project, allow_adhoc: allow_adhoc(settings) }
+    ToolsSetup { session, info, project, allow_adhoc: allow_adhoc(settings), wait_default: settings.mcp_tool_timeout() }
 }
 
 /// Whether MCP clients may run shell commands of their own (`scripts_run` with `command`):
@@ -206,6 +206,7 @@ pub(crate) async fn start_http(
         token,
         session_idle: settings.mcp_session_timeout(),
         sessions_max: settings.mcp_sessions_max(),
+        nice: settings.mcp_nice(),
         ..HttpOptions::default()
     };
     let http = crate::mcp::http::start(tools_setup(session, project, settings), opts)

@@ -338,9 +338,19 @@ fn wait_for_exit_regex_and_timeout_answer_with_what_was_seen() {
         );
         let status = call(&tools, "scripts_status", json!({"name": "slow"})).await;
         assert_eq!(status.structured["processes"][0]["state"], "running", "the instance is not lost");
+        // Without `timeout_ms` the wait is the configured one (`mcp_tool_timeout_ms`), and the
+        // schema says so.
+        let configured = tools.clone().wait_default(Duration::from_millis(700));
+        let spec = configured.specs().into_iter().find(|t| t.name == "scripts_run").expect("scripts_run");
+        assert_eq!(spec.input_schema["properties"]["timeout_ms"]["default"], 700);
+        let began = rt.now();
+        let waited = call(&configured, "scripts_run", json!({"name": "slow", "force": true, "wait_for": "url"})).await;
+        let took = rt.now().saturating_since(began);
+        assert_eq!(waited.structured["status"], "timed_out", "{}", waited.text);
+        assert!(took >= Duration::from_millis(700) && took < Duration::from_millis(800), "{took:?}");
         let none = call(&tools, "scripts_run", json!({"name": "remote"})).await;
         assert_eq!(none.structured["status"], "started");
-        assert_eq!(none.text, "started remote#6; scripts_status and logs_stream show how it goes");
+        assert_eq!(none.text, "started remote#7; scripts_status and logs_stream show how it goes");
         let broken = call(&tools, "scripts_run", json!({"name": "broken", "wait_for": "url"})).await;
         assert!(broken.is_error);
         assert!(broken.text.starts_with("could not start 'broken': "), "{}", broken.text);

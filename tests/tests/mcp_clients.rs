@@ -552,3 +552,42 @@ fn mcp_config_prints_each_clients_snippet() {
     assert!(text.contains("\"url\": \"http://127.0.0.1:7778/mcp\""), "{text}");
     assert!(text.contains("\"args\": [\"mcp\", \"stdio\", \"-C\""), "{text}");
 }
+
+/// (thread name, nice value) of every thread of `pid`, from /proc.
+#[cfg(target_os = "linux")]
+fn thread_nice(pid: u32) -> Vec<(String, i64)> {
+    let mut threads = Vec::new();
+    for task in std::fs::read_dir(format!("/proc/{pid}/task")).unwrap() {
+        let dir = task.unwrap().path();
+        let name = std::fs::read_to_string(dir.join("comm")).unwrap().trim().to_string();
+        let stat = std::fs::read_to_string(dir.join("stat")).unwrap();
+        // Fields after the parenthesised name: state is the 3rd field, nice the 19th.
+        let after = &stat[stat.rfind(')').unwrap() + 2..];
+        let nice = after.split(' ').nth(16).unwrap().parse().unwrap();
+        threads.push((name, nice));
+    }
+    threads.sort();
+    threads
+}
+
+/// MCP requests are served on their own threads, `mcp_nice` steps below brum's others, so a
+/// busy CPU goes to ingest first (BENCHMARKS.md measures the effect); 0 leaves them level.
+#[cfg(target_os = "linux")]
+#[test]
+fn serving_threads_run_mcp_nice_steps_below_the_rest_of_brum() {
+    for (config, want) in [("", 10), ("mcp_nice = 3\n", 3), ("mcp_nice = 0\n", 0)] {
+        let dir = demo();
+        std::fs::write(dir.path().join(".brum.toml"), format!("[concurrency]\n{config}")).unwrap();
+        let serve = Serve::start(dir.path(), &["-p", "0"], &[]);
+        // A served call: the serving runtime is up and has answered.
+        still_answers(serve.port, &[]);
+        let threads = thread_nice(serve.child.id());
+        let serving: Vec<i64> = threads.iter().filter(|(n, _)| n == "brum-mcp").map(|(_, v)| *v).collect();
+        let others: Vec<i64> = threads.iter().filter(|(n, _)| n != "brum-mcp").map(|(_, v)| *v).collect();
+        assert!(serving.len() >= 2, "{config:?}: no serving threads in {threads:?}");
+        assert!(serving.iter().all(|v| *v == want), "{config:?}: serving threads {threads:?}, want nice {want}");
+        assert!(!others.is_empty() && others.iter().all(|v| *v == 0), "{config:?}: the other threads {threads:?}");
+        let (code, err) = serve.stop();
+        assert_eq!(code, 0, "{err}");
+    }
+}

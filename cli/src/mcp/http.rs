@@ -19,6 +19,7 @@ use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use rmcp::transport::StreamableHttpServerConfig;
 use rmcp::transport::StreamableHttpService;
+use rmcp::transport::streamable_http_server::session::SessionManager;
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
 use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, watch};
@@ -56,6 +57,9 @@ const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
 /// How long open connections get to finish their requests once the server is stopping.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
 
+/// Worker threads of the runtime that serves MCP requests.
+pub const SERVE_THREADS: usize = 2;
+
 /// The hosts a request may name (with brum's port): loopback only, the DNS-rebinding defence.
 const LOOPBACK_HOSTS: [&str; 3] = ["localhost", "127.0.0.1", "[::1]"];
 
@@ -72,6 +76,13 @@ pub struct HttpOptions {
     pub session_idle: Duration,
     /// Legacy MCP sessions open at once (`mcp_sessions_max`); an `initialize` beyond gets 503.
     pub sessions_max: usize,
+    /// How many nice steps below brum the serving threads run (`mcp_nice`, Linux only).
+    /// Requests are served on their own runtime so that, when the CPU is saturated, the path
+    /// from a child's pipe to the log store keeps its share: an ingest that falls behind fills
+    /// the pipes and slows the dev servers themselves, while an agent's call can wait a
+    /// little. Without contention it makes no difference. At 10 the scheduler weighs a serving
+    /// thread at about a tenth of brum's others (110 against 1024).
+    pub nice: i32,
 }
 
 impl Default for HttpOptions {
@@ -82,6 +93,7 @@ impl Default for HttpOptions {
             body_limit: BODY_BYTES_MAX,
             session_idle: Duration::from_secs(300),
             sessions_max: 64,
+            nice: 10,
         }
     }
 }
@@ -108,20 +120,74 @@ pub struct McpHttp {
     pub stats: Arc<HttpStats>,
     stop: watch::Sender<bool>,
     task: tokio::task::JoinHandle<()>,
+    /// The runtime the requests are served on (see [`HttpOptions::nice`]); `None` once shut down.
+    serving: Option<tokio::runtime::Runtime>,
 }
 
 impl McpHttp {
     /// Stops accepting, ends the MCP sessions and their streams, and waits (a short grace) for
     /// the open requests.
-    pub async fn stop(self) {
+    pub async fn stop(mut self) {
         let _ = self.stop.send(true);
-        let _ = self.task.await;
+        let _ = (&mut self.task).await;
+        if let Some(rt) = self.serving.take() {
+            // The sessions' tasks are ending (the accept loop closed them); let them finish
+            // rather than cancel them midway, which rmcp reports as errors. Tokio offers no
+            // event for "no tasks left", so this checks, within the grace.
+            let began = std::time::Instant::now();
+            while rt.metrics().num_alive_tasks() > 0 && began.elapsed() < SHUTDOWN_GRACE {
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
+            rt.shutdown_background();
+        }
     }
+}
+
+impl Drop for McpHttp {
+    fn drop(&mut self) {
+        // Dropping a runtime from async code panics; this neither blocks nor waits.
+        if let Some(rt) = self.serving.take() {
+            rt.shutdown_background();
+        }
+    }
+}
+
+/// The runtime MCP requests are served on: [`SERVE_THREADS`] workers, each lowered by `nice`
+/// steps when it starts.
+fn serving_runtime(nice: i32) -> io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(SERVE_THREADS)
+        .thread_name("brum-mcp")
+        .on_thread_start(move || lower_this_thread(nice))
+        .enable_all()
+        .build()
+}
+
+/// Lowers the calling thread's priority by `steps` (Linux keeps a nice value per thread, and
+/// `setpriority` on the caller's own id sets only its own). Elsewhere, and if it fails, the
+/// thread keeps brum's priority.
+fn lower_this_thread(steps: i32) {
+    #[cfg(target_os = "linux")]
+    if steps > 0 {
+        use rustix::process::{getpriority_process, setpriority_process};
+        let lowered = getpriority_process(None).and_then(|nice| setpriority_process(None, (nice + steps).min(19)));
+        if let Err(e) = lowered {
+            tracing::debug!(error = %e, "an MCP serving thread keeps brum's priority");
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = steps;
 }
 
 /// Binds 127.0.0.1:`port` (or a free port when it is taken) and serves MCP on it over `session`.
 pub async fn start(setup: ToolsSetup, opts: HttpOptions) -> io::Result<McpHttp> {
-    let (listener, fallback_from) = bind(opts.port).await?;
+    let serving = serving_runtime(opts.nice)?;
+    let (listener, fallback_from) = bind(opts.port)?;
+    // Registered with the serving runtime's reactor, as the connections it accepts will be.
+    let listener = {
+        let _in = serving.enter();
+        TcpListener::from_std(listener)?
+    };
     let addr = listener.local_addr()?;
     let url = format!("http://{addr}{MCP_PATH}");
     let version = setup.info.version.clone();
@@ -146,8 +212,8 @@ pub async fn start(setup: ToolsSetup, opts: HttpOptions) -> io::Result<McpHttp> 
     });
     let stats = Arc::new(HttpStats::default());
     let (stop, stopped) = watch::channel(false);
-    let task = tokio::spawn(accept_loop(listener, gate, mcp, stats.clone(), stopped));
-    Ok(McpHttp { url, addr, fallback_from, stats, stop, task })
+    let task = serving.spawn(accept_loop(listener, gate, mcp, stats.clone(), stopped));
+    Ok(McpHttp { url, addr, fallback_from, stats, stop, task, serving: Some(serving) })
 }
 
 /// Origins a browser page on this machine sends (any port: the MCP Inspector and the user's own
@@ -160,14 +226,17 @@ fn loopback_origins() -> Vec<String> {
 }
 
 /// 127.0.0.1:`port`, or any free port when `port` is taken (returned as the fallback's cause).
-async fn bind(port: u16) -> io::Result<(TcpListener, Option<u16>)> {
-    match TcpListener::bind((Ipv4Addr::LOCALHOST, port)).await {
-        Ok(l) => Ok((l, None)),
+/// Non-blocking, for tokio. (Binding does not block.)
+fn bind(port: u16) -> io::Result<(std::net::TcpListener, Option<u16>)> {
+    let (listener, fallback) = match std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, port)) {
+        Ok(l) => (l, None),
         Err(e) if port != 0 && e.kind() == io::ErrorKind::AddrInUse => {
-            Ok((TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await?, Some(port)))
+            (std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?, Some(port))
         }
-        Err(e) => Err(e),
-    }
+        Err(e) => return Err(e),
+    };
+    listener.set_nonblocking(true)?;
+    Ok((listener, fallback))
 }
 
 type Mcp = StreamableHttpService<Handler, LocalSessionManager>;
@@ -227,6 +296,16 @@ async fn accept_loop(
     // Ends every MCP session and its streams, so the connections can close.
     mcp.config.cancellation_token.cancel();
     while conns.join_next().await.is_some() {}
+    // Then the sessions themselves, each waiting for its worker to end (within the grace).
+    let ids: Vec<_> = gate.sessions.sessions.read().await.keys().cloned().collect();
+    let close = async {
+        for id in &ids {
+            if let Err(e) = gate.sessions.close_session(id).await {
+                tracing::debug!(error = %e, "an MCP session did not close cleanly");
+            }
+        }
+    };
+    let _ = tokio::time::timeout(SHUTDOWN_GRACE, close).await;
 }
 
 /// Completes once the server is stopping (or its handle is gone).

@@ -33,6 +33,8 @@ pub struct ToolsSetup {
     pub info: ServerInfo,
     pub project: PathBuf,
     pub allow_adhoc: bool,
+    /// `mcp_tool_timeout_ms`: how long a `scripts_run` wait lasts unless the call says.
+    pub wait_default: std::time::Duration,
 }
 
 impl ToolsSetup {
@@ -40,5 +42,6 @@ impl ToolsSetup {
         Tools::new(self.session, self.info)
             .with_source(Arc::new(crate::project_fs::StdFs), self.project)
             .allow_adhoc(self.allow_adhoc)
+            .wait_default(self.wait_default)
     }
 }

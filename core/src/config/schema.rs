@@ -386,6 +386,14 @@ pub(crate) const CONCURRENCY: Section = Section {
                   client that leaks sessions",
         },
         KeySpec {
+            name: "mcp_nice",
+            kind: Kind::Integer { min: 0, max: 19 },
+            default: Value::Integer(10),
+            why: "MCP requests are served this many nice steps below brum (Linux): on a busy CPU \
+                  an agent's call waits rather than the dev servers, whose pipes back up when \
+                  their output is read slowly; 0 serves at brum's priority",
+        },
+        KeySpec {
             name: "mcp_session_timeout_ms",
             kind: Kind::Millis { min: 1000, max: 86_400_000 },
             default: Value::Integer(300_000),
@@ -393,10 +401,10 @@ pub(crate) const CONCURRENCY: Section = Section {
         },
         KeySpec {
             name: "mcp_tool_timeout_ms",
-            kind: Kind::Millis { min: 100, max: 3_600_000 },
+            kind: Kind::Millis { min: 100, max: 300_000 },
             default: Value::Integer(30_000),
-            why: "a tool call that runs longer fails with a timeout instead of hanging the \
-                  agent; covers waiting for a server to start",
+            why: "how long scripts_run and scripts_restart wait for their condition (a URL, an \
+                  exit, a line) when the call gives no timeout_ms; covers a server's start",
         },
         KeySpec {
             name: "tui_mailbox_capacity",
@@ -480,9 +488,15 @@ mod tests {
     #[test]
     fn concurrency_has_the_documented_keys() {
         let names: Vec<_> = CONCURRENCY.keys.iter().map(|k| k.name).collect();
-        assert_eq!(names.len(), 29);
+        assert_eq!(names.len(), 30);
         assert_eq!(names.first(), Some(&"bus_workers"));
         assert_eq!(names.last(), Some(&"tui_mailbox_capacity"));
+    }
+
+    #[test]
+    fn the_tool_timeout_goes_as_far_as_a_call_may_wait() {
+        let key = CONCURRENCY.keys.iter().find(|k| k.name == "mcp_tool_timeout_ms").expect("the key");
+        assert!(matches!(key.kind, Kind::Millis { max, .. } if max == crate::mcp::WAIT_TIMEOUT_MAX_MS));
     }
 
     #[test]

@@ -276,6 +276,11 @@ impl Settings {
         self.count("mcp_sessions_max")
     }
 
+    /// How many nice steps below brum the threads serving MCP requests run (Linux).
+    pub fn mcp_nice(&self) -> i32 {
+        self.count("mcp_nice")
+    }
+
     /// Idle MCP sessions are dropped after this.
     pub fn mcp_session_timeout(&self) -> Duration {
         self.millis("mcp_session_timeout_ms")

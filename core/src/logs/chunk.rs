@@ -93,7 +93,7 @@ pub(crate) fn filter_bits(stream: Stream, level: Level) -> u32 {
     Record::tag(0, stream, level, false, false)
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct Chunk {
     /// The arena. Its capacity is fixed when the chunk is opened; a push never reallocates.
     pub(crate) text: String,

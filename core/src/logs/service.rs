@@ -145,12 +145,25 @@ impl<R: Runtime> LogService<R> {
         Ok(LogService { state, bus: bus.clone(), sub, late_after_clear, sink_errors: flush_errors })
     }
 
+    /// Searches a snapshot of the store: the lock is held only to take it (at most one
+    /// chunk's copy, see [`super::LogStore::snapshot`]), so however long the scan runs, appends
+    /// are not held up by it. Lines accepted during the scan are not in the page; its cursor
+    /// still pages back through older lines.
     pub fn search(&self, q: &Query) -> Result<Page, super::SearchError> {
-        lock(&self.state).store.search(q)
+        let snapshot = lock(&self.state).store.snapshot();
+        snapshot.search(q)
     }
 
+    /// A read-only copy of the store to run several queries on without the lock (see
+    /// [`super::LogStore::snapshot`]).
+    pub fn snapshot(&self) -> LogStore {
+        lock(&self.state).store.snapshot()
+    }
+
+    /// Counts matches in a snapshot, as [`LogService::search`] searches one.
     pub fn count(&self, q: &Query) -> Result<u64, super::SearchError> {
-        lock(&self.state).store.count(q)
+        let snapshot = lock(&self.state).store.snapshot();
+        snapshot.count(q)
     }
 
     pub fn tail(&self, filter: &Filter, n: usize) -> Vec<LogEntry> {

@@ -3,6 +3,7 @@
 use std::borrow::Cow;
 use std::collections::{BTreeMap, VecDeque};
 use std::ops::ControlFlow;
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use super::chunk::{Chunk, Record, SLOT_MAX};
@@ -120,7 +121,7 @@ pub struct LogStoreStats {
     pub next_id: u64,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct Slot {
     /// `None` while the slot is free.
     process: Option<ProcessRef>,
@@ -144,8 +145,10 @@ pub struct LogStore {
     chunk_bytes: usize,
     max_line_bytes: usize,
     records_per_chunk: usize,
-    /// Oldest first. Only the last chunk may be unsealed.
-    chunks: VecDeque<Chunk>,
+    /// Oldest first. Only the last chunk may be unsealed. Sealed chunks never change, so
+    /// [`LogStore::snapshot`] shares them; the unsealed one is never shared (a snapshot copies
+    /// it), so appends write to it in place.
+    chunks: VecDeque<Arc<Chunk>>,
     slots: Vec<Slot>,
     free_slots: Vec<u32>,
     slot_of: BTreeMap<ProcessRef, u32>,
@@ -269,7 +272,7 @@ impl LogStore {
             self.seal_last();
             let chunk = Chunk::new(self.chunk_bytes, self.chunk_bytes / RECORD_CAPACITY_HINT_BYTES);
             self.chunks_held += chunk.held_bytes();
-            self.chunks.push_back(chunk);
+            self.chunks.push_back(Arc::new(chunk));
         }
         let mono = mono_to_nanos(mono);
         if mono < self.last_mono {
@@ -278,7 +281,9 @@ impl LogStore {
         self.last_mono = self.last_mono.max(mono);
         let id = self.stats.next_id;
         let records_per_chunk = self.records_per_chunk;
-        let Some(chunk) = self.chunks.back_mut() else { unreachable!("no chunk after opening one for the line") };
+        let Some(chunk) = self.chunks.back_mut().and_then(Arc::get_mut) else {
+            unreachable!("no unshared open chunk after opening one for the line (snapshots copy it)")
+        };
         let before = chunk.held_bytes();
         if chunk.records.len() == chunk.records.capacity() {
             // Double, but never past the chunk's record limit.
@@ -387,7 +392,7 @@ impl LogStore {
                 rebuilt.seal();
             }
             self.chunks_held += rebuilt.held_bytes();
-            self.chunks.push_back(rebuilt);
+            self.chunks.push_back(Arc::new(rebuilt));
         }
         for (slot, doomed) in doomed.iter().enumerate() {
             if *doomed {
@@ -466,24 +471,54 @@ impl LogStore {
     /// a forward page, as `logs_stream` reads from its cursor.
     pub fn forward(&self, filter: &Filter, from: EntryId, limit: usize) -> (Vec<LogEntry>, bool) {
         let limit = limit.clamp(1, super::PAGE_ENTRIES_MAX);
-        // Walked newest first: keep the last `limit` seen (the oldest), count the rest.
-        let mut kept: VecDeque<EntryRef<'_>> = VecDeque::with_capacity((limit + 1).min(1024));
-        let mut more = false;
-        let _ = self.walk_rev(&self.resolve(filter), u64::MAX, |e| {
-            if e.id() < from {
-                return ControlFlow::Break(());
+        let filter = self.resolve(filter);
+        // Walked oldest first from the chunk that holds `from` (chunks are in id order), so a
+        // page costs what it reads, however many entries are newer.
+        let first = self.chunks.partition_point(|c| c.first_id() <= from.0).saturating_sub(1);
+        let mut page = Vec::with_capacity(limit.min(1024));
+        for chunk in self.chunks.iter().skip(first) {
+            if filter.candidates(chunk) == 0 {
+                continue;
             }
-            kept.push_back(e);
-            if kept.len() > limit {
-                kept.pop_front();
-                more = true;
+            let range = filter.range(chunk, u64::MAX);
+            let start = range.start.max(chunk.records.partition_point(|r| r.id < from.0));
+            for index in start..range.end.max(start) {
+                if filter.accepts(&chunk.records[index]) {
+                    if page.len() == limit {
+                        return (page, true);
+                    }
+                    page.push(EntryRef { store: self, chunk, index }.to_entry());
+                }
             }
-            ControlFlow::Continue(())
-        });
-        (kept.iter().rev().map(EntryRef::to_entry).collect(), more)
+        }
+        (page, false)
     }
 
-    pub(crate) fn chunks(&self) -> &VecDeque<Chunk> {
+    /// A read-only copy of the store as it is now, for queries that run without the owner's
+    /// lock: it shares the sealed chunks (no copy) and copies only the open one (at most one
+    /// chunk's arena, [`CHUNK_BYTES_MAX`]). Appends to the store do not show in it; the store
+    /// may evict chunks the snapshot still holds, whose memory is freed when the snapshot is
+    /// dropped. The snapshot is closed: appends to it fail.
+    pub fn snapshot(&self) -> LogStore {
+        let chunks =
+            self.chunks.iter().map(|c| if c.sealed { Arc::clone(c) } else { Arc::new(Chunk::clone(c)) }).collect();
+        LogStore {
+            budget: self.budget,
+            chunk_bytes: self.chunk_bytes,
+            max_line_bytes: self.max_line_bytes,
+            records_per_chunk: self.records_per_chunk,
+            chunks,
+            slots: self.slots.clone(),
+            free_slots: self.free_slots.clone(),
+            slot_of: self.slot_of.clone(),
+            chunks_held: self.chunks_held,
+            last_mono: self.last_mono,
+            closed: true,
+            stats: self.stats,
+        }
+    }
+
+    pub(crate) fn chunks(&self) -> &VecDeque<Arc<Chunk>> {
         &self.chunks
     }
 
@@ -575,7 +610,7 @@ impl LogStore {
     }
 
     fn seal_last(&mut self) {
-        if let Some(chunk) = self.chunks.back_mut().filter(|c| !c.sealed) {
+        if let Some(chunk) = self.chunks.back_mut().filter(|c| !c.sealed).and_then(Arc::get_mut) {
             let before = chunk.held_bytes();
             chunk.seal();
             self.chunks_held = self.chunks_held - before + chunk.held_bytes();

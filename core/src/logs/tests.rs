@@ -453,6 +453,38 @@ proptest! {
         }
     }
 
+    /// A snapshot answers every query as the store did when it was taken, whatever the store
+    /// does afterwards (appends into the chunk the snapshot copied, evictions of chunks it
+    /// shares, clears), and the store's own answers and invariants are unaffected by it.
+    #[test]
+    fn a_snapshot_answers_as_the_store_did_when_taken(
+        budget in 4096u64..20_000,
+        before in prop::collection::vec(op(true), 1..150),
+        after in prop::collection::vec(op(true), 1..150),
+        text in text_query(),
+        filter in filter(),
+    ) {
+        let mut model = Model::new(budget);
+        for op in &before {
+            model.apply(op);
+        }
+        let query = Query { text, filter: filter.clone(), limit: 5, cursor: None };
+        let page = model.store.search(&query).expect("valid");
+        let ids = model.store.ids(&filter);
+        let all: Vec<LogEntry> = model.store.iter().map(|e| e.to_entry()).collect();
+        let snapshot = model.store.snapshot();
+        for op in &after {
+            model.apply(op);
+        }
+        prop_assert_eq!(snapshot.search(&query).expect("valid"), page);
+        prop_assert_eq!(snapshot.ids(&filter), ids);
+        prop_assert_eq!(snapshot.iter().map(|e| e.to_entry()).collect::<Vec<_>>(), all);
+        prop_assert!(snapshot.is_closed());
+        // The store still equals the model (its `apply` checks every held entry).
+        let want: Vec<EntryId> = naive(&model.store, &filter).iter().map(|e| e.id()).collect();
+        prop_assert_eq!(model.store.ids(&filter), want);
+    }
+
     /// Search equals a line-by-line reference search with the same filters, page by page,
     /// also when lines are appended (and old ones evicted) between pages.
     #[test]

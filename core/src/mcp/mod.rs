@@ -118,6 +118,9 @@ pub struct Tools<R: Runtime> {
     source: Option<(SourceReader, PathBuf)>,
     /// `scripts_run` may run a `command` the client sent (the user's config allows it).
     allow_adhoc: bool,
+    /// How long `scripts_run` and `scripts_restart` wait when the call gives no `timeout_ms`
+    /// (`mcp_tool_timeout_ms`).
+    wait_default: std::time::Duration,
 }
 
 impl<R: Runtime> std::fmt::Debug for Tools<R> {
@@ -131,7 +134,7 @@ impl<R: Runtime> std::fmt::Debug for Tools<R> {
 
 impl<R: Runtime> Tools<R> {
     pub fn new(session: SessionHandle<R>, info: ServerInfo) -> Self {
-        Tools { session, info, source: None, allow_adhoc: false }
+        Tools { session, info, source: None, allow_adhoc: false, wait_default: WAIT_TIMEOUT_DEFAULT }
     }
 
     /// Code frames in `errors_list`: source files under `root`, read through `reader`.
@@ -144,6 +147,14 @@ impl<R: Runtime> Tools<R> {
     /// configuration says so: an agent should run the project's scripts, not arbitrary code.
     pub fn allow_adhoc(mut self, allow: bool) -> Self {
         self.allow_adhoc = allow;
+        self
+    }
+
+    /// How long a wait lasts when the call gives no `timeout_ms` (the user's
+    /// `mcp_tool_timeout_ms`; [`WAIT_TIMEOUT_DEFAULT`] otherwise). At most
+    /// [`WAIT_TIMEOUT_MAX_MS`].
+    pub fn wait_default(mut self, wait: std::time::Duration) -> Self {
+        self.wait_default = wait.min(std::time::Duration::from_millis(WAIT_TIMEOUT_MAX_MS));
         self
     }
 

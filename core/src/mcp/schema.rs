@@ -117,7 +117,7 @@ pub(crate) fn specs<R: Runtime>(tools: &Tools<R>) -> Vec<ToolSpec> {
         "args": {"type": "array", "items": {"type": "string"}, "description": "Extra arguments appended to the script's command."},
         "force": {"type": "boolean", "default": false, "description": "Start another instance even if one is running."},
         "wait_for": wait_for(),
-        "timeout_ms": timeout(super::WAIT_TIMEOUT_DEFAULT.as_millis() as u64),
+        "timeout_ms": timeout(tools.wait_default.as_millis() as u64),
     });
     if tools.allow_adhoc {
         run_props["command"] = json!({"type": "string", "description": "A shell command to run instead of a script (allowed by this project's configuration); `name` names it."});
@@ -156,7 +156,7 @@ pub(crate) fn specs<R: Runtime>(tools: &Tools<R>) -> Vec<ToolSpec> {
             title: "Restart a script",
             description: "Stop a script and start it again (or start it if it never ran); can wait like scripts_run.",
             input_schema: object(
-                json!({"name": process_arg(), "wait_for": wait_for(), "timeout_ms": timeout(super::WAIT_TIMEOUT_DEFAULT.as_millis() as u64)}),
+                json!({"name": process_arg(), "wait_for": wait_for(), "timeout_ms": timeout(tools.wait_default.as_millis() as u64)}),
                 &["name"],
             ),
             output_schema: run_output(),

@@ -327,7 +327,7 @@ impl<R: Runtime> Tools<R> {
         let a = Args::new("scripts_run", args, &["name", "args", "force", "wait_for", "timeout_ms", "command"])?;
         let force = a.bool("force")?.unwrap_or(false);
         let wait = WaitFor::parse(&a)?;
-        let timeout = self.timeout(&a, WAIT_TIMEOUT_DEFAULT)?;
+        let timeout = self.timeout(&a, self.wait_default)?;
         let script = match self.script_to_run(&a)? {
             Ok(s) => s,
             Err(out) => return Ok(out),
@@ -340,7 +340,7 @@ impl<R: Runtime> Tools<R> {
     pub(crate) async fn scripts_restart(&self, args: &Map<String, Value>) -> Result<ToolOutput, CallError> {
         let a = Args::new("scripts_restart", args, &["name", "wait_for", "timeout_ms"])?;
         let wait = WaitFor::parse(&a)?;
-        let timeout = self.timeout(&a, WAIT_TIMEOUT_DEFAULT)?;
+        let timeout = self.timeout(&a, self.wait_default)?;
         let name = a.req_str("name")?;
         let (target, script) = match parse_instance(name) {
             Some(id) => match self.session.supervisor.status().iter().find(|p| p.id == id) {
@@ -908,6 +908,9 @@ impl<R: Runtime> Tools<R> {
         } else {
             TextQuery::Substring { text: text_q.to_string(), case_insensitive: !case_sensitive }
         };
+        // One snapshot for the page and its context: they agree, and the store's lock is held
+        // only to take it.
+        let logs = logs.snapshot();
         let page = match logs.search(&Query { text, filter, limit, cursor }) {
             Ok(p) => p,
             Err(e) => {
