@@ -575,7 +575,7 @@ fn thread_nice(pid: u32) -> Vec<(String, i64)> {
 #[cfg(target_os = "linux")]
 #[test]
 fn serving_threads_run_mcp_nice_steps_below_the_rest_of_brum() {
-    for (config, want) in [("", 10), ("mcp_nice = 3\n", 3), ("mcp_nice = 0\n", 0)] {
+    for (config, want) in [("", 19), ("mcp_nice = 3\n", 3), ("mcp_nice = 0\n", 0)] {
         let dir = demo();
         std::fs::write(dir.path().join(".brum.toml"), format!("[concurrency]\n{config}")).unwrap();
         let serve = Serve::start(dir.path(), &["-p", "0"], &[]);

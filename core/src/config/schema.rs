@@ -388,7 +388,7 @@ pub(crate) const CONCURRENCY: Section = Section {
         KeySpec {
             name: "mcp_nice",
             kind: Kind::Integer { min: 0, max: 19 },
-            default: Value::Integer(10),
+            default: Value::Integer(19),
             why: "MCP requests are served this many nice steps below brum (Linux): on a busy CPU \
                   an agent's call waits rather than the dev servers, whose pipes back up when \
                   their output is read slowly; 0 serves at brum's priority",
