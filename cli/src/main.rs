@@ -14,8 +14,14 @@ fn main() -> ExitCode {
     let cli = brum::args::Cli::parse();
     // Simulations plant panics and faults on purpose; their oracles report what matters.
     // rmcp warns about every JSON-RPC error it sends (an agent's misspelt tool): the client gets
-    // the error; brum's terminal is not the place for it.
-    let level = if matches!(cli.command, Some(brum::args::Command::Sim(_))) { "error" } else { "warn,rmcp=error" };
+    // the error; brum's terminal is not the place for it. Its service loop reports as errors a
+    // client that went away mid-call (an answer it can no longer send, a closed sink): brum
+    // cancels the call then, and nothing is wrong.
+    let level = if matches!(cli.command, Some(brum::args::Command::Sim(_))) {
+        "error"
+    } else {
+        "warn,rmcp=error,rmcp::service=off"
+    };
     brum::output::init_tracing(level);
     // Not `stdout().lock()`: `brum run` prints from several threads, and a lock held here
     // for the whole command would deadlock them.

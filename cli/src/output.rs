@@ -399,6 +399,8 @@ pub fn init_tracing(default: &str) {
     });
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        // Plain field names: stderr may be a file or a pipe.
+        .with_ansi(false)
         .event_format(BrumFormat)
         .with_writer(|| StderrWriter)
         .try_init();

@@ -177,14 +177,13 @@ impl Served {
 
 /// `brum: mcp refused: 2 foreign Origin, 1 wrong or missing token`, or `None` when nothing was.
 fn refusals(stats: &crate::mcp::http::HttpStats) -> Option<String> {
-    use std::sync::atomic::Ordering::Relaxed;
     let counts = [
-        (stats.bad_host.load(Relaxed), "foreign Host"),
-        (stats.bad_origin.load(Relaxed), "foreign Origin"),
-        (stats.bad_token.load(Relaxed), "wrong or missing token"),
-        (stats.too_large.load(Relaxed), "body too large"),
-        (stats.sessions_full.load(Relaxed), "initialize over mcp_sessions_max"),
-        (stats.refused_connections.load(Relaxed), "connection over the limit"),
+        (stats.bad_host.get(), "foreign Host"),
+        (stats.bad_origin.get(), "foreign Origin"),
+        (stats.bad_token.get(), "wrong or missing token"),
+        (stats.too_large.get(), "body too large"),
+        (stats.sessions_full.get(), "initialize over mcp_sessions_max"),
+        (stats.refused_connections.get(), "connection over the limit"),
     ];
     let parts: Vec<String> = counts.iter().filter(|(n, _)| *n > 0).map(|(n, what)| format!("{n} {what}")).collect();
     (!parts.is_empty()).then(|| format!("brum: mcp refused: {}", parts.join(", ")))
@@ -247,11 +246,10 @@ mod tests {
 
     #[test]
     fn refusals_are_summed_up_only_when_there_were_some() {
-        use std::sync::atomic::Ordering::Relaxed;
-        let stats = crate::mcp::http::HttpStats::default();
+        let stats = crate::mcp::http::HttpStats::new(&brum_core::metrics::Metrics::new());
         assert_eq!(refusals(&stats), None);
-        stats.bad_origin.fetch_add(2, Relaxed);
-        stats.bad_token.fetch_add(1, Relaxed);
+        stats.bad_origin.add(2);
+        stats.bad_token.inc();
         assert_eq!(refusals(&stats).as_deref(), Some("brum: mcp refused: 2 foreign Origin, 1 wrong or missing token"));
     }
 

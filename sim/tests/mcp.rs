@@ -231,6 +231,10 @@ fn scripts_run_waits_for_the_url_and_reports_errors_then_status_urls_errors_and_
         assert!(run.text.starts_with("web#1 is up at http://localhost:5173/"), "{}", run.text);
         // The error group closes once the server has been quiet a while.
         rt.sleep(Duration::from_millis(500)).await;
+        // A line it printed before the call also meets a regex wait.
+        let ready = call(&tools, "scripts_run", json!({"name": "web", "wait_for": "regex:^Ready in \\d+"})).await;
+        assert_eq!(ready.structured["already_running"], true);
+        assert_eq!((&ready.structured["status"], &ready.structured["line"]), (&json!("met"), &json!("Ready in 20 ms")));
         // A second run finds it running.
         let again = call(&tools, "scripts_run", json!({"name": "web", "wait_for": "url"})).await;
         assert_eq!(again.structured["already_running"], true);
@@ -468,6 +472,26 @@ fn logs_stream_pages_with_cursors_and_follow_waits_for_new_lines_up_to_its_timeo
         assert_eq!(woke.structured["timed_out"], false);
         assert!(rt.now().saturating_since(began) < Duration::from_millis(100));
         printer.join().await.unwrap();
+        assert_eq!(woke.structured["missed"], 0);
+        // Lines dropped before the reader came back (cleared here; evicted alike): the answer
+        // says how many ids from its cursor on it can no longer read, then the rest.
+        let resume = woke.structured["next_cursor"].as_u64().unwrap();
+        rt.processes().remote(pid, Remote::Out(vec!["gone 1".into(), "gone 2".into()]));
+        settle(&rt).await;
+        let cleared = session.logs().expect("a log service").clear_all();
+        assert!(cleared >= 9, "hello, 5 lines, late and 2 gone at least: {cleared}");
+        rt.processes().remote(pid, Remote::Out(vec!["after".into()]));
+        settle(&rt).await;
+        let gap = call(&tools, "logs_stream", json!({"process": "remote", "cursor": resume})).await;
+        assert_eq!(texts(&gap), ["after"]);
+        assert_eq!(gap.structured["missed"], 2, "{}", gap.text);
+        assert!(
+            gap.text.starts_with(&format!("(2 lines from cursor {resume} on were evicted or cleared")),
+            "{}",
+            gap.text
+        );
+        let oldest = call(&tools, "logs_stream", json!({"process": "remote", "cursor": 0})).await;
+        assert_eq!((texts(&oldest), &oldest.structured["missed"]), (vec!["after".to_string()], &json!(0)));
         let unknown = call(&tools, "logs_stream", json!({"process": "remtoe"})).await;
         assert_eq!(unknown.text, "no process named 'remtoe'; did you mean 'remote'? scripts_list shows all");
         assert_eq!(session.bus().stats().iter().filter(|(_, s)| s.name.starts_with("mcp.")).count(), 0);

@@ -220,10 +220,19 @@ impl ServerHandler for Handler {
     async fn call_tool(
         &self,
         request: CallToolRequestParams,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
         let args = request.arguments.unwrap_or_default();
-        match self.tools.call(&request.name, args).await {
+        // rmcp cancels the token when the client sends `notifications/cancelled` or goes away
+        // mid-call; the call (a wait, a follow) ends then rather than at its timeout.
+        let called = tokio::select! {
+            biased;
+            () = context.ct.cancelled() => {
+                return Err(ErrorData::internal_error(format!("the call to {} was cancelled", request.name), None));
+            }
+            called = self.tools.call(&request.name, args) => called,
+        };
+        match called {
             Ok(out) => Ok(result_of(out).into()),
             Err(e) => Err(error_of(e)),
         }

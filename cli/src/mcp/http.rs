@@ -8,7 +8,6 @@ use std::convert::Infallible;
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use http_body_util::combinators::BoxBody;
@@ -25,9 +24,12 @@ use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
 
-use brum_core::mcp::ServerInfo;
+use brum_core::mcp::{HTTP_REFUSAL_REASONS, HTTP_REFUSED, ServerInfo};
+use brum_core::metrics::{Counter, Metrics};
+use brum_core::rt::Runtime;
 
 use super::ToolsSetup;
+use super::conn::{Shared, peer_closed};
 use super::handler::Handler;
 
 /// The path the MCP endpoint is mounted at.
@@ -98,16 +100,35 @@ impl Default for HttpOptions {
     }
 }
 
-/// What the gate refused, and the connections turned away: counters a health view reads.
-#[derive(Debug, Default)]
+/// What the gate refused, and the connections turned away: the counters
+/// `mcp.http_refused{reason}` of the session's metrics, which `about` reports.
+#[derive(Debug, Clone)]
 pub struct HttpStats {
-    pub refused_connections: AtomicU64,
-    pub bad_host: AtomicU64,
-    pub bad_origin: AtomicU64,
-    pub bad_token: AtomicU64,
-    pub too_large: AtomicU64,
+    pub refused_connections: Counter,
+    pub bad_host: Counter,
+    pub bad_origin: Counter,
+    pub bad_token: Counter,
+    pub too_large: Counter,
     /// `initialize` refused because `sessions_max` sessions were open.
-    pub sessions_full: AtomicU64,
+    pub sessions_full: Counter,
+}
+
+impl HttpStats {
+    /// The counters in `metrics`, one per reason of [`HTTP_REFUSAL_REASONS`].
+    pub fn new(metrics: &Metrics) -> HttpStats {
+        let c = |reason: &str| {
+            debug_assert!(HTTP_REFUSAL_REASONS.contains(&reason), "{reason} is not a documented reason");
+            metrics.counter(HTTP_REFUSED, reason)
+        };
+        HttpStats {
+            bad_host: c("host"),
+            bad_origin: c("origin"),
+            bad_token: c("token"),
+            too_large: c("too_large"),
+            sessions_full: c("sessions_full"),
+            refused_connections: c("connections"),
+        }
+    }
 }
 
 /// A running HTTP front end. [`McpHttp::stop`] ends it.
@@ -192,6 +213,7 @@ pub async fn start(setup: ToolsSetup, opts: HttpOptions) -> io::Result<McpHttp> 
     let url = format!("http://{addr}{MCP_PATH}");
     let version = setup.info.version.clone();
     let info = ServerInfo { mcp_url: Some(url.clone()), ..setup.info.clone() };
+    let stats = HttpStats::new(setup.session.rt.metrics());
     let handler = Handler::new(ToolsSetup { info, ..setup }.build(), &version);
     let mut manager = LocalSessionManager::default();
     manager.session_config.keep_alive = Some(opts.session_idle);
@@ -210,7 +232,7 @@ pub async fn start(setup: ToolsSetup, opts: HttpOptions) -> io::Result<McpHttp> 
         sessions_max: opts.sessions_max,
         sessions: manager,
     });
-    let stats = Arc::new(HttpStats::default());
+    let stats = Arc::new(stats);
     let (stop, stopped) = watch::channel(false);
     let task = serving.spawn(accept_loop(listener, gate, mcp, stats.clone(), stopped));
     Ok(McpHttp { url, addr, fallback_from, stats, stop, task, serving: Some(serving) })
@@ -267,7 +289,7 @@ async fn accept_loop(
                     tracing::debug!(error = %e, "TCP_NODELAY not set on an MCP connection");
                 }
                 let Ok(slot) = slots.clone().try_acquire_owned() else {
-                    stats.refused_connections.fetch_add(1, Ordering::Relaxed);
+                    stats.refused_connections.inc();
                     drop(stream);
                     continue;
                 };
@@ -277,7 +299,8 @@ async fn accept_loop(
                         let (gate, mcp, stats) = (gate.clone(), mcp.clone(), stats.clone());
                         async move { Ok::<_, Infallible>(route(req, &gate, &mcp, &stats).await) }
                     });
-                    let conn = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service);
+                    let io = Shared::new(stream);
+                    let conn = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(io.clone()), service);
                     let mut conn = std::pin::pin!(conn);
                     tokio::select! {
                         biased;
@@ -286,6 +309,9 @@ async fn accept_loop(
                             let _ = tokio::time::timeout(SHUTDOWN_GRACE, conn).await;
                         }
                         _ = conn.as_mut() => {}
+                        // The client is gone: dropping the connection drops the call it was
+                        // waiting for (its wait, subscription and streams end with it).
+                        () = peer_closed(&io) => {}
                     }
                     drop(slot);
                 });
@@ -340,7 +366,7 @@ async fn route(req: Request<Incoming>, gate: &Gate, mcp: &Mcp, stats: &HttpStats
                 Refusal::NotFound(_) | Refusal::Malformed(_) | Refusal::BodyUnread(_) => None,
             };
             if let Some(c) = counter {
-                c.fetch_add(1, Ordering::Relaxed);
+                c.inc();
             }
             refusal.response()
         }

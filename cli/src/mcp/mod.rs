@@ -9,6 +9,7 @@
 //! - [`registry`]: the instance files of running servers.
 
 pub mod client_config;
+mod conn;
 mod handler;
 pub mod http;
 pub mod registry;

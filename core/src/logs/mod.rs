@@ -35,7 +35,7 @@ pub use query::{
     Filter, PAGE_ENTRIES_MAX, Page, ProcessFilter, Query, REGEX_CACHE_BYTES_MAX, REGEX_COMPILED_BYTES_MAX, RegexError,
     SearchError, TextQuery,
 };
-pub use service::{LOG_SERVICE_MAILBOX, LogService};
+pub use service::{ForwardPage, LOG_SERVICE_MAILBOX, LogService};
 pub use sink::LogSink;
 pub use store::{
     ARENA_BYTES_PER_RECORD_MIN, AppendError, CHUNK_BYTES_MAX, CHUNK_BYTES_MIN, CHUNKS_PER_BUDGET,

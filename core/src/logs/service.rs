@@ -31,6 +31,18 @@ struct State {
     cleared_through: BTreeMap<String, u64>,
 }
 
+/// A page read forward from a cursor.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ForwardPage {
+    /// Oldest first.
+    pub entries: Vec<LogEntry>,
+    /// More selected entries follow these.
+    pub more: bool,
+    /// Entries (of every process: ids are store-wide) from the cursor on that were evicted or
+    /// cleared before this read: a reader that fell behind the budget learns what it lost.
+    pub missed: u64,
+}
+
 /// The bus-fed log store. Cheap to clone.
 pub struct LogService<R: Runtime> {
     state: Arc<Mutex<State>>,
@@ -170,9 +182,13 @@ impl<R: Runtime> LogService<R> {
         lock(&self.state).store.tail(filter, n)
     }
 
-    /// A forward page from `from` (see [`super::LogStore::forward`]).
-    pub fn forward(&self, filter: &Filter, from: super::EntryId, limit: usize) -> (Vec<LogEntry>, bool) {
-        lock(&self.state).store.forward(filter, from, limit)
+    /// A forward page from `from` (see [`super::LogStore::forward`]), with how many entries
+    /// from `from` on are no longer held.
+    pub fn forward(&self, filter: &Filter, from: super::EntryId, limit: usize) -> ForwardPage {
+        let st = lock(&self.state);
+        let (entries, more) = st.store.forward(filter, from, limit);
+        let oldest = st.store.oldest_id().map_or(st.store.stats().next_id, |id| id.0);
+        ForwardPage { entries, more, missed: oldest.saturating_sub(from.0) }
     }
 
     /// Every held entry, oldest first.

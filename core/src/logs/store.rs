@@ -494,6 +494,11 @@ impl LogStore {
         (page, false)
     }
 
+    /// The id of the oldest entry held, if any: ids below it were evicted or cleared.
+    pub fn oldest_id(&self) -> Option<EntryId> {
+        self.chunks.front().map(|c| c.first_id()).filter(|id| *id != u64::MAX).map(EntryId)
+    }
+
     /// A read-only copy of the store as it is now, for queries that run without the owner's
     /// lock: it shares the sealed chunks (no copy) and copies only the open one (at most one
     /// chunk's arena, [`CHUNK_BYTES_MAX`]). Appends to the store do not show in it; the store

@@ -109,6 +109,14 @@ pub struct ServerInfo {
 /// tests an in-memory one. Only files under the project root are read.
 pub type SourceReader = Arc<dyn ProjectFs + Send + Sync>;
 
+/// Counter `mcp.http_refused{reason}`: what an HTTP front end refused before it reached MCP, by
+/// reason (the labels below). The front end counts in the runtime's registry; `about` reports.
+pub const HTTP_REFUSED: &str = "mcp.http_refused";
+
+/// The reasons of [`HTTP_REFUSED`]: a foreign Host, a foreign Origin, a missing or wrong token,
+/// a body over the limit, an `initialize` over `mcp_sessions_max`, a connection over the limit.
+pub const HTTP_REFUSAL_REASONS: [&str; 6] = ["host", "origin", "token", "too_large", "sessions_full", "connections"];
+
 /// The tools over one session. Cheap to clone: one per client connection.
 #[derive(Clone)]
 pub struct Tools<R: Runtime> {

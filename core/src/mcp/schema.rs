@@ -193,7 +193,8 @@ pub(crate) fn specs<R: Runtime>(tools: &Tools<R>) -> Vec<ToolSpec> {
                 "entries": {"type": "array", "items": entry()},
                 "next_cursor": nullable("integer"),
                 "more": {"type": "boolean", "description": "More lines follow these: call again with next_cursor."},
-                "timed_out": {"type": "boolean"}
+                "timed_out": {"type": "boolean"},
+                "missed": {"type": "integer", "minimum": 0, "description": "Lines (of every process) from the cursor on that were evicted or cleared before this read."}
             })),
         },
         ToolSpec {

@@ -457,6 +457,21 @@ impl<R: Runtime> Tools<R> {
         let check = |answer: &mut RunAnswer| -> bool {
             let status = self.session.supervisor.status();
             let info = status.iter().find(|p| p.id == process.id.0);
+            // A line the instance printed before: its newest match in the store.
+            if let WaitFor::Line(pattern, _) = wait
+                && let Some(logs) = &self.session.logs
+                && let Ok(page) = logs.search(&Query {
+                    text: TextQuery::Regex(pattern.clone()),
+                    filter: Filter { process: Some(ProcessFilter::Id(process.id.0)), ..Filter::default() },
+                    limit: 1,
+                    cursor: None,
+                })
+                && let Some(line) = page.entries.first()
+            {
+                answer.status = "met";
+                answer.line = Some(line.plain().into_owned());
+                return true;
+            }
             if let WaitFor::Url = wait
                 && let Some(u) = self
                     .session
@@ -772,11 +787,19 @@ impl<R: Runtime> Tools<R> {
         let Some(logs) = self.session.logs.clone() else { return Ok(self.no_logs()) };
         let rt = &self.session.rt;
         let began = rt.now();
+        // (entries, more, missed); cursor 0 asks for the oldest kept, so nothing is missed.
         let read = |cursor: Option<EntryId>| match cursor {
-            Some(c) => logs.forward(&filter, c, limit),
-            None => (logs.tail(&filter, limit), false),
+            Some(EntryId(0)) => {
+                let page = logs.forward(&filter, EntryId(0), limit);
+                (page.entries, page.more, 0)
+            }
+            Some(c) => {
+                let page = logs.forward(&filter, c, limit);
+                (page.entries, page.more, page.missed)
+            }
+            None => (logs.tail(&filter, limit), false, 0),
         };
-        let (mut entries, mut more) = read(cursor);
+        let (mut entries, mut more, mut missed) = read(cursor);
         let mut timed_out = false;
         // Following with no line yet and no cursor: wait for the first line from now on.
         let cursor = match cursor {
@@ -802,7 +825,7 @@ impl<R: Runtime> Tools<R> {
             let deadline = began + timeout;
             let mut announced = false;
             loop {
-                (entries, more) = read(cursor);
+                (entries, more, missed) = read(cursor);
                 if !entries.is_empty() {
                     break;
                 }
@@ -840,6 +863,12 @@ impl<R: Runtime> Tools<R> {
                 "no lines yet".to_string()
             };
         }
+        if missed > 0 {
+            let from = cursor.map_or(0, |c| c.0);
+            text = format!(
+                "({missed} lines from cursor {from} on were evicted or cleared before this read: the store keeps the newest log_store_bytes of output; read more often or raise it)\n{text}"
+            );
+        }
         if let Some(n) = next {
             let _ = write!(text, "\n(next cursor: {n}{})", if more { "; more lines follow" } else { "" });
         }
@@ -849,6 +878,7 @@ impl<R: Runtime> Tools<R> {
                 "next_cursor": next,
                 "more": more,
                 "timed_out": timed_out,
+                "missed": missed,
             }),
             text,
         ))
@@ -1110,6 +1140,10 @@ impl<R: Runtime> Tools<R> {
         let waits = m.gauge_total("mcp.waits_live");
         let wait_dropped = m.counter("mcp.wait_events_dropped", "").get();
         let changes_dropped = m.counter("mcp.changes_dropped", "").get();
+        let refused: Map<String, Value> = super::HTTP_REFUSAL_REASONS
+            .iter()
+            .map(|r| (r.to_string(), json!(m.counter(super::HTTP_REFUSED, r).get())))
+            .collect();
         let info = &self.info;
         let structured = json!({
             "version": info.version,
@@ -1137,6 +1171,7 @@ impl<R: Runtime> Tools<R> {
                     "waits_live": waits,
                     "wait_events_dropped": wait_dropped,
                     "changes_dropped": changes_dropped,
+                    "http_refused": refused,
                 },
             },
         });
