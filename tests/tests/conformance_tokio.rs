@@ -63,6 +63,18 @@ async fn log_scenarios_pass_under_real_tokio() {
     }
 }
 
+/// S-M12 (many MCP clients, some abandoning their waits) with real `sh` children: no
+/// subscription, wait or task outlives its client, and every client that waited got its answer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mcp_clients_scenario_passes_under_real_tokio() {
+    for seed in 1..=3 {
+        let cx = Cx { rt: TokioRuntime::with_seed(seed), seed, ..cx() };
+        let r = brum_sim::scenarios::body(brum_sim::harness::scenario("S-M12").unwrap().name, &cx, &Programs::shell())
+            .await;
+        assert!(r.is_ok(), "seed {seed}: {r:?}");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn http_roundtrip() {
     conformance::http_roundtrip(&cx()).await.unwrap();

@@ -18,7 +18,7 @@ use brum_core::script::{Command, RestartPolicy, Script, SourceKind};
 use brum_core::session::{Session, SessionConfig};
 use serde_json::{Map, Value, json};
 
-use super::supervisor_races::{config, table};
+use super::supervisor_races::config;
 use super::{Cx, Outcome, violation};
 use crate::conformance::Programs;
 use crate::procs::{Program, Step};
@@ -111,6 +111,28 @@ fn job() -> Program {
     Program::new(steps)
 }
 
+/// [`server`] as a shell script, for the real runtime.
+fn server_sh(rt: &impl Runtime) -> String {
+    let beats = 20 + rt.below(20);
+    format!(
+        "echo starting; for i in 0 1 2; do sleep 0.004; echo compiling $i; done; sleep 0.004; \
+         echo '  Local:   http://localhost:5173/'; i=0; while [ $i -lt {beats} ]; do sleep 0.005; \
+         echo heartbeat $i; i=$((i+1)); done; exec sleep 60"
+    )
+}
+
+/// [`job`] as a shell script, for the real runtime.
+const JOB_SH: &str = "for i in 0 1 2 3; do sleep 0.003; echo step $i; done; echo job done; sleep 0.002; exit 3";
+
+/// A catalogue script `name` that runs `sh -c script` in a directory that exists.
+fn shell_script(name: &str, script: &str) -> Script {
+    Script {
+        command: Command::Exec { program: "sh".into(), args: vec!["-c".into(), script.into()] },
+        cwd: std::env::temp_dir(),
+        ..self::script(name, "sh")
+    }
+}
+
 fn args(v: Value) -> Map<String, Value> {
     match v {
         Value::Object(m) => m,
@@ -177,12 +199,19 @@ fn check_answer(who: usize, ask: Ask, out: &ToolOutput, cursor: Option<u64>) -> 
 /// `mcp.wait_leaks_subscription` leaves an abandoned wait subscribed); M2 every client that
 /// waited got the answer it waited for; I40 no task outlives the session.
 pub async fn s_m12<R: Runtime>(cx: &Cx<R>, programs: &Programs) -> Outcome {
-    let t = table(programs)?;
-    t.register("server", server(&cx.rt));
-    t.register("job", job());
+    // Simulated programs where there is a simulated process table; under the real runtime,
+    // the same lines from `sh`.
+    let scripts = match programs.table.as_ref() {
+        Some(t) => {
+            t.register("server", server(&cx.rt));
+            t.register("job", job());
+            vec![script("web", "server"), script("job", "job")]
+        }
+        None => vec![shell_script("web", &server_sh(&cx.rt)), shell_script("job", JOB_SH)],
+    };
     let tasks_baseline = cx.rt.metrics().gauge_total("tasks.live");
     let session = mcp_session(&cx.rt)?;
-    session.refresh(catalogue(vec![script("web", "server"), script("job", "job")])).await;
+    session.refresh(catalogue(scripts)).await;
     let tools = Tools::new(
         session.handle(),
         ServerInfo { version: "sim".into(), project: "proj".into(), ..ServerInfo::default() },
