@@ -151,14 +151,9 @@ impl McpHttp {
     pub async fn stop(mut self) {
         let _ = self.stop.send(true);
         let _ = (&mut self.task).await;
+        // The accept loop closed every session and waited for its worker; what is left of rmcp's
+        // tasks ends here.
         if let Some(rt) = self.serving.take() {
-            // The sessions' tasks are ending (the accept loop closed them); let them finish
-            // rather than cancel them midway, which rmcp reports as errors. Tokio offers no
-            // event for "no tasks left", so this checks, within the grace.
-            let began = std::time::Instant::now();
-            while rt.metrics().num_alive_tasks() > 0 && began.elapsed() < SHUTDOWN_GRACE {
-                tokio::time::sleep(Duration::from_millis(1)).await;
-            }
             rt.shutdown_background();
         }
     }

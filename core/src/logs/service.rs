@@ -162,8 +162,7 @@ impl<R: Runtime> LogService<R> {
     /// are not held up by it. Lines accepted during the scan are not in the page; its cursor
     /// still pages back through older lines.
     pub fn search(&self, q: &Query) -> Result<Page, super::SearchError> {
-        let snapshot = lock(&self.state).store.snapshot();
-        snapshot.search(q)
+        self.snapshot().search(q)
     }
 
     /// A read-only copy of the store to run several queries on without the lock (see
@@ -174,8 +173,7 @@ impl<R: Runtime> LogService<R> {
 
     /// Counts matches in a snapshot, as [`LogService::search`] searches one.
     pub fn count(&self, q: &Query) -> Result<u64, super::SearchError> {
-        let snapshot = lock(&self.state).store.snapshot();
-        snapshot.count(q)
+        self.snapshot().count(q)
     }
 
     pub fn tail(&self, filter: &Filter, n: usize) -> Vec<LogEntry> {
