@@ -50,6 +50,27 @@ impl Buf {
     }
 }
 
+impl Buf {
+    /// A batch of lines not yet stripped (every span unstyled): the lines that had escapes or
+    /// other controls get their plain text. Text with no control at all (the common case) is
+    /// taken as it is.
+    fn stripped(mut self) -> LineBatch {
+        if crate::ansi::has_controls(self.text.as_bytes()) {
+            let mut start = 0;
+            for span in &mut self.spans {
+                let line = &self.text[start..span.end as usize];
+                if let Cow::Owned(p) = crate::ansi::plain(line) {
+                    self.plain.push_str(&p);
+                    span.styled = true;
+                }
+                span.plain_end = offset(self.plain.len());
+                start = span.end as usize;
+            }
+        }
+        LineBatch::from_buf(self)
+    }
+}
+
 /// Lines of one stream of one process instance, in order. Immutable once published.
 ///
 /// A batch is a range of lines of a shared buffer: [`LineBatch::slice`] makes another batch of
@@ -185,6 +206,41 @@ impl LineBatch {
         }
         b.text = text.get(..start)?.to_owned();
         Some(LineBatch::from_buf(b))
+    }
+
+    /// The lines of `text`, each ended by a `\n` (and `text` ends with one), as batches of at
+    /// most `max_lines` lines and about [`BATCH_BYTES_MAX`] bytes, each line stripped once:
+    /// what a read of whole lines becomes in one pass, a copy of each line and no other. `None`
+    /// if a line is longer than `max_line` bytes (it must be cut) or holds a `\r` (a redraw):
+    /// the caller takes the general path.
+    pub fn split_terminated(text: &str, max_lines: usize, max_line: usize) -> Option<Vec<LineBatch>> {
+        let bytes = text.as_bytes();
+        if memchr::memchr(b'\r', bytes).is_some() {
+            return None;
+        }
+        let max_lines = max_lines.max(1);
+        let mut out = Vec::with_capacity(bytes.len() / BATCH_BYTES_MAX + 1);
+        let mut b = Buf::default();
+        let mut start = 0;
+        for nl in memchr::memchr_iter(b'\n', bytes) {
+            if nl - start > max_line {
+                return None;
+            }
+            // `\n` is ASCII: `start` and `nl` are on character boundaries.
+            b.text.push_str(text.get(start..nl)?);
+            b.spans.push(Span { end: offset(b.text.len()), plain_end: 0, styled: false });
+            start = nl + 1;
+            if b.spans.len() >= max_lines || b.text.len() >= BATCH_BYTES_MAX {
+                out.push(Buf::stripped(std::mem::take(&mut b)));
+            }
+        }
+        if start != bytes.len() {
+            return None;
+        }
+        if !b.spans.is_empty() {
+            out.push(Buf::stripped(b));
+        }
+        Some(out)
     }
 
     /// A batch of lines `range` of this one, sharing its buffer (nothing is copied).

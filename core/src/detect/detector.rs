@@ -44,6 +44,8 @@ pub struct DetectorStats {
     /// Failure reports a runner repeats in its recap (jest's `Summary of all failing tests`,
     /// node's `✖ failing tests:`), consumed and not reported again.
     pub test_recaps_skipped: u64,
+    /// Lines passed over by [`inert`]'s gate (included in `lines`).
+    pub lines_inert: u64,
 }
 
 /// Detection state for one output stream of a process, in arrival order (the supervisor runs
@@ -76,6 +78,10 @@ pub struct Detector {
     failures: Vec<FailedTest>,
     /// Inside jest's `Summary of all failing tests`: its `●` blocks repeat earlier ones.
     jest_recap: bool,
+    /// Every line takes the whole chain of recognisers, [`inert`] or not (the differential
+    /// tests compare the two).
+    #[cfg(test)]
+    pub(crate) ungated: bool,
     stats: DetectorStats,
 }
 
@@ -85,6 +91,60 @@ fn is_source_path(line: &str) -> bool {
     const EXTENSIONS: [&str; 11] =
         [".js", ".jsx", ".ts", ".tsx", ".mjs", ".cjs", ".mts", ".cts", ".vue", ".svelte", ".astro"];
     !line.contains(' ') && line.contains('/') && EXTENSIONS.iter().any(|e| line.ends_with(e))
+}
+
+/// Whether no recogniser of [`Detector::fresh`] can find anything in `line` or change any state
+/// for it, on a detector [at rest](Detector::at_rest). Most lines of a flood are such lines
+/// (request logs, progress chatter), and this gate passes them over in one pass over their
+/// bytes instead of the twenty recognisers' (see BENCHMARKS.md, ingest).
+///
+/// It is conservative, and every clause names what it keeps out; a line it lets through is
+/// one that every recogniser rejects on its first check. (The differential tests in
+/// `detect/tests.rs` compare a gated detector with an ungated one; each clause below, taken
+/// out, fails them.)
+/// - **No `:`**: URLs, `file:line` locations (Node's header, mypy, Ruff, Go, tsc's
+///   `(4,26):`, a `Failed to compile.` location), `error:`/`Error:`/`fatal:`/`panic:` words,
+///   `test result:`, `Tests:`, `--- FAIL:`.
+/// - **No `[`**: `[vite] ` anywhere in a line (HMR updates, Vite's errors), `error[E0308]`,
+///   `warning[...]`, and the `[tag]` prefixes [`skip_log_prefix`](super::scan::skip_log_prefix)
+///   skips.
+/// - **A space**: ESLint's stylish format prints a file's path alone on its line.
+/// - **No `error TS`**: tsc's diagnostics anywhere in a line (the stream is then tsc's).
+/// - **The first byte** (the recognisers dispatch on it) is none of: whitespace (indented
+///   formats, frames, mocha's counts, ESLint's messages), a byte of a non-ASCII character
+///   (every glyph a recogniser looks for, `✓` `✗` `⨯` `✖` `✘` `●` `ℹ` `▲`, leads its line), a
+///   control character, a digit (timestamps, pytest's and tsc --watch's summaries), `-` `_`
+///   `=` `#` (Go's `--- PASS`, cargo's `---- `, Next's `- error`, pytest's `____` sections,
+///   `=== RUN`, TAP's `# tests`), or a letter that starts a recognised word without a colon:
+///   `n` `o` `t` `w` (`not ok`, `npm ERR!`, `ok`, `thread '`, `webpack`) and `C` `E` `F` `S`
+///   `T` `U` `W` (`Compiled`, `ERROR`, `FATAL`, `Failed`, `Finished`, `Found`, `FAILED`,
+///   `Summary of all failing tests`, `Traceback`, `Tests`, `Uncaught`, `WARNING in`); nor is
+///   the line led by an `AM `/`PM ` stamp.
+/// - **Other capitals** do not start a Ruff rule code (`B006 Do not use ...`).
+pub(crate) fn inert(line: &str) -> bool {
+    let b = line.as_bytes();
+    let Some(&first) = b.first() else { return false };
+    let first_ok = match first {
+        b'n' | b'o' | b't' | b'w' => false,
+        b'a'..=b'z' => true,
+        b'C' | b'E' | b'F' | b'S' | b'T' | b'U' | b'W' => false,
+        b'A' | b'P' if b.get(1..3) == Some(b"M ") => false,
+        b'A'..=b'Z' => !ruff_rule_led(line),
+        b'!' | b'"' | b'$' | b'%' | b'&' | b'\'' | b'(' | b')' | b'*' | b'+' | b',' | b'.' | b'/' | b';' | b'<'
+        | b'>' | b'?' | b'@' | b'\\' | b'^' | b'`' | b'{' | b'|' | b'}' | b'~' => true,
+        _ => false,
+    };
+    first_ok
+        && memchr::memchr2(b':', b'[', b).is_none()
+        && memchr::memchr(b' ', b).is_some()
+        && !memchr::memchr_iter(b'S', b).any(|i| i >= 7 && &b[i - 7..=i] == b"error TS")
+}
+
+/// A line led by a capital whose first word is a Ruff rule code (`B006 Do not use mutable
+/// data structures`), which [`inert`] must not pass over. (An exception's name, `KeyError`,
+/// needs a `:` after it, a `[` or the line to itself, all kept out already.)
+fn ruff_rule_led(line: &str) -> bool {
+    super::group::rule_code(line.split_once(' ').map_or(line, |(c, _)| c))
 }
 
 impl Detector {
@@ -111,6 +171,10 @@ impl Detector {
     pub fn feed_plain(&mut self, line: &str, stream: Stream, out: &mut Vec<Detection>) {
         self.stats.lines += 1;
         let line = line.trim_end_matches(['\n', '\r']);
+        if self.at_rest() && inert(line) {
+            self.stats.lines_inert += 1;
+            return;
+        }
         if let Some(mut g) = self.open.take() {
             match group::step(&mut g, line) {
                 Step::Take => {
@@ -175,6 +239,18 @@ impl Detector {
 
     pub fn stats(&self) -> DetectorStats {
         self.stats
+    }
+
+    /// No state that a line's mere arrival changes: no open group, no `Failed to compile.`
+    /// awaiting its location (each line counts down its wait), no mocha counts awaiting their
+    /// failures. Only then may [`inert`] lines skip the recognisers. (A pending ESLint file
+    /// does not matter: its messages are indented, and an inert line is not.)
+    fn at_rest(&self) -> bool {
+        #[cfg(test)]
+        if self.ungated {
+            return false;
+        }
+        self.open.is_none() && self.expect_location == 0 && self.mocha.is_none()
     }
 
     fn close(&mut self, g: Open, out: &mut Vec<Detection>) {

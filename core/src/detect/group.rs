@@ -669,7 +669,7 @@ fn is_test_file(path: &str) -> bool {
 
 /// A linter's rule code: one to four capitals then one to five digits (`F401`, `E402`, `UP006`,
 /// `PLR0913`, `RUF100`).
-fn rule_code(s: &str) -> bool {
+pub(crate) fn rule_code(s: &str) -> bool {
     let letters = s.bytes().take_while(u8::is_ascii_uppercase).count();
     let digits = s.len() - letters;
     (1..=4).contains(&letters) && (1..=5).contains(&digits) && s.bytes().skip(letters).all(|b| b.is_ascii_digit())

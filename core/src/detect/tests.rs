@@ -1372,3 +1372,143 @@ fn failures_listed_per_summary_are_bounded() {
     assert_eq!(d.stats().failures_dropped, 3);
     assert_eq!(s.failed, u32::try_from(FAILURES_MAX + 3).unwrap());
 }
+
+/// Feeds `lines` to a detector with [`detector::inert`]'s gate and to one without it; both
+/// must find the same things in the same order and count the same, apart from the gate's own
+/// count. Returns how many lines the gate passed over.
+fn gate_agrees(lines: &[&str]) -> Result<u64, String> {
+    let mut gated = Detector::new();
+    let mut full = Detector::new();
+    full.ungated = true;
+    let (mut a, mut b) = (Vec::new(), Vec::new());
+    for (i, line) in lines.iter().enumerate() {
+        let stream = if i % 3 == 0 { Stream::Stderr } else { Stream::Stdout };
+        gated.feed_plain(line, stream, &mut a);
+        full.feed_plain(line, stream, &mut b);
+        if a != b {
+            return Err(format!("after line {i} {line:?}: gated {a:?}, full {b:?}"));
+        }
+    }
+    a.extend(gated.finish());
+    b.extend(full.finish());
+    let inert = gated.stats().lines_inert;
+    let mut s = gated.stats();
+    s.lines_inert = 0;
+    if a != b || s != full.stats() {
+        return Err(format!("at the end: gated {a:?} {s:?}, full {b:?} {:?}", full.stats()));
+    }
+    Ok(inert)
+}
+
+/// Lines the gate must pass over, and lines one character away from a recogniser's.
+const GATE_NOISE: [&str; 8] = [
+    "GET /api/items/42 200 3.4ms request_id=0a1b2c3d",
+    "POST /api/orders 201 12ms",
+    "hmr update /src/App.tsx",
+    "Listening on port 3000",
+    "compiled client and server successfully in 1208 ms (312 modules)",
+    "Ready in 1.2s",
+    "Got Error in handler",
+    "\"GET / HTTP/1.1\" 200 1234",
+];
+
+/// Every sample of the corpus, alone and with request-log noise between its lines: the gate
+/// changes nothing detection reports, and it does pass the noise over.
+#[test]
+fn the_inert_gate_changes_nothing_on_the_corpus() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/detect");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .expect("fixtures/detect")
+        .map(|e| e.expect("dir entry").path())
+        .filter(|p| p.extension().is_some_and(|x| x == "log"))
+        .collect();
+    files.sort();
+    assert!(files.len() >= 50, "the corpus: {} logs", files.len());
+    let mut passed_over = 0;
+    for f in &files {
+        let text = crate::ansi::strip(&std::fs::read_to_string(f).expect("a sample")).into_owned();
+        let lines: Vec<&str> = text.lines().collect();
+        gate_agrees(&lines).unwrap_or_else(|e| panic!("{}: {e}", f.display()));
+        let mut noisy = Vec::new();
+        for (i, l) in lines.iter().enumerate() {
+            noisy.push(*l);
+            noisy.push(GATE_NOISE[i % GATE_NOISE.len()]);
+        }
+        passed_over += gate_agrees(&noisy).unwrap_or_else(|e| panic!("{} with noise: {e}", f.display()));
+    }
+    assert!(passed_over > 1000, "the gate passed over only {passed_over} lines");
+}
+
+/// What [`detector::inert`] passes over, and what it keeps, one clause at a time.
+#[test]
+fn the_inert_gate_keeps_what_a_recogniser_reads() {
+    for l in GATE_NOISE.iter().filter(|l| !l.starts_with("Got")) {
+        assert!(detector::inert(l), "{l}");
+    }
+    for l in [
+        "",
+        "  indented",
+        "6 passed in 0.2s",
+        "F401 [*] `os` imported but unused",
+        "UP006 Use `list` instead of `List`",
+        "B006 Do not use mutable data structures for argument defaults",
+        "KeyError",
+        "RangeError [ERR_X]",
+        "ok  \texample.com/a\t0.1s",
+        "webpack compiled successfully",
+        "Tests  2 failed | 3 passed (5)",
+        "foo error TS2322 bar",
+        "x [vite] hmr update /a.ts",
+        "see http://x",
+        "src/a/b.tsx",
+        "✓ built in 2s",
+        "npm ERR! code 1",
+        "PM ERROR boom",
+        "not ok 1 - adds",
+        "Uncaught TypeError",
+        "WARNING in ./src/a.js",
+        "- error failed",
+        "---- tests::a stdout ----",
+        "=== RUN   TestA",
+        "thread 'main' panicked at 'boom'",
+        "\u{a0}GET / 200",
+        "# tests 3",
+        "--- PASS TestA",
+        "_____ test_x _____",
+    ] {
+        assert!(!detector::inert(l), "{l:?} must take the recognisers");
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(3000))]
+    /// Lines built from the pieces recognisers look for, and from the noise around them: the
+    /// gate changes nothing, whatever comes before a line.
+    #[test]
+    fn the_inert_gate_changes_nothing_on_built_lines(
+        lines in proptest::collection::vec(
+            proptest::collection::vec(proptest::sample::select(vec![
+                "GET ", "/api/items/42", " 200 ", "3.4ms", "x", "Go", "Listening", "hmr update ",
+                "Error", "TypeError", "Exception", "Uncaught ", "F401", "E501", "UP006", " [*] ",
+                "ok ", "not ok ", "\t", "  ", " ", "error", "error TS2322", " TS", "[vite] ", "[",
+                ":", ": ", "src/a.ts", "(4,26)", "12", "passed", "failing", " in 0.2s", "Tests  ",
+                "ERROR ", "FATAL ", "npm ERR!", "npm error ", "warning", "webpack ", "compiled",
+                "✓ ", "ℹ ", "# ", "--- PASS: ", "--- FAIL: ", "=== RUN ", "Found 4 errors.",
+                "Failed to compile.", "Traceback", "thread 'main'", "panic: ", "FAILED ", "6:20:35 PM ",
+                "AM ", "- ", "http://localhost:5173/", "Summary of all failing tests", "Compiled ",
+                "at f (/a.js:1:2)", "}", "\"", "@", "|", "<", "./app/page.tsx:5:9", "src/a.tsx",
+                "WARNING in ", "- error ", "---- tests::a stdout ----", "_____ ", "# tests 3",
+                "FAIL\t", "Finished ", " target(s) in 1s", "▲ Next.js 15", "errors", "fatal ",
+                "Compiled successfully", "ERROR in ", "/a.js", "./", "\u{a0}", "B006", "PLR0913", "RUF100",
+                "D100", "I001", "3 passed in 0.2s", "1 passing (4ms)", "0",
+                " panicked at ", "test at ", "ok  \texample.com/app\t0.1s",
+            ]), 0..7).prop_map(|p| p.concat()),
+            1..40,
+        )
+    ) {
+        let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
+        if let Err(e) = gate_agrees(&lines) {
+            prop_assert!(false, "{}", e);
+        }
+    }
+}

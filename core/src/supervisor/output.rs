@@ -255,6 +255,30 @@ impl LineSplitter {
         self.pieces()
     }
 
+    /// [`LineSplitter::push`] for the common case, without its machinery: nothing is pending
+    /// from the last read, and `chunk` is whole lines of valid UTF-8 with no `\r`, each at most
+    /// `max_line` bytes, then perhaps the start of the next line (kept, as `push` keeps it).
+    /// Returns the lines as batches of at most `max_lines` ([`LineBatch::split_terminated`]),
+    /// or `None`, with nothing changed, for any other chunk.
+    pub fn push_whole_lines(&mut self, chunk: &[u8], max_lines: usize) -> Option<Vec<LineBatch>> {
+        if !self.seg.is_empty()
+            || self.line.has_held
+            || self.line.shown
+            || crate::mutants::active(crate::mutants::SPLIT_LINE_UNJOINED)
+        {
+            return None;
+        }
+        let last = memchr::memrchr(b'\n', chunk)?;
+        let rest = &chunk[last + 1..];
+        if rest.len() > self.line.max_line || memchr::memchr(b'\r', rest).is_some() {
+            return None;
+        }
+        let text = std::str::from_utf8(&chunk[..=last]).ok()?;
+        let batches = LineBatch::split_terminated(text, max_lines, self.line.max_line)?;
+        self.seg.extend_from_slice(rest);
+        Some(batches)
+    }
+
     /// The stream ended: returns the unfinished line, if there is one.
     pub fn finish(&mut self) -> Pieces<'_> {
         self.line.out.bytes.clear();
@@ -309,6 +333,7 @@ async fn read_ready(src: &mut (impl AsyncRead + Unpin), buf: &mut [u8]) -> usize
 }
 
 /// What the reading stage hands the detecting stage, in stream order.
+#[derive(Debug, PartialEq)]
 pub(crate) enum Split {
     /// Lines to publish (detection reads them first).
     Lines(LineBatch),
@@ -331,56 +356,71 @@ pub(crate) struct Reader {
     pub tx: mpsc::Sender<Vec<Split>>,
 }
 
-impl Reader {
-    /// The pieces of one read, as batches and overdrawn segments in stream order.
-    fn collect(&self, pieces: Pieces<'_>, batch: &mut LineBatch) -> Vec<Split> {
-        let max_lines = self.batch_lines;
-        // The common case, a read of whole lines of valid UTF-8 that fits one batch: the lines
-        // are taken at once (one UTF-8 check, one copy) instead of one by one. Pieces are cut
-        // at `\r`, `\n` or a character boundary, so each piece of valid text is valid text;
-        // a `max_line` under 4 could cut a character, so it takes the general path.
-        if let Some((bytes, ends)) = pieces.all_lines()
-            && batch.is_empty()
-            && self.max_line >= 4
-            && bytes.len() < BATCH_BYTES_MAX + self.max_line
-            && let Ok(text) = std::str::from_utf8(bytes)
-        {
-            // At most `max_lines` lines a batch: more make several, each from its own part.
-            let mut start = 0;
-            let mut out = Vec::new();
-            for group in ends.chunks(max_lines.max(1)) {
-                let end = group.last().map_or(start, |(_, e)| *e);
-                let part = text.get(start..end).expect("pieces of valid UTF-8 end on character boundaries");
-                let b = LineBatch::from_lines(part, group.iter().map(|(_, e)| e - start))
-                    .expect("pieces of valid UTF-8 end on character boundaries");
-                out.push(Split::Lines(b));
-                start = end;
-            }
-            return out;
-        }
-        let mut out = Vec::new();
-        for (kind, bytes) in pieces {
-            match kind {
-                Piece::Line => {
-                    batch.push(&text(bytes));
-                    if batch.is_full(max_lines) {
-                        out.push(Split::Lines(batch.take()));
-                    }
-                }
-                Piece::Overdrawn => {
-                    if !batch.is_empty() {
-                        out.push(Split::Lines(batch.take()));
-                    }
-                    out.push(Split::Overdrawn(text(bytes).into_owned()));
-                }
-            }
-        }
-        if !batch.is_empty() {
-            out.push(Split::Lines(batch.take()));
-        }
-        out
+/// One read's bytes, as batches and overdrawn segments in stream order: whole lines (the
+/// common case) in one pass, anything else through [`LineSplitter::push`]. `batch` is the
+/// carry of the general path, empty between calls.
+fn split_read(
+    splitter: &mut LineSplitter,
+    batch: &mut LineBatch,
+    chunk: &[u8],
+    max_line: usize,
+    max_lines: usize,
+) -> Vec<Split> {
+    match splitter.push_whole_lines(chunk, max_lines) {
+        Some(batches) => batches.into_iter().map(Split::Lines).collect(),
+        None => collect(splitter.push(chunk), batch, max_line, max_lines),
     }
+}
 
+/// The pieces of one read, as batches and overdrawn segments in stream order.
+fn collect(pieces: Pieces<'_>, batch: &mut LineBatch, max_line: usize, max_lines: usize) -> Vec<Split> {
+    // The common case, a read of whole lines of valid UTF-8 that fits one batch: the lines
+    // are taken at once (one UTF-8 check, one copy) instead of one by one. Pieces are cut
+    // at `\r`, `\n` or a character boundary, so each piece of valid text is valid text;
+    // a `max_line` under 4 could cut a character, so it takes the general path.
+    if let Some((bytes, ends)) = pieces.all_lines()
+        && batch.is_empty()
+        && max_line >= 4
+        && bytes.len() < BATCH_BYTES_MAX + max_line
+        && let Ok(text) = std::str::from_utf8(bytes)
+    {
+        // At most `max_lines` lines a batch: more make several, each from its own part.
+        let mut start = 0;
+        let mut out = Vec::new();
+        for group in ends.chunks(max_lines.max(1)) {
+            let end = group.last().map_or(start, |(_, e)| *e);
+            let part = text.get(start..end).expect("pieces of valid UTF-8 end on character boundaries");
+            let b = LineBatch::from_lines(part, group.iter().map(|(_, e)| e - start))
+                .expect("pieces of valid UTF-8 end on character boundaries");
+            out.push(Split::Lines(b));
+            start = end;
+        }
+        return out;
+    }
+    let mut out = Vec::new();
+    for (kind, bytes) in pieces {
+        match kind {
+            Piece::Line => {
+                batch.push(&text(bytes));
+                if batch.is_full(max_lines) {
+                    out.push(Split::Lines(batch.take()));
+                }
+            }
+            Piece::Overdrawn => {
+                if !batch.is_empty() {
+                    out.push(Split::Lines(batch.take()));
+                }
+                out.push(Split::Overdrawn(text(bytes).into_owned()));
+            }
+        }
+    }
+    if !batch.is_empty() {
+        out.push(Split::Lines(batch.take()));
+    }
+    out
+}
+
+impl Reader {
     fn count(&self, splitter: &mut LineSplitter) {
         let counts = splitter.take_counts();
         self.split.add(counts.cuts);
@@ -404,13 +444,13 @@ impl Reader {
                 }
             };
             n += read_ready(&mut src, &mut buf[n..]).await;
-            let out = self.collect(splitter.push(&buf[..n]), &mut batch);
+            let out = split_read(&mut splitter, &mut batch, &buf[..n], self.max_line, self.batch_lines);
             self.count(&mut splitter);
             if !out.is_empty() && self.tx.send(out).await.is_err() {
                 return;
             }
         }
-        let out = self.collect(splitter.finish(), &mut batch);
+        let out = collect(splitter.finish(), &mut batch, self.max_line, self.batch_lines);
         self.count(&mut splitter);
         if !out.is_empty() {
             let _ = self.tx.send(out).await;
@@ -544,6 +584,7 @@ mod tests {
     use proptest::prelude::*;
 
     use super::{LineSplitter, Piece, SplitCounts, cut};
+    use crate::lines::LineBatch;
 
     /// Feeds `chunks` (then EOF) through a splitter; returns every piece and the counts.
     fn split(max_line: usize, chunks: &[&[u8]]) -> (Vec<(Piece, String)>, SplitCounts) {
@@ -721,7 +762,77 @@ mod tests {
         out
     }
 
+    /// Every line (its text, plain text and whether it was styled) and overdrawn segment the
+    /// reads of `chunks` yield, through [`super::split_read`] or, with `whole_lines` off, the
+    /// general path alone.
+    fn reads(chunks: &[&[u8]], max_line: usize, max_lines: usize, whole_lines: bool) -> Vec<String> {
+        use super::{Split, collect, split_read};
+        let mut s = LineSplitter::new(max_line);
+        let mut batch = LineBatch::new();
+        let mut out = Vec::new();
+        let mut flat = |splits: Vec<Split>| {
+            for split in splits {
+                match split {
+                    Split::Lines(b) => {
+                        assert!(!b.is_empty() && b.len() <= max_lines.max(1), "a batch of {} lines", b.len());
+                        out.extend(b.iter().map(|l| format!("line {:?} {:?} {}", l.text, l.plain, l.styled)));
+                    }
+                    Split::Overdrawn(t) => out.push(format!("overdrawn {t:?}")),
+                }
+            }
+        };
+        for c in chunks {
+            let splits = if whole_lines {
+                split_read(&mut s, &mut batch, c, max_line, max_lines)
+            } else {
+                collect(s.push(c), &mut batch, max_line, max_lines)
+            };
+            flat(splits);
+        }
+        flat(collect(s.finish(), &mut batch, max_line, max_lines));
+        out
+    }
+
+    /// A read of whole lines takes the one-pass path, and it yields what the general path
+    /// does: the same lines, stripped the same, in batches of the same bound; a read with
+    /// a `\r`, a long line or invalid UTF-8 does not take it.
+    #[test]
+    fn whole_lines_take_one_pass_and_yield_what_the_general_path_does() {
+        let mut s = LineSplitter::new(64);
+        let b = s.push_whole_lines(b"one\ntwo \x1b[31mred\x1b[0m\nthr", 1).expect("whole lines");
+        assert_eq!(b.len(), 2);
+        assert_eq!(b[1].get(0).map(|l| (l.plain, l.styled)), Some(("two red", true)));
+        assert!(s.push_whole_lines(b"ee\n", 4).is_none(), "a line pending from the last read");
+        assert_eq!(s.push(b"ee\n").map(|(_, t)| t.to_vec()).collect::<Vec<_>>(), [b"three".to_vec()]);
+        for chunk in [&b"a\rb\n"[..], b"a\nb\r", b"0123456789\n", b"\xff\n", b"no newline"] {
+            assert!(LineSplitter::new(8).push_whole_lines(chunk, 4).is_none(), "{chunk:?}");
+        }
+        // Over BATCH_BYTES_MAX: batches close at the byte bound too.
+        let line = "x".repeat(999);
+        let big = format!("{line}\n").repeat(600);
+        let b = LineSplitter::new(1000).push_whole_lines(big.as_bytes(), 4096).expect("whole lines");
+        assert_eq!(b.iter().map(LineBatch::len).sum::<usize>(), 600);
+        assert!(b.len() >= 3, "{} batches", b.len());
+        let general = reads(&[big.as_bytes()], 1000, 4096, false);
+        assert_eq!(reads(&[big.as_bytes()], 1000, 4096, true), general);
+    }
+
     proptest! {
+        /// However the reads fall, the one-pass path and the general path yield the same.
+        #[test]
+        fn split_read_matches_the_general_path_under_any_chunking(
+            input in "([a-c€😀 ]|\r|\n|\x1b\\[3[12]m|\x1b\\[2J|\x07){0,80}",
+            cuts in proptest::collection::vec(0usize..200, 0..8),
+            max_line in 4usize..12,
+            max_lines in 1usize..5,
+        ) {
+            let chunks = chunk_at(input.as_bytes(), &cuts);
+            prop_assert_eq!(
+                reads(&chunks, max_line, max_lines, true),
+                reads(&chunks, max_line, max_lines, false)
+            );
+        }
+
         /// Without `\r`, the lines are `input.split('\n')` (no final empty line after a final
         /// `\n`), however the reads fall.
         #[test]
