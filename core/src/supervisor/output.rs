@@ -770,7 +770,7 @@ mod tests {
         let mut s = LineSplitter::new(max_line);
         let mut batch = LineBatch::new();
         let mut out = Vec::new();
-        let mut flat = |splits: Vec<Split>| {
+        let flat = |out: &mut Vec<String>, splits: Vec<Split>| {
             for split in splits {
                 match split {
                     Split::Lines(b) => {
@@ -787,9 +787,11 @@ mod tests {
             } else {
                 collect(s.push(c), &mut batch, max_line, max_lines)
             };
-            flat(splits);
+            flat(&mut out, splits);
+            // Which read a line comes out of is part of what must match.
+            out.push("end of read".to_owned());
         }
-        flat(collect(s.finish(), &mut batch, max_line, max_lines));
+        flat(&mut out, collect(s.finish(), &mut batch, max_line, max_lines));
         out
     }
 
