@@ -208,34 +208,53 @@ impl LineBatch {
         Some(LineBatch::from_buf(b))
     }
 
-    /// The lines of `text`, each ended by a `\n` (and `text` ends with one), as batches of at
-    /// most `max_lines` lines and about [`BATCH_BYTES_MAX`] bytes, each line stripped once:
-    /// what a read of whole lines becomes in one pass, a copy of each line and no other. `None`
-    /// if a line is longer than `max_line` bytes (it must be cut) or holds a `\r` (a redraw):
-    /// the caller takes the general path.
-    pub fn split_terminated(text: &str, max_lines: usize, max_line: usize) -> Option<Vec<LineBatch>> {
+    /// `head` (a line without its `\n`, if given) then the lines of `text`, each ended by a
+    /// `\n` (and `text` ends with one), as batches of at most `max_lines` lines and about
+    /// [`BATCH_BYTES_MAX`] bytes, each line stripped once: what a read of whole lines becomes in
+    /// one pass, a copy of each line and no other. `None` if a line is longer than `max_line`
+    /// bytes (it must be cut) or holds a `\r` (a redraw): the caller takes the general path.
+    pub fn split_terminated(
+        head: Option<&str>,
+        text: &str,
+        max_lines: usize,
+        max_line: usize,
+    ) -> Option<Vec<LineBatch>> {
         let bytes = text.as_bytes();
-        if memchr::memchr(b'\r', bytes).is_some() {
+        if memchr::memchr(b'\r', bytes).is_some() || !bytes.is_empty() && bytes[bytes.len() - 1] != b'\n' {
             return None;
         }
         let max_lines = max_lines.max(1);
         let mut out = Vec::with_capacity(bytes.len() / BATCH_BYTES_MAX + 1);
-        let mut b = Buf::default();
+        // Room for what is left, up to a full batch: no batch grows as it fills.
+        let mut left = bytes.len() + head.map_or(0, str::len);
+        let room = |left: usize| Buf {
+            text: String::with_capacity(left.min(BATCH_BYTES_MAX + max_line)),
+            plain: String::new(),
+            spans: Vec::with_capacity(max_lines.min(left / 32 + 16)),
+        };
+        let mut b = room(left);
+        let mut end_line = |b: &mut Buf, line: &str| {
+            b.text.push_str(line);
+            b.spans.push(Span { end: offset(b.text.len()), plain_end: 0, styled: false });
+            left = left.saturating_sub(line.len() + 1);
+            if b.spans.len() >= max_lines || b.text.len() >= BATCH_BYTES_MAX {
+                out.push(Buf::stripped(std::mem::replace(b, room(left))));
+            }
+        };
+        if let Some(head) = head {
+            if head.len() > max_line || head.contains(['\r', '\n']) {
+                return None;
+            }
+            end_line(&mut b, head);
+        }
         let mut start = 0;
         for nl in memchr::memchr_iter(b'\n', bytes) {
             if nl - start > max_line {
                 return None;
             }
             // `\n` is ASCII: `start` and `nl` are on character boundaries.
-            b.text.push_str(text.get(start..nl)?);
-            b.spans.push(Span { end: offset(b.text.len()), plain_end: 0, styled: false });
+            end_line(&mut b, text.get(start..nl)?);
             start = nl + 1;
-            if b.spans.len() >= max_lines || b.text.len() >= BATCH_BYTES_MAX {
-                out.push(Buf::stripped(std::mem::take(&mut b)));
-            }
-        }
-        if start != bytes.len() {
-            return None;
         }
         if !b.spans.is_empty() {
             out.push(Buf::stripped(b));
@@ -298,6 +317,17 @@ impl LineBatch {
     pub fn iter(&self) -> Lines<'_> {
         let (start, plain_start) = self.buf.starts(self.start);
         Lines { buf: &self.buf, i: self.start, end: self.end, start, plain_start }
+    }
+
+    /// Lines `from..` up to the first with escapes (whose plain text is their text), as many
+    /// as end within `max_bytes` of text: their text end to end and where each ends in it.
+    pub fn unstyled_run(&self, from: usize, max_bytes: usize) -> (&str, impl Iterator<Item = usize> + '_) {
+        let j = (self.start + from).min(self.end);
+        let (start, _) = self.buf.starts(j);
+        let spans = &self.buf.spans[j..self.end];
+        let n = spans.iter().take_while(|s| !s.styled && s.end as usize - start <= max_bytes).count();
+        let end = if n == 0 { start } else { spans[n - 1].end as usize };
+        (&self.buf.text[start..end], spans[..n].iter().map(move |s| s.end as usize - start))
     }
 
     /// Line `i`, if there is one.

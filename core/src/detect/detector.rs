@@ -8,6 +8,7 @@ use super::scan::blank;
 use super::url;
 use super::{FAILURES_MAX, GROUP_SPAN_MAX};
 use crate::ansi;
+use crate::lines::LineBatch;
 use crate::process::Stream;
 
 /// After `Failed to compile.`, the location line (`./app/page.tsx:5:9`) must come within this
@@ -82,6 +83,9 @@ pub struct Detector {
     /// tests compare the two).
     #[cfg(test)]
     pub(crate) ungated: bool,
+    /// Lines [`Detector::feed_batch`] passed over in runs (not one by one), for the tests.
+    #[cfg(test)]
+    pub(crate) passed_in_runs: u64,
     stats: DetectorStats,
 }
 
@@ -123,6 +127,22 @@ fn is_source_path(line: &str) -> bool {
 /// - **Other capitals** do not start a Ruff rule code (`B006 Do not use ...`).
 pub(crate) fn inert(line: &str) -> bool {
     let b = line.as_bytes();
+    inert_lead(line)
+        && memchr::memchr2(b':', b'[', b).is_none()
+        && !memchr::memchr_iter(b'S', b).any(|i| error_ts_at(b, i))
+}
+
+/// Whether `b[..=i]` ends with `error TS`.
+#[inline]
+fn error_ts_at(b: &[u8], i: usize) -> bool {
+    i >= 7 && &b[i - 7..=i] == b"error TS"
+}
+
+/// The clauses of [`inert`] that do not look for a mark (`:`, `[`, `error TS`): the first
+/// byte and the space.
+#[inline]
+fn inert_lead(line: &str) -> bool {
+    let b = line.as_bytes();
     let Some(&first) = b.first() else { return false };
     let first_ok = match first {
         b'n' | b'o' | b't' | b'w' => false,
@@ -134,17 +154,25 @@ pub(crate) fn inert(line: &str) -> bool {
         | b'>' | b'?' | b'@' | b'\\' | b'^' | b'`' | b'{' | b'|' | b'}' | b'~' => true,
         _ => false,
     };
-    first_ok
-        && memchr::memchr2(b':', b'[', b).is_none()
-        && memchr::memchr(b' ', b).is_some()
-        && !memchr::memchr_iter(b'S', b).any(|i| i >= 7 && &b[i - 7..=i] == b"error TS")
+    first_ok && memchr::memchr(b' ', b).is_some()
 }
+
+/// Text [`Detector::feed_batch`] looks through for marks at once: how far a line that
+/// completes nothing can make it look again.
+const MARK_WINDOW_BYTES: usize = 4096;
 
 /// A line led by a capital whose first word is a Ruff rule code (`B006 Do not use mutable
 /// data structures`), which [`inert`] must not pass over. (An exception's name, `KeyError`,
 /// needs a `:` after it, a `[` or the line to itself, all kept out already.)
 fn ruff_rule_led(line: &str) -> bool {
-    super::group::rule_code(line.split_once(' ').map_or(line, |(c, _)| c))
+    // A code has a digit by its fifth byte (most capitalised lines do not: a quick no).
+    let b = line.as_bytes();
+    if !b.iter().take(5).any(u8::is_ascii_digit) {
+        return false;
+    }
+    // The first word, looked for only as far as a code can reach: four letters, five digits.
+    let end = line.bytes().take(10).position(|b| b == b' ').unwrap_or(line.len());
+    end <= 9 && super::group::rule_code(&line[..end])
 }
 
 impl Detector {
@@ -201,6 +229,66 @@ impl Detector {
             }
         }
         self.fresh(line, stream, out);
+    }
+
+    /// Feeds lines `from..` of `batch` in order, as [`Detector::feed_plain`] would one by one,
+    /// until a line completes something (appended to `out`); returns the index after the last
+    /// line fed. At rest, runs of lines without escapes are looked through for marks (`:`,
+    /// `[`, `S`) in one pass, [`MARK_WINDOW_BYTES`] at a time, and their [`inert`] lines passed
+    /// over: what a flood of request logs costs.
+    pub fn feed_batch(&mut self, batch: &LineBatch, from: usize, stream: Stream, out: &mut Vec<Detection>) -> usize {
+        let before = out.len();
+        let mut i = from;
+        while i < batch.len() {
+            if self.at_rest() {
+                i += self.pass_inert(batch, i);
+            }
+            let Some(line) = batch.get(i) else { break };
+            self.feed_plain(line.plain, stream, out);
+            i += 1;
+            if out.len() > before {
+                break;
+            }
+        }
+        i
+    }
+
+    /// Passes over the [`inert`] lines that start lines `from..` of `batch` (at rest, without
+    /// escapes), counted as [`Detector::feed_plain`] counts them; returns how many.
+    fn pass_inert(&mut self, batch: &LineBatch, from: usize) -> usize {
+        let mut passed = 0;
+        loop {
+            let (text, ends) = batch.unstyled_run(from + passed, MARK_WINDOW_BYTES);
+            let b = text.as_bytes();
+            let mut marks = memchr::memchr3_iter(b':', b'[', b'S', b).peekable();
+            let (mut start, mut run) = (0, 0);
+            for end in ends {
+                let line = &text[start..end];
+                if !inert_lead(line) {
+                    break;
+                }
+                let mut marked = false;
+                while let Some(&p) = marks.peek().filter(|&&p| p < end) {
+                    marks.next();
+                    marked |= b[p] != b'S' || error_ts_at(&b[start..], p - start);
+                }
+                if marked {
+                    break;
+                }
+                run += 1;
+                start = end;
+            }
+            passed += run;
+            self.stats.lines += run as u64;
+            self.stats.lines_inert += run as u64;
+            #[cfg(test)]
+            {
+                self.passed_in_runs += run as u64;
+            }
+            if start < text.len() || run == 0 {
+                return passed;
+            }
+        }
     }
 
     /// Reports the group still open at EOF, if any. The detector can be fed again afterwards.

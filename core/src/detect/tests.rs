@@ -1397,7 +1397,72 @@ fn gate_agrees(lines: &[&str]) -> Result<u64, String> {
     if a != b || s != full.stats() {
         return Err(format!("at the end: gated {a:?} {s:?}, full {b:?} {:?}", full.stats()));
     }
+    batch_agrees(lines)?;
     Ok(inert)
+}
+
+thread_local! {
+    /// Lines [`batch_agrees`] saw passed over, for the corpus test to check.
+    static BATCH_PASSED: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+/// [`gate_agrees`] for [`Detector::feed_batch`]: the lines in batches of 200, 1, 7 and 3 (so
+/// runs cross [`MARK_WINDOW_BYTES`](detector) and batch ends), fed as the publisher feeds
+/// them, against an ungated detector fed line by line; the same detections after the same
+/// lines, the same counts.
+fn batch_agrees(lines: &[&str]) -> Result<(), String> {
+    let mut gated = Detector::new();
+    let mut full = Detector::new();
+    full.ungated = true;
+    let (mut a, mut b) = (Vec::new(), Vec::new());
+    let (mut at, mut k) = (0, 0);
+    while at < lines.len() {
+        let n = [200, 1, 7, 3][k % 4].min(lines.len() - at);
+        let stream = if k % 3 == 0 { Stream::Stderr } else { Stream::Stdout };
+        let batch = crate::lines::LineBatch::of(lines[at..at + n].iter().copied());
+        let mut i = 0;
+        while i < batch.len() {
+            let one_by_one = gated.stats().lines_inert - gated.passed_in_runs;
+            let next = gated.feed_batch(&batch, i, stream, &mut a);
+            // An inert line at rest is passed over in a run unless it has escapes (its plain
+            // text is elsewhere) or is too long for a window: line by line, never otherwise.
+            let excused = batch.iter().skip(i).take(next.saturating_sub(i)).filter(|l| l.styled || l.text.len() > 4096);
+            if gated.stats().lines_inert - gated.passed_in_runs - one_by_one > excused.count() as u64 {
+                return Err(format!("lines {}..{} were passed over one by one, not in a run", at + i, at + next));
+            }
+            if next <= i {
+                return Err(format!("feed_batch at line {} went nowhere", at + i));
+            }
+            // It stops right after a line that completed something, and only there.
+            let mut stop = batch.len();
+            for (j, line) in batch.iter().enumerate().skip(i) {
+                let before = b.len();
+                full.feed_plain(line.plain, stream, &mut b);
+                if b.len() > before {
+                    stop = j + 1;
+                    break;
+                }
+            }
+            if next != stop {
+                return Err(format!("feed_batch from line {} stopped at {next}, not {stop}", at + i));
+            }
+            i = next;
+            if a != b {
+                return Err(format!("by line {}: batched {a:?}, full {b:?}", at + i - 1));
+            }
+        }
+        at += n;
+        k += 1;
+    }
+    a.extend(gated.finish());
+    b.extend(full.finish());
+    let mut s = gated.stats();
+    BATCH_PASSED.with(|p| p.set(p.get() + gated.passed_in_runs));
+    s.lines_inert = 0;
+    if a != b || s != full.stats() {
+        return Err(format!("at the end: batched {a:?} {s:?}, full {b:?} {:?}", full.stats()));
+    }
+    Ok(())
 }
 
 /// Lines the gate must pass over, and lines one character away from a recogniser's.
@@ -1437,6 +1502,8 @@ fn the_inert_gate_changes_nothing_on_the_corpus() {
         passed_over += gate_agrees(&noisy).unwrap_or_else(|e| panic!("{} with noise: {e}", f.display()));
     }
     assert!(passed_over > 1000, "the gate passed over only {passed_over} lines");
+    let batched = BATCH_PASSED.with(std::cell::Cell::get);
+    assert!(batched > passed_over / 2, "runs passed over {batched} lines, the gate {passed_over}");
 }
 
 /// What [`detector::inert`] passes over, and what it keeps, one clause at a time.
@@ -1511,4 +1578,17 @@ proptest! {
             prop_assert!(false, "{}", e);
         }
     }
+}
+
+/// A run's marks belong to the line they are in: `error TS` split across two lines marks
+/// neither, and both are passed over in the run.
+#[test]
+fn a_mark_split_across_lines_marks_neither() {
+    let lines = ["see the erro", "r TS1 here", "GET / 200 e", "rror TS2 x"];
+    assert!(lines.iter().all(|l| detector::inert(l)));
+    batch_agrees(&lines).unwrap_or_else(|e| panic!("{e}"));
+    let mut d = Detector::new();
+    let batch = crate::lines::LineBatch::of(lines);
+    assert_eq!(d.feed_batch(&batch, 0, Stream::Stdout, &mut Vec::new()), 4);
+    assert_eq!(d.passed_in_runs, 4);
 }

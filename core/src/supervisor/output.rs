@@ -255,26 +255,42 @@ impl LineSplitter {
         self.pieces()
     }
 
-    /// [`LineSplitter::push`] for the common case, without its machinery: nothing is pending
-    /// from the last read, and `chunk` is whole lines of valid UTF-8 with no `\r`, each at most
-    /// `max_line` bytes, then perhaps the start of the next line (kept, as `push` keeps it).
-    /// Returns the lines as batches of at most `max_lines` ([`LineBatch::split_terminated`]),
-    /// or `None`, with nothing changed, for any other chunk.
+    /// [`LineSplitter::push`] for the common case, without its machinery: no redraw is
+    /// pending, and `chunk` ends the pending line (if one is pending), then is whole lines, all
+    /// valid UTF-8 with no `\r`, each at most `max_line` bytes, then perhaps the start of the
+    /// next line (kept, as `push` keeps it). Returns the lines as batches of at most
+    /// `max_lines` ([`LineBatch::split_terminated`]), or `None`, with nothing changed, for any
+    /// other chunk.
     pub fn push_whole_lines(&mut self, chunk: &[u8], max_lines: usize) -> Option<Vec<LineBatch>> {
-        if !self.seg.is_empty()
-            || self.line.has_held
-            || self.line.shown
-            || crate::mutants::active(crate::mutants::SPLIT_LINE_UNJOINED)
-        {
+        if self.line.has_held || self.line.shown || crate::mutants::active(crate::mutants::SPLIT_LINE_UNJOINED) {
             return None;
         }
+        let max_line = self.line.max_line;
         let last = memchr::memrchr(b'\n', chunk)?;
         let rest = &chunk[last + 1..];
-        if rest.len() > self.line.max_line || memchr::memchr(b'\r', rest).is_some() {
+        if rest.len() > max_line || memchr::memchr(b'\r', rest).is_some() {
             return None;
         }
-        let text = std::str::from_utf8(&chunk[..=last]).ok()?;
-        let batches = LineBatch::split_terminated(text, max_lines, self.line.max_line)?;
+        // A read rarely ends on a line's end: the line it began is finished by the next one.
+        let (pending, first) = if self.seg.is_empty() {
+            (0, 0)
+        } else {
+            let nl = memchr::memchr(b'\n', chunk)?;
+            (self.seg.len(), nl + 1)
+        };
+        let text = std::str::from_utf8(&chunk[first..=last]).ok()?;
+        self.seg.extend_from_slice(&chunk[..first.saturating_sub(1)]);
+        let batches = match self.seg.is_empty() {
+            true => LineBatch::split_terminated(None, text, max_lines, max_line),
+            false => std::str::from_utf8(&self.seg)
+                .ok()
+                .and_then(|head| LineBatch::split_terminated(Some(head), text, max_lines, max_line)),
+        };
+        let Some(batches) = batches else {
+            self.seg.truncate(pending);
+            return None;
+        };
+        self.seg.clear();
         self.seg.extend_from_slice(rest);
         Some(batches)
     }
@@ -486,14 +502,14 @@ impl<R: Runtime> LinePublisher<R> {
     /// that completed it and precedes the lines after it, and the lines keep consecutive
     /// sequence numbers between detections. A batch with no detection is published whole.
     fn detect(&mut self, batch: LineBatch) {
-        let mut start = 0;
+        let (mut start, mut i) = (0, 0);
         let deferred = crate::mutants::active(crate::mutants::DETECTIONS_AFTER_READ);
-        for (i, line) in batch.iter().enumerate() {
-            self.detector.feed_plain(line.plain, self.stream, &mut self.found);
+        while i < batch.len() {
+            i = self.detector.feed_batch(&batch, i, self.stream, &mut self.found);
             if !self.found.is_empty() && !deferred {
-                self.push_lines(batch.slice(start..i + 1));
+                self.push_lines(batch.slice(start..i));
                 self.push_found();
-                start = i + 1;
+                start = i;
             }
         }
         match start {
@@ -804,8 +820,19 @@ mod tests {
         let b = s.push_whole_lines(b"one\ntwo \x1b[31mred\x1b[0m\nthr", 1).expect("whole lines");
         assert_eq!(b.len(), 2);
         assert_eq!(b[1].get(0).map(|l| (l.plain, l.styled)), Some(("two red", true)));
-        assert!(s.push_whole_lines(b"ee\n", 4).is_none(), "a line pending from the last read");
-        assert_eq!(s.push(b"ee\n").map(|(_, t)| t.to_vec()).collect::<Vec<_>>(), [b"three".to_vec()]);
+        // The line pending from the last read is finished by this one.
+        let b = s.push_whole_lines(b"ee\nfour\n", 4).expect("a pending line, then whole lines");
+        assert_eq!(b.iter().flat_map(|b| b.iter().map(|l| l.text)).collect::<Vec<_>>(), ["three", "four"]);
+        // Not when the pending line and its end are too long together, or not valid UTF-8
+        // together: the general path, with nothing taken.
+        let mut s = LineSplitter::new(8);
+        assert!(s.push_whole_lines(b"x\n01234", 4).is_some());
+        assert!(s.push_whole_lines(b"5678\n", 4).is_none(), "nine bytes");
+        let mut s = LineSplitter::new(8);
+        assert!(s.push_whole_lines(b"x\n\xe2\x82", 4).is_some());
+        assert!(s.push_whole_lines(b"x\n", 4).is_none(), "a cut character, not finished");
+        let lines: Vec<Vec<u8>> = s.push(b"\xac\n").map(|(_, t)| t.to_vec()).collect();
+        assert_eq!(lines, [b"\xe2\x82\xac".to_vec()]);
         for chunk in [&b"a\rb\n"[..], b"a\nb\r", b"0123456789\n", b"\xff\n", b"no newline"] {
             assert!(LineSplitter::new(8).push_whole_lines(chunk, 4).is_none(), "{chunk:?}");
         }
