@@ -319,15 +319,17 @@ impl LineBatch {
         Lines { buf: &self.buf, i: self.start, end: self.end, start, plain_start }
     }
 
-    /// Lines `from..` up to the first with escapes (whose plain text is their text), as many
-    /// as end within `max_bytes` of text: their text end to end and where each ends in it.
+    /// Lines `from..` as many as end within `max_bytes` of text: their text end to end, and
+    /// where each ends in it up to the first line with escapes (the lines whose plain text is
+    /// their text).
     pub fn unstyled_run(&self, from: usize, max_bytes: usize) -> (&str, impl Iterator<Item = usize> + '_) {
         let j = (self.start + from).min(self.end);
         let (start, _) = self.buf.starts(j);
         let spans = &self.buf.spans[j..self.end];
-        let n = spans.iter().take_while(|s| !s.styled && s.end as usize - start <= max_bytes).count();
+        // Ends are increasing: the window's last line by bisection, the first styled lazily.
+        let n = spans.partition_point(|s| s.end as usize - start <= max_bytes);
         let end = if n == 0 { start } else { spans[n - 1].end as usize };
-        (&self.buf.text[start..end], spans[..n].iter().map(move |s| s.end as usize - start))
+        (&self.buf.text[start..end], spans[..n].iter().take_while(|s| !s.styled).map(move |s| s.end as usize - start))
     }
 
     /// Line `i`, if there is one.

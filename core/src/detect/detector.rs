@@ -167,7 +167,7 @@ const MARK_WINDOW_BYTES: usize = 4096;
 fn ruff_rule_led(line: &str) -> bool {
     // A code has a digit by its fifth byte (most capitalised lines do not: a quick no).
     let b = line.as_bytes();
-    if !b.iter().take(5).any(u8::is_ascii_digit) {
+    if !b.get(1..b.len().min(5)).is_some_and(|w| w.iter().any(u8::is_ascii_digit)) {
         return false;
     }
     // The first word, looked for only as far as a code can reach: four letters, five digits.
