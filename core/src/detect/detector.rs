@@ -45,7 +45,7 @@ pub struct DetectorStats {
     /// Failure reports a runner repeats in its recap (jest's `Summary of all failing tests`,
     /// node's `✖ failing tests:`), consumed and not reported again.
     pub test_recaps_skipped: u64,
-    /// Lines passed over by [`inert`]'s gate (included in `lines`).
+    /// Lines passed over by the inert-line gate (`detector::inert`; included in `lines`).
     pub lines_inert: u64,
 }
 
@@ -234,8 +234,8 @@ impl Detector {
     /// Feeds lines `from..` of `batch` in order, as [`Detector::feed_plain`] would one by one,
     /// until a line completes something (appended to `out`); returns the index after the last
     /// line fed. At rest, runs of lines without escapes are looked through for marks (`:`,
-    /// `[`, `S`) in one pass, [`MARK_WINDOW_BYTES`] at a time, and their [`inert`] lines passed
-    /// over: what a flood of request logs costs.
+    /// `[`, `S`) in one pass, 4 KiB at a time, and the lines no recogniser can read passed
+    /// over (the inert-line gate, `detector::inert`): what a flood of request logs costs.
     pub fn feed_batch(&mut self, batch: &LineBatch, from: usize, stream: Stream, out: &mut Vec<Detection>) -> usize {
         let before = out.len();
         let mut i = from;
