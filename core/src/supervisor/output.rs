@@ -280,9 +280,9 @@ impl LineSplitter {
         };
         let text = std::str::from_utf8(&chunk[first..=last]).ok()?;
         self.seg.extend_from_slice(&chunk[..first.saturating_sub(1)]);
-        let batches = match self.seg.is_empty() {
-            true => LineBatch::split_terminated(None, text, max_lines, max_line),
-            false => std::str::from_utf8(&self.seg)
+        let batches = match pending {
+            0 => LineBatch::split_terminated(None, text, max_lines, max_line),
+            _ => std::str::from_utf8(&self.seg)
                 .ok()
                 .and_then(|head| LineBatch::split_terminated(Some(head), text, max_lines, max_line)),
         };
@@ -390,8 +390,9 @@ fn split_read(
 
 /// The pieces of one read, as batches and overdrawn segments in stream order.
 fn collect(pieces: Pieces<'_>, batch: &mut LineBatch, max_line: usize, max_lines: usize) -> Vec<Split> {
-    // The common case, a read of whole lines of valid UTF-8 that fits one batch: the lines
-    // are taken at once (one UTF-8 check, one copy) instead of one by one. Pieces are cut
+    // Whole lines of valid UTF-8 that fit one batch (what `push_whole_lines` leaves to this
+    // path: lines cut at `max_line`, the last line at EOF): the lines are taken at once (one
+    // UTF-8 check, one copy) instead of one by one. Pieces are cut
     // at `\r`, `\n` or a character boundary, so each piece of valid text is valid text;
     // a `max_line` under 4 could cut a character, so it takes the general path.
     if let Some((bytes, ends)) = pieces.all_lines()
