@@ -84,20 +84,21 @@ impl Printer {
                 let prefix = self.prefix(&process.name);
                 self.out.append(lines.len() as u64, |buf| {
                     buf.reserve(lines.bytes() + lines.len() * (prefix.len() + 1));
-                    for line in lines.iter() {
+                    for (i, (printed, styled)) in lines.printed().enumerate() {
                         buf.extend_from_slice(prefix.as_bytes());
-                        if line.styled {
-                            // Escapes that would move the cursor or clear the screen are
-                            // dropped: one process must not wipe the others' lines.
-                            let (text, sgr) = ansi::for_prefixed_view(line.text);
-                            buf.extend_from_slice(text.as_bytes());
-                            if sgr {
-                                buf.extend_from_slice(SGR_RESET);
+                        match styled.then(|| lines.get(i)).flatten() {
+                            Some(line) => {
+                                // Escapes that would move the cursor or clear the screen are
+                                // dropped: one process must not wipe the others' lines.
+                                let (text, sgr) = ansi::for_prefixed_view(line.text);
+                                buf.extend_from_slice(text.as_bytes());
+                                if sgr {
+                                    buf.extend_from_slice(SGR_RESET);
+                                }
+                                buf.push(b'\n');
                             }
-                        } else {
-                            buf.extend_from_slice(line.text.as_bytes());
+                            None => buf.extend_from_slice(printed),
                         }
-                        buf.push(b'\n');
                     }
                 });
             }

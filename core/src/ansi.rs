@@ -65,33 +65,49 @@ fn is_control(b: u8) -> bool {
     (b < 0x20) & (b != b'\t') & (b != b'\n')
 }
 
-/// Whether `s` holds a byte [`strip`] would act on. Every line ingested is checked, and almost
-/// none has one, so the check reads eight bytes at a time: a word has a byte below 0x20 iff
-/// `(w - 0x20 per byte) & !w & 0x80 per byte` is non-zero (the classic "has less than" test);
-/// only then are its bytes looked at one by one (a tab is below 0x20 but not a control here).
+/// Whether `s` holds a byte [`strip`] would act on. Every batch ingested is checked (its
+/// lines' newlines included), and almost none has one, so the check reads 32 bytes at a time
+/// as four words, each byte's verdict exact in its high bit (see [`controls_in`]), and looks
+/// at single bytes only in the tail.
 pub fn has_controls(s: &[u8]) -> bool {
-    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
-    const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
-    let mut words = s.chunks_exact(8);
-    for w in &mut words {
-        let bytes: [u8; 8] = w.try_into().unwrap_or([0; 8]);
-        let x = u64::from_ne_bytes(bytes);
-        if x.wrapping_sub(ONES * 0x20) & !x & HIGHS != 0 && w.iter().any(|&b| is_control(b)) {
+    let mut blocks = s.chunks_exact(32);
+    for block in &mut blocks {
+        let found =
+            block.chunks_exact(8).fold(0, |m, w| m | controls_in(u64::from_ne_bytes(w.try_into().unwrap_or([0; 8]))));
+        if found != 0 {
             return true;
         }
     }
-    words.remainder().iter().any(|&b| is_control(b))
+    blocks.remainder().iter().any(|&b| is_control(b))
+}
+
+/// The bytes of `x` that are [controls](is_control), as the high bit of each: exact per byte,
+/// since no sum below carries out of its byte (`(b & 0x7f) + 0x7f <= 0xfe`).
+#[inline]
+fn controls_in(x: u64) -> u64 {
+    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+    const LOW7: u64 = ONES * 0x7f;
+    const HIGHS: u64 = ONES * 0x80;
+    // High bit set iff the byte is zero; iff it is below 0x20 (a byte of 0x80 or more has its
+    // own high bit, which the `| y` keeps).
+    let zero = |y: u64| !(((y & LOW7) + LOW7) | y) & HIGHS;
+    let below_space = !(((x & LOW7) + ONES * 0x60) | x) & HIGHS;
+    below_space & !zero(x ^ (ONES * u64::from(b'\n'))) & !zero(x ^ (ONES * u64::from(b'\t')))
 }
 
 #[cfg(test)]
 #[test]
 fn has_controls_finds_every_control_in_any_position_and_nothing_else() {
-    for len in 0..20 {
-        for at in 0..len {
-            for c in 0u8..0x80 {
-                let mut s = vec![b'a'; len];
-                s[at] = c;
-                assert_eq!(has_controls(&s), is_control(c), "byte {c:#x} at {at} of {len}");
+    // Past two blocks of 32, so every position of a block and of the tail is tried, among
+    // neighbours at the edges of what the word arithmetic tells apart (no carry may cross).
+    for fill in [b'a', b'\n', b'\t', b' ', 0x80, 0xff] {
+        for len in 0..66 {
+            for at in 0..len {
+                for c in 0u8..=0xff {
+                    let mut s = vec![fill; len];
+                    s[at] = c;
+                    assert_eq!(has_controls(&s), is_control(c), "byte {c:#x} at {at} of {len} among {fill:#x}");
+                }
             }
         }
     }

@@ -23,6 +23,7 @@ pub const BATCH_BYTES_MAX: usize = 256 * 1024;
 /// Where a line ends in the batch's two buffers, and whether it had escapes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Span {
+    /// Where its text ends in `text`: its `\n` is there, and the next line starts after it.
     end: u32,
     /// Where its plain text ends in `plain` (only lines with escapes store plain text).
     plain_end: u32,
@@ -32,7 +33,8 @@ struct Span {
 /// The buffers behind one or more [`LineBatch`]es.
 #[derive(Debug, Clone, Default)]
 struct Buf {
-    /// Each line's text as printed (escapes kept), back to back.
+    /// Each line's text as printed (escapes kept), each followed by a `\n`: a read of whole
+    /// lines is taken with one copy, and printed with one copy a line.
     text: String,
     /// The plain text of the lines that had escapes, back to back.
     plain: String,
@@ -45,7 +47,7 @@ impl Buf {
     fn starts(&self, i: usize) -> (usize, usize) {
         match i {
             0 => (0, 0),
-            i => (self.spans[i - 1].end as usize, self.spans[i - 1].plain_end as usize),
+            i => (self.spans[i - 1].end as usize + 1, self.spans[i - 1].plain_end as usize),
         }
     }
 }
@@ -54,18 +56,24 @@ impl Buf {
     /// A batch of lines not yet stripped (every span unstyled): the lines that had escapes or
     /// other controls get their plain text. Text with no control at all (the common case) is
     /// taken as it is.
-    fn stripped(mut self) -> LineBatch {
-        if crate::ansi::has_controls(self.text.as_bytes()) {
-            let mut start = 0;
-            for span in &mut self.spans {
-                let line = &self.text[start..span.end as usize];
-                if let Cow::Owned(p) = crate::ansi::plain(line) {
-                    self.plain.push_str(&p);
-                    span.styled = true;
-                }
-                span.plain_end = offset(self.plain.len());
-                start = span.end as usize;
+    fn stripped(self) -> LineBatch {
+        match crate::ansi::has_controls(self.text.as_bytes()) {
+            true => self.stripped_each(),
+            false => LineBatch::from_buf(self),
+        }
+    }
+
+    /// [`Buf::stripped`], looking at every line.
+    fn stripped_each(mut self) -> LineBatch {
+        let mut start = 0;
+        for span in &mut self.spans {
+            let line = &self.text[start..span.end as usize];
+            if let Cow::Owned(p) = crate::ansi::plain(line) {
+                self.plain.push_str(&p);
+                span.styled = true;
             }
+            span.plain_end = offset(self.plain.len());
+            start = span.end as usize + 1;
         }
         LineBatch::from_buf(self)
     }
@@ -162,6 +170,8 @@ impl LineBatch {
         let start = buf.text.len();
         let plain_start = buf.plain.len();
         buf.text.push_str(text);
+        let end = buf.text.len();
+        buf.text.push('\n');
         let styled = match crate::ansi::plain(text) {
             Cow::Borrowed(_) => false,
             Cow::Owned(p) => {
@@ -169,10 +179,10 @@ impl LineBatch {
                 true
             }
         };
-        buf.spans.push(Span { end: offset(buf.text.len()), plain_end: offset(buf.plain.len()), styled });
+        buf.spans.push(Span { end: offset(end), plain_end: offset(buf.plain.len()), styled });
         self.end += 1;
         let buf = &*self.buf;
-        let text = &buf.text[start..];
+        let text = &buf.text[start..end];
         let plain = if styled { &buf.plain[plain_start..] } else { text };
         Line { text, plain, styled }
     }
@@ -182,37 +192,25 @@ impl LineBatch {
     /// boundary. Text with no control character at all (the common case) is taken without
     /// looking at its lines one by one.
     pub fn from_lines(text: &str, ends: impl ExactSizeIterator<Item = usize>) -> Option<LineBatch> {
-        let mut b = Buf { text: String::new(), plain: String::new(), spans: Vec::with_capacity(ends.len()) };
+        let n = ends.len();
+        let mut b =
+            Buf { text: String::with_capacity(text.len() + n), plain: String::new(), spans: Vec::with_capacity(n) };
         let mut start = 0;
-        if !crate::ansi::has_controls(text.as_bytes()) && memchr::memchr(b'\n', text.as_bytes()).is_none() {
-            for end in ends {
-                text.get(start..end)?;
-                b.spans.push(Span { end: offset(end), plain_end: 0, styled: false });
-                start = end;
-            }
-        } else {
-            for end in ends {
-                let line = text.get(start..end)?;
-                let styled = match crate::ansi::plain(line) {
-                    Cow::Borrowed(_) => false,
-                    Cow::Owned(p) => {
-                        b.plain.push_str(&p);
-                        true
-                    }
-                };
-                b.spans.push(Span { end: offset(end), plain_end: offset(b.plain.len()), styled });
-                start = end;
-            }
+        for end in ends {
+            b.text.push_str(text.get(start..end)?);
+            b.spans.push(Span { end: offset(b.text.len()), plain_end: 0, styled: false });
+            b.text.push('\n');
+            start = end;
         }
-        b.text = text.get(..start)?.to_owned();
-        Some(LineBatch::from_buf(b))
+        // A newline inside a line is a space in its plain text: strip that line too.
+        Some(if memchr::memchr(b'\n', &text.as_bytes()[..start]).is_some() { b.stripped_each() } else { b.stripped() })
     }
 
     /// `head` (a line without its `\n`, if given) then the lines of `text`, each ended by a
     /// `\n` (and `text` ends with one), as batches of at most `max_lines` lines and about
     /// [`BATCH_BYTES_MAX`] bytes, each line stripped once: what a read of whole lines becomes in
-    /// one pass, a copy of each line and no other. `None` if a line is longer than `max_line`
-    /// bytes (it must be cut) or holds a `\r` (a redraw): the caller takes the general path.
+    /// one pass, each batch's text one copy. `None` if a line is longer than `max_line` bytes
+    /// (it must be cut) or holds a `\r` (a redraw): the caller takes the general path.
     pub fn split_terminated(
         head: Option<&str>,
         text: &str,
@@ -225,39 +223,43 @@ impl LineBatch {
         }
         let max_lines = max_lines.max(1);
         let mut out = Vec::with_capacity(bytes.len() / BATCH_BYTES_MAX + 1);
-        // Room for what is left, up to a full batch: no batch grows as it fills.
-        let mut left = bytes.len() + head.map_or(0, str::len);
-        let room = |left: usize| Buf {
-            text: String::with_capacity(left.min(BATCH_BYTES_MAX + max_line)),
-            plain: String::new(),
-            spans: Vec::with_capacity(max_lines.min(left / 32 + 16)),
-        };
-        let mut b = room(left);
-        let mut end_line = |b: &mut Buf, line: &str| {
-            b.text.push_str(line);
-            b.spans.push(Span { end: offset(b.text.len()), plain_end: 0, styled: false });
-            left = left.saturating_sub(line.len() + 1);
-            if b.spans.len() >= max_lines || b.text.len() >= BATCH_BYTES_MAX {
-                out.push(Buf::stripped(std::mem::replace(b, room(left))));
-            }
-        };
+        // Room for the spans of the lines left, up to a full batch: no batch grows as it fills.
+        let room = |left: usize| Buf { spans: Vec::with_capacity(max_lines.min(left / 32 + 16)), ..Buf::default() };
+        let mut b = room(bytes.len());
+        // Bytes of `b.text` before this batch's part of `text`: the head and its `\n`.
+        let mut shift = 0;
         if let Some(head) = head {
             if head.len() > max_line || head.contains(['\r', '\n']) {
                 return None;
             }
-            end_line(&mut b, head);
+            b.text.reserve(head.len() + 1 + bytes.len().min(BATCH_BYTES_MAX + max_line));
+            b.text.push_str(head);
+            b.text.push('\n');
+            b.spans.push(Span { end: offset(head.len()), plain_end: 0, styled: false });
+            shift = b.text.len();
+            if max_lines == 1 {
+                out.push(std::mem::replace(&mut b, room(bytes.len())).stripped());
+                shift = 0;
+            }
         }
-        let mut start = 0;
+        // Where the current line, and the current batch's part of `text`, start.
+        let (mut start, mut from) = (0, 0);
         for nl in memchr::memchr_iter(b'\n', bytes) {
             if nl - start > max_line {
                 return None;
             }
-            // `\n` is ASCII: `start` and `nl` are on character boundaries.
-            end_line(&mut b, text.get(start..nl)?);
+            b.spans.push(Span { end: offset(nl - from + shift), plain_end: 0, styled: false });
             start = nl + 1;
+            if b.spans.len() >= max_lines || start - from + shift >= BATCH_BYTES_MAX {
+                // `\n` is ASCII: `from` and `start` are on character boundaries.
+                b.text.push_str(&text[from..start]);
+                out.push(std::mem::replace(&mut b, room(bytes.len() - start)).stripped());
+                (from, shift) = (start, 0);
+            }
         }
         if !b.spans.is_empty() {
-            out.push(Buf::stripped(b));
+            b.text.push_str(&text[from..]);
+            out.push(b.stripped());
         }
         Some(out)
     }
@@ -276,7 +278,7 @@ impl LineBatch {
         self.start == self.end
     }
 
-    /// Text bytes held (as printed plus plain copies) by this batch's lines.
+    /// Text bytes held by this batch's lines: as printed, each with its newline, plus plain copies.
     pub fn bytes(&self) -> usize {
         let (start, plain_start) = self.buf.starts(self.start);
         let (end, plain_end) = self.buf.starts(self.end);
@@ -319,17 +321,32 @@ impl LineBatch {
         Lines { buf: &self.buf, i: self.start, end: self.end, start, plain_start }
     }
 
-    /// Lines `from..` as many as end within `max_bytes` of text: their text end to end, and
-    /// where each ends in it up to the first line with escapes (the lines whose plain text is
-    /// their text).
-    pub fn unstyled_run(&self, from: usize, max_bytes: usize) -> (&str, impl Iterator<Item = usize> + '_) {
+    /// A window of `max_bytes` of text from the start of line `from` (less at the end of the
+    /// batch), and where each line that ends in it ends, each line's `\n` at its end, up to
+    /// the first line with escapes (so these lines' plain text is their text). The window
+    /// may hold the start of the next line.
+    pub fn unstyled_run(&self, from: usize, max_bytes: usize) -> (&[u8], impl Iterator<Item = usize> + '_) {
         let j = (self.start + from).min(self.end);
         let (start, _) = self.buf.starts(j);
-        let spans = &self.buf.spans[j..self.end];
-        // Ends are increasing: the window's last line by bisection, the first styled lazily.
-        let n = spans.partition_point(|s| s.end as usize - start <= max_bytes);
-        let end = if n == 0 { start } else { spans[n - 1].end as usize };
-        (&self.buf.text[start..end], spans[..n].iter().take_while(|s| !s.styled).map(move |s| s.end as usize - start))
+        let (end, _) = self.buf.starts(self.end);
+        let window = &self.buf.text.as_bytes()[start..end.min(start.saturating_add(max_bytes))];
+        let ends = self.buf.spans[j..self.end]
+            .iter()
+            .map_while(move |s| (!s.styled).then_some(s.end as usize - start))
+            .take_while(move |&e| e < window.len());
+        (window, ends)
+    }
+
+    /// Each line as printed followed by its `\n`, and whether it had escapes: what a printer
+    /// copies, without making a [`Line`] of each.
+    pub fn printed(&self) -> impl ExactSizeIterator<Item = (&[u8], bool)> + '_ {
+        let text = self.buf.text.as_bytes();
+        let mut start = self.buf.starts(self.start).0;
+        self.buf.spans[self.start..self.end].iter().map(move |s| {
+            let line = &text[start..=s.end as usize];
+            start = s.end as usize + 1;
+            (line, s.styled)
+        })
     }
 
     /// Line `i`, if there is one.
@@ -381,7 +398,7 @@ impl<'a> Iterator for Lines<'a> {
         let span = self.buf.spans[self.i];
         let l = line(self.buf, span, self.start, self.plain_start);
         self.i += 1;
-        self.start = span.end as usize;
+        self.start = span.end as usize + 1;
         self.plain_start = span.plain_end as usize;
         Some(l)
     }
@@ -475,7 +492,7 @@ mod tests {
         assert_eq!(whole, LineBatch::of(["a", "\u{1b}[1mb\u{1b}[0m", "c"]));
         assert_eq!(tail, LineBatch::of(["\u{1b}[1mb\u{1b}[0m", "c", "d"]));
         assert_eq!(copy, LineBatch::of(["a", "\u{1b}[1mb\u{1b}[0m", "c", "e"]));
-        assert_eq!(tail.bytes(), whole.slice(1..3).bytes() + 1);
+        assert_eq!(tail.bytes(), whole.slice(1..3).bytes() + 2, "\"d\" and its newline");
         let mut t = tail.clone();
         t.clear();
         assert!(t.is_empty() && tail.len() == 3);

@@ -127,7 +127,7 @@ fn is_source_path(line: &str) -> bool {
 /// - **Other capitals** do not start a Ruff rule code (`B006 Do not use ...`).
 pub(crate) fn inert(line: &str) -> bool {
     let b = line.as_bytes();
-    inert_lead(line)
+    inert_lead(b)
         && memchr::memchr2(b':', b'[', b).is_none()
         && !memchr::memchr_iter(b'S', b).any(|i| error_ts_at(b, i))
 }
@@ -141,20 +141,32 @@ fn error_ts_at(b: &[u8], i: usize) -> bool {
 /// The clauses of [`inert`] that do not look for a mark (`:`, `[`, `error TS`): the first
 /// byte and the space.
 #[inline]
-fn inert_lead(line: &str) -> bool {
-    let b = line.as_bytes();
+fn inert_lead(b: &[u8]) -> bool {
     let Some(&first) = b.first() else { return false };
     let first_ok = match first {
         b'n' | b'o' | b't' | b'w' => false,
         b'a'..=b'z' => true,
         b'C' | b'E' | b'F' | b'S' | b'T' | b'U' | b'W' => false,
         b'A' | b'P' if b.get(1..3) == Some(b"M ") => false,
-        b'A'..=b'Z' => !ruff_rule_led(line),
+        b'A'..=b'Z' => !ruff_rule_led(b),
         b'!' | b'"' | b'$' | b'%' | b'&' | b'\'' | b'(' | b')' | b'*' | b'+' | b',' | b'.' | b'/' | b';' | b'<'
         | b'>' | b'?' | b'@' | b'\\' | b'^' | b'`' | b'{' | b'|' | b'}' | b'~' => true,
         _ => false,
     };
-    first_ok && memchr::memchr(b' ', b).is_some()
+    first_ok && has_space(b)
+}
+
+/// Whether `b` holds a space: looked for byte by byte in the first 16 bytes, where it most
+/// often is a few bytes in (`GET /`), before a call to memchr for the rest.
+#[inline]
+fn has_space(b: &[u8]) -> bool {
+    let lead = b.len().min(16);
+    for &c in &b[..lead] {
+        if c == b' ' {
+            return true;
+        }
+    }
+    memchr::memchr(b' ', &b[lead..]).is_some()
 }
 
 /// Text [`Detector::feed_batch`] looks through for marks at once: how far a line that
@@ -164,15 +176,15 @@ const MARK_WINDOW_BYTES: usize = 4096;
 /// A line led by a capital whose first word is a Ruff rule code (`B006 Do not use mutable
 /// data structures`), which [`inert`] must not pass over. (An exception's name, `KeyError`,
 /// needs a `:` after it, a `[` or the line to itself, all kept out already.)
-fn ruff_rule_led(line: &str) -> bool {
+#[inline]
+fn ruff_rule_led(b: &[u8]) -> bool {
     // A code has a digit by its fifth byte (most capitalised lines do not: a quick no).
-    let b = line.as_bytes();
     if !b.get(1..b.len().min(5)).is_some_and(|w| w.iter().any(u8::is_ascii_digit)) {
         return false;
     }
     // The first word, looked for only as far as a code can reach: four letters, five digits.
-    let end = line.bytes().take(10).position(|b| b == b' ').unwrap_or(line.len());
-    end <= 9 && super::group::rule_code(&line[..end])
+    let end = b.iter().take(10).position(|&c| c == b' ').unwrap_or(b.len());
+    end <= 9 && std::str::from_utf8(&b[..end]).is_ok_and(super::group::rule_code)
 }
 
 impl Detector {
@@ -258,13 +270,12 @@ impl Detector {
     fn pass_inert(&mut self, batch: &LineBatch, from: usize) -> usize {
         let mut passed = 0;
         loop {
-            let (text, ends) = batch.unstyled_run(from + passed, MARK_WINDOW_BYTES);
-            let b = text.as_bytes();
+            let (b, ends) = batch.unstyled_run(from + passed, MARK_WINDOW_BYTES);
             let mut marks = memchr::memchr3_iter(b':', b'[', b'S', b).peekable();
-            let (mut start, mut run) = (0, 0);
+            let (mut start, mut run, mut stopped) = (0, 0, false);
             for end in ends {
-                let line = &text[start..end];
-                if !inert_lead(line) {
+                if !inert_lead(&b[start..end]) {
+                    stopped = true;
                     break;
                 }
                 let mut marked = false;
@@ -273,10 +284,11 @@ impl Detector {
                     marked |= b[p] != b'S' || error_ts_at(&b[start..], p - start);
                 }
                 if marked {
+                    stopped = true;
                     break;
                 }
                 run += 1;
-                start = end;
+                start = end + 1;
             }
             passed += run;
             self.stats.lines += run as u64;
@@ -285,7 +297,9 @@ impl Detector {
             {
                 self.passed_in_runs += run as u64;
             }
-            if start < text.len() || run == 0 {
+            // Stopped by a line, or nothing more in reach (the end of the batch, a line with
+            // escapes, a line too long for a window): the caller feeds the next line.
+            if stopped || run == 0 {
                 return passed;
             }
         }
