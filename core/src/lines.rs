@@ -206,62 +206,50 @@ impl LineBatch {
         Some(if memchr::memchr(b'\n', &text.as_bytes()[..start]).is_some() { b.stripped_each() } else { b.stripped() })
     }
 
-    /// `head` (a line without its `\n`, if given) then the lines of `text`, each ended by a
-    /// `\n` (and `text` ends with one), as batches of at most `max_lines` lines and about
-    /// [`BATCH_BYTES_MAX`] bytes, each line stripped once: what a read of whole lines becomes in
-    /// one pass, each batch's text one copy. `None` if a line is longer than `max_line` bytes
-    /// (it must be cut) or holds a `\r` (a redraw): the caller takes the general path.
-    pub fn split_terminated(
-        head: Option<&str>,
-        text: &str,
-        max_lines: usize,
-        max_line: usize,
-    ) -> Option<Vec<LineBatch>> {
-        let bytes = text.as_bytes();
-        if memchr::memchr(b'\r', bytes).is_some() || !bytes.is_empty() && bytes[bytes.len() - 1] != b'\n' {
-            return None;
+    /// The lines of one read, `read` (whole lines, each ended by a `\n`), in `read`'s own
+    /// buffer: no line is copied. As batches of at most `max_lines` lines and about
+    /// [`BATCH_BYTES_MAX`] bytes that share the buffer, each line stripped once. `read` back if
+    /// it is not valid UTF-8, does not end with a `\n`, holds a `\r` (a redraw) or a line
+    /// longer than `max_line` bytes (it must be cut): the caller takes the general path.
+    pub fn from_read(read: Vec<u8>, max_lines: usize, max_line: usize) -> Result<Vec<LineBatch>, Vec<u8>> {
+        if read.last() != Some(&b'\n') || memchr::memchr(b'\r', &read).is_some() {
+            return Err(read);
         }
+        let mut text = String::from_utf8(read).map_err(std::string::FromUtf8Error::into_bytes)?;
         let max_lines = max_lines.max(1);
-        let mut out = Vec::with_capacity(bytes.len() / BATCH_BYTES_MAX + 1);
-        // Room for the spans of the lines left, up to a full batch: no batch grows as it fills.
-        let room = |left: usize| Buf { spans: Vec::with_capacity(max_lines.min(left / 32 + 16)), ..Buf::default() };
-        let mut b = room(bytes.len());
-        // Bytes of `b.text` before this batch's part of `text`: the head and its `\n`.
-        let mut shift = 0;
-        if let Some(head) = head {
-            if head.len() > max_line || head.contains(['\r', '\n']) {
-                return None;
-            }
-            b.text.reserve(head.len() + 1 + bytes.len().min(BATCH_BYTES_MAX + max_line));
-            b.text.push_str(head);
-            b.text.push('\n');
-            b.spans.push(Span { end: offset(head.len()), plain_end: 0, styled: false });
-            shift = b.text.len();
-            if max_lines == 1 {
-                out.push(std::mem::replace(&mut b, room(bytes.len())).stripped());
-                shift = 0;
-            }
-        }
-        // Where the current line, and the current batch's part of `text`, start.
+        let mut spans = Vec::with_capacity(text.len() / 48 + 16);
+        // Where each batch ends, in lines.
+        let mut cuts = Vec::new();
         let (mut start, mut from) = (0, 0);
-        for nl in memchr::memchr_iter(b'\n', bytes) {
+        for nl in memchr::memchr_iter(b'\n', text.as_bytes()) {
             if nl - start > max_line {
-                return None;
+                return Err(text.into_bytes());
             }
-            b.spans.push(Span { end: offset(nl - from + shift), plain_end: 0, styled: false });
+            spans.push(Span { end: offset(nl), plain_end: 0, styled: false });
             start = nl + 1;
-            if b.spans.len() >= max_lines || start - from + shift >= BATCH_BYTES_MAX {
-                // `\n` is ASCII: `from` and `start` are on character boundaries.
-                b.text.push_str(&text[from..start]);
-                out.push(std::mem::replace(&mut b, room(bytes.len() - start)).stripped());
-                (from, shift) = (start, 0);
+            if spans.len() - cuts.last().copied().unwrap_or(0) >= max_lines || start - from >= BATCH_BYTES_MAX {
+                cuts.push(spans.len());
+                from = start;
             }
         }
-        if !b.spans.is_empty() {
-            b.text.push_str(&text[from..]);
-            out.push(b.stripped());
+        // A small read does not keep a read's room for long.
+        if text.capacity() > 2 * text.len() + 4096 {
+            text.shrink_to_fit();
         }
-        Some(out)
+        let whole = Buf { text, plain: String::new(), spans }.stripped();
+        let n = whole.len();
+        if cuts.last() != Some(&n) {
+            cuts.push(n);
+        }
+        let mut first = 0;
+        Ok(cuts
+            .into_iter()
+            .map(|end| {
+                let b = whole.slice(first..end);
+                first = end;
+                b
+            })
+            .collect())
     }
 
     /// A batch of lines `range` of this one, sharing its buffer (nothing is copied).

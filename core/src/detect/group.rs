@@ -645,7 +645,7 @@ pub(crate) fn failed_to_compile_location(line: &str, stream: Stream, next_seen: 
 }
 
 fn vite_dev(line: &str, stream: Stream) -> Option<Open> {
-    let (_, rest) = line.split_once("[vite] ")?;
+    let rest = super::outcome::after_vite(line)?;
     let rest = rest.strip_prefix("(client) ").or_else(|| rest.strip_prefix("(ssr) ")).unwrap_or(rest);
     let is_error = rest.starts_with("Internal server error: ")
         || rest.starts_with("Pre-transform error: ")

@@ -7,7 +7,7 @@ use super::scan::{leading_num, num, truncate};
 /// its separator is 14 bytes; 24 leaves room for locales).
 const TSC_WATCH_HEAD: usize = 24;
 
-/// Substrings searched once per line (SIMD `contains`), so each recogniser that needs one is
+/// Substrings looked for once per line (one memchr pass over their bytes), so each recogniser that needs one is
 /// skipped outright on the many lines without it.
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct Probe {
@@ -26,16 +26,32 @@ impl Probe {
         // Each probed substring holds one of these bytes (`[` in `[vite] `, `S` in `error TS`,
         // `:` in `.go:`), and so does every URL: most lines hold none, and one SIMD pass then
         // settles all four, where four substring searches cost a tenth of a flood's time.
-        if memchr::memchr3(b'[', b'S', b':', line.as_bytes()).is_none() {
-            return Probe::default();
+        // One pass settles all four: each substring is looked for only where its byte is.
+        let b = line.as_bytes();
+        let mut p = Probe::default();
+        for i in memchr::memchr3_iter(b'[', b'S', b':', b) {
+            match b[i] {
+                b'[' => p.vite |= b[i..].starts_with(VITE_TAG.as_bytes()),
+                b'S' => p.ts |= b[..=i].ends_with(b"error TS"),
+                _ => {
+                    p.colon = true;
+                    p.go |= b[..i].ends_with(b".go");
+                }
+            }
         }
-        Probe {
-            vite: line.contains("[vite] "),
-            ts: line.contains("error TS"),
-            go: line.contains(".go:"),
-            colon: line.contains(':'),
-        }
+        p
     }
+}
+
+/// What leads Vite's dev-server lines.
+const VITE_TAG: &str = "[vite] ";
+
+/// What follows the first `[vite] ` in `line`, if it holds one (the `[` looked for with
+/// memchr, where a substring search would first build its searcher).
+pub(crate) fn after_vite(line: &str) -> Option<&str> {
+    memchr::memchr_iter(b'[', line.as_bytes())
+        .find(|&i| line.as_bytes()[i..].starts_with(VITE_TAG.as_bytes()))
+        .map(|i| &line[i + VITE_TAG.len()..])
 }
 
 /// A line that ends a build, before the detector decides between `Compiled` and `Rebuilt`.
@@ -122,7 +138,7 @@ pub(crate) fn build_line(line: &str, next_seen: bool, tsc_seen: bool, probe: &Pr
     }
     // Vite dev: `6:20:35 PM [vite] (client) hmr update /src/App.tsx` or `page reload`.
     if probe.vite
-        && let Some((_, rest)) = t.split_once("[vite] ")
+        && let Some(rest) = after_vite(t)
     {
         let rest = rest.strip_prefix("(client) ").or_else(|| rest.strip_prefix("(ssr) ")).unwrap_or(rest);
         if rest.starts_with("hmr update ") || rest.starts_with("page reload ") {

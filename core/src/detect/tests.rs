@@ -811,6 +811,7 @@ proptest! {
             (p.vite, p.ts, p.go, p.colon),
             (line.contains("[vite] "), line.contains("error TS"), line.contains(".go:"), line.contains(':'))
         );
+        prop_assert_eq!(outcome::after_vite(&line), line.split_once("[vite] ").map(|(_, rest)| rest));
     }
 
     /// Whatever the input, the detector never panics, never holds more than `GROUP_LINES_MAX`

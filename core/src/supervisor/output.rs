@@ -255,44 +255,60 @@ impl LineSplitter {
         self.pieces()
     }
 
-    /// [`LineSplitter::push`] for the common case, without its machinery: no redraw is
-    /// pending, and `chunk` ends the pending line (if one is pending), then is whole lines, all
-    /// valid UTF-8 with no `\r`, each at most `max_line` bytes, then perhaps the start of the
-    /// next line (kept, as `push` keeps it). Returns the lines as batches of at most
-    /// `max_lines` ([`LineBatch::split_terminated`]), or `None`, with nothing changed, for any
-    /// other chunk.
-    pub fn push_whole_lines(&mut self, chunk: &[u8], max_lines: usize) -> Option<Vec<LineBatch>> {
-        if self.line.has_held || self.line.shown || crate::mutants::active(crate::mutants::SPLIT_LINE_UNJOINED) {
-            return None;
+    /// Moves the start of a line pending from the last read into `buf` (empty), so that the
+    /// next read, appended to it, holds that line whole: what
+    /// [`LineSplitter::take_whole_lines`] needs. Only when nothing else of the line is pending
+    /// (no redraw held or shown): pushing `buf` then is pushing the pending text and the read in
+    /// turn. [`LineSplitter::unlend`] takes it back if no read follows.
+    pub fn lend_pending(&mut self, buf: &mut Vec<u8>) {
+        if buf.is_empty() && !self.line.has_held && !self.line.shown {
+            buf.extend_from_slice(&self.seg);
+            self.seg.clear();
         }
-        let max_line = self.line.max_line;
-        let last = memchr::memrchr(b'\n', chunk)?;
-        let rest = &chunk[last + 1..];
-        if rest.len() > max_line || memchr::memchr(b'\r', rest).is_some() {
-            return None;
+    }
+
+    /// The bytes [`LineSplitter::lend_pending`] would move.
+    pub fn lendable(&self) -> usize {
+        if self.line.has_held || self.line.shown { 0 } else { self.seg.len() }
+    }
+
+    /// Takes back what [`LineSplitter::lend_pending`] moved into `buf` (no read followed).
+    pub fn unlend(&mut self, buf: &[u8]) {
+        let mut seg = buf.to_vec();
+        seg.extend_from_slice(&self.seg);
+        self.seg = seg;
+    }
+
+    /// [`LineSplitter::push`] for the common case, without its machinery, taking the read's
+    /// buffer as the lines' own: nothing is pending (see [`LineSplitter::lend_pending`]), and
+    /// `read` is whole lines, all valid UTF-8 with no `\r`, each at most `max_line` bytes, then
+    /// perhaps the start of the next line (kept, as `push` keeps it). Returns the lines as
+    /// batches of at most `max_lines` ([`LineBatch::from_read`]), or, for any other read, the
+    /// read back with nothing changed.
+    pub fn take_whole_lines(&mut self, mut read: Vec<u8>, max_lines: usize) -> Result<Vec<LineBatch>, Vec<u8>> {
+        if !self.seg.is_empty()
+            || self.line.has_held
+            || self.line.shown
+            || crate::mutants::active(crate::mutants::SPLIT_LINE_UNJOINED)
+        {
+            return Err(read);
         }
-        // A read rarely ends on a line's end: the line it began is finished by the next one.
-        let (pending, first) = if self.seg.is_empty() {
-            (0, 0)
-        } else {
-            let nl = memchr::memchr(b'\n', chunk)?;
-            (self.seg.len(), nl + 1)
-        };
-        let text = std::str::from_utf8(&chunk[first..=last]).ok()?;
-        self.seg.extend_from_slice(&chunk[..first.saturating_sub(1)]);
-        let batches = match pending {
-            0 => LineBatch::split_terminated(None, text, max_lines, max_line),
-            _ => std::str::from_utf8(&self.seg)
-                .ok()
-                .and_then(|head| LineBatch::split_terminated(Some(head), text, max_lines, max_line)),
-        };
-        let Some(batches) = batches else {
-            self.seg.truncate(pending);
-            return None;
-        };
-        self.seg.clear();
-        self.seg.extend_from_slice(rest);
-        Some(batches)
+        let Some(last) = memchr::memrchr(b'\n', &read) else { return Err(read) };
+        let rest = &read[last + 1..];
+        if rest.len() > self.line.max_line || memchr::memchr(b'\r', rest).is_some() {
+            return Err(read);
+        }
+        let rest = read.split_off(last + 1);
+        match LineBatch::from_read(read, max_lines, self.line.max_line) {
+            Ok(batches) => {
+                self.seg = rest;
+                Ok(batches)
+            }
+            Err(mut read) => {
+                read.extend_from_slice(&rest);
+                Err(read)
+            }
+        }
     }
 
     /// The stream ended: returns the unfinished line, if there is one.
@@ -322,20 +338,19 @@ fn text(bytes: &[u8]) -> Cow<'_, str> {
     }
 }
 
-/// Reads what is already waiting in `src`, without waiting for more: a child that floods
-/// often has written more by the time a read returns (a pipe read returns as soon as one page
-/// is in), and taking it now makes one batch of what would be several, each with its wake-ups
-/// downstream. Stops at the first read that would wait, at the end of the stream or an error
-/// (the next read reports those), or when `buf` is full. Returns the bytes read.
-async fn read_ready(src: &mut (impl AsyncRead + Unpin), buf: &mut [u8]) -> usize {
-    let mut filled = 0;
-    while filled < buf.len() {
+/// Reads what is already waiting in `src` into `buf`'s spare room, without waiting for more:
+/// a child that floods often has written more by the time a read returns (a pipe read
+/// returns as soon as one page is in), and taking it now makes one batch of what would be
+/// several, each with its wake-ups downstream. Stops at the first read that would wait, at the
+/// end of the stream or an error (the next read reports those), or when `buf` is full.
+async fn read_ready(src: &mut (impl AsyncRead + Unpin), buf: &mut Vec<u8>) {
+    while buf.len() < buf.capacity() {
         let got = std::future::poll_fn(|cx| {
-            let mut rb = tokio::io::ReadBuf::new(&mut buf[filled..]);
-            match std::pin::Pin::new(&mut *src).poll_read(cx, &mut rb) {
-                std::task::Poll::Ready(Ok(())) => std::task::Poll::Ready(rb.filled().len()),
+            let read = std::pin::pin!(src.read_buf(&mut *buf));
+            match read.poll(cx) {
+                std::task::Poll::Ready(Ok(n)) => std::task::Poll::Ready(n),
                 // Would wait (the waker it registered at most polls this task once more), or
-                // failed: stop here.
+                // failed: stop here. (A `read_buf` dropped before it is ready read nothing.)
                 std::task::Poll::Ready(Err(_)) | std::task::Poll::Pending => std::task::Poll::Ready(0),
             }
         })
@@ -343,9 +358,7 @@ async fn read_ready(src: &mut (impl AsyncRead + Unpin), buf: &mut [u8]) -> usize
         if got == 0 {
             break;
         }
-        filled += got;
     }
-    filled
 }
 
 /// What the reading stage hands the detecting stage, in stream order.
@@ -372,19 +385,25 @@ pub(crate) struct Reader {
     pub tx: mpsc::Sender<Vec<Split>>,
 }
 
-/// One read's bytes, as batches and overdrawn segments in stream order: whole lines (the
-/// common case) in one pass, anything else through [`LineSplitter::push`]. `batch` is the
-/// carry of the general path, empty between calls.
+/// One read (after [`LineSplitter::lend_pending`]), as batches and overdrawn segments in
+/// stream order: whole lines (the common case) take the read's buffer as theirs, leaving `read`
+/// empty; anything else goes through [`LineSplitter::push`], leaving `read` cleared with its
+/// room kept. `batch` is the carry of the general path, empty between calls.
 fn split_read(
     splitter: &mut LineSplitter,
     batch: &mut LineBatch,
-    chunk: &[u8],
+    read: &mut Vec<u8>,
     max_line: usize,
     max_lines: usize,
 ) -> Vec<Split> {
-    match splitter.push_whole_lines(chunk, max_lines) {
-        Some(batches) => batches.into_iter().map(Split::Lines).collect(),
-        None => collect(splitter.push(chunk), batch, max_line, max_lines),
+    match splitter.take_whole_lines(std::mem::take(read), max_lines) {
+        Ok(batches) => batches.into_iter().map(Split::Lines).collect(),
+        Err(back) => {
+            *read = back;
+            let out = collect(splitter.push(read), batch, max_line, max_lines);
+            read.clear();
+            out
+        }
     }
 }
 
@@ -449,24 +468,35 @@ impl Reader {
     pub async fn run(self, mut src: impl AsyncRead + Unpin) {
         let mut splitter = LineSplitter::new(self.max_line);
         let mut batch = LineBatch::new();
-        let mut buf = vec![0u8; READ_CHUNK_BYTES];
+        let mut buf = Vec::new();
         loop {
-            let mut n = match src.read(&mut buf).await {
+            // Room for the line pending from the last read, then one read: whole lines take
+            // the buffer as theirs, so most reads start a new one.
+            if buf.is_empty() {
+                let room = splitter.lendable() + READ_CHUNK_BYTES;
+                if buf.capacity() < room {
+                    buf = Vec::with_capacity(room);
+                }
+                splitter.lend_pending(&mut buf);
+            }
+            match src.read_buf(&mut buf).await {
                 Ok(0) => break,
-                Ok(n) => n,
+                Ok(_) => {}
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
                 Err(e) => {
                     tracing::warn!(process = %self.process, error = %e, "reading child output failed");
                     break;
                 }
-            };
-            n += read_ready(&mut src, &mut buf[n..]).await;
-            let out = split_read(&mut splitter, &mut batch, &buf[..n], self.max_line, self.batch_lines);
+            }
+            read_ready(&mut src, &mut buf).await;
+            let out = split_read(&mut splitter, &mut batch, &mut buf, self.max_line, self.batch_lines);
             self.count(&mut splitter);
             if !out.is_empty() && self.tx.send(out).await.is_err() {
                 return;
             }
         }
+        // What was lent for a read that never came.
+        splitter.unlend(&buf);
         let out = collect(splitter.finish(), &mut batch, self.max_line, self.batch_lines);
         self.count(&mut splitter);
         if !out.is_empty() {
@@ -800,7 +830,11 @@ mod tests {
         };
         for c in chunks {
             let splits = if whole_lines {
-                split_read(&mut s, &mut batch, c, max_line, max_lines)
+                // As the reader reads: the pending line lent to the buffer, the read after it.
+                let mut read = Vec::new();
+                s.lend_pending(&mut read);
+                read.extend_from_slice(c);
+                split_read(&mut s, &mut batch, &mut read, max_line, max_lines)
             } else {
                 collect(s.push(c), &mut batch, max_line, max_lines)
             };
@@ -812,37 +846,62 @@ mod tests {
         out
     }
 
-    /// A read of whole lines takes the one-pass path, and it yields what the general path
-    /// does: the same lines, stripped the same, in batches of the same bound; a read with
-    /// a `\r`, a long line or invalid UTF-8 does not take it.
+    /// A read of whole lines takes the one-pass path, in the read's own buffer, and it yields
+    /// what the general path does: the same lines, stripped the same, in batches of the same
+    /// bound; a read with a `\r`, a long line or invalid UTF-8 does not take it.
     #[test]
     fn whole_lines_take_one_pass_and_yield_what_the_general_path_does() {
+        let read = |s: &mut LineSplitter, bytes: &[u8], max_lines: usize| {
+            let mut buf = Vec::new();
+            s.lend_pending(&mut buf);
+            buf.extend_from_slice(bytes);
+            let at = buf.as_ptr();
+            s.take_whole_lines(buf, max_lines).inspect(|b| {
+                // No copy: the first batch's text is where the read was.
+                assert_eq!(b[0].get(0).map(|l| l.text.as_ptr()), Some(at), "the read's own buffer");
+            })
+        };
         let mut s = LineSplitter::new(64);
-        let b = s.push_whole_lines(b"one\ntwo \x1b[31mred\x1b[0m\nthr", 1).expect("whole lines");
+        let b = read(&mut s, b"one\ntwo \x1b[31mred\x1b[0m\nthr", 1).expect("whole lines");
         assert_eq!(b.len(), 2);
         assert_eq!(b[1].get(0).map(|l| (l.plain, l.styled)), Some(("two red", true)));
-        // The line pending from the last read is finished by this one.
-        let b = s.push_whole_lines(b"ee\nfour\n", 4).expect("a pending line, then whole lines");
+        // The line pending from the last read is lent to the next read's buffer.
+        let b = read(&mut s, b"ee\nfour\n", 4).expect("a pending line, then whole lines");
         assert_eq!(b.iter().flat_map(|b| b.iter().map(|l| l.text)).collect::<Vec<_>>(), ["three", "four"]);
         // Not when the pending line and its end are too long together, or not valid UTF-8
-        // together: the general path, with nothing taken.
+        // together: the read comes back whole.
         let mut s = LineSplitter::new(8);
-        assert!(s.push_whole_lines(b"x\n01234", 4).is_some());
-        assert!(s.push_whole_lines(b"5678\n", 4).is_none(), "nine bytes");
+        assert!(read(&mut s, b"x\n01234", 4).is_ok());
+        assert_eq!(read(&mut s, b"5678\n", 4).expect_err("nine bytes"), b"012345678\n");
         let mut s = LineSplitter::new(8);
-        assert!(s.push_whole_lines(b"x\n\xe2\x82", 4).is_some());
-        assert!(s.push_whole_lines(b"x\n", 4).is_none(), "a cut character, not finished");
-        let lines: Vec<Vec<u8>> = s.push(b"\xac\n").map(|(_, t)| t.to_vec()).collect();
-        assert_eq!(lines, [b"\xe2\x82\xac".to_vec()]);
+        assert!(read(&mut s, b"x\n\xe2\x82", 4).is_ok());
+        assert_eq!(read(&mut s, b"x\n", 4).expect_err("a cut character, not finished"), b"\xe2\x82x\n");
         for chunk in [&b"a\rb\n"[..], b"a\nb\r", b"0123456789\n", b"\xff\n", b"no newline"] {
-            assert!(LineSplitter::new(8).push_whole_lines(chunk, 4).is_none(), "{chunk:?}");
+            assert_eq!(LineSplitter::new(8).take_whole_lines(chunk.to_vec(), 4).expect_err("general"), chunk);
         }
-        // Over BATCH_BYTES_MAX: batches close at the byte bound too.
+        // Nothing is lent while a redraw is pending, and the read is not taken then.
+        let mut s = LineSplitter::new(8);
+        let _ = s.push(b"50%\r");
+        let mut buf = Vec::new();
+        s.lend_pending(&mut buf);
+        assert!(buf.is_empty() && s.lendable() == 0);
+        assert!(s.take_whole_lines(b"done\n".to_vec(), 4).is_err());
+        // A lent line with no read after it is taken back.
+        let mut s = LineSplitter::new(8);
+        let _ = s.push(b"par");
+        let mut buf = Vec::new();
+        s.lend_pending(&mut buf);
+        assert_eq!(buf, b"par");
+        s.unlend(&buf);
+        let lines: Vec<Vec<u8>> = s.finish().map(|(_, t)| t.to_vec()).collect();
+        assert_eq!(lines, [b"par".to_vec()]);
+        // Over BATCH_BYTES_MAX: batches close at the byte bound too, sharing the read's buffer.
         let line = "x".repeat(999);
         let big = format!("{line}\n").repeat(600);
-        let b = LineSplitter::new(1000).push_whole_lines(big.as_bytes(), 4096).expect("whole lines");
+        let b = LineSplitter::new(1000).take_whole_lines(big.clone().into_bytes(), 4096).expect("whole lines");
         assert_eq!(b.iter().map(LineBatch::len).sum::<usize>(), 600);
         assert!(b.len() >= 3, "{} batches", b.len());
+        assert!(b.iter().all(|b| b.bytes() <= super::BATCH_BYTES_MAX + 1000), "each batch within the bound");
         let general = reads(&[big.as_bytes()], 1000, 4096, false);
         assert_eq!(reads(&[big.as_bytes()], 1000, 4096, true), general);
     }
