@@ -9,8 +9,8 @@
 # all the lines, then with four processes printing a quarter each at once. Then brum's peak
 # RSS on the largest flood, without and with the log store (`log_persist = true`, which also
 # writes `.brum/logs`). mprocs is a full-screen TUI with no headless mode, so it cannot be
-# timed on a pipe; see BENCHMARKS.md. Needs hyperfine (apt) and npm (for concurrently,
-# installed into target/bench-node on first use).
+# timed on a pipe; see BENCHMARKS.md. Ratios are of medians (see `report`). Needs hyperfine
+# (apt) and npm (for concurrently, installed into target/bench-node on first use).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 sizes=("$@")
@@ -50,19 +50,19 @@ report() { # json lines label
 import json, sys
 data = json.load(open(sys.argv[1]))
 lines, label = int(sys.argv[2]), sys.argv[3]
-by = {r["command"]: r for r in data["results"]}
-conc = next(r["mean"] for r in data["results"] if r["command"].startswith("concurrently"))
+# Ratios from medians: on a shared machine a neighbour's burst lands on a run or two, and the
+# median of each command shrugs it off where the mean does not. The mean is shown beside it.
+conc = next(r["median"] for r in data["results"] if r["command"].startswith("concurrently"))
 print(f"\n{label}: {lines:,} lines")
-print(f"{'runner':<28} {'mean s':>8} {'± s':>7} {'lines/s':>14} {'vs concurrently':>16}")
+print(f"{'runner':<28} {'median s':>9} {'mean s':>8} {'± s':>7} {'lines/s':>14} {'vs concurrently':>16}")
 for r in data["results"]:
-    print(f"{r['command']:<28} {r['mean']:>8.3f} {r['stddev']:>7.3f} {lines / r['mean']:>14,.0f} {conc / r['mean']:>15.2f}x")
+    print(f"{r['command']:<28} {r['median']:>9.3f} {r['mean']:>8.3f} {r['stddev']:>7.3f} {lines / r['median']:>14,.0f} {conc / r['median']:>15.2f}x")
 PY
 }
-
 for n in "${sizes[@]}"; do
   f=$(flood_file "$n")
   q=$(flood_file $((n / 4)))
-  runs=10; [ "$n" -ge 5000000 ] && runs=5
+  runs=10; [ "$n" -ge 5000000 ] && runs=7
   hyperfine --warmup 1 --runs "$runs" --export-json "$work/ingest-$n-1.json" --output=null \
     -n "bare pipe (cat)" "cat $f" \
     -n "brum run" "$brum run -c 'flood=cat $f'" \

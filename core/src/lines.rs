@@ -34,7 +34,7 @@ struct Span {
 #[derive(Debug, Clone, Default)]
 struct Buf {
     /// Each line's text as printed (escapes kept), each followed by a `\n`: a read of whole
-    /// lines is taken with one copy, and printed with one copy a line.
+    /// lines is taken as it is ([`LineBatch::from_read`]), and printed with one copy a line.
     text: String,
     /// The plain text of the lines that had escapes, back to back.
     plain: String,

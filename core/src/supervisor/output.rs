@@ -409,9 +409,9 @@ fn split_read(
 
 /// The pieces of one read, as batches and overdrawn segments in stream order.
 fn collect(pieces: Pieces<'_>, batch: &mut LineBatch, max_line: usize, max_lines: usize) -> Vec<Split> {
-    // Whole lines of valid UTF-8 that fit one batch (what `push_whole_lines` leaves to this
+    // Whole lines of valid UTF-8 that fit one batch (what `take_whole_lines` leaves to this
     // path: lines cut at `max_line`, the last line at EOF): the lines are taken at once (one
-    // UTF-8 check, one copy) instead of one by one. Pieces are cut
+    // UTF-8 check) instead of one by one. Pieces are cut
     // at `\r`, `\n` or a character boundary, so each piece of valid text is valid text;
     // a `max_line` under 4 could cut a character, so it takes the general path.
     if let Some((bytes, ends)) = pieces.all_lines()
