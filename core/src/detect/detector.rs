@@ -141,7 +141,7 @@ fn error_ts_at(b: &[u8], i: usize) -> bool {
 /// The clauses of [`inert`] that do not look for a mark (`:`, `[`, `error TS`): the first
 /// byte and the space.
 #[inline]
-fn inert_lead(b: &[u8]) -> bool {
+pub(super) fn inert_lead(b: &[u8]) -> bool {
     let Some(&first) = b.first() else { return false };
     let first_ok = match first {
         b'n' | b'o' | b't' | b'w' => false,
@@ -167,6 +167,27 @@ fn has_space(b: &[u8]) -> bool {
         }
     }
     memchr::memchr(b' ', &b[lead..]).is_some()
+}
+
+/// A line's lead up to and including its first space, when that space is in its first eight
+/// bytes, as the mask of those bytes and their value (the eight bytes read as one word): all
+/// that [`inert_lead`] reads of such a line. (Its first byte and `AM `/`PM ` are in the lead;
+/// the Ruff-code check reads past it only for a digit that, outside the first word, cannot
+/// make a code; the space is found.) So two lines with the same key get the same verdict.
+#[inline]
+pub(super) fn lead_key(line: &[u8]) -> Option<(u64, u64)> {
+    const ONES: u64 = u64::from_le_bytes([0x01; 8]);
+    let word = u64::from_le_bytes(line.get(..8)?.try_into().ok()?);
+    let x = word ^ (ONES * u64::from(b' '));
+    // The lowest byte flagged here is the first zero byte of `x` exactly (the classic test's
+    // false flags are only above a true one): the first space.
+    let spaces = x.wrapping_sub(ONES) & !x & (ONES * 0x80);
+    if spaces == 0 {
+        return None;
+    }
+    let bytes = spaces.trailing_zeros() / 8 + 1;
+    let mask = u64::MAX >> (64 - 8 * bytes);
+    Some((mask, word & mask))
 }
 
 /// Text [`Detector::feed_batch`] looks through for marks at once: how far a line that
@@ -269,14 +290,22 @@ impl Detector {
     /// escapes), counted as [`Detector::feed_plain`] counts them; returns how many.
     fn pass_inert(&mut self, batch: &LineBatch, from: usize) -> usize {
         let mut passed = 0;
+        // The lead of the last line found inert (see `lead_key`): a flood's lines mostly
+        // start alike (`GET /`), and a line led the same way is too.
+        let mut inert_key = None;
         loop {
             let (b, ends) = batch.unstyled_run(from + passed, MARK_WINDOW_BYTES);
             let mut marks = memchr::memchr3_iter(b':', b'[', b'S', b).peekable();
             let (mut start, mut run, mut stopped) = (0, 0, false);
             for end in ends {
-                if !inert_lead(&b[start..end]) {
-                    stopped = true;
-                    break;
+                let line = &b[start..end];
+                let key = lead_key(line);
+                if key.is_none() || key != inert_key {
+                    if !inert_lead(line) {
+                        stopped = true;
+                        break;
+                    }
+                    inert_key = key;
                 }
                 let mut marked = false;
                 while let Some(&p) = marks.peek().filter(|&&p| p < end) {

@@ -801,6 +801,30 @@ fn line_strategy() -> impl Strategy<Value = String> {
 }
 
 proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2048))]
+
+    /// Two lines with one lead key get one verdict from the gate's first clauses: what lets
+    /// `pass_inert` reuse the last verdict for a line led the same way. Heads that share a
+    /// prefix and differ after it (digits of a Ruff code, `M ` of a stamp, a space early or
+    /// late) are where a key that read too little would collide.
+    #[test]
+    fn lines_with_one_lead_key_get_one_lead_verdict(
+        head in "[AMPGBFa-c0-9 ]{1,9}",
+        a in "[AMa-c0-9 :]{0,8}",
+        b in "[AMa-c0-9 :]{0,8}",
+    ) {
+        let (x, y) = (format!("{head}{a}"), format!("{head}{b}"));
+        let key = detector::lead_key(x.as_bytes());
+        if key.is_some() && key == detector::lead_key(y.as_bytes()) {
+            prop_assert_eq!(detector::inert_lead(x.as_bytes()), detector::inert_lead(y.as_bytes()), "{:?} {:?}", x, y);
+        }
+        // And the key is that of the lead up to the first space, when it is in the first 8.
+        let space = x.bytes().take(8).position(|c| c == b' ');
+        prop_assert_eq!(key.is_some(), x.len() >= 8 && space.is_some());
+    }
+}
+
+proptest! {
     #![proptest_config(ProptestConfig::with_cases(512))]
 
     /// The probe's one-pass shortcut answers what the four substring searches would.
@@ -1579,6 +1603,39 @@ proptest! {
             prop_assert!(false, "{}", e);
         }
     }
+}
+
+/// A run keeps the verdict of the last lead it judged (`lead_key`), and reuses it only for
+/// a line led the same way: a line led almost alike (a Ruff code, a `PM ` stamp, a space one
+/// byte later) that the gate keeps out is never passed over.
+#[test]
+fn a_line_led_almost_alike_is_judged_on_its_own() {
+    let lines = [
+        "GET /api/items/1 200 ok",
+        "GE1 rest of the line",
+        "PMx is a name here",
+        "PM ERROR boom here",
+        "Bxxx Do not use this",
+        "B006 Do not use this",
+        "UPxxx Use list here",
+        "UP006 Use list here",
+        "ab cdefgh ij kl",
+        "ab\tcdefgh ij kl",
+        "abcdefg hij klm",
+        "abcdefgh ijk lmn",
+    ];
+    for a in lines {
+        for b in lines {
+            let inert = lines_inert(&[a, b]);
+            let mut d = Detector::new();
+            d.feed_batch(&crate::lines::LineBatch::of([a, b]), 0, Stream::Stdout, &mut Vec::new());
+            assert!(d.passed_in_runs <= inert, "{a:?} then {b:?}: {} passed over, {inert} inert", d.passed_in_runs);
+        }
+    }
+}
+
+fn lines_inert(lines: &[&str]) -> u64 {
+    lines.iter().filter(|l| detector::inert(l)).count() as u64
 }
 
 /// A run's marks belong to the line they are in: `error TS` split across two lines marks
