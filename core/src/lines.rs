@@ -212,7 +212,9 @@ impl LineBatch {
     /// it is not valid UTF-8, does not end with a `\n`, holds a `\r` (a redraw) or a line
     /// longer than `max_line` bytes (it must be cut): the caller takes the general path.
     pub fn from_read(read: Vec<u8>, max_lines: usize, max_line: usize) -> Result<Vec<LineBatch>, Vec<u8>> {
-        if read.last() != Some(&b'\n') || memchr::memchr(b'\r', &read).is_some() {
+        // A `\r` is a control: only text with controls (rare) is searched for one.
+        let controls = crate::ansi::has_controls(&read);
+        if read.last() != Some(&b'\n') || controls && memchr::memchr(b'\r', &read).is_some() {
             return Err(read);
         }
         let mut text = String::from_utf8(read).map_err(std::string::FromUtf8Error::into_bytes)?;
@@ -236,7 +238,8 @@ impl LineBatch {
         if text.capacity() > 2 * text.len() + 4096 {
             text.shrink_to_fit();
         }
-        let whole = Buf { text, plain: String::new(), spans }.stripped();
+        let buf = Buf { text, plain: String::new(), spans };
+        let whole = if controls { buf.stripped_each() } else { LineBatch::from_buf(buf) };
         let n = whole.len();
         if cuts.last() != Some(&n) {
             cuts.push(n);

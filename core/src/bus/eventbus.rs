@@ -401,9 +401,24 @@ impl<R: Runtime> EventBus<R> {
             .collect();
         inner.published.add(envs.len() as u64);
         let subs = lock(&inner.subs).clone();
+        let planted = crate::mutants::active(crate::mutants::BUS_COPY_PER_SUBSCRIBER)
+            || crate::mutants::active(crate::mutants::BUS_TASK_PER_DELIVERY);
+        let mut wanted: Vec<&Arc<Envelope>> = Vec::with_capacity(envs.len());
         for sub in subs.iter() {
-            for env in &envs {
-                if self.wants(sub, env.event.kind()) && !sub.is_closed() {
+            wanted.clear();
+            wanted.extend(envs.iter().filter(|env| self.wants(sub, env.event.kind())));
+            // What fits goes in under one lock; the rest one by one, as the policy says (a
+            // lossless subscriber makes this publisher wait for room).
+            let mut taken = 0;
+            if !planted && !wanted.is_empty() {
+                let schedule;
+                (taken, schedule) = sub.offer_fitting(&wanted);
+                if schedule {
+                    inner.schedule(sub.clone());
+                }
+            }
+            for env in &wanted[taken..] {
+                if !sub.is_closed() {
                     self.offer_planted(sub, env).await;
                 }
             }

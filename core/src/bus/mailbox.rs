@@ -224,6 +224,25 @@ impl Subscriber {
         }
     }
 
+    /// Takes the leading events of `envs` that fit in the mailbox, under one lock: what
+    /// offering each in turn does while there is room (each accepted). Returns how many it
+    /// took (none once closed) and whether the subscriber must be scheduled.
+    pub fn offer_fitting(&self, envs: &[&Arc<Envelope>]) -> (usize, bool) {
+        let mut st = self.lock();
+        if self.is_closed() {
+            return (0, false);
+        }
+        let n = self.capacity.saturating_sub(st.queue.len()).min(envs.len());
+        if n == 0 {
+            return (0, false);
+        }
+        st.queue.extend(envs[..n].iter().map(|e| Arc::clone(e)));
+        self.depth.set(st.queue.len() as i64);
+        let schedule = !st.scheduled && !self.stuck;
+        st.scheduled = true;
+        (n, schedule)
+    }
+
     /// Offers `env` to the mailbox, applying the backpressure policy if it is full. `patient`
     /// is false on a publisher's retry after its block timeout ran out.
     pub fn offer(&self, env: &Arc<Envelope>, patient: bool) -> Offer {
