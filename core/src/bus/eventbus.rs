@@ -374,9 +374,10 @@ impl<R: Runtime> EventBus<R> {
     /// Publishes `events` in order, as one [`EventBus::publish`] each would, in one pass: they
     /// take consecutive sequence numbers and one time stamp, and each subscriber is offered all
     /// the ones it wants before the next subscriber is, so a subscriber whose mailbox was
-    /// empty is scheduled once for the lot instead of once per event. A reader publishes what
-    /// one read of a child's output produced this way: its line batches and the detections
-    /// between them. Returns the first event's id (`None` for no events).
+    /// empty is scheduled once for the lot instead of once per event, and as many as fit in its
+    /// mailbox go in under one lock (the rest one by one, as its policy says). A reader
+    /// publishes what one read of a child's output produced this way: its line batches and the
+    /// detections between them. Returns the first event's id (`None` for no events).
     pub async fn publish_all(&self, events: Vec<Event>) -> Result<Option<EventId>, Closed> {
         let inner = &*self.inner;
         inner.publishing.fetch_add(1, Ordering::SeqCst);
