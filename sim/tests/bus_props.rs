@@ -170,6 +170,42 @@ proptest! {
         }
     }
 
+    /// `publish_all` (what fits under one lock, the rest one by one) queues and drops what
+    /// publishing the same events one at a time does, under every policy, for subscribers
+    /// whose mailboxes never drain (stuck), so the outcome does not depend on timing: the
+    /// same number queued and the same drops for the same reasons.
+    #[test]
+    fn publish_all_queues_and_drops_as_publishing_one_at_a_time_does(
+        seed in any::<u64>(),
+        subs in proptest::collection::vec((policy(), 1usize..12), 1..4),
+        shapes in proptest::collection::vec(0u8..2, 1..40),
+        chunk in 1usize..20,
+    ) {
+        let run = |all: bool| {
+            let (subs, shapes) = (subs.clone(), shapes.clone());
+            in_turmoil(seed, move |rt| async move {
+                let bus = EventBus::new(rt.clone(), cfg(2, 4));
+                for (i, (p, cap)) in subs.iter().enumerate() {
+                    let opts = SubscribeOptions::named(format!("s{i}")).backpressure(*p).capacity(*cap).stuck();
+                    bus.subscribe(opts, |_: &Arc<Envelope>| {}).unwrap();
+                }
+                let events: Vec<Event> = shapes.iter().enumerate().map(|(i, s)| event(1, i as u64 + 1, *s)).collect();
+                if all {
+                    let mut events = events.into_iter().peekable();
+                    while events.peek().is_some() {
+                        bus.publish_all(events.by_ref().take(chunk).collect()).await.unwrap();
+                    }
+                } else {
+                    for e in events { bus.publish(e).await.unwrap(); }
+                }
+                let stats: Vec<(usize, [u64; 6])> = bus.stats().into_iter().map(|(_, s)| (s.queued, s.dropped)).collect();
+                stats
+            })
+        };
+        let (batched, single) = (run(true), run(false));
+        prop_assert_eq!(batched, single);
+    }
+
     /// Each subscriber sees each publisher's events in publish order, even with several
     /// workers and concurrent publishers.
     #[test]
