@@ -82,10 +82,11 @@ impl Printer {
         match &env.event {
             Event::LogLines { process, lines, .. } => {
                 let prefix = self.prefix(&process.name);
+                let prefix = Prefix::new(prefix.as_bytes());
                 self.out.append(lines.len() as u64, |buf| {
-                    buf.reserve(lines.bytes() + lines.len() * (prefix.len() + 1));
+                    buf.reserve(lines.bytes() + lines.len() * (PREFIX_PAD + 1));
                     for (i, (printed, styled)) in lines.printed().enumerate() {
-                        buf.extend_from_slice(prefix.as_bytes());
+                        prefix.write(buf);
                         match styled.then(|| lines.get(i)).flatten() {
                             Some(line) => {
                                 // Escapes that would move the cursor or clear the screen are
@@ -109,6 +110,42 @@ impl Printer {
                 });
             }
             _ => {}
+        }
+    }
+}
+
+/// Bytes a prefix is padded to so that it is copied with a copy of fixed size (which the
+/// compiler does inline) rather than a call to `memcpy` for each line.
+const PREFIX_PAD: usize = 32;
+
+/// A line prefix, written before every line of a batch.
+enum Prefix<'a> {
+    /// Its bytes, padded, and its length.
+    Padded([u8; PREFIX_PAD], usize),
+    Long(&'a [u8]),
+}
+
+impl<'a> Prefix<'a> {
+    fn new(bytes: &'a [u8]) -> Self {
+        match bytes.len() {
+            n if n <= PREFIX_PAD => {
+                let mut padded = [0; PREFIX_PAD];
+                padded[..n].copy_from_slice(bytes);
+                Prefix::Padded(padded, n)
+            }
+            _ => Prefix::Long(bytes),
+        }
+    }
+
+    #[inline]
+    fn write(&self, buf: &mut Vec<u8>) {
+        match self {
+            Prefix::Padded(padded, n) => {
+                let at = buf.len();
+                buf.extend_from_slice(padded);
+                buf.truncate(at + n);
+            }
+            Prefix::Long(bytes) => buf.extend_from_slice(bytes),
         }
     }
 }
@@ -443,6 +480,18 @@ fn begin_stop(sup: &Supervisor<TokioRuntime>, out: &Stdout) {
 #[cfg(test)]
 mod tests {
     use std::path::PathBuf;
+
+    /// A prefix is written as its bytes, whatever its length, after what the buffer held.
+    #[test]
+    fn a_prefix_writes_its_bytes_short_or_long() {
+        for n in [0, 1, 7, super::PREFIX_PAD - 1, super::PREFIX_PAD, super::PREFIX_PAD + 1, 100] {
+            let bytes: Vec<u8> = (0..n).map(|i| b'a' + (i % 26) as u8).collect();
+            let mut buf = b"before".to_vec();
+            super::Prefix::new(&bytes).write(&mut buf);
+            super::Prefix::new(&bytes).write(&mut buf);
+            assert_eq!(buf, [&b"before"[..], &bytes, &bytes].concat(), "a prefix of {n} bytes");
+        }
+    }
 
     use brum_core::config::{Layer, Settings};
 
