@@ -67,32 +67,38 @@ fn is_control(b: u8) -> bool {
 
 /// Whether `s` holds a byte [`strip`] would act on. Every batch ingested is checked (its
 /// lines' newlines included), and almost none has one, so the check reads 32 bytes at a time
-/// as four words, each byte's verdict exact in its high bit (see [`controls_in`]), and looks
-/// at single bytes only in the tail.
+/// as four words: first whether any byte is below 0x20 (the classic "has less than" test,
+/// exact as a yes or no), and only then, as a block with a newline or a tab says yes,
+/// exactly which ([`controls_in`]). Single bytes are looked at only in the tail.
 pub fn has_controls(s: &[u8]) -> bool {
     let mut blocks = s.chunks_exact(32);
     for block in &mut blocks {
-        let found =
-            block.chunks_exact(8).fold(0, |m, w| m | controls_in(u64::from_ne_bytes(w.try_into().unwrap_or([0; 8]))));
-        if found != 0 {
+        let words = block.chunks_exact(8).map(|w| u64::from_ne_bytes(w.try_into().unwrap_or([0; 8])));
+        let low = words.clone().fold(0, |m, x| m | (x.wrapping_sub(ONES * 0x20) & !x & HIGHS));
+        if low != 0 && words.fold(0, |m, x| m | controls_in(x)) != 0 {
             return true;
         }
     }
     blocks.remainder().iter().any(|&b| is_control(b))
 }
 
+const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+const LOW7: u64 = ONES * 0x7f;
+const HIGHS: u64 = ONES * 0x80;
+
 /// The bytes of `x` that are [controls](is_control), as the high bit of each: exact per byte,
-/// since no sum below carries out of its byte (`(b & 0x7f) + 0x7f <= 0xfe`).
+/// since no sum or difference below carries or borrows across a byte.
 #[inline]
 fn controls_in(x: u64) -> u64 {
-    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
-    const LOW7: u64 = ONES * 0x7f;
-    const HIGHS: u64 = ONES * 0x80;
-    // High bit set iff the byte is zero; iff it is below 0x20 (a byte of 0x80 or more has its
-    // own high bit, which the `| y` keeps).
-    let zero = |y: u64| !(((y & LOW7) + LOW7) | y) & HIGHS;
+    // Below 0x20: `(b & 0x7f) + 0x60` reaches 0x80 from 0x20 on (at most 0xdf), and a byte of
+    // 0x80 or more has its own high bit, which the `| x` keeps.
     let below_space = !(((x & LOW7) + ONES * 0x60) | x) & HIGHS;
-    below_space & !zero(x ^ (ONES * u64::from(b'\n'))) & !zero(x ^ (ONES * u64::from(b'\t')))
+    // Tab and newline (0x09, 0x0a) are the bytes below 0x80 with `(b | 0x80) - 9` equal to
+    // 0x80 or 0x81, that is `& 0x7e` zero (no borrow: `b | 0x80` is at least 0x80); a zero
+    // byte `t` is one where `t + 0x7f` (at most 0xfd) stays below 0x80.
+    let t = ((x | HIGHS) - ONES * 9) & (ONES * 0x7e);
+    let tab_or_newline = !(t + LOW7) & HIGHS;
+    below_space & !tab_or_newline
 }
 
 #[cfg(test)]
