@@ -69,7 +69,7 @@ fn is_control(b: u8) -> bool {
 /// lines' newlines included), and almost none has one, so the check reads 32 bytes at a time
 /// as four words: first whether any byte is below 0x20 (the classic "has less than" test,
 /// exact as a yes or no), and only then, as a block with a newline or a tab says yes,
-/// exactly which ([`controls_in`]). Single bytes are looked at only in the tail.
+/// exactly which (`controls_in`). Single bytes are looked at only in the tail.
 pub fn has_controls(s: &[u8]) -> bool {
     let mut blocks = s.chunks_exact(32);
     for block in &mut blocks {
