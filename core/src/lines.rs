@@ -220,18 +220,18 @@ impl LineBatch {
         let mut text = String::from_utf8(read).map_err(std::string::FromUtf8Error::into_bytes)?;
         let max_lines = max_lines.max(1);
         let mut spans = Vec::with_capacity(text.len() / 48 + 16);
-        // Where each batch ends, in lines.
+        // Where each batch ends, in lines; where the current line and batch start.
         let mut cuts = Vec::new();
-        let (mut start, mut from) = (0, 0);
+        let (mut start, mut from, mut first_line) = (0, 0, 0);
         for nl in memchr::memchr_iter(b'\n', text.as_bytes()) {
             if nl - start > max_line {
                 return Err(text.into_bytes());
             }
             spans.push(Span { end: offset(nl), plain_end: 0, styled: false });
             start = nl + 1;
-            if spans.len() - cuts.last().copied().unwrap_or(0) >= max_lines || start - from >= BATCH_BYTES_MAX {
+            if spans.len() - first_line >= max_lines || start - from >= BATCH_BYTES_MAX {
                 cuts.push(spans.len());
-                from = start;
+                (from, first_line) = (start, spans.len());
             }
         }
         // A small read does not keep a read's room for long.

@@ -34,16 +34,33 @@ fn spawn(dir: &Path, args: &[&str]) -> Child {
     brum_cmd(dir, args).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap()
 }
 
-/// The processes with `marker` still alive once none is, or once `limit` has passed.
-fn remaining_after(marker: &str, limit: Duration) -> Vec<i32> {
-    let start = std::time::Instant::now();
-    loop {
-        let left = processes_with(marker);
-        if left.is_empty() || start.elapsed() >= limit {
-            return left;
+/// Watches `pids` for their ends: a pidfd each, opened while they run (so a reused pid is
+/// never mistaken for one of them), readable once its process has ended.
+fn watch_ends(pids: &[i32]) -> Vec<(i32, rustix::fd::OwnedFd)> {
+    use rustix::process::{Pid, PidfdFlags, pidfd_open};
+    pids.iter().filter_map(|&pid| Some((pid, pidfd_open(Pid::from_raw(pid)?, PidfdFlags::empty()).ok()?))).collect()
+}
+
+/// Waits on the pidfds of [`watch_ends`] until every process has ended, or until none ends
+/// for `limit`; returns the pids still alive.
+fn still_alive_after(watched: &[(i32, rustix::fd::OwnedFd)], limit: Duration) -> Vec<i32> {
+    use rustix::event::{PollFd, PollFlags, Timespec, poll};
+    let limit = Timespec::try_from(limit).expect("a limit poll takes");
+    let mut waiting: Vec<&(i32, rustix::fd::OwnedFd)> = watched.iter().collect();
+    while !waiting.is_empty() {
+        let mut fds: Vec<PollFd<'_>> = waiting.iter().map(|(_, fd)| PollFd::new(fd, PollFlags::IN)).collect();
+        match poll(&mut fds, Some(&limit)) {
+            Ok(0) => break,
+            Ok(_) => {
+                let ended: Vec<bool> = fds.iter().map(|f| !f.revents().is_empty()).collect();
+                let mut ended = ended.into_iter();
+                waiting.retain(|_| !ended.next().unwrap_or(false));
+            }
+            Err(rustix::io::Errno::INTR) => {}
+            Err(e) => panic!("poll on pidfds: {e}"),
         }
-        std::thread::sleep(Duration::from_millis(5));
     }
+    watched.iter().map(|(pid, _)| *pid).filter(|&pid| alive(pid)).collect()
 }
 
 /// Live processes whose command line contains `marker`.
@@ -295,14 +312,15 @@ fn leftovers_kept_by_config_run_until_brum_exits() {
     let mut child = spawn(dir.path(), &["-c", &bg, "-c", "w=echo waiting; exec sleep 1001"]);
     let mut out = BufReader::new(child.stdout.take().unwrap());
     read_until(&mut out, "f | exited with code 0");
-    let kept = processes_with(&format!("1000.{m}")).len();
+    let kept = processes_with(&format!("1000.{m}"));
+    let watched = watch_ends(&kept);
     signal(child.id(), Signal::INT);
     let status = wait_exit(&mut child, STOP_LIMIT);
     // The guardian has signalled them when brum exits; a signalled process still takes a
-    // moment to die, longer on a loaded machine.
-    let left = remaining_after(&format!("1000.{m}"), STOP_LIMIT);
+    // moment to die: wait for their ends, bounded.
+    let left = still_alive_after(&watched, STOP_LIMIT);
     cleanup(&format!("1000.{m}"));
-    assert_eq!(kept, 20, "keep: the background processes should run while brum runs");
+    assert_eq!(kept.len(), 20, "keep: the background processes should run while brum runs");
     assert_eq!(status.code(), Some(130));
     assert!(left.is_empty(), "{} kept processes outlived brum", left.len());
 }

@@ -261,7 +261,7 @@ impl LineSplitter {
     /// (no redraw held or shown): pushing `buf` then is pushing the pending text and the read in
     /// turn. [`LineSplitter::unlend`] takes it back if no read follows.
     pub fn lend_pending(&mut self, buf: &mut Vec<u8>) {
-        if buf.is_empty() && !self.line.has_held && !self.line.shown {
+        if buf.is_empty() && self.only_text_pending() {
             buf.extend_from_slice(&self.seg);
             self.seg.clear();
         }
@@ -269,7 +269,12 @@ impl LineSplitter {
 
     /// The bytes [`LineSplitter::lend_pending`] would move.
     pub fn lendable(&self) -> usize {
-        if self.line.has_held || self.line.shown { 0 } else { self.seg.len() }
+        if self.only_text_pending() { self.seg.len() } else { 0 }
+    }
+
+    /// No redraw of the current line is held or was shown: all that is pending is `seg`.
+    fn only_text_pending(&self) -> bool {
+        !self.line.has_held && !self.line.shown
     }
 
     /// Takes back what [`LineSplitter::lend_pending`] moved into `buf` (no read followed).
@@ -287,8 +292,7 @@ impl LineSplitter {
     /// read back with nothing changed.
     pub fn take_whole_lines(&mut self, mut read: Vec<u8>, max_lines: usize) -> Result<Vec<LineBatch>, Vec<u8>> {
         if !self.seg.is_empty()
-            || self.line.has_held
-            || self.line.shown
+            || !self.only_text_pending()
             || crate::mutants::active(crate::mutants::SPLIT_LINE_UNJOINED)
         {
             return Err(read);
