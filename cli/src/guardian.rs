@@ -132,8 +132,11 @@ pub fn run(grace: Duration) -> i32 {
             "+" => {
                 // Forget groups that are gone (a spawn that failed after registering, a group
                 // emptied by its members' own exits), so a reused pgid is never signalled.
+                // Gone, not merely without live members: a group of zombies keeps its number,
+                // and a liveness check can be wrong for a moment (see `rt::group_alive`) while
+                // the group's leader starts `cmd &` and exits, which would lose the group.
                 // Bounded work: brum tracks at most its live groups.
-                groups.retain(|&g| group_alive(g));
+                groups.retain(|&g| crate::rt::group_exists(g));
                 groups.insert(pgid);
             }
             "-" => {

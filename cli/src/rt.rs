@@ -203,25 +203,65 @@ fn explain_spawn_error(e: io::Error, spec: &ProcessSpec) -> io::Error {
     io::Error::new(e.kind(), msg)
 }
 
+/// How many times [`group_alive`] lists `/proc` looking for a moment when no process appeared
+/// before it gives up and answers "alive" (the safe answer: the group stays tracked, and is
+/// looked at again later).
+const GROUP_SCAN_ROUNDS: usize = 8;
+
+/// Whether process group `pgid` exists: some process, a zombie perhaps, is in it. While it
+/// does, its number cannot be given to another process or group, so signalling it is safe.
+pub fn group_exists(pgid: u32) -> bool {
+    let Some(pid) = i32::try_from(pgid).ok().and_then(rustix::process::Pid::from_raw) else { return false };
+    rustix::process::test_kill_process_group(pid).is_ok()
+}
+
 /// Whether process group `pgid` has a live member. `kill(-pgid, 0)` answers "no" cheaply; its
 /// "yes" also counts zombies, which a container whose PID 1 does not reap keeps for ever (a
 /// shell's killed child, reparented to init), so a "yes" is confirmed in `/proc`: some process
 /// of the group that is not a zombie.
+///
+/// One pass over `/proc` is not enough to say "none": a member alive when `/proc` was listed
+/// can fork new members (missing from the listing) and exit before its own entry is read, as a
+/// script does that starts `cmd &` and ends. So a "none" holds only once a later listing shows
+/// no process that the earlier one lacked; the processes new to it are read in turn.
 pub fn group_alive(pgid: u32) -> bool {
-    let Some(pid) = i32::try_from(pgid).ok().and_then(rustix::process::Pid::from_raw) else { return false };
-    if rustix::process::test_kill_process_group(pid).is_err() {
-        return false;
+    let mut seen: Vec<u32> = Vec::new();
+    for round in 0..GROUP_SCAN_ROUNDS {
+        if !group_exists(pgid) {
+            return false;
+        }
+        let Some(listed) = proc_pids() else { return true };
+        let new: Vec<u32> = listed.iter().copied().filter(|p| seen.binary_search(p).is_err()).collect();
+        if round > 0 && new.is_empty() {
+            // Every process now was there at the last listing, and was read since: not a live
+            // member then, and it cannot have become one.
+            return false;
+        }
+        if new.into_iter().any(|n| live_member(n, pgid)) {
+            return true;
+        }
+        seen = listed;
     }
-    let Ok(entries) = std::fs::read_dir("/proc") else { return true };
-    entries.flatten().any(|e| {
-        let Some(n) = e.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else { return false };
-        let Ok(stat) = std::fs::read_to_string(format!("/proc/{n}/stat")) else { return false };
-        // After the command name's closing parenthesis: state, ppid, pgrp.
-        let mut rest = stat.rsplit_once(')').map_or("", |(_, r)| r).split_whitespace();
-        let state = rest.next().unwrap_or("Z");
-        let group = rest.nth(1).and_then(|g| g.parse::<u32>().ok());
-        group == Some(pgid) && state != "Z" && state != "X"
-    })
+    true
+}
+
+/// The processes in `/proc`, sorted; `None` if it cannot be read.
+fn proc_pids() -> Option<Vec<u32>> {
+    let entries = std::fs::read_dir("/proc").ok()?;
+    let mut pids: Vec<u32> =
+        entries.flatten().filter_map(|e| e.file_name().to_str().and_then(|n| n.parse::<u32>().ok())).collect();
+    pids.sort_unstable();
+    Some(pids)
+}
+
+/// Whether process `pid` is in group `pgid` and not a zombie (false if it is gone).
+fn live_member(pid: u32, pgid: u32) -> bool {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else { return false };
+    // After the command name's closing parenthesis: state, ppid, pgrp.
+    let mut rest = stat.rsplit_once(')').map_or("", |(_, r)| r).split_whitespace();
+    let state = rest.next().unwrap_or("Z");
+    let group = rest.nth(1).and_then(|g| g.parse::<u32>().ok());
+    group == Some(pgid) && state != "Z" && state != "X"
 }
 
 /// Sends `sig` to process group `pgid`.
