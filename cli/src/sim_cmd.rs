@@ -33,14 +33,7 @@ pub fn run(cmd: SimCommand, out: &mut dyn Write) -> Result<i32, CliError> {
             let backend: Backend = a.backend.into();
             // `all`: every race scenario (the conformance bodies have no race to explore).
             let scenarios: Vec<_> = if a.scenario.eq_ignore_ascii_case("all") {
-                SCENARIOS
-                    .iter()
-                    .filter(|s| s.name.starts_with("S-"))
-                    .filter(|s| {
-                        backend != Backend::Madsim
-                            || !brum_sim::scenarios::MADSIM_GAPS.iter().any(|(name, _)| *name == s.name)
-                    })
-                    .collect()
+                SCENARIOS.iter().filter(|s| s.name.starts_with("S-")).collect()
             } else {
                 vec![harness::scenario(&a.scenario)?]
             };
@@ -130,15 +123,7 @@ fn sweep(a: SweepArgs, out: &mut dyn Write) -> Result<i32, CliError> {
     let bus = BusKind::from(a.bus);
     let mutant = a.mutant.as_deref().map(harness::mutant_named).transpose()?;
     let scenarios: Vec<_> = if a.scenario.eq_ignore_ascii_case("all") {
-        let mut all: Vec<_> = SCENARIOS.iter().collect();
-        if backend == Backend::Madsim {
-            // Known gaps are listed, not silently passed: they run by name, and fail.
-            for (name, why) in brum_sim::scenarios::MADSIM_GAPS {
-                writeln!(out, "note: `all` leaves out {name} on madsim: {why}")?;
-            }
-            all.retain(|s| !brum_sim::scenarios::MADSIM_GAPS.iter().any(|(name, _)| *name == s.name));
-        }
-        all
+        SCENARIOS.iter().collect()
     } else {
         vec![harness::scenario(&a.scenario)?]
     };

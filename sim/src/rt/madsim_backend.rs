@@ -2,7 +2,10 @@ use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
+use std::task::{Context, Poll};
 use std::time::Duration;
+
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 use brum_core::rt::{AbortHandle, BoxFuture, Listener};
 
@@ -37,10 +40,11 @@ impl Default for Madsim {
 pub struct MadsimListener(madsim::net::TcpListener);
 
 impl Listener for MadsimListener {
-    type Stream = madsim::net::TcpStream;
+    type Stream = MadsimStream;
 
-    fn accept(&self) -> impl Future<Output = io::Result<(Self::Stream, SocketAddr)>> + Send {
-        self.0.accept()
+    async fn accept(&self) -> io::Result<(MadsimStream, SocketAddr)> {
+        let (stream, peer) = self.0.accept().await?;
+        Ok((MadsimStream::new(stream), peer))
     }
 
     fn local_addr(&self) -> io::Result<SocketAddr> {
@@ -48,8 +52,64 @@ impl Listener for MadsimListener {
     }
 }
 
+/// A madsim TCP stream whose flush, with nothing written since the last one, does nothing, as
+/// a kernel socket's does. madsim's own `poll_flush` sends whatever it buffered, an empty
+/// payload included, and fails with `ConnectionReset` once the peer's end is dropped. hyper
+/// flushes often with nothing to send, so a connection whose peer had closed (a client's
+/// keep-alive connection it let go, a server's answer to `Connection: close`) ended in a
+/// spurious `BodyWrite` error on whichever side flushed last. Bytes written to a departed peer
+/// still fail, as they do on a kernel socket.
+pub struct MadsimStream {
+    inner: madsim::net::TcpStream,
+    /// Bytes were written since the last flush.
+    unflushed: bool,
+}
+
+impl MadsimStream {
+    pub fn new(inner: madsim::net::TcpStream) -> Self {
+        MadsimStream { inner, unflushed: false }
+    }
+
+    /// madsim's stream, whose empty flush fails once the peer is gone (for the test that pins
+    /// why this wrapper exists).
+    pub fn into_inner(self) -> madsim::net::TcpStream {
+        self.inner
+    }
+}
+
+impl AsyncRead for MadsimStream {
+    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for MadsimStream {
+    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        let n = std::task::ready!(Pin::new(&mut this.inner).poll_write(cx, buf))?;
+        this.unflushed |= n > 0;
+        Poll::Ready(Ok(n))
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        if !this.unflushed {
+            return Poll::Ready(Ok(()));
+        }
+        std::task::ready!(Pin::new(&mut this.inner).poll_flush(cx))?;
+        this.unflushed = false;
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        // A shutdown sends what was written first, as a kernel's FIN follows the data.
+        std::task::ready!(self.as_mut().poll_flush(cx))?;
+        Pin::new(&mut self.get_mut().inner).poll_shutdown(cx)
+    }
+}
+
 impl SimBackend for Madsim {
-    type Stream = madsim::net::TcpStream;
+    type Stream = MadsimStream;
     type Listener = MadsimListener;
 
     fn elapsed(&self) -> Duration {
@@ -87,8 +147,8 @@ impl SimBackend for Madsim {
         Err(io::Error::new(io::ErrorKind::AddrInUse, format!("no free port for {addr} in {MADSIM_LISTEN_PORTS:?}")))
     }
 
-    fn connect(&self, addr: SocketAddr) -> impl Future<Output = io::Result<Self::Stream>> + Send {
-        madsim::net::TcpStream::connect(addr)
+    async fn connect(&self, addr: SocketAddr) -> io::Result<MadsimStream> {
+        madsim::net::TcpStream::connect(addr).await.map(MadsimStream::new)
     }
 
     /// madsim's DNS table (`NetSim::add_dns_record`).

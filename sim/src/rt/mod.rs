@@ -24,7 +24,7 @@ use crate::faults::{AtCheckpoint, Faults, UntilCrash};
 use crate::procs::{SimChild, SimProcessTable, SimSched};
 
 #[cfg(madsim)]
-pub use madsim_backend::Madsim;
+pub use madsim_backend::{Madsim, MadsimStream};
 pub use turmoil_backend::Turmoil;
 
 /// The wall-clock epoch of every simulation: fixed, so traces never carry today's date.

@@ -125,15 +125,6 @@ pub struct Scenario {
     pub budget: Duration,
 }
 
-/// Scenarios that do not pass under madsim yet, with why: `--scenario all --backend madsim`
-/// leaves them out and says so; each has a test in `sim/tests/madsim.rs` pinning the failure,
-/// so a fix shows.
-pub const MADSIM_GAPS: &[(&str, &str)] = &[(
-    "C-http",
-    "hyper's first request is reset on both sides under madsim's tokio shim (cause not found yet; \
-     known_gap_c_http_under_madsim_resets_the_first_request)",
-)];
-
 pub const SCENARIOS: &[Scenario] = &[
     Scenario {
         name: "S-E1",
