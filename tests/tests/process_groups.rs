@@ -8,8 +8,8 @@ use brum::rt::{group_alive, group_exists};
 use brum_tests::eventually;
 
 /// How many scripts each test starts: the race below is narrow, so it is run often enough that
-/// a liveness check with the race in it fails here (it did in every run of the old one-pass
-/// scan, about one trial in ten).
+/// a liveness check with the race in it fails here (the old one-pass scan failed each of three
+/// runs, in 8 to 16 trials of the 60).
 const TRIALS: usize = 60;
 
 /// A script whose leader starts `sleep`s in the background and exits at once, in a group of
