@@ -4,7 +4,8 @@
 use std::process::Command;
 use std::time::Duration;
 
-use brum::rt::{group_alive, group_exists};
+use brum::rt::{group_alive, group_exists, signal_group};
+use brum_core::rt::Signal;
 use brum_tests::eventually;
 
 /// How many scripts each test starts: the race below is narrow, so it is run often enough that
@@ -25,8 +26,7 @@ fn spawn_leaving(marker: &str) -> std::process::Child {
 }
 
 fn kill_group(pgid: u32) {
-    let pid = rustix::process::Pid::from_raw(pgid as i32).expect("a pid is positive");
-    let _ = rustix::process::kill_process_group(pid, rustix::process::Signal::KILL);
+    let _ = signal_group(pgid, Signal::Kill);
 }
 
 /// The race: a member alive when `/proc` is listed forks new members and exits before its own
